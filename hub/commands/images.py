@@ -1,0 +1,517 @@
+"""``aiclass images build``: the container images, built offline from Debian packages and wheels.
+
+Docker Hub is unreachable from many Chinese education networks, so nothing here pulls an image:
+the base is a Debian root filesystem made by ``debootstrap`` from the configured APT mirror and
+turned into an image with ``docker import``; Python packages come from a wheelhouse downloaded
+on the host with ``pip download`` (which honours the host's pip index or mirror) and installed
+with ``--no-index`` inside ``docker build --network host``. The network is only used by ``apt``
+against the configured mirror.
+
+A rebuild with nothing changed must reuse every layer, so the base is imported only when its tag
+is missing, the wheelhouse is a cache keyed by file name, and the wheels built from this checkout
+are made reproducible (``SOURCE_DATE_EPOCH``) so that identical sources give identical bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RECIPES = REPO_ROOT / "images"
+BUILD_DIR = RECIPES / "build"
+
+DEBIAN_SUITE = "bookworm"
+#: The image's interpreter: Debian 12 ships CPython 3.11 with glibc 2.36.
+IMAGE_PYTHON = "3.11"
+IMAGE_GLIBC_MINOR = 36
+#: Fixed wheel timestamps (1980-01-02, the earliest a zip file can hold) make rebuilt wheels
+#: byte-identical, so Docker's content-addressed COPY cache still hits.
+REPRODUCIBLE_EPOCH = "315619200"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+
+
+class ImageBuildError(RuntimeError):
+    """A step of the image build failed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """One image: where its Dockerfile lives and which wheels it is given."""
+
+    name: str
+    recipe: str
+    requirements: str | None
+    local_distributions: tuple[str, ...]
+    torch: str | None = None
+    default: bool = True
+
+
+@dataclass
+class BuildOptions:
+    """What a center may change about the build; filled from the ``[images]`` settings."""
+
+    version: str
+    registry_prefix: str = ""
+    apt_mirror: str = DEFAULT_MIRROR
+    apt_security_mirror: str = DEFAULT_SECURITY_MIRROR
+    cpu_torch: str = "torch==2.13.0+cpu"
+    #: The CUDA build: PyPI's plain 2.13.0 (or a ``+cuXXX`` from a PyTorch mirror); the
+    #: exclusion keeps pip from preferring a ``+cpu`` wheel that a find-links folder offers.
+    gpu_torch: str = "torch==2.13.0,!=2.13.0+cpu"
+    pip_args: list[str] = field(default_factory=list)
+
+    def tag(self, name: str) -> str:
+        """The full image reference for one of our images, e.g. ``aiclass/student:0.1.0``."""
+        return f"{self.registry_prefix}aiclass/{name}:{self.version}"
+
+
+def extension_directories() -> tuple[str, ...]:
+    """The small distributions under ``extensions/`` that student servers install."""
+    root = REPO_ROOT / "extensions"
+    found = sorted(p.parent for p in root.glob("*/pyproject.toml"))
+    return tuple(str(p.relative_to(REPO_ROOT)) for p in found)
+
+
+def recipes() -> dict[str, ImageRecipe]:
+    """Every image this project builds, in build order (the base comes first, separately)."""
+    extensions = extension_directories()
+    return {
+        "student": ImageRecipe(
+            "student", "student", "student/requirements.txt", extensions, torch="cpu"
+        ),
+        "student-gpu": ImageRecipe(
+            "student-gpu",
+            "student",
+            "student/requirements.txt",
+            extensions,
+            torch="gpu",
+            default=False,
+        ),
+        "hub": ImageRecipe("hub", "hub", None, (".",)),
+        "postgres": ImageRecipe("postgres", "postgres", None, ()),
+    }
+
+
+def project_version() -> str:
+    """The version in this checkout's ``pyproject.toml``: image tags carry it."""
+    pyproject = REPO_ROOT / "pyproject.toml"
+    with pyproject.open("rb") as f:
+        return str(tomllib.load(f)["project"]["version"])
+
+
+def host_debian_mirrors(
+    sources: Iterable[Path] = (
+        Path("/etc/apt/sources.list"),
+        *sorted(Path("/etc/apt/sources.list.d").glob("*")),
+    ),
+) -> tuple[str, str]:
+    """The Debian and Debian-security mirrors this host's APT uses, else deb.debian.org.
+
+    A center that set up a domestic mirror for its servers gets the same mirror in its
+    images without configuring it twice.
+    """
+    mirror, security = DEFAULT_MIRROR, DEFAULT_SECURITY_MIRROR
+    found_main = found_security = False
+    for path in sources:
+        if not path.is_file():
+            continue
+        for uri, suites in _apt_entries(path.read_text(errors="replace")):
+            if f"{DEBIAN_SUITE}-security" in suites and not found_security:
+                security, found_security = uri, True
+            elif DEBIAN_SUITE in suites and not found_main:
+                mirror, found_main = uri, True
+    return mirror, security
+
+
+def _apt_entries(text: str) -> list[tuple[str, list[str]]]:
+    """(URI, suites) pairs from either one-line or deb822 APT source syntax."""
+    entries: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 3 and words[0] == "deb":
+            rest = [w for w in words[1:] if not w.startswith("[")]
+            entries.append((rest[0].rstrip("/"), [rest[1]]))
+    for stanza in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            if ":" in line and not line.startswith((" ", "#")):
+                key, value = line.split(":", 1)
+                fields[key.strip().lower()] = value.strip()
+        if "deb" in fields.get("types", "").split() and "uris" in fields:
+            for uri in fields["uris"].split():
+                entries.append((uri.rstrip("/"), fields.get("suites", "").split()))
+    return entries
+
+
+def image_platforms() -> list[str]:
+    """pip ``--platform`` tags for the image (pip does not expand manylinux tags itself)."""
+    tags = [f"manylinux_2_{minor}_x86_64" for minor in range(IMAGE_GLIBC_MINOR, 4, -1)]
+    return [*tags, "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+
+
+def run(command: Sequence[str], what: str, **kwargs: object) -> subprocess.CompletedProcess:
+    """Run a build step, turning a failure into an :class:`ImageBuildError` naming the step."""
+    print(f"[aiclass images] {what}: {' '.join(command)}", flush=True)
+    try:
+        return subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
+    except FileNotFoundError as error:
+        raise ImageBuildError(f"{what}: 找不到命令 / command not found: {command[0]}") from error
+    except subprocess.CalledProcessError as error:
+        raise ImageBuildError(
+            f"{what} 失败 / failed (exit {error.returncode}): {' '.join(command)}"
+        ) from error
+
+
+class ImageBuilder:
+    """Builds the base image, the wheelhouse and each image recipe with the Docker CLI."""
+
+    def __init__(self, options: BuildOptions, docker: str = "docker") -> None:
+        self.options = options
+        self.docker = docker
+
+    def image_exists(self, tag: str) -> bool:
+        """Whether the engine already holds ``tag``."""
+        result = subprocess.run(
+            [self.docker, "image", "inspect", tag], capture_output=True, check=False
+        )
+        return result.returncode == 0
+
+    def image_id(self, tag: str) -> str:
+        """The content id of ``tag`` (equal ids mean every layer was reused)."""
+        result = run(
+            [self.docker, "image", "inspect", "--format", "{{.Id}}", tag],
+            f"inspect {tag}",
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout.strip()
+
+    def build(self, names: Sequence[str]) -> list[str]:
+        """Build the named images (and the base if missing); return their tags."""
+        all_recipes = recipes()
+        unknown = [n for n in names if n not in all_recipes]
+        if unknown:
+            raise ImageBuildError(
+                f"未知镜像 / unknown image: {', '.join(unknown)} "
+                f"(可选 / choose from: {', '.join(all_recipes)})"
+            )
+        if not RECIPES.is_dir():
+            raise ImageBuildError(
+                f"{RECIPES} 不存在：请在源码目录中构建 / build from a source checkout"
+            )
+        self.build_base()
+        return [self.build_image(all_recipes[name]) for name in names]
+
+    def build_base(self) -> str:
+        """Import a minimal Debian made by debootstrap, unless the tag already exists."""
+        tag = self.options.tag("base")
+        if self.image_exists(tag):
+            print(f"[aiclass images] {tag} exists, reusing it", flush=True)
+            return tag
+        if shutil.which("debootstrap") is None:
+            raise ImageBuildError(
+                "需要 debootstrap：apt-get install debootstrap / debootstrap is required"
+            )
+        with tempfile.TemporaryDirectory(prefix="aiclass-rootfs-", dir="/var/tmp") as tmp:
+            rootfs = Path(tmp) / "rootfs"
+            run(
+                [
+                    "debootstrap",
+                    "--variant=minbase",
+                    "--include=ca-certificates",
+                    DEBIAN_SUITE,
+                    str(rootfs),
+                    self.options.apt_mirror,
+                ],
+                "debootstrap",
+            )
+            self._configure_rootfs(rootfs)
+            tar = subprocess.Popen(
+                ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
+                stdout=subprocess.PIPE,
+            )
+            run(
+                [
+                    self.docker,
+                    "import",
+                    "--change",
+                    "ENV LANG=C.UTF-8",
+                    "--change",
+                    'CMD ["/bin/bash"]',
+                    "-",
+                    tag,
+                ],
+                "docker import",
+                stdin=tar.stdout,
+            )
+            if tar.wait() != 0:
+                raise ImageBuildError(f"tar of {rootfs} failed (exit {tar.returncode})")
+        return tag
+
+    def _configure_rootfs(self, rootfs: Path) -> None:
+        """Point APT at the configured mirror and keep later layers small."""
+        options = self.options
+        (rootfs / "etc/apt/sources.list").write_text(
+            f"deb {options.apt_mirror} {DEBIAN_SUITE} main\n"
+            f"deb {options.apt_mirror} {DEBIAN_SUITE}-updates main\n"
+            f"deb {options.apt_security_mirror} {DEBIAN_SUITE}-security main\n"
+        )
+        (rootfs / "etc/apt/apt.conf.d/90aiclass").write_text(
+            'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n'
+            'Acquire::Languages "none";\n'
+        )
+        (rootfs / "etc/dpkg/dpkg.cfg.d/90aiclass-nodoc").write_text(
+            "path-exclude=/usr/share/doc/*\npath-include=/usr/share/doc/*/copyright\n"
+            "path-exclude=/usr/share/man/*\npath-exclude=/usr/share/info/*\n"
+        )
+        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for item in (rootfs / leftover).glob("*"):
+                if item.is_file():
+                    item.unlink()
+
+    def build_image(self, recipe: ImageRecipe) -> str:
+        """Assemble one image's build context and run ``docker build`` on it."""
+        context = BUILD_DIR / "context" / recipe.name
+        if context.exists():
+            shutil.rmtree(context)
+        shutil.copytree(RECIPES / recipe.recipe, context)
+        local = self.local_wheels(recipe)
+        self.wheelhouse(recipe, local, context / "wheels")
+        (context / "local").mkdir()
+        for wheel in local:
+            os.link(wheel, context / "local" / wheel.name)
+        tag = self.options.tag(recipe.name)
+        run(
+            [
+                self.docker,
+                "build",
+                "--network",
+                "host",
+                "--build-arg",
+                f"BASE_IMAGE={self.options.tag('base')}",
+                "--label",
+                f"org.aiclass.version={self.options.version}",
+                "--label",
+                f"org.aiclass.image={recipe.name}",
+                "-t",
+                tag,
+                str(context),
+            ],
+            f"docker build {tag}",
+        )
+        return tag
+
+    def local_wheels(self, recipe: ImageRecipe) -> list[Path]:
+        """Reproducible wheels of this checkout's own distributions for ``recipe``."""
+        out = BUILD_DIR / "local-wheels" / recipe.name
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        env = {**os.environ, "SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH}
+        for directory in recipe.local_distributions:
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "--wheel-dir",
+                    str(out),
+                    str(REPO_ROOT / directory),
+                ],
+                f"wheel {directory}",
+                env=env,
+            )
+        return sorted(out.glob("*.whl"))
+
+    def requirements(self, recipe: ImageRecipe, local: Sequence[Path]) -> list[str]:
+        """What pip resolves for the image: the recipe's list, torch, and the local wheels."""
+        wanted: list[str] = [str(w) for w in local]
+        if recipe.requirements:
+            wanted += ["-r", str(RECIPES / recipe.requirements)]
+        if recipe.torch == "cpu":
+            wanted.append(self.options.cpu_torch)
+        elif recipe.torch == "gpu":
+            wanted.append(self.options.gpu_torch)
+        return wanted
+
+    def _pip_target(self) -> list[str]:
+        """pip options that select wheels for the image's Python and platform, not the host's."""
+        target = [
+            "--only-binary=:all:",
+            "--python-version",
+            IMAGE_PYTHON,
+            "--implementation",
+            "cp",
+            "--abi",
+            f"cp{IMAGE_PYTHON.replace('.', '')}",
+        ]
+        for platform in image_platforms():
+            target += ["--platform", platform]
+        return target + list(self.options.pip_args)
+
+    def wheelhouse(self, recipe: ImageRecipe, local: Sequence[Path], into: Path) -> None:
+        """Resolve, download (cached) and link into ``into`` exactly the wheels the image needs.
+
+        pip resolves once with ``--dry-run --report`` to learn the exact files; the download
+        then skips files already in the cache, so a rebuild fetches nothing.
+        """
+        wanted = self.requirements(recipe, local)
+        into.mkdir(parents=True)
+        if not wanted:
+            (into / "requirements.txt").write_text("")
+            (into / "SHA256SUMS").write_text("")
+            return
+        cache = BUILD_DIR / "wheelhouse"
+        cache.mkdir(parents=True, exist_ok=True)
+        report_path = BUILD_DIR / f"resolve-{recipe.name}.json"
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--ignore-installed",
+                "--quiet",
+                "--report",
+                str(report_path),
+                *self._pip_target(),
+                *wanted,
+            ],
+            f"resolve wheels for {recipe.name}",
+        )
+        report = json.loads(report_path.read_text())
+        local_names = {_dist_name(w.name) for w in local}
+        pins: list[tuple[str, str]] = []
+        for item in report["install"]:
+            name = item["metadata"]["name"]
+            if _normalise(name) in local_names:
+                continue
+            pins.append((name, item["metadata"]["version"]))
+        pinned = sorted(f"{name}=={version}" for name, version in pins)
+        files = [
+            cache / _url_filename(item["download_info"]["url"])
+            for item in report["install"]
+            if _normalise(item["metadata"]["name"]) not in local_names
+        ]
+        missing = [f for f in files if not f.exists()]
+        if missing:
+            pin_file = BUILD_DIR / f"pins-{recipe.name}.txt"
+            pin_file.write_text("\n".join(pinned) + "\n")
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--progress-bar",
+                    "off",
+                    "--dest",
+                    str(cache),
+                    *self._pip_target(),
+                    "-r",
+                    str(pin_file),
+                ],
+                f"download wheels for {recipe.name}",
+            )
+        still_missing = [f.name for f in files if not f.exists()]
+        if still_missing:
+            raise ImageBuildError(
+                f"下载后仍缺少 / still missing after download: {', '.join(still_missing)}"
+            )
+        sums = []
+        for wheel in sorted(files):
+            os.link(wheel, into / wheel.name)
+            sums.append(f"{_sha256(wheel)}  {wheel.name}")
+        (into / "requirements.txt").write_text("\n".join(pinned) + "\n")
+        (into / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _dist_name(wheel_filename: str) -> str:
+    return _normalise(wheel_filename.split("-", 1)[0])
+
+
+def _url_filename(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_options() -> BuildOptions:
+    """Build options from the defaults and this host's APT sources."""
+    mirror, security = host_debian_mirrors()
+    return BuildOptions(version=project_version(), apt_mirror=mirror, apt_security_mirror=security)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``aiclass images build``."""
+    images = subparsers.add_parser(
+        "images", help="容器镜像 / container images", description="容器镜像 / container images"
+    )
+    actions = images.add_subparsers(dest="images_command", metavar="操作/action")
+    actions.required = True
+    build = actions.add_parser(
+        "build",
+        help="离线构建镜像 / build the images offline",
+        description=(
+            "从 Debian 软件包和本地 wheel 仓库构建 base、student、hub、postgres 镜像 / "
+            "build the base, student, hub and postgres images from Debian packages and a "
+            "local wheelhouse"
+        ),
+    )
+    build.add_argument(
+        "--gpu",
+        action="store_true",
+        help="同时构建 CUDA 版 student-gpu（约 5 GB）/ also build the CUDA student-gpu (~5 GB)",
+    )
+    build.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        choices=list(recipes()),
+        help="只构建指定镜像，可重复 / build only this image (repeatable)",
+    )
+    build.set_defaults(func=build_command)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    """Entry point of ``aiclass images build``."""
+    names = args.only or [r.name for r in recipes().values() if r.default]
+    if args.gpu and "student-gpu" not in names:
+        names.append("student-gpu")
+    try:
+        tags = ImageBuilder(build_options()).build(names)
+    except ImageBuildError as error:
+        print(f"错误 / error: {error}", file=sys.stderr)
+        return 1
+    for tag in tags:
+        print(tag)
+    return 0
