@@ -1,0 +1,111 @@
+"""``aiclass up``: validate the settings, prepare the data dir, then become the hub.
+
+Everything that can be wrong with the settings is found here, before JupyterHub,
+the proxy or any server starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from hub.db import ServiceDatabase
+from hub.org.demo import ACCOUNTS_FILE_NAME, seed_demo_region, write_accounts_file
+from hub.org.models import Person
+from hub.settings import (
+    SETTINGS_FILE_NAME,
+    Settings,
+    SettingsError,
+    default_settings_text,
+    environment_for,
+    load_settings,
+)
+
+CONFIG_FILE = Path(__file__).resolve().parents[2] / "jupyterhub_config.py"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "up", help="启动 hub / start the hub",
+        description="启动 AI 课堂 hub / start the aiclass hub",
+    )
+    parser.add_argument("--mode", choices=("local", "docker"),
+                        help="运行模式（覆盖设置文件）/ run mode (overrides the settings file)")
+    parser.add_argument("--port", type=int, help="对外端口 / public port")
+    parser.add_argument("--data", type=Path, default=Path("aiclass-data"),
+                        help="数据目录 / data dir (default: ./aiclass-data)")
+    parser.add_argument("--demo", action="store_true",
+                        help="创建演示区域 / seed the demo region")
+    parser.set_defaults(func=run)
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    """Create the data dir, private to the hub, with a commented settings file."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o711)
+    settings_file = data_dir / SETTINGS_FILE_NAME
+    if not settings_file.exists():
+        settings_file.write_text(default_settings_text(), encoding="utf-8")
+
+
+def seed_demo(settings: Settings, database: ServiceDatabase, forced: bool) -> Path | None:
+    """Seed the demo region when asked, or on first run; return the accounts file."""
+    with database.session() as session:
+        first_run = session.query(Person).first() is None
+        if not (forced or (first_run and settings.demo.seed_on_first_run)):
+            return None
+        accounts = seed_demo_region(session, settings.demo.students)
+    path = settings.data_dir / ACCOUNTS_FILE_NAME
+    if accounts is not None:
+        write_accounts_file(path, accounts)
+    return path
+
+
+def find_proxy() -> str | None:
+    """configurable-http-proxy: the one installed beside this Python first, then PATH."""
+    beside = Path(sys.prefix) / "bin" / "configurable-http-proxy"
+    return str(beside) if beside.exists() else shutil.which("configurable-http-proxy")
+
+
+def _protect_database_files(settings: Settings) -> None:
+    if settings.database.url:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = settings.data_dir / f"aiclass.sqlite{suffix}"
+        if path.exists():
+            path.chmod(0o600)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, dict[str, object]] = {"hub": {}}
+    if args.mode:
+        overrides["hub"]["mode"] = args.mode
+    if args.port:
+        overrides["hub"]["port"] = args.port
+    try:
+        prepare_data_dir(args.data)
+        settings = load_settings(args.data, overrides)
+    except (SettingsError, OSError) as exc:
+        print(f"aiclass: 设置错误 / settings error: {exc}", file=sys.stderr)
+        return 2
+    proxy = find_proxy()
+    if proxy is None:
+        print("aiclass: 找不到 configurable-http-proxy / configurable-http-proxy not found: "
+              "npm install -g configurable-http-proxy", file=sys.stderr)
+        return 2
+    database = ServiceDatabase(settings.database_url)
+    accounts = seed_demo(settings, database, args.demo)
+    database.engine.dispose()
+    _protect_database_files(settings)
+    print(f"AI 课堂 / aiclass: {settings.public_url}  (模式 / mode: {settings.hub.mode})")
+    if accounts is not None:
+        print(f"演示账号 / demo accounts: {accounts}")
+    sys.stdout.flush()
+    env = {**os.environ, **environment_for(settings, overrides)}
+    os.chdir(settings.data_dir)
+    argv = [sys.executable, "-m", "jupyterhub", "-f", str(CONFIG_FILE),
+            f"--ConfigurableHTTPProxy.command={proxy}"]
+    os.execve(sys.executable, argv, env)

@@ -1,0 +1,95 @@
+"""Turn the settings into JupyterHub configuration: one function per concern.
+
+``jupyterhub_config.py`` calls :func:`configure_hub`; everything the hub needs
+(addresses, databases, sign-in, spawner, pages, groups and roles) is derived from
+the one settings object, so that a mode is a setting and not a fork.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+from hub.auth import RosterAuthenticator
+from hub.db import ServiceDatabase
+from hub.lab_config import write_lab_config
+from hub.local_spawner import LocalLabSpawner
+from hub.messages import TEXT
+from hub.org.directory import hub_groups, hub_roles
+from hub.settings import Settings, SettingsError, settings_from_environment
+from hub.spawners import configure_docker_mode
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def configure_network(c: Config, settings: Settings) -> None:
+    """Where the proxy, the hub and the proxy's API listen; state files in the data dir."""
+    hub, data = settings.hub, settings.data_dir
+    c.JupyterHub.bind_url = f"http://{hub.ip}:{hub.port}{hub.base_url}"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub.hub_port}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.proxy_api_port}"
+    c.ConfigurableHTTPProxy.pid_file = str(data / "proxy.pid")
+    c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
+    c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
+    c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
+
+
+def configure_pages(c: Config, settings: Settings) -> None:
+    """Chinese-first hub pages: our templates over JupyterHub's, texts by locale."""
+    c.JupyterHub.template_paths = [str(TEMPLATES_DIR)]
+    c.JupyterHub.template_vars = {"aiclass_text": TEXT[settings.locale.default]}
+
+
+def configure_authentication(c: Config, settings: Settings) -> None:
+    """Roster passwords (OAuth is configured by the organisation's sign-in settings)."""
+    if settings.auth.method != "roster":
+        raise SettingsError("[auth] method = 'oauth' 尚不可用 / is not available yet")
+    c.JupyterHub.authenticator_class = RosterAuthenticator
+    c.RosterAuthenticator.database_url = settings.database_url
+    c.RosterAuthenticator.locale = settings.locale.default
+    c.RosterAuthenticator.max_failed_logins = settings.auth.max_failed_logins
+    c.RosterAuthenticator.lockout_minutes = settings.auth.lockout_minutes
+    c.RosterAuthenticator.min_password_length = settings.auth.min_password_length
+    c.Authenticator.allow_all = True
+    c.Authenticator.admin_users = set(settings.hub.admin_users)
+
+
+def configure_spawner(c: Config, settings: Settings) -> None:
+    """What a server is and how long it may take to start."""
+    if settings.hub.mode == "docker":
+        configure_docker_mode(c, settings)
+        return
+    if settings.hub.mode != "local":
+        raise SettingsError(
+            f"[hub] mode = {settings.hub.mode!r}: 尚不可用 / is not available yet"
+        )
+    c.JupyterHub.spawner_class = LocalLabSpawner
+    c.LocalLabSpawner.data_dir = str(settings.data_dir)
+    c.LocalLabSpawner.database_url = settings.database_url
+    c.Spawner.default_url = settings.lab.default_url
+    c.Spawner.start_timeout = settings.hub.start_timeout
+    c.Spawner.http_timeout = settings.hub.start_timeout
+    c.JupyterHub.concurrent_spawn_limit = settings.hub.concurrent_spawn_limit
+    write_lab_config(settings.data_dir, settings.locale.default, settings.lab.cjk_font)
+
+
+def configure_organisation(c: Config, settings: Settings) -> None:
+    """Groups and scoped roles from the organisation model, loaded as the hub starts."""
+    database = ServiceDatabase(settings.database_url)
+    with database.session() as session:
+        groups = hub_groups(session)
+        roles = hub_roles(session)
+    c.JupyterHub.load_groups = {name: {"users": users} for name, users in groups.items()}
+    c.JupyterHub.load_roles.extend(roles)
+
+
+def configure_hub(c: Config, settings: Settings | None = None) -> Settings:
+    """Fill ``c`` from the settings (by default those ``aiclass up`` passed down)."""
+    settings = settings or settings_from_environment()
+    configure_network(c, settings)
+    configure_pages(c, settings)
+    configure_authentication(c, settings)
+    configure_spawner(c, settings)
+    configure_organisation(c, settings)
+    return settings

@@ -1,0 +1,49 @@
+"""The service database: one engine per process, the organisation and grading tables.
+
+SQLite in local mode, PostgreSQL in docker mode; the URL comes from the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.org.models import OrgBase
+
+METADATA = [OrgBase.metadata]
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # noqa: ANN001
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def open_engine(url: str) -> Engine:
+    """Create the engine for ``url`` and make sure every table exists."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    for metadata in METADATA:
+        metadata.create_all(engine)
+    return engine
+
+
+class ServiceDatabase:
+    """Sessions on the service database, for the hub process and the command line."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = open_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session

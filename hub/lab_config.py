@@ -1,0 +1,76 @@
+"""The Jupyter configuration a student's or a teacher's server starts with.
+
+Written by the hub into ``<data dir>/jupyter/<role>/`` and put first on the
+server's ``JUPYTER_CONFIG_PATH``: JupyterLab's locale (zh-CN by default) through
+``labconfig/default_setting_overrides.json``, which nbgrader tools appear
+(students get the Assignments panel and validation; teachers also get the
+formgrader and course tools), and a ``matplotlibrc`` with a CJK font so that
+Chinese axis labels render.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hub.org.models import Role
+
+NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+)
+NBGRADER_TEACHER_ONLY_LAB_PLUGINS = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:create-assignment",
+)
+NBGRADER_SERVER_EXTENSIONS = NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS + (
+    "nbgrader.server_extensions.assignment_list",
+    "nbgrader.server_extensions.validate_assignment",
+)
+
+
+def lab_profile(role: str) -> str:
+    """The configuration profile for a role: teachers and admins get the course tools."""
+    return "student" if role == Role.STUDENT else "teacher"
+
+
+def config_dir(data_dir: Path, profile: str) -> Path:
+    """Where the configuration of ``profile`` lives."""
+    return data_dir / "jupyter" / profile
+
+
+def matplotlibrc_path(data_dir: Path) -> Path:
+    """The matplotlib configuration shared by every server."""
+    return data_dir / "jupyter" / "matplotlibrc"
+
+
+def _write_json(path: Path, content: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def write_lab_config(data_dir: Path, locale: str, cjk_font: str) -> None:
+    """(Re)write the student and teacher profiles from the settings."""
+    lab_locale = "zh_CN" if locale == "zh_CN" else "en"
+    for profile in ("student", "teacher"):
+        directory = config_dir(data_dir, profile)
+        teacher = profile == "teacher"
+        _write_json(
+            directory / "labconfig" / "default_setting_overrides.json",
+            {"@jupyterlab/translation-extension:plugin": {"locale": lab_locale}},
+        )
+        disabled = {} if teacher else {name: True for name in NBGRADER_TEACHER_ONLY_LAB_PLUGINS}
+        _write_json(directory / "labconfig" / "page_config.json",
+                    {"disabledExtensions": disabled})
+        extensions = {name: teacher or name not in NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS
+                      for name in NBGRADER_SERVER_EXTENSIONS}
+        _write_json(directory / "jupyter_server_config.json",
+                    {"ServerApp": {"jpserver_extensions": extensions}})
+    rc = matplotlibrc_path(data_dir)
+    rc.write_text(
+        "font.family: sans-serif\n"
+        f"font.sans-serif: {cjk_font}, Noto Sans CJK JP, WenQuanYi Zen Hei, DejaVu Sans\n"
+        "axes.unicode_minus: False\n",
+        encoding="utf-8",
+    )

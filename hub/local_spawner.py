@@ -1,0 +1,88 @@
+"""Local mode's spawner: one JupyterLab process per student on this machine.
+
+For a demo, a teacher's laptop or a school lab PC, where Docker is not available.
+It needs no system accounts: each person gets a home under the data dir. When
+the hub runs as root, servers drop to an unprivileged uid so student code cannot
+read the hub's database; students are not isolated from each other here — the
+docker mode gives each student their own container.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from jupyterhub.spawner import LocalProcessSpawner
+from traitlets import Integer, Unicode, default
+
+from hub.db import ServiceDatabase
+from hub.lab_config import config_dir, lab_profile, matplotlibrc_path
+from hub.org.directory import role_of
+
+
+class LocalLabSpawner(LocalProcessSpawner):
+    """Start ``jupyterhub-singleuser`` as a local process with the person's lab profile."""
+
+    data_dir = Unicode(help="The aiclass data dir (homes and lab profiles live there)").tag(
+        config=True
+    )
+    database_url = Unicode(help="SQLAlchemy URL of the service database").tag(config=True)
+    server_uid = Integer(
+        65534, help="uid (and gid) the servers run as when the hub runs as root"
+    ).tag(config=True)
+
+    _databases: dict[str, ServiceDatabase] = {}
+
+    @default("cmd")
+    def _default_cmd(self) -> list[str]:
+        return [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
+
+    @default("notebook_dir")
+    def _default_notebook_dir(self) -> str:
+        return self.home_dir
+
+    @property
+    def home_dir(self) -> str:
+        return str(Path(self.data_dir) / "homes" / self.user.name)
+
+    def _role(self) -> str:
+        if self.database_url not in self._databases:
+            self._databases[self.database_url] = ServiceDatabase(self.database_url)
+        with self._databases[self.database_url].session() as session:
+            return role_of(session, self.user.name) or "student"
+
+    def _drops_privileges(self) -> bool:
+        return os.geteuid() == 0
+
+    def make_preexec_fn(self, name: str):  # noqa: ANN201 - JupyterHub's signature
+        home = self.home_dir
+        uid = self.server_uid if self._drops_privileges() else None
+
+        def preexec() -> None:
+            os.makedirs(home, 0o700, exist_ok=True)
+            if uid is not None:
+                os.chown(home, uid, uid)
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            os.chdir(home)
+
+        return preexec
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env["USER"] = self.user.name
+        env["HOME"] = self.home_dir
+        env["SHELL"] = "/bin/bash"
+        return env
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        data_dir = Path(self.data_dir)
+        env["JUPYTER_CONFIG_PATH"] = str(config_dir(data_dir, lab_profile(self._role())))
+        env["MATPLOTLIBRC"] = str(matplotlibrc_path(data_dir))
+        return env
+
+    def move_certs(self, paths: dict) -> dict:
+        """Internal SSL is not used in local mode."""
+        return paths

@@ -1,0 +1,52 @@
+"""Every message the hub shows a student or teacher, in zh-CN first and English.
+
+Pages and errors take their text from here through the locale in the settings,
+so that switching ``[locale] default`` switches the whole hub.
+"""
+
+from __future__ import annotations
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh_CN": {
+        "site_name": "AI 课堂",
+        "sign_in_title": "请使用学校发放的账号登录",
+        "change_password_title": "首次登录：请设置新密码",
+        "username": "用户名",
+        "password": "密码",
+        "current_password": "初始密码",
+        "new_password": "新密码",
+        "new_password_confirm": "再次输入新密码",
+        "sign_in": "登录",
+        "change_password_submit": "设置新密码并登录",
+        "bad_credentials": "用户名或密码错误。",
+        "locked": "登录失败次数过多，账号已锁定，请在 {minutes} 分钟后再试，或请老师重置密码。",
+        "must_change": "这是你的初始密码。请再次输入初始密码，并设置一个新密码。",
+        "password_too_short": "新密码至少需要 {length} 个字符。",
+        "password_mismatch": "两次输入的新密码不一致。",
+        "password_unchanged": "新密码不能与初始密码相同。",
+    },
+    "en": {
+        "site_name": "AI Classroom",
+        "sign_in_title": "Sign in with the account your school gave you",
+        "change_password_title": "First sign-in: choose a new password",
+        "username": "Username",
+        "password": "Password",
+        "current_password": "Initial password",
+        "new_password": "New password",
+        "new_password_confirm": "New password again",
+        "sign_in": "Sign in",
+        "change_password_submit": "Set new password and sign in",
+        "bad_credentials": "Wrong username or password.",
+        "locked": "Too many failed sign-ins: the account is locked. Try again in {minutes} "
+                  "minutes, or ask your teacher to reset your password.",
+        "must_change": "This is your initial password. Enter it again and choose a new one.",
+        "password_too_short": "The new password needs at least {length} characters.",
+        "password_mismatch": "The two new passwords differ.",
+        "password_unchanged": "The new password must differ from the initial one.",
+    },
+}
+
+
+def text(locale: str, key: str, **values: object) -> str:
+    """The message ``key`` in ``locale``, with ``values`` filled in."""
+    return TEXT[locale][key].format(**values)

@@ -1,0 +1,91 @@
+"""Read-only questions about the organisation model that the hub and service ask.
+
+JupyterHub groups and roles are derived here from the model, so that the hub
+itself enforces who may reach whose server: students of a class form the group
+``class-<id>`` (and of a school ``school-<id>``); a teacher's role is scoped to
+their classes' groups with ``!group=``, a school admin's to their school's group.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.org.models import Enrollment, Person, Role, SchoolClass
+
+TEACHER_SCOPES = ("list:users", "read:users", "read:servers", "start:servers",
+                  "delete:servers")
+SCHOOL_ADMIN_SCOPES = TEACHER_SCOPES
+REGION_ADMIN_SCOPES = ("list:users", "read:users", "read:servers", "start:servers",
+                       "delete:servers", "list:groups", "read:groups")
+
+
+def class_group(class_id: str) -> str:
+    """The JupyterHub group of a class's students."""
+    return f"class-{class_id}"
+
+
+def school_group(school_id: str) -> str:
+    """The JupyterHub group of a school's students."""
+    return f"school-{school_id}"
+
+
+def role_of(session: Session, username: str) -> str | None:
+    """The person's role in the region, or ``None`` when not on the roster."""
+    person = session.get(Person, username)
+    return person.role if person else None
+
+
+def classes_taught(session: Session, username: str) -> list[SchoolClass]:
+    """The classes ``username`` teaches, ordered by id."""
+    rows = session.scalars(
+        select(SchoolClass)
+        .join(Enrollment, Enrollment.class_id == SchoolClass.id)
+        .where(Enrollment.username == username, Enrollment.role == Role.TEACHER)
+        .order_by(SchoolClass.id)
+    )
+    return list(rows)
+
+
+def hub_groups(session: Session) -> dict[str, list[str]]:
+    """Every class and school group with its students, as JupyterHub should have them."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(Enrollment.class_id, SchoolClass.school_id, Enrollment.username)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .where(Enrollment.role == Role.STUDENT)
+        .order_by(Enrollment.class_id, Enrollment.username)
+    )
+    for class_id, school_id, username in rows:
+        groups[class_group(class_id)].append(username)
+        groups[school_group(school_id)].append(username)
+    for class_id, school_id in session.execute(select(SchoolClass.id, SchoolClass.school_id)):
+        groups.setdefault(class_group(class_id), [])
+        groups.setdefault(school_group(school_id), [])
+    return {name: sorted(set(members)) for name, members in sorted(groups.items())}
+
+
+def hub_roles(session: Session) -> list[dict]:
+    """One scoped JupyterHub role per teacher, school admin and region admin."""
+    roles: list[dict] = []
+    for person in session.scalars(select(Person).order_by(Person.username)):
+        if person.role == Role.TEACHER:
+            filters = [class_group(c.id) for c in classes_taught(session, person.username)]
+            scopes = [f"{scope}!group={group}" for group in filters for scope in TEACHER_SCOPES]
+        elif person.role == Role.SCHOOL_ADMIN and person.school_id:
+            group = school_group(person.school_id)
+            scopes = [f"{scope}!group={group}" for scope in SCHOOL_ADMIN_SCOPES]
+        elif person.role == Role.REGION_ADMIN:
+            scopes = list(REGION_ADMIN_SCOPES)
+        else:
+            continue
+        if scopes:
+            roles.append({
+                "name": f"aiclass-{person.role.replace('_', '-')}-{person.username}",
+                "description": f"aiclass {person.role} {person.username}",
+                "scopes": scopes,
+                "users": [person.username],
+            })
+    return roles

@@ -1,0 +1,375 @@
+"""The one settings object: ``<data dir>/aiclass.toml``, read and validated once.
+
+Every key is declared here, with its type, default and documentation, so that the
+settings reference in the README, the commented default file written on first run
+and the validator all come from the same declarations. Validation happens before
+anything starts: an unknown key, a value of the wrong type or range, or an
+unreadable file raises :class:`SettingsError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SETTINGS_FILE_NAME = "aiclass.toml"
+DATA_DIR_ENV = "AICLASS_DATA"
+OVERRIDES_ENV = "AICLASS_OVERRIDES"
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be used; the message names the file and the key."""
+
+
+def setting(
+    default: Any,
+    doc: str,
+    *,
+    choices: tuple[Any, ...] | None = None,
+    minimum: int | float | None = None,
+    maximum: int | float | None = None,
+    check: Callable[[Any], str | None] | None = None,
+) -> Any:
+    """Declare one settings key with its documentation and constraints."""
+    meta = {"doc": doc, "choices": choices, "minimum": minimum, "maximum": maximum,
+            "check": check}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _url_path(value: str) -> str | None:
+    if not (value.startswith("/") and value.endswith("/")):
+        return "必须以 / 开头和结尾 / must start and end with /"
+    return None
+
+
+def _username_list(value: list[str]) -> str | None:
+    bad = [name for name in value if not name or name != name.strip().lower()]
+    return f"用户名必须为小写且无空格 / usernames must be lowercase: {bad}" if bad else None
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """[hub]: where and how the hub runs."""
+
+    mode: str = setting("local", "运行模式 / run mode: local (processes, SQLite), docker "
+                        "(a container per student, PostgreSQL) or kubernetes",
+                        choices=("local", "docker", "kubernetes"))
+    ip: str = setting("127.0.0.1", "对外监听地址 / address the proxy listens on")
+    port: int = setting(8000, "对外端口 / public port of the proxy", minimum=1, maximum=65535)
+    hub_port: int = setting(8081, "hub 内部 API 端口 / port of the hub's internal API",
+                            minimum=1, maximum=65535)
+    proxy_api_port: int = setting(8001, "代理管理端口 / port of the proxy's REST API",
+                                  minimum=1, maximum=65535)
+    base_url: str = setting("/", "URL 前缀 / URL prefix of the whole hub", check=_url_path)
+    admin_users: list[str] = setting([], "JupyterHub 超级管理员 / JupyterHub superusers "
+                                     "(usernames)", check=_username_list)
+    concurrent_spawn_limit: int = setting(100, "同时启动的服务器上限 / servers starting at once",
+                                          minimum=1, maximum=10000)
+    start_timeout: int = setting(120, "服务器启动超时（秒）/ seconds a server may take to start",
+                                 minimum=5, maximum=3600)
+
+
+@dataclass(frozen=True)
+class LocaleSettings:
+    """[locale]: the language students and teachers see."""
+
+    default: str = setting("zh_CN", "界面语言 / interface language of hub pages, JupyterLab "
+                           "and notebooks", choices=("zh_CN", "en"))
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """[auth]: sign-in with roster passwords."""
+
+    method: str = setting("roster", "登录方式 / sign-in: roster passwords or oauth (provincial "
+                          "SSO)", choices=("roster", "oauth"))
+    max_failed_logins: int = setting(5, "连续失败几次后锁定 / failed sign-ins before lock-out",
+                                     minimum=1, maximum=100)
+    lockout_minutes: int = setting(15, "锁定时长（分钟）/ minutes an account stays locked",
+                                   minimum=1, maximum=1440)
+    min_password_length: int = setting(8, "新密码最短长度 / shortest new password",
+                                       minimum=6, maximum=128)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """[database]: the service database (organisation model, gradebook)."""
+
+    url: str = setting("", "SQLAlchemy 数据库地址；留空则用数据目录中的 SQLite / SQLAlchemy URL; "
+                       "empty means a SQLite file in the data dir")
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """[lab]: what a student's and a teacher's JupyterLab looks like."""
+
+    default_url: str = setting("/lab", "登录后打开的页面 / page opened after sign-in",
+                               choices=("/lab", "/tree"))
+    cjk_font: str = setting("Noto Sans CJK SC", "matplotlib 中文字体 / matplotlib font for "
+                            "Chinese labels")
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """[demo]: the demo region seeded on first run."""
+
+    seed_on_first_run: bool = setting(True, "首次启动时创建演示区域 / seed the demo region "
+                                      "when the database is empty")
+    students: int = setting(40, "演示学生人数 / number of demo students", minimum=1,
+                            maximum=2000)
+
+
+def _memory_size(value: str) -> str | None:
+    number = value[:-1] if value[-1:].upper() in ("K", "M", "G") else value
+    if not number.isdigit():
+        return "必须形如 512M 或 2G / must look like 512M or 2G"
+    return None
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """[docker]: docker mode, a container per student, and how its images are built."""
+
+    network: str = setting("host", "学生容器的 Docker 网络；host 时各容器只监听 "
+                           "127.0.0.1 的独立端口 / Docker network of student containers; "
+                           "with host each listens on its own port on 127.0.0.1")
+    registry_prefix: str = setting("", "镜像名前缀（如本地镜像仓库 registry.example.cn/）/ "
+                                   "image name prefix, e.g. a center's registry mirror")
+    allowed_images: list[str] = setting([], "除 student/student-gpu 外允许的镜像 / images "
+                                        "allowed besides student and student-gpu")
+    home_volume: str = setting("aiclass-home-{username}", "每个学生的主目录卷名 / named "
+                               "volume holding each student's home")
+    course_data: str = setting("", "只读挂载到 /srv/course 的课程数据（宿主机路径或卷名）/ "
+                               "course data mounted read-only at /srv/course (host path or "
+                               "volume); empty: none")
+    cpu_mem_limit: str = setting("2G", "CPU 环境内存上限 / memory limit of the CPU profile",
+                                 check=_memory_size)
+    cpu_cpu_limit: float = setting(1.0, "CPU 环境核数上限 / CPU cores of the CPU profile",
+                                   minimum=0.1, maximum=256)
+    cpu_pids_limit: int = setting(512, "CPU 环境进程数上限 / process limit of the CPU profile",
+                                  minimum=64, maximum=65536)
+    gpu_mem_limit: str = setting("16G", "GPU 环境内存上限 / memory limit of the GPU profile",
+                                 check=_memory_size)
+    gpu_cpu_limit: float = setting(4.0, "GPU 环境核数上限 / CPU cores of the GPU profile",
+                                   minimum=0.1, maximum=256)
+    gpu_pids_limit: int = setting(1024, "GPU 环境进程数上限 / process limit of the GPU "
+                                  "profile", minimum=64, maximum=65536)
+    cull_idle_minutes: int = setting(60, "空闲多少分钟后停止服务器（0 不停止）/ minutes before "
+                                     "an idle server is stopped (0: never)", minimum=0,
+                                     maximum=10080)
+    apt_mirror: str = setting("", "构建镜像用的 Debian 镜像源；留空则沿用本机 APT 设置 / Debian "
+                              "mirror for image builds; empty: the one this host's APT uses")
+    apt_security_mirror: str = setting("", "Debian 安全更新源；留空则沿用本机 / Debian "
+                                       "security mirror; empty: this host's")
+    cpu_torch: str = setting("torch==2.13.0+cpu", "student 镜像的 torch 要求 / torch "
+                             "requirement of the student image (CPU build)")
+    gpu_torch: str = setting("torch==2.13.0,!=2.13.0+cpu", "student-gpu 镜像的 torch 要求 / "
+                             "torch requirement of the student-gpu image (CUDA build)")
+
+
+@dataclass(frozen=True)
+class GpuSettings:
+    """[gpu]: sharing the center's GPUs between students in docker mode."""
+
+    enabled: bool = setting(False, "提供 GPU 环境 / offer the GPU profile")
+    groups: list[str] = setting([], "可以使用 GPU 的 JupyterHub 组（如高年级班级）/ JupyterHub "
+                                "groups allowed the GPU profile, e.g. senior classes")
+    devices: list[str] = setting([], "没有 nvidia-smi 时使用的设备 UUID（GPU-… 或 MIG-…）/ "
+                                 "device UUIDs used when nvidia-smi is absent")
+    max_students_per_device: int = setting(4, "每块 GPU（或 MIG 实例）同时服务的学生数 / "
+                                           "students sharing one GPU or MIG instance",
+                                           minimum=1, maximum=64)
+    memory_fraction: float = setting(0.0, "每个学生可用的显存比例；0 表示 1/每卡人数 / share "
+                                     "of device memory per student; 0: 1 / students per "
+                                     "device", minimum=0.0, maximum=1.0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every section of ``aiclass.toml``, plus where it came from."""
+
+    hub: HubSettings = field(default_factory=HubSettings)
+    locale: LocaleSettings = field(default_factory=LocaleSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    lab: LabSettings = field(default_factory=LabSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
+    docker: DockerSettings = field(default_factory=DockerSettings)
+    gpu: GpuSettings = field(default_factory=GpuSettings)
+    data_dir: Path = field(default=Path("aiclass-data"), metadata={"internal": True})
+
+    @property
+    def database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data dir."""
+        return self.database.url or f"sqlite:///{self.data_dir / 'aiclass.sqlite'}"
+
+    @property
+    def public_url(self) -> str:
+        """The URL people open in their browser."""
+        return f"http://{self.hub.ip}:{self.hub.port}{self.hub.base_url}"
+
+
+def sections() -> dict[str, type]:
+    """The settings sections by name, in declaration order."""
+    return {
+        f.name: f.default_factory  # type: ignore[misc]
+        for f in dataclasses.fields(Settings)
+        if not f.metadata.get("internal")
+    }
+
+
+def _type_error(expected: Any, value: Any) -> str | None:
+    origin = typing.get_origin(expected)
+    if origin is list:
+        (item_type,) = typing.get_args(expected)
+        if not isinstance(value, list):
+            return "必须是列表 / must be a list"
+        for item in value:
+            if _type_error(item_type, item):
+                return f"列表元素必须是 {item_type.__name__} / list items must be {item_type.__name__}"
+        return None
+    if expected is bool:
+        ok = isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif expected is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, expected)
+    return None if ok else f"必须是 {expected.__name__} 类型 / must be of type {expected.__name__}"
+
+
+def _check_value(f: dataclasses.Field, expected: Any, value: Any) -> str | None:
+    problem = _type_error(expected, value)
+    if problem:
+        return problem
+    meta = f.metadata
+    if meta["choices"] is not None and value not in meta["choices"]:
+        options = ", ".join(map(str, meta["choices"]))
+        return f"必须是以下之一 / must be one of: {options}"
+    if meta["minimum"] is not None and value < meta["minimum"]:
+        return f"不能小于 / must be at least {meta['minimum']}"
+    if meta["maximum"] is not None and value > meta["maximum"]:
+        return f"不能大于 / must be at most {meta['maximum']}"
+    if meta["check"] is not None:
+        return meta["check"](value)
+    return None
+
+
+def _build_section(name: str, cls: type, raw: Any, source: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"{source}: [{name}] 必须是一个表 / must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise SettingsError(
+                f"{source}: [{name}] {key}: 未知的设置项 / unknown key "
+                f"(known: {', '.join(known)})"
+            )
+        problem = _check_value(known[key], hints[key], value)
+        if problem:
+            raise SettingsError(f"{source}: [{name}] {key} = {value!r}: {problem}")
+        values[key] = value
+    return cls(**values)
+
+
+def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {name: dict(section) if isinstance(section, Mapping) else section
+              for name, section in base.items()}
+    for name, section in overrides.items():
+        merged.setdefault(name, {}).update(section)
+    return merged
+
+
+def parse_settings(raw: Mapping[str, Any], source: str, data_dir: Path) -> Settings:
+    """Validate a parsed settings mapping; ``source`` names it in errors."""
+    known = sections()
+    built = {}
+    for name, value in raw.items():
+        if name not in known:
+            raise SettingsError(
+                f"{source}: [{name}]: 未知的设置段 / unknown section "
+                f"(known: {', '.join(known)})"
+            )
+        built[name] = _build_section(name, known[name], value, source)
+    return Settings(**built, data_dir=data_dir)
+
+
+def load_settings(data_dir: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read ``<data_dir>/aiclass.toml`` (absent means all defaults) and apply overrides.
+
+    Overrides come from command-line options such as ``aiclass up --port``; they are
+    validated exactly like the file.
+    """
+    data_dir = data_dir.resolve()
+    path = data_dir / SETTINGS_FILE_NAME
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{path}: 无法读取 / cannot be read: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{path}: 不是 UTF-8 文本 / is not UTF-8 text: {exc}") from exc
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: TOML 语法错误 / TOML syntax error: {exc}") from exc
+    merged = _merge(raw, overrides or {})
+    return parse_settings(merged, str(path), data_dir)
+
+
+def settings_from_environment() -> Settings:
+    """Load the settings for a process started by ``aiclass up`` (the hub, its services).
+
+    ``aiclass up`` passes the data dir and its command-line overrides in the
+    environment; this is the one place they are read.
+    """
+    data_dir = Path(os.environ.get(DATA_DIR_ENV, "aiclass-data"))
+    overrides = json.loads(os.environ.get(OVERRIDES_ENV) or "{}")
+    return load_settings(data_dir, overrides)
+
+
+def environment_for(settings: Settings, overrides: Mapping[str, Any]) -> dict[str, str]:
+    """The environment variables that let a child process load these settings."""
+    return {DATA_DIR_ENV: str(settings.data_dir), OVERRIDES_ENV: json.dumps(dict(overrides))}
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def default_settings_text() -> str:
+    """A commented ``aiclass.toml`` with every key at its default, for first run and docs."""
+    lines = ["# aiclass 设置文件 / settings file. 每一项都是默认值 / every key shows its default.",
+             ""]
+    for name, cls in sections().items():
+        lines.append(f"[{name}]")
+        lines.append(f"# {cls.__doc__}")
+        for f in dataclasses.fields(cls):
+            default = getattr(cls(), f.name)
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"# {f.name} = {_toml_value(default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def settings_reference_markdown() -> str:
+    """The settings reference table for the README."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for name, cls in sections().items():
+        for f in dataclasses.fields(cls):
+            default = _toml_value(getattr(cls(), f.name))
+            rows.append(f"| `{name}.{f.name}` | `{default}` | {f.metadata['doc']} |")
+    return "\n".join(rows)
