@@ -25,6 +25,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -75,7 +76,7 @@ class BuildOptions:
 
     def tag(self, name: str) -> str:
         """The full image reference for one of our images, e.g. ``aiclass/student:0.1.0``."""
-        return f"{self.registry_prefix}aiclass/{name}:{self.version}"
+        return image_reference(name, self.registry_prefix, self.version)
 
 
 def extension_directories() -> tuple[str, ...]:
@@ -106,10 +107,17 @@ def recipes() -> dict[str, ImageRecipe]:
 
 
 def project_version() -> str:
-    """The version in this checkout's ``pyproject.toml``: image tags carry it."""
+    """This project's version, which image tags carry: the checkout's, else the installed one."""
     pyproject = REPO_ROOT / "pyproject.toml"
-    with pyproject.open("rb") as f:
-        return str(tomllib.load(f)["project"]["version"])
+    if pyproject.is_file():
+        with pyproject.open("rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    return metadata.version("aiclass")
+
+
+def image_reference(name: str, registry_prefix: str = "", version: str | None = None) -> str:
+    """The full reference of one of our images, e.g. ``aiclass/student:0.1.0``."""
+    return f"{registry_prefix}aiclass/{name}:{version or project_version()}"
 
 
 def host_debian_mirrors(

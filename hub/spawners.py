@@ -1,0 +1,411 @@
+"""Docker mode: one container per student, their home on a named volume, GPUs shared fairly.
+
+:class:`ClassroomDockerSpawner` is DockerSpawner with the classroom's rules: every server runs
+one of the profiles the center allows (CPU, and GPU for the groups the settings name) with that
+profile's memory, CPU and process limits; containers drop every capability, cannot gain new
+privileges and run as the image's unprivileged user; only the configured images may run; the
+student's home lives on a named volume so their work survives the container being removed and
+the image being upgraded. :func:`configure_docker_mode` turns the settings into that
+configuration, with idle culling and a spawn limit; :func:`prepare_class` starts a whole class
+before the lesson so nobody waits at the bell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import docker.types
+import requests
+from dockerspawner import DockerSpawner
+from jupyterhub.utils import random_port
+from tornado import web
+from traitlets import Dict, List, Unicode, default
+from traitlets.config import Config
+
+from hub.commands.images import image_reference
+from hub.gpu import DEVICE_LABEL, GpuAssignment, GpuPool, NoGpuAvailable
+from hub.settings import Settings
+
+OWNER_LABEL = "org.aiclass.owner"
+PROFILE_LABEL = "org.aiclass.profile"
+CPU, GPU = "cpu", "gpu"
+
+
+class ClassroomDockerSpawner(DockerSpawner):
+    """DockerSpawner with classroom profiles, hardening, per-student volumes and GPU slots."""
+
+    profiles = Dict(
+        help="""Server profiles by key (``cpu``, ``gpu``): ``display`` (the Chinese label on the
+        spawn page), ``image``, ``mem_limit``, ``cpu_limit`` and ``pids_limit``.""",
+    ).tag(config=True)
+
+    gpu_groups = List(
+        Unicode(), help="JupyterHub groups whose members may choose the GPU profile."
+    ).tag(config=True)
+
+    home_volume = Unicode(
+        "aiclass-home-{username}",
+        help="Named volume for each student's home; {username} is the escaped user name.",
+    ).tag(config=True)
+
+    home_dir = Unicode("/home/jovyan", help="The image user's home directory.").tag(config=True)
+
+    course_data = Unicode(
+        "", help="Host path or volume with course data, mounted read-only at /srv/course."
+    ).tag(config=True)
+
+    _gpu_state_restored = False
+
+    @default("network_name")
+    def _default_network(self) -> str:
+        return "host"
+
+    @default("remove")
+    def _default_remove(self) -> bool:
+        # Homes live on volumes; a fresh container per start picks up image upgrades.
+        return True
+
+    @default("pull_policy")
+    def _default_pull_policy(self) -> str:
+        # Images are built offline (``aiclass images build``); there is no registry to ask.
+        return "never"
+
+    @default("volumes")
+    def _default_volumes(self) -> dict[str, str]:
+        volumes = {self.home_volume: self.home_dir}
+        if self.course_data:
+            volumes[self.course_data] = {"bind": "/srv/course", "mode": "ro"}
+        return volumes
+
+    @default("allowed_images")
+    def _default_allowed_images(self) -> dict[str, str]:
+        return {p["image"]: p["image"] for p in self.profiles.values()}
+
+    @default("extra_host_config")
+    def _default_extra_host_config(self) -> Any:
+        return ClassroomDockerSpawner.host_config
+
+    @default("extra_create_kwargs")
+    def _default_extra_create_kwargs(self) -> Any:
+        return ClassroomDockerSpawner.create_kwargs
+
+    @default("options_form")
+    def _default_options_form(self) -> Any:
+        return ClassroomDockerSpawner.profile_form
+
+    @default("options_from_form")
+    def _default_options_from_form(self) -> Any:
+        return self.profile_from_form
+
+    @property
+    def on_host_network(self) -> bool:
+        """Host networking: the server listens on its own port on 127.0.0.1."""
+        return self.network_name == "host"
+
+    @property
+    def owner(self) -> str:
+        """Who holds the GPU slot: one per user and server name."""
+        return f"{self.user.name}/{self.name}" if self.name else self.user.name
+
+    # -- profiles -------------------------------------------------------------------------
+
+    def may_use_gpu(self) -> bool:
+        """Whether this user is in one of the groups the settings allow GPUs."""
+        if GPU not in self.profiles:
+            return False
+        groups = {group.name for group in self.user.groups}
+        return bool(groups.intersection(self.gpu_groups))
+
+    def chosen_profile(self) -> str:
+        """The profile of this start, checked against what the user may use."""
+        profile = self.user_options.get("profile", CPU)
+        if profile not in self.profiles:
+            raise web.HTTPError(400, f"未知的环境 / unknown profile: {profile}")
+        if profile == GPU and not self.may_use_gpu():
+            raise web.HTTPError(403, "你的班级不能使用 GPU 环境 / your class may not use GPUs")
+        return profile
+
+    def profile_form(self) -> str:
+        """The spawn page: CPU always, GPU for allowed groups, marked full when no slot is free."""
+        if not self.may_use_gpu():
+            return ""
+        gpu_free = self.gpu_pool().free_slots() > 0
+        rows = []
+        for key, profile in self.profiles.items():
+            label = html.escape(profile["display"])
+            disabled = key == GPU and not gpu_free
+            if disabled:
+                label += "（暂无空闲 GPU，请先使用 CPU 环境 / no GPU free, please use CPU）"
+            checked = key == (GPU if gpu_free else CPU)
+            rows.append(
+                f'<label class="form-check"><input class="form-check-input" type="radio" '
+                f'name="profile" value="{key}"{" checked" if checked else ""}'
+                f"{' disabled' if disabled else ''}> {label}</label>"
+            )
+        return "<p>选择运行环境 / choose an environment</p>\n" + "\n".join(rows)
+
+    def profile_from_form(self, formdata: Mapping[str, list[str]]) -> dict[str, str]:
+        """Read the profile; refuse a full GPU pool here so the form comes back offering CPU."""
+        profile = formdata.get("profile", [CPU])[0]
+        if profile == GPU and self.gpu_pool().free_slots() == 0:
+            raise web.HTTPError(
+                503, "所有 GPU 都已满，请选择 CPU 环境 / every GPU is busy, please choose CPU"
+            )
+        return {"profile": profile}
+
+    # -- container settings ---------------------------------------------------------------
+
+    def host_config(self) -> dict[str, Any]:
+        """Hardening and limits of the chosen profile, and the GPU device if one was given."""
+        profile = self.profiles[self.chosen_profile()]
+        config: dict[str, Any] = {
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges:true"],
+            "pids_limit": int(profile["pids_limit"]),
+        }
+        assignment = self.gpu_assignment()
+        if assignment is not None:
+            config["device_requests"] = [
+                docker.types.DeviceRequest(
+                    device_ids=[assignment.device.uuid], capabilities=[["gpu"]]
+                )
+            ]
+        return config
+
+    def create_kwargs(self) -> dict[str, Any]:
+        """Labels naming the owner, the profile and any GPU slot (read back after restarts)."""
+        labels = {OWNER_LABEL: self.user.name, PROFILE_LABEL: self.chosen_profile()}
+        assignment = self.gpu_assignment()
+        if assignment is not None:
+            labels.update(assignment.labels())
+        return {"labels": labels, "user": "1000:1000"}
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        assignment = self.gpu_assignment()
+        if assignment is not None:
+            env.update(assignment.environment())
+        return env
+
+    # -- GPU slots ------------------------------------------------------------------------
+
+    def gpu_pool(self) -> GpuPool:
+        """The hub-wide pool, rebuilt from running containers the first time it is used."""
+        pool = GpuPool.instance(config=self.config)
+        if not ClassroomDockerSpawner._gpu_state_restored:
+            ClassroomDockerSpawner._gpu_state_restored = True
+            containers = self.client.containers(filters={"label": DEVICE_LABEL})
+            restored = pool.restore(c.get("Labels") or {} for c in containers)
+            self.log.info("GPU pool: %d slots restored from running containers", restored)
+        return pool
+
+    def gpu_assignment(self) -> GpuAssignment | None:
+        """The GPU slot of this server, if it runs the GPU profile."""
+        if self.user_options.get("profile") != GPU:
+            return None
+        return self.gpu_pool().assignment(self.owner)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> tuple[str, int]:
+        profile_key = self.chosen_profile()
+        profile = self.profiles[profile_key]
+        self.image = profile["image"]
+        self.mem_limit = profile["mem_limit"]
+        self.cpu_limit = float(profile["cpu_limit"])
+        if self.on_host_network:
+            self.ip = "127.0.0.1"
+            self.port = random_port()
+        if profile_key == GPU:
+            try:
+                self.gpu_pool().assign(self.owner)
+            except NoGpuAvailable as error:
+                raise web.HTTPError(503, str(error)) from error
+        try:
+            return await super().start()
+        except BaseException:
+            self.gpu_pool().release(self.owner)
+            raise
+
+    async def get_ip_and_port(self) -> tuple[str, int]:
+        if self.on_host_network:
+            return "127.0.0.1", self.port
+        return await super().get_ip_and_port()
+
+    async def stop(self, now: bool = False) -> None:
+        try:
+            await super().stop(now=now)
+        finally:
+            self.gpu_pool().release(self.owner)
+
+    async def poll(self) -> int | None:
+        if self.profiles.get(GPU):
+            # a restarted hub polls every server first: rebuild the GPU slots then
+            self.gpu_pool()
+        return await super().poll()
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state["port"] = self.port
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        if state.get("port"):
+            self.port = int(state["port"])
+
+
+def _profile(display: str, image: str, mem: str, cpus: float, pids: int) -> dict[str, Any]:
+    return {
+        "display": display,
+        "image": image,
+        "mem_limit": mem,
+        "cpu_limit": cpus,
+        "pids_limit": pids,
+    }
+
+
+def student_image(settings: Settings, name: str) -> str:
+    """Our image ``name`` at this project's version, with the center's registry prefix."""
+    return image_reference(name, settings.docker.registry_prefix)
+
+
+def configure_docker_mode(c: Config, settings: Settings) -> None:
+    """Docker mode's part of the JupyterHub configuration, all from the settings."""
+    docker_settings, gpu = settings.docker, settings.gpu
+    cpu_memory, cpu_cores = docker_settings.cpu_mem_limit, docker_settings.cpu_cpu_limit
+    c.JupyterHub.spawner_class = ClassroomDockerSpawner
+    profiles = {
+        CPU: _profile(
+            f"CPU 环境（{cpu_memory} 内存，{cpu_cores:g} 核）",
+            student_image(settings, "student"),
+            docker_settings.cpu_mem_limit,
+            docker_settings.cpu_cpu_limit,
+            docker_settings.cpu_pids_limit,
+        )
+    }
+    if gpu.enabled:
+        profiles[GPU] = _profile(
+            f"GPU 环境（{docker_settings.gpu_mem_limit} 内存，共享 GPU）",
+            student_image(settings, "student-gpu"),
+            docker_settings.gpu_mem_limit,
+            docker_settings.gpu_cpu_limit,
+            docker_settings.gpu_pids_limit,
+        )
+    spawner = c.ClassroomDockerSpawner
+    spawner.profiles = profiles
+    spawner.gpu_groups = list(gpu.groups)
+    spawner.network_name = docker_settings.network
+    spawner.home_volume = docker_settings.home_volume
+    spawner.course_data = docker_settings.course_data
+    spawner.allowed_images = {
+        image: image
+        for image in [p["image"] for p in profiles.values()] + docker_settings.allowed_images
+    }
+    spawner.default_url = settings.lab.default_url
+    spawner.start_timeout = settings.hub.start_timeout
+    spawner.http_timeout = settings.hub.start_timeout
+    c.GpuPool.devices = list(gpu.devices)
+    c.GpuPool.max_students_per_device = gpu.max_students_per_device
+    if gpu.memory_fraction:
+        c.GpuPool.memory_fraction = gpu.memory_fraction
+    c.JupyterHub.concurrent_spawn_limit = settings.hub.concurrent_spawn_limit
+    if docker_settings.cull_idle_minutes:
+        configure_idle_culler(c, docker_settings.cull_idle_minutes * 60)
+
+
+def configure_idle_culler(c: Config, timeout_seconds: int) -> None:
+    """jupyterhub-idle-culler as a hub-managed service with only the scopes it needs."""
+    c.JupyterHub.services.append(
+        {
+            "name": "idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={timeout_seconds}",
+                f"--cull-every={max(60, timeout_seconds // 10)}",
+            ],
+        }
+    )
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["idle-culler"],
+        }
+    )
+
+
+def prepare_class(
+    hub_api_url: str,
+    token: str,
+    usernames: Iterable[str],
+    *,
+    wait: bool = True,
+    timeout: float = 600.0,
+    user_options: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Start every listed user's server through the hub's REST API before the lesson.
+
+    Returns each user's state: ``ready``, ``starting`` (when not waiting or timed out) or an
+    error text. Requests over the hub's concurrent spawn limit (HTTP 429) are retried, so a
+    whole class can be prepared with one call; the token needs ``servers`` on these users.
+    """
+    return asyncio.run(
+        _prepare_class(
+            hub_api_url.rstrip("/"), token, list(usernames), wait, timeout, dict(user_options or {})
+        )
+    )
+
+
+async def _prepare_class(
+    api: str,
+    token: str,
+    usernames: list[str],
+    wait: bool,
+    timeout: float,
+    user_options: dict[str, str],
+) -> dict[str, str]:
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {token}"
+    deadline = time.monotonic() + timeout
+
+    def request(method: str, path: str, **kwargs: Any) -> requests.Response:
+        return session.request(method, f"{api}{path}", timeout=30, **kwargs)
+
+    async def start_one(name: str) -> str:
+        while True:
+            response = await asyncio.to_thread(
+                request, "POST", f"/users/{name}/server", json=user_options
+            )
+            if response.status_code == 429 and time.monotonic() < deadline:
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                continue
+            break
+        if response.status_code == 201:
+            return "ready"
+        if response.status_code == 400 and "already running" in response.text:
+            return "ready"
+        if response.status_code != 202:
+            return f"error {response.status_code}: {response.text[:200]}"
+        while wait and time.monotonic() < deadline:
+            model = (await asyncio.to_thread(request, "GET", f"/users/{name}")).json()
+            server = model.get("servers", {}).get("")
+            if server and server.get("ready"):
+                return "ready"
+            if not model.get("pending") and not server:
+                return "error: 启动失败 / failed to start"
+            await asyncio.sleep(0.5)
+        return "starting"
+
+    try:
+        states = await asyncio.gather(*(start_one(name) for name in usernames))
+    finally:
+        session.close()
+    return dict(zip(usernames, states, strict=True))

@@ -1,0 +1,132 @@
+"""The real hub in docker mode spawning real student containers on 127.0.0.1.
+
+Two students of one demo class sign in through the roster login and start their servers; each
+reaches only their own lab, cannot read the other's files, keeps a saved file across a stop and
+start (the container is removed, the home volume is not), and ``docker inspect`` shows the
+limits, dropped capabilities, no-new-privileges and user that the settings ask for.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dockerspawner import DockerSpawner
+
+from tests.docker.conftest import DockerHub, Student, demo_students, docker, sign_in
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def two_students(docker_hub: DockerHub) -> tuple[Student, Student]:
+    students = demo_students(docker_hub.data_dir)
+    first_class = students[0][2]
+    (a_name, a_password, _), (b_name, b_password, _) = [s for s in students if s[2] == first_class][
+        :2
+    ]
+    a = sign_in(docker_hub.url, a_name, a_password)
+    b = sign_in(docker_hub.url, b_name, b_password)
+    a.start()
+    b.start()
+    return a, b
+
+
+def container_of(username: str) -> dict:
+    ids = docker("ps", "-q", "--filter", f"label=org.aiclass.owner={username}").split()
+    assert len(ids) == 1, f"expected one running container for {username}, found {ids}"
+    return json.loads(docker("inspect", ids[0]))[0]
+
+
+def test_each_student_reaches_only_their_own_lab(two_students: tuple[Student, Student]) -> None:
+    a, b = two_students
+    own = a.lab()
+    assert own.status_code == 200
+    assert "JupyterLab" in own.text
+    assert b.lab().status_code == 200
+    other = a.lab(owner=b.name)
+    assert other.status_code == 403
+    assert a.api("GET", f"/users/{b.name}").status_code == 404
+
+
+def test_student_cannot_read_another_students_files(
+    two_students: tuple[Student, Student],
+) -> None:
+    a, b = two_students
+    b.lab()
+    secret = {"type": "file", "format": "text", "content": "b 的秘密 / b's secret"}
+    assert b.contents("PUT", "secret.txt", json=secret).status_code in (200, 201)
+
+    a.lab()
+    stolen = a.session.get(f"{a.hub}user/{b.name}/api/contents/secret.txt", timeout=30)
+    assert stolen.status_code in (403, 302) or "b's secret" not in stolen.text
+    assert "b's secret" not in stolen.text
+
+    a_container, b_container = container_of(a.name), container_of(b.name)
+    a_volumes = {m.get("Name") for m in a_container["Mounts"]}
+    b_volumes = {m.get("Name") for m in b_container["Mounts"]}
+    assert a_volumes.isdisjoint(b_volumes)
+    found = docker(
+        "exec", a_container["Id"], "sh", "-c", "grep -rl 'secret' /home /srv /tmp || true"
+    )
+    assert found == ""
+    # host networking puts B's server on a loopback port A's container can reach, but it
+    # refuses anyone without B's token
+    b_port = b_container["Config"]["Env"]
+    port = next(
+        e.split(":")[-1].split("/")[0] for e in b_port if e.startswith("JUPYTERHUB_SERVICE_URL=")
+    )
+    probe = docker(
+        "exec",
+        a_container["Id"],
+        "python3",
+        "-c",
+        "import urllib.request, urllib.error\n"
+        f"url = 'http://127.0.0.1:{port}/user/{b.name}/api/contents/secret.txt'\n"
+        "try:\n    print(urllib.request.urlopen(url).status)\n"
+        "except urllib.error.HTTPError as e:\n    print(e.code)\n",
+    )
+    assert probe in ("403", "302", "401")
+
+
+def test_saved_work_survives_stop_and_start(two_students: tuple[Student, Student]) -> None:
+    a, _ = two_students
+    a.lab()
+    note = {"type": "file", "format": "text", "content": "第一课笔记 / lesson 1 notes"}
+    assert a.contents("PUT", "notes.txt", json=note).status_code in (200, 201)
+    first_container = container_of(a.name)["Id"]
+
+    a.stop()
+    assert docker("ps", "-aq", "--filter", f"id={first_container}") == ""
+    a.start()
+    assert container_of(a.name)["Id"] != first_container
+
+    a.lab()
+    saved = a.contents("GET", "notes.txt")
+    assert saved.status_code == 200
+    assert saved.json()["content"] == "第一课笔记 / lesson 1 notes"
+
+
+def test_container_limits_capabilities_and_user_follow_the_settings(
+    two_students: tuple[Student, Student], docker_hub: DockerHub
+) -> None:
+    a, _ = two_students
+    info = container_of(a.name)
+    host = info["HostConfig"]
+    assert host["Memory"] == 1024**3
+    assert host["CpuQuota"] == 50_000 and host["CpuPeriod"] == 100_000
+    assert host["PidsLimit"] == 256
+    assert host["CapDrop"] == ["ALL"]
+    assert not host.get("CapAdd")
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert host["NetworkMode"] == "host"
+    assert not host.get("Privileged")
+    assert info["Config"]["User"] == "1000:1000"
+    assert info["Config"]["Image"] == "aiclass/student:" + info["Config"]["Image"].split(":")[-1]
+    home = [m for m in info["Mounts"] if m["Destination"] == "/home/jovyan"]
+    assert home and home[0]["Type"] == "volume"
+    assert home[0]["Name"] == f"aiclass-test-{docker_hub.run_id}-{DockerSpawner._escape(a.name)}"
+    assert docker("exec", info["Id"], "id", "-u") == "1000"
+    status = docker("exec", info["Id"], "grep", "-E", "^(CapEff|NoNewPrivs)", "/proc/1/status")
+    assert "CapEff:\t0000000000000000" in status
+    assert "NoNewPrivs:\t1" in status
