@@ -136,6 +136,7 @@ class Student:
 
 
 def sign_in(hub: str, username: str, password: str) -> Student:
+    """Sign in through the roster login, replacing the initial password as it demands."""
     session = requests.Session()
     session.get(f"{hub}hub/login", timeout=30)
     response = session.post(
@@ -143,6 +144,8 @@ def sign_in(hub: str, username: str, password: str) -> Student:
         data={
             "username": username,
             "password": password,
+            "new_password": f"{password}-new",
+            "new_password_confirm": f"{password}-new",
             "_xsrf": session.cookies.get("_xsrf", ""),
         },
         timeout=30,

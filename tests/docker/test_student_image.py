@@ -1,0 +1,104 @@
+"""The student image: built from Debian packages and the wheelhouse only, and what it holds.
+
+The fixture builds it with ``aiclass images build --only student`` when the tag is missing
+(``.ci/run`` builds it before the suite), so this file also checks that the build works from
+nothing but the APT mirror and the wheelhouse.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hub.commands.images import ImageBuilder, build_options, image_reference
+from tests.docker.conftest import docker
+
+pytestmark = pytest.mark.docker
+
+
+def run_in(image: str, script: str) -> str:
+    """Run a shell script in a throwaway container without any network."""
+    return docker("run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", script)
+
+
+def test_base_is_imported_from_debootstrap_not_pulled(student_image: str) -> None:
+    base = image_reference("base")
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}", base)
+    assert history.splitlines() == ["|Imported from -"]
+    assert run_in(base, ". /etc/os-release; echo $VERSION_CODENAME") == "bookworm"
+    labels = json.loads(docker("inspect", student_image))[0]["Config"]["Labels"]
+    assert labels["org.aiclass.image"] == "student"
+
+
+def test_student_image_runs_as_jovyan_without_compilers_or_sudo(student_image: str) -> None:
+    assert run_in(student_image, "id -un; id -u") == "jovyan\n1000"
+    missing = run_in(
+        student_image,
+        "for t in gcc cc g++ c++ clang make sudo su-exec; do "
+        "command -v $t >/dev/null && echo found $t; done; true",
+    )
+    assert missing == ""
+    setuid = run_in(student_image, "find / -xdev -perm -4000 -type f 2>/dev/null | wc -l")
+    assert int(setuid) <= 6, "only Debian's own setuid tools (su, mount, passwd...) may remain"
+
+
+def test_student_image_has_the_classroom_stack(student_image: str) -> None:
+    versions = run_in(
+        student_image,
+        "python -c 'import torch, sklearn, nbgrader, ipywidgets, aiclass_explainers; "
+        "print(torch.__version__, torch.cuda.is_available(), nbgrader.__version__)'",
+    )
+    assert versions == "2.13.0+cpu False 0.9.6"
+    assert "jupyterhub-singleuser" in run_in(student_image, "ls /opt/venv/bin")
+    assert run_in(student_image, "fc-list :lang=zh family | grep -c 'Noto Sans CJK'") != "0"
+    overrides = json.loads(
+        run_in(student_image, "cat /opt/venv/share/jupyter/lab/settings/overrides.json")
+    )
+    assert overrides["@jupyterlab/translation-extension:plugin"]["locale"] == "zh_CN"
+    language_pack = run_in(
+        student_image, "python -m pip show jupyterlab-language-pack-zh-CN 2>/dev/null"
+    )
+    assert "Name: jupyterlab-language-pack-zh-CN" in language_pack
+
+
+def test_student_server_offers_nbgrader_student_tools_only(student_image: str) -> None:
+    listing = run_in(student_image, "jupyter server extension list 2>&1")
+    enabled = {
+        line.split()[0]
+        for line in listing.splitlines()
+        if "nbgrader.server_extensions" in line and "enabled" in line
+    }
+    assert "nbgrader.server_extensions.assignment_list" in enabled
+    assert "nbgrader.server_extensions.validate_assignment" in enabled
+    assert "nbgrader.server_extensions.formgrader" not in enabled
+    assert "nbgrader.server_extensions.course_list" not in enabled
+    labs = run_in(student_image, "jupyter labextension list 2>&1")
+    assert "@jupyter/nbgrader" in labs
+    assert "formgrader" in labs and "disabled" in labs
+
+
+def test_kernels_apply_the_gpu_memory_share(student_image: str) -> None:
+    config = run_in(student_image, "cat /opt/venv/etc/ipython/ipython_kernel_config.py")
+    assert "/opt/aiclass/gpu_share.py" in config
+    # without a GPU the startup file must be a harmless no-op, even when a share is granted
+    out = docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-e",
+        "AICLASS_GPU_MEMORY_FRACTION=0.25",
+        "--entrypoint",
+        "python",
+        student_image,
+        "/opt/aiclass/gpu_share.py",
+    )
+    assert out == ""
+
+
+def test_rebuild_with_nothing_changed_reuses_every_layer(student_image: str) -> None:
+    builder = ImageBuilder(build_options())
+    before = builder.image_id(student_image)
+    builder.build(["student"])
+    assert builder.image_id(student_image) == before
