@@ -1,0 +1,135 @@
+"""An nbgrader source assignment, generated once into a private course directory.
+
+Grading needs what ``nbgrader generate_assignment`` records: each grade cell's
+source (hidden tests included), checksum and points. We run nbgrader's own
+converter on a copy of the source in a directory only the grader reads; the
+sandboxes never see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils as nbgrader_utils
+from nbgrader.api import Gradebook
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+
+MAX_SUPPORT_BYTES = 64 * 1024 * 1024
+
+
+class GradingError(RuntimeError):
+    """Grading itself failed (bad source assignment, no sandbox), not a student's work."""
+
+
+@dataclass(frozen=True)
+class GradeCellSpec:
+    """What the source assignment says about one graded cell."""
+
+    grade_id: str
+    max_score: float
+    kind: str  # "auto": a test cell; "manual": an answer a teacher grades (0 when left blank)
+
+
+@dataclass
+class NotebookSpec:
+    """One notebook of the assignment: its graded cells and the release version's metadata."""
+
+    name: str
+    grade_cells: list[GradeCellSpec]
+    release_metadata: dict[str, dict] = field(default_factory=dict)
+
+
+class PreparedAssignment:
+    """nbgrader's view of a source assignment, built with ``generate_assignment``."""
+
+    def __init__(self, source_dir: Path | str, workdir: Path | str):
+        self.source_dir = Path(source_dir).resolve()
+        if not self.source_dir.is_dir():
+            raise GradingError(f"找不到源作业目录 / source assignment not found: {self.source_dir}")
+        if not list(self.source_dir.glob("*.ipynb")):
+            raise GradingError(f"源作业中没有笔记本 / no notebooks in {self.source_dir}")
+        self.assignment_id = self.source_dir.name
+        self.course_dir = Path(workdir) / "course"
+        shutil.copytree(self.source_dir, self.course_dir / "source" / self.assignment_id)
+        self.db_url = f"sqlite:///{self.course_dir / 'gradebook.db'}"
+        self._generate()
+        self.notebooks = self._read_specs()
+        self.support_files = self._support_files()
+
+    def _generate(self) -> None:
+        # nbgrader runs the ``alembic`` command to stamp a new gradebook; it sits next to
+        # this Python, which is not on PATH when the virtualenv is not activated.
+        path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+        with nbgrader_utils.setenv(PATH=path):
+            self._run_generate()
+
+    def _run_generate(self) -> None:
+        config = Config()
+        config.CourseDirectory.root = str(self.course_dir)
+        config.CourseDirectory.db_url = self.db_url
+        config.CourseDirectory.course_id = "aiclass"
+        config.Application.log_level = logging.WARNING
+        coursedir = CourseDirectory(config=config)
+        api = NbGraderAPI(coursedir=coursedir, config=config)
+        result = api.generate_assignment(self.assignment_id, force=True, create=True)
+        if not result["success"]:
+            detail = result.get("error") or result.get("log") or ""
+            raise GradingError(
+                f"nbgrader 无法生成作业 {self.assignment_id} / nbgrader generate_assignment "
+                f"failed for {self.assignment_id}:\n{detail[-3000:]}"
+            )
+
+    def _read_specs(self) -> dict[str, NotebookSpec]:
+        specs: dict[str, NotebookSpec] = {}
+        release = self.course_dir / "release" / self.assignment_id
+        with Gradebook(self.db_url, "aiclass") as gradebook:
+            assignment = gradebook.find_assignment(self.assignment_id)
+            for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
+                released = nbformat.read(release / f"{notebook.name}.ipynb", as_version=4)
+                order = [c.metadata.nbgrader["grade_id"] for c in released.cells
+                         if "grade_id" in c.metadata.get("nbgrader", {})]
+                cells = {c.name: c for c in notebook.grade_cells}
+                task_names = {c.name for c in notebook.task_cells}
+                solution_names = {c.name for c in notebook.solution_cells}
+                specs[notebook.name] = NotebookSpec(
+                    name=notebook.name,
+                    grade_cells=[
+                        GradeCellSpec(
+                            grade_id=name,
+                            max_score=float(cells[name].max_score),
+                            kind="auto" if (cells[name].cell_type == "code"
+                                            and name not in task_names | solution_names)
+                            else "manual",
+                        )
+                        for name in order if name in cells
+                    ],
+                    release_metadata={
+                        c.metadata.nbgrader["grade_id"]: dict(c.metadata.nbgrader)
+                        for c in released.cells if "grade_id" in c.metadata.get("nbgrader", {})
+                    },
+                )
+        return specs
+
+    def _support_files(self) -> dict[str, bytes]:
+        """Non-notebook files of the assignment; nbgrader copies them over the submission's."""
+        files = {}
+        total = 0
+        for path in nbgrader_utils.find_all_files(str(self.source_dir), [".ipynb_checkpoints",
+                                                                          "*.pyc", "__pycache__",
+                                                                          "*.ipynb"]):
+            relpath = str(Path(path).relative_to(self.source_dir))
+            data = Path(path).read_bytes()
+            total += len(data)
+            if total > MAX_SUPPORT_BYTES:
+                raise GradingError(f"作业数据文件过大 / assignment data files over "
+                                   f"{MAX_SUPPORT_BYTES // 2**20} MiB")
+            files[relpath] = data
+        return files

@@ -1,0 +1,280 @@
+"""Grade one submitted notebook: nbgrader's sanitizing and execution, in a sandbox.
+
+The pipeline is nbgrader's own ``autograde`` pipeline, run preprocessor by
+preprocessor (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+CheckCellMetadata, then Execute, IgnorePattern, LimitOutput and nbgrader's
+``determine_grade``), so honest work scores exactly as ``nbgrader autograde``
+scores it. Around it we add what plain nbgrader lacks: flags for tampering
+with cells and metadata, a sandboxed kernel, a cap on output, a deadline, and
+the canary that checks the kernel after the last cell.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils as nbgrader_utils
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
+from traitlets import Any as AnyTrait
+from traitlets import Integer
+
+from grading.assignment import NotebookSpec, PreparedAssignment
+from grading.canary import Canary
+from grading.limits import SandboxLimits
+from grading.results import CellResult, NotebookResult
+from grading.sandbox.base import SandboxError, WarmSandbox
+from grading.sandbox.kernel import SandboxKernelManager
+
+#: Error names that mean the sandbox stopped something (file system or network).
+DENIED_ERRORS = ("Read-only file system", "Permission denied", "Network is unreachable",
+                 "Temporary failure in name resolution", "Name or service not known")
+#: Paths a submission has no business reaching for; seeing them in errors means it tried.
+FOREIGN_PATHS = ("gradebook", "/source/", "submitted/", "/etc/passwd", "/work/", "/root")
+
+
+class RestoreGradeMetadata(NbGraderPreprocessor):
+    """Put back the release's nbgrader metadata on every graded cell, and say what changed.
+
+    nbgrader's OverwriteCells restores points, lock and source, but not e.g. a test
+    cell re-marked as a solution; restoring the whole metadata first makes such a
+    notebook grade as if untouched, and the changes become flags for the teacher.
+    """
+
+    spec = AnyTrait()
+
+    def preprocess(self, nb, resources):
+        spec: NotebookSpec = self.spec
+        flags = resources.setdefault("aiclass_flags", [])
+        seen: dict[str, int] = {}
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if not isinstance(meta, dict) or "grade_id" not in meta:
+                continue
+            grade_id = meta["grade_id"]
+            seen[grade_id] = seen.get(grade_id, 0) + 1
+            released = spec.release_metadata.get(grade_id)
+            if released is None:
+                continue
+            compared = ("grade", "solution", "locked", "points", "task")
+            if any(meta.get(k) != released.get(k) for k in compared):
+                flags.append("metadata_changed")
+            if seen[grade_id] == 1:
+                cell.metadata["nbgrader"] = copy.deepcopy(released)
+        if any(count > 1 for count in seen.values()):
+            flags.append("duplicate_cell")
+        if any(g.grade_id not in seen for g in spec.grade_cells):
+            flags.append("cell_missing")
+        return nb, resources
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute with a kernel in a sandbox and a cap on what it may print."""
+
+    output_bytes = Integer(1024 * 1024)
+    kill_output_bytes = Integer(32 * 1024 * 1024)
+    sandbox = AnyTrait()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.output_seen = 0
+        self.truncated = False
+        self.executed: set[int] = set()
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(str(msg.get("content", "")))
+        self.output_seen += size
+        if self.output_seen > self.kill_output_bytes:
+            self.sandbox.kill("output_truncated")
+        if self.output_seen > self.output_bytes:
+            self.truncated = True
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def on_cell_executed(self, **kwargs):
+        self.executed.add(kwargs["cell_index"])
+        super().on_cell_executed(**kwargs)
+
+
+class NotebookGrader:
+    """Grades notebooks of one prepared assignment, each in a fresh sandbox."""
+
+    def __init__(self, assignment: PreparedAssignment, limits: SandboxLimits | None = None):
+        self.assignment = assignment
+        self.limits = limits or SandboxLimits()
+
+    def missing(self, notebook: str) -> NotebookResult:
+        """The result for a notebook the student did not hand in: zero everywhere."""
+        spec = self.assignment.notebooks[notebook]
+        result = NotebookResult(notebook, [CellResult(c.grade_id, 0.0, c.max_score, c.kind)
+                                           for c in spec.grade_cells])
+        result.flag("notebook_missing")
+        return result
+
+    def grade(self, student: str, notebook: str, submission_dir: Path,
+              sandbox: WarmSandbox) -> NotebookResult:
+        """Grade ``submission_dir/<notebook>.ipynb`` in ``sandbox`` (used up either way)."""
+        started = time.perf_counter()
+        spec = self.assignment.notebooks[notebook]
+        try:
+            try:
+                nb = nbformat.read(submission_dir / f"{notebook}.ipynb", as_version=4)
+            except (OSError, ValueError, KeyError, AttributeError):
+                result = self.missing(notebook)
+                result.flags = ["unreadable"]
+                return result
+            resources = {
+                "nbgrader": {"notebook": notebook, "assignment": self.assignment.assignment_id,
+                             "student": student, "db_url": self.assignment.db_url},
+                "metadata": {"path": str(submission_dir)},
+            }
+            nb, resources = self._sanitize(nb, resources, spec)
+            result = self._execute(nb, resources, spec, submission_dir, sandbox)
+        finally:
+            sandbox.close()
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _sanitize(self, nb: NotebookNode, resources: dict, spec: NotebookSpec):
+        edited = self._locked_cells_edited(nb, spec)
+        for preprocessor in (RestoreGradeMetadata(spec=spec), ClearOutput(), DeduplicateIds(),
+                             OverwriteKernelspec(), OverwriteCells(), CheckCellMetadata()):
+            nb, resources = preprocessor(nb, resources)
+        if edited:
+            resources["aiclass_flags"].append("cell_edited")
+        return nb, resources
+
+    def _locked_cells_edited(self, nb: NotebookNode, spec: NotebookSpec) -> bool:
+        """Whether a locked cell's source differs from the release (OverwriteCells restores it)."""
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            released = spec.release_metadata.get(meta.get("grade_id")) if isinstance(
+                meta, dict) else None
+            if released and released.get("locked") and "checksum" in released:
+                probe = copy.deepcopy(cell)
+                probe.metadata["nbgrader"] = copy.deepcopy(released)
+                if nbgrader_utils.compute_checksum(probe) != released["checksum"]:
+                    return True
+        return False
+
+    def _files(self, submission_dir: Path) -> dict[str, bytes]:
+        """The submission's own files, then the assignment's data files over them (as nbgrader)."""
+        files: dict[str, bytes] = {}
+        budget = self.limits.work_bytes // 2
+        for path in sorted(submission_dir.rglob("*")):
+            if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+                size = path.stat().st_size
+                if size > budget:
+                    continue
+                budget -= size
+                files[str(path.relative_to(submission_dir))] = path.read_bytes()
+        files.update(self.assignment.support_files)
+        return files
+
+    def _execute(self, nb: NotebookNode, resources: dict, spec: NotebookSpec,
+                 submission_dir: Path, sandbox: WarmSandbox) -> NotebookResult:
+        canary = Canary()
+        canary.append(nb)
+        graded_cells = len(nb.cells) - 2
+        km = SandboxKernelManager(sandbox=sandbox, files=self._files(submission_dir),
+                                  kernel_name="python3")
+        executor = SandboxedExecute(
+            sandbox=sandbox,
+            timeout=self.limits.cell_timeout,
+            output_bytes=self.limits.output_bytes,
+            kill_output_bytes=self.limits.kill_output_bytes,
+            startup_timeout=60,
+        )
+        deadline = threading.Timer(self.limits.wall_seconds, sandbox.kill, args=("timeout",))
+        deadline.start()
+        died = False
+        try:
+            nb, resources = executor.preprocess(nb, resources, km=km)
+        except DeadKernelError:
+            died = True
+        except RuntimeError as error:
+            if not sandbox.alive() and sandbox.killed_for is None:
+                raise SandboxError(f"{error}\n{sandbox.boot_log()}") from error
+            died = True
+        finally:
+            deadline.cancel()
+        canaries = canary.strip(nb)
+        for preprocessor in (IgnorePattern(), LimitOutput(), CheckCellMetadata()):
+            nb, resources = preprocessor(nb, resources)
+
+        result = NotebookResult(spec.name, [])
+        for flag in resources.get("aiclass_flags", []):
+            result.flag(flag)
+        if executor.truncated or sandbox.killed_for == "output_truncated":
+            result.flag("output_truncated")
+        if sandbox.killed_for == "timeout" or _has_error(nb, "CellTimeoutError"):
+            result.flag("timeout")
+        if sandbox.backend.out_of_memory(sandbox) or _has_error(nb, "MemoryError"):
+            result.flag("memory_limit")
+        if died and sandbox.killed_for is None:
+            result.flag("kernel_died")
+        if _sandbox_denied(nb):
+            result.flag("sandbox_denied")
+        tampered = not died and bool(canary.tampered(canaries))
+        if tampered:
+            result.flag("tampered")
+
+        scored = self._scores(nb, executor.executed, graded_cells, tampered or died)
+        for cell_spec in spec.grade_cells:
+            score = scored.get(cell_spec.grade_id, 0.0)
+            result.cells.append(CellResult(cell_spec.grade_id, score, cell_spec.max_score,
+                                           cell_spec.kind))
+        result.executed = nb
+        return result
+
+    def _scores(self, nb: NotebookNode, executed: set[int], graded_cells: int,
+                distrust: bool) -> dict[str, float | None]:
+        """nbgrader's ``determine_grade`` per graded cell; code not run scores nothing."""
+        scores: dict[str, float | None] = {}
+        for index, cell in enumerate(nb.cells[:graded_cells]):
+            if not nbgrader_utils.is_grade(cell):
+                continue
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            score, _ = nbgrader_utils.determine_grade(cell)
+            is_test = cell.cell_type == "code" and not nbgrader_utils.is_solution(cell)
+            if is_test and (index not in executed or distrust):
+                score = 0.0
+            scores[grade_id] = None if score is None else float(score)
+        return scores
+
+
+def _error_outputs(nb: NotebookNode):
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                yield output
+
+
+def _has_error(nb: NotebookNode, ename: str) -> bool:
+    return any(o.get("ename") == ename for o in _error_outputs(nb))
+
+
+def _sandbox_denied(nb: NotebookNode) -> bool:
+    for output in _error_outputs(nb):
+        text = f"{output.get('ename')}: {output.get('evalue')}"
+        if any(marker in text for marker in DENIED_ERRORS):
+            return True
+        if output.get("ename") in ("FileNotFoundError", "PermissionError") and any(
+                path in text for path in FOREIGN_PATHS):
+            return True
+    return False

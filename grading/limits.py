@@ -1,0 +1,39 @@
+"""Resource limits for one grading sandbox.
+
+One set of numbers drives every backend (bubblewrap, Docker), so a teacher's
+notebook behaves the same on a laptop and on the regional server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """What one sandboxed notebook may use before it is stopped.
+
+    ``wall_seconds`` bounds the whole notebook (the assignment's ``time_budget_s``);
+    ``cell_timeout`` bounds one cell, as nbgrader's own ``Execute.timeout`` does.
+    ``output_bytes`` is what the gradebook keeps; past ``kill_output_bytes`` the
+    sandbox is stopped, because nobody reads a gigabyte of ``print``.
+    """
+
+    memory_bytes: int = 1024 * MIB
+    pids: int = 64
+    cpus: float = 1.0
+    wall_seconds: float = 120.0
+    cell_timeout: int = 30
+    output_bytes: int = 1 * MIB
+    kill_output_bytes: int = 32 * MIB
+    file_bytes: int = 64 * MIB
+    work_bytes: int = 256 * MIB
+    open_files: int = 256
+
+    def with_budget(self, seconds: float | None) -> SandboxLimits:
+        """Return these limits with the notebook's wall-clock budget replaced."""
+        if not seconds:
+            return self
+        return replace(self, wall_seconds=float(seconds))

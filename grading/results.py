@@ -1,0 +1,98 @@
+"""The grading result: per student, notebook and graded cell, with flags.
+
+This is the JSON that ``aiclass grade`` writes and the gradebook stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nbformat.notebooknode import NotebookNode
+
+#: Flags a teacher may see on a notebook, and what each means.
+FLAGS = {
+    "timeout": "超时 / ran past its time limit",
+    "tampered": "内核被篡改 / the kernel was tampered with to hide failures",
+    "cell_missing": "评分单元格缺失 / a graded cell was deleted",
+    "duplicate_cell": "评分单元格重复 / a graded cell was duplicated",
+    "cell_edited": "锁定单元格被修改 / a locked or test cell was edited",
+    "metadata_changed": "单元格元数据被修改 / cell metadata or points were changed",
+    "kernel_died": "内核崩溃 / the kernel died",
+    "memory_limit": "超出内存限制 / ran out of its memory limit",
+    "output_truncated": "输出被截断 / output was cut at the limit",
+    "sandbox_denied": "越权访问被拦截 / tried to reach files or network outside its sandbox",
+    "notebook_missing": "未提交该笔记本 / notebook not submitted",
+    "unreadable": "笔记本无法读取 / the notebook file is not a valid notebook",
+}
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    score: float | None
+    max_score: float
+    kind: str
+
+
+@dataclass
+class NotebookResult:
+    notebook: str
+    cells: list[CellResult]
+    flags: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    #: The executed notebook (hidden tests included): for feedback, never for the student as is.
+    executed: NotebookNode | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def score(self) -> float:
+        return float(sum(c.score for c in self.cells if c.score is not None))
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(c.max_score for c in self.cells))
+
+    def flag(self, name: str) -> None:
+        if name not in FLAGS:
+            raise ValueError(f"unknown flag {name!r}")
+        if name not in self.flags:
+            self.flags.append(name)
+
+    def to_dict(self) -> dict:
+        return {
+            "notebook": self.notebook,
+            "score": self.score,
+            "max_score": self.max_score,
+            "flags": list(self.flags),
+            "cells": [
+                {"grade_id": c.grade_id, "score": c.score, "max_score": c.max_score,
+                 "kind": c.kind}
+                for c in self.cells
+            ],
+        }
+
+
+@dataclass
+class StudentResult:
+    student: str
+    notebooks: list[NotebookResult]
+
+    @property
+    def flags(self) -> list[str]:
+        seen: list[str] = []
+        for notebook in self.notebooks:
+            seen += [f for f in notebook.flags if f not in seen]
+        return seen
+
+    def to_dict(self) -> dict:
+        return {
+            "student": self.student,
+            "score": float(sum(n.score for n in self.notebooks)),
+            "max_score": float(sum(n.max_score for n in self.notebooks)),
+            "flags": self.flags,
+            "notebooks": [n.to_dict() for n in self.notebooks],
+        }
+
+
+def assignment_result(assignment_id: str, students: list[StudentResult]) -> dict:
+    """The whole result, in the JSON shape shared with the service and the CLI."""
+    return {"assignment": assignment_id, "students": [s.to_dict() for s in students]}

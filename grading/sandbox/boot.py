@@ -1,0 +1,55 @@
+"""The first code that runs inside a grading sandbox (executed with ``python -c``).
+
+It must not import ``grading``: the sandbox sees only the Python runtime. It
+lowers resource limits, starts an IPython kernel on IPC sockets in ``/conn``
+(writing ``/conn/kernel.json``) while the sandbox waits in the warm pool, and
+snapshots builtins and the shell for the canary. A thread then waits for one
+JSON line on stdin — the submission's files — writes them into the private work
+directory and creates ``/conn/ready``; only then does the grader send cells.
+Student code therefore cannot raise the limits or see anyone else's files.
+"""
+
+import base64
+import builtins
+import json
+import os
+import resource
+import sys
+import threading
+
+for _name, _value in json.loads(sys.argv[1]).items():
+    resource.setrlimit(getattr(resource, _name), (_value, _value))
+
+from ipykernel.kernelapp import IPKernelApp  # noqa: E402
+
+
+def _receive_files(work):
+    request = json.loads(sys.stdin.buffer.readline() or b"{}")
+    for relpath, data in request.get("files", {}).items():
+        target = os.path.realpath(os.path.join(work, relpath))
+        if not target.startswith(work + os.sep):
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as file:
+            file.write(base64.b64decode(data))
+    open("/conn/ready", "w").close()
+
+
+_devnull = os.open(os.devnull, os.O_RDWR)
+os.dup2(_devnull, 1)
+os.dup2(_devnull, 2)
+_app = IPKernelApp.instance()
+_app.initialize(["-f", "/conn/kernel.json", "--transport=ipc", "--ip=/conn/ipc",
+                 "--HistoryManager.hist_file=:memory:"])
+
+# What the canary compares against at the end of the notebook.
+_reference = sys.modules["_aiclass_reference"] = type(sys)("_aiclass_reference")
+_reference.builtins = dict(vars(builtins))
+# Builtins the kernel itself swaps while a cell runs (input forwarding, display hooks).
+_reference.volatile = {"exit", "quit", "get_ipython", "display", "help", "copyright", "credits",
+                       "license", "input", "raw_input"}
+_reference.shell_classes = [(c, dict(vars(c))) for c in type(_app.shell).__mro__[:-1]]
+_reference.shell = {n: v for n, v in vars(_app.shell).items() if callable(v)}
+
+threading.Thread(target=_receive_files, args=(os.getcwd(),), daemon=True).start()
+_app.start()

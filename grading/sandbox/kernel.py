@@ -1,0 +1,72 @@
+"""A jupyter_client kernel manager whose kernel already runs in a warm sandbox.
+
+nbgrader's :class:`~nbgrader.preprocessors.Execute` (nbclient underneath) starts
+kernels through a kernel manager; this one spawns nothing: it connects to the
+kernel a pooled sandbox has booted, over ZeroMQ IPC sockets in a directory
+shared with that sandbox only, and hands it the submission's files. The
+executor stays in the grader, out of the student's reach.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Any as AnyTrait
+from traitlets import Dict
+
+from grading.sandbox.base import WarmSandbox
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """Provisions the kernel by activating an already booted sandbox."""
+
+    sandbox = AnyTrait()
+    files = Dict()
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
+        sandbox: WarmSandbox = self.sandbox
+        sandbox.activate(self.files)
+        self.process = sandbox.process
+        self.pid = sandbox.process.pid
+        self.pgid = sandbox.process.pid
+        return self.connection_info
+
+    async def send_signal(self, signum: int) -> None:
+        if signum in (signal.SIGKILL, signal.SIGTERM):
+            self.sandbox.kill()
+        # Interrupts travel as messages (interrupt_mode "message"), never as host signals.
+
+    async def kill(self, restart: bool = False) -> None:
+        self.sandbox.kill()
+
+    async def terminate(self, restart: bool = False) -> None:
+        self.sandbox.kill()
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        self.sandbox.close()
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Kernel manager for one notebook in one sandbox (IPC transport, message interrupts)."""
+
+    sandbox = AnyTrait()
+    files = Dict()
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        # The kernel chose its own key and sockets while it waited in the pool.
+        self.load_connection_info(self.sandbox.wait_booted())
+        self.connection_file = str(self.sandbox.scratch / "connection.json")
+        self.kernel_spec.interrupt_mode = "message"
+        if self.provisioner is None:
+            self.provisioner = SandboxProvisioner(
+                kernel_id=self.kernel_id or "sandbox",
+                kernel_spec=self.kernel_spec,
+                parent=self,
+                sandbox=self.sandbox,
+                files=self.files,
+            )
+        return await super()._async_pre_start_kernel(**kw)

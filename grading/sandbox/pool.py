@@ -1,0 +1,93 @@
+"""A pool of booted sandboxes, each used for exactly one notebook.
+
+Starting a sandbox and importing ipykernel inside it takes a few hundred
+milliseconds; the pool does it ahead of time on a background thread, so a
+worker that finishes one notebook finds the next kernel already waiting.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import threading
+
+from grading.limits import SandboxLimits
+from grading.sandbox.base import SandboxBackend, SandboxError, WarmSandbox
+from grading.sandbox.bubblewrap import BubblewrapSandbox
+from grading.sandbox.docker import DockerSandbox
+
+
+def choose_backend(kind: str = "auto", limits: SandboxLimits | None = None,
+                   image: str | None = None) -> SandboxBackend:
+    """The backend for ``--sandbox auto|docker|local``; auto prefers Docker when it answers."""
+    limits = limits or SandboxLimits()
+    if kind not in ("auto", "docker", "local"):
+        raise ValueError(f"未知的沙箱类型 / unknown sandbox kind: {kind!r} (auto, docker, local)")
+    if kind in ("auto", "docker"):
+        docker = DockerSandbox(limits=limits, **({"image": image} if image else {}))
+        if shutil.which(docker.docker) and docker.available():
+            return docker
+        if kind == "docker":
+            raise SandboxError(
+                f"Docker 引擎或镜像 {docker.image} 不可用 / "
+                f"the Docker engine or image {docker.image} is not available"
+            )
+    local = BubblewrapSandbox(limits=limits)
+    if not local.available():
+        raise SandboxError("未找到 bubblewrap / bubblewrap (bwrap) is not installed")
+    return local
+
+
+class SandboxPool:
+    """Keeps ``size`` sandboxes booted; :meth:`take` hands out one and boots a replacement."""
+
+    def __init__(self, backend: SandboxBackend, size: int):
+        self.backend = backend
+        self.size = max(1, size)
+        self._ready: queue.Queue[WarmSandbox] = queue.Queue()
+        self._wanted = threading.Semaphore(0)
+        self._closed = threading.Event()
+        self._filler = threading.Thread(target=self._fill, name="sandbox-pool", daemon=True)
+        for _ in range(self.size):
+            self._wanted.release()
+        self._filler.start()
+
+    def _fill(self) -> None:
+        while True:
+            self._wanted.acquire()
+            if self._closed.is_set():
+                return
+            try:
+                self._ready.put(self.backend.start())
+            except SandboxError as error:
+                self.backend.log.error("%s", error)
+                self._ready.put(error)  # type: ignore[arg-type]
+
+    def take(self) -> WarmSandbox:
+        """A booted sandbox for one notebook; never handed out twice."""
+        if self._closed.is_set():
+            raise SandboxError("sandbox pool is closed")
+        sandbox = self._ready.get()
+        self._wanted.release()
+        if isinstance(sandbox, SandboxError):
+            raise sandbox
+        return sandbox
+
+    def close(self) -> None:
+        """Stop the filler and remove every sandbox that was never used."""
+        self._closed.set()
+        self._wanted.release()
+        self._filler.join(timeout=30)
+        while True:
+            try:
+                sandbox = self._ready.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(sandbox, WarmSandbox):
+                sandbox.close()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
