@@ -202,7 +202,9 @@ class SandboxBackend(LoggingConfigurable):
                 )
         except OSError as error:
             shutil.rmtree(scratch, ignore_errors=True)
-            raise SandboxError(f"无法启动沙箱 / cannot start the {self.name} sandbox: {error}")
+            raise SandboxError(
+                f"无法启动沙箱 / cannot start the {self.name} sandbox: {error}"
+            ) from error
         return WarmSandbox(process, conn_dir, scratch, self)
 
     def launcher_environment(self) -> dict[str, str]:
