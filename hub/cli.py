@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from hub.commands import up
+from hub.commands import grade, images, up
 
-COMMANDS: list[ModuleType] = [up]
+COMMANDS: list[ModuleType] = [up, images, grade]
 
 
 def build_parser() -> argparse.ArgumentParser:
