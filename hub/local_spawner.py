@@ -10,6 +10,7 @@ docker mode gives each student their own container.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -54,6 +55,23 @@ class LocalLabSpawner(LocalProcessSpawner):
 
     def _drops_privileges(self) -> bool:
         return os.geteuid() == 0
+
+    def _check_reachable(self) -> None:
+        """Refuse clearly when the unprivileged server could not enter its home."""
+        for directory in Path(self.home_dir).parent.resolve().parents:
+            if not directory.stat().st_mode & stat.S_IXOTH:
+                raise RuntimeError(
+                    f"{directory} 不允许其他用户进入，学生服务器无法访问数据目录 / is not "
+                    f"traversable by others (chmod o+x), so servers running as uid "
+                    f"{self.server_uid} cannot reach the data dir"
+                )
+
+    async def start(self) -> tuple[str, int]:
+        if self._drops_privileges():
+            self._check_reachable()
+            homes = Path(self.home_dir).parent
+            homes.mkdir(mode=0o711, exist_ok=True)
+        return await super().start()
 
     def make_preexec_fn(self, name: str):  # noqa: ANN201 - JupyterHub's signature
         home = self.home_dir

@@ -235,7 +235,8 @@ def _type_error(expected: Any, value: Any) -> str | None:
             return "必须是列表 / must be a list"
         for item in value:
             if _type_error(item_type, item):
-                return f"列表元素必须是 {item_type.__name__} / list items must be {item_type.__name__}"
+                name = item_type.__name__
+                return f"列表元素必须是 {name} / list items must be {name}"
         return None
     if expected is bool:
         ok = isinstance(value, bool)

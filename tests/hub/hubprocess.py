@@ -1,0 +1,176 @@
+"""Start a real aiclass hub (``aiclass up``: JupyterHub, configurable-http-proxy, servers).
+
+Shared by the integration tests: a hub in a temporary data dir on free loopback
+ports, and a browser-like session that signs in through the login form.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+AICLASS = str(Path(sys.executable).parent / "aiclass")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningHub:
+    """A hub started by ``aiclass up`` and what a test needs to talk to it."""
+
+    data_dir: Path
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    accounts: list[dict[str, str]] = field(default_factory=list)
+
+    def account(self, role: str, index: int = 0) -> dict[str, str]:
+        return [a for a in self.accounts if a["role"] == role][index]
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def world_traversable_dir(prefix: str) -> Path:
+    """A temporary dir that servers dropped to an unprivileged uid can enter."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o711)
+    return path
+
+
+def start_hub(data_dir: Path, settings_toml: str = "", extra_args: tuple[str, ...] = (),
+              timeout: float = 180) -> RunningHub:
+    """Write the settings, run ``aiclass up --demo`` and wait for the login page."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (data_dir / "aiclass.toml").write_text(
+        f"[hub]\nport = {port}\nhub_port = {free_port()}\nproxy_api_port = {free_port()}\n"
+        + settings_toml,
+        encoding="utf-8",
+    )
+    log_path = data_dir.parent / f"{data_dir.name}-hub.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [AICLASS, "up", "--data", str(data_dir), "--demo", *extra_args],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    hub = RunningHub(data_dir, f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"aiclass up exited with {process.returncode}:\n{hub.log()}")
+        try:
+            if requests.get(f"{hub.url}/hub/login", timeout=5).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    else:
+        hub.stop()
+        raise RuntimeError(f"hub did not answer within {timeout} s:\n{hub.log()}")
+    with (data_dir / "demo-accounts.csv").open(encoding="utf-8") as handle:
+        hub.accounts = list(csv.DictReader(handle))
+    return hub
+
+
+def stop_process_group(hub: RunningHub) -> None:
+    """Stop the hub and anything it left behind in its session."""
+    hub.stop()
+    try:
+        os.killpg(hub.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class LoginResult:
+    status: int
+    error: str | None
+    asks_new_password: bool
+    url: str
+
+
+class Browser:
+    """A requests session that behaves like a browser on the hub's pages."""
+
+    def __init__(self, hub: RunningHub) -> None:
+        self.hub = hub
+        self.session = requests.Session()
+
+    def xsrf(self, path_prefix: str = "/hub/") -> str:
+        for cookie in self.session.cookies:
+            if cookie.name == "_xsrf" and cookie.path == path_prefix:
+                return cookie.value
+        raise LookupError(f"no _xsrf cookie for {path_prefix}")
+
+    def login(self, username: str, password: str, new_password: str | None = None,
+              confirm: str | None = None) -> LoginResult:
+        self.session.get(f"{self.hub.url}/hub/login", timeout=30)
+        form = {"username": username, "password": password, "_xsrf": self.xsrf()}
+        if new_password is not None:
+            form["new_password"] = new_password
+            form["new_password_confirm"] = new_password if confirm is None else confirm
+        response = self.session.post(f"{self.hub.url}/hub/login", data=form, timeout=60,
+                                     allow_redirects=False)
+        html = response.content.decode("utf-8")
+        match = re.search(r'id="login-error">([^<]*)<', html)
+        return LoginResult(response.status_code, match.group(1) if match else None,
+                           'name="new_password"' in html, response.headers.get("Location", ""))
+
+    def sign_in(self, account: dict[str, str], new_password: str) -> None:
+        """Sign in with the initial password, replacing it as the hub demands."""
+        result = self.login(account["username"], account["password"], new_password)
+        assert result.status == 302, result
+
+    def open_lab(self, username: str, timeout: float = 180) -> dict:
+        """Start the server through the hub's spawn page and return the lab's page config."""
+        deadline = time.monotonic() + timeout
+        self.session.get(f"{self.hub.url}/hub/spawn", timeout=60)
+        while time.monotonic() < deadline:
+            response = self.session.get(f"{self.hub.url}/user/{username}/lab", timeout=60)
+            match = re.search(
+                r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                response.content.decode("utf-8"), re.S,
+            )
+            if response.status_code == 200 and match:
+                return json.loads(match.group(1))
+            time.sleep(1)
+        raise TimeoutError(f"{username}'s lab did not open:\n{self.hub.log()[-3000:]}")
+
+    def lab_api(self, username: str, path: str) -> requests.Response:
+        """GET an API of ``username``'s server with this session's cookies."""
+        return self.session.get(
+            f"{self.hub.url}/user/{username}/{path}",
+            headers={"X-XSRFToken": self.xsrf(f"/user/{username}/")},
+            timeout=60, allow_redirects=False,
+        )
+
+    def hub_api(self, path: str) -> requests.Response:
+        return self.session.get(f"{self.hub.url}/hub/api/{path}",
+                                headers={"X-XSRFToken": self.xsrf()}, timeout=30,
+                                allow_redirects=False)

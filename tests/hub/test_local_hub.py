@@ -1,0 +1,177 @@
+"""The hub in local mode, started for real: sign-in, the zh-CN lab, who reaches what."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.messages import TEXT
+from tests.hub.hubprocess import (
+    Browser,
+    RunningHub,
+    start_hub,
+    stop_process_group,
+    world_traversable_dir,
+)
+
+pytestmark = pytest.mark.integration
+
+ZH = TEXT["zh_CN"]
+NEW_PASSWORD = "qingchun-2026"
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[RunningHub]:
+    base = world_traversable_dir("aiclass-hub-test-")
+    running = start_hub(base / "data",
+                        "[auth]\nmax_failed_logins = 3\nlockout_minutes = 10\n")
+    yield running
+    stop_process_group(running)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def student_lab(hub: RunningHub) -> tuple[Browser, str, dict]:
+    """The first demo student, signed in, with their lab open."""
+    account = hub.account("student", 0)
+    browser = Browser(hub)
+    browser.sign_in(account, NEW_PASSWORD)
+    page_config = browser.open_lab(account["username"])
+    return browser, account["username"], page_config
+
+
+def test_demo_region_is_seeded(hub: RunningHub) -> None:
+    roles = [a["role"] for a in hub.accounts]
+    assert roles.count("student") == 40
+    assert roles.count("teacher") == 2
+    classes = {a["class"] for a in hub.accounts if a["role"] == "student"}
+    assert len(classes) >= 3
+    assert len({a["school"] for a in hub.accounts if a["role"] == "student"}) == 2
+    for account in hub.accounts:
+        assert account["username"].isascii() and account["username"].islower()
+        assert len(account["password"]) >= 8
+
+
+def test_initial_password_must_be_changed_before_the_lab_opens(hub: RunningHub) -> None:
+    account = hub.account("student", 1)
+    browser = Browser(hub)
+    first = browser.login(account["username"], account["password"])
+    assert first.status == 403
+    assert first.asks_new_password
+    assert first.error == ZH["must_change"]
+    home = browser.session.get(f"{hub.url}/hub/home", allow_redirects=False, timeout=30)
+    assert home.status_code == 302 and "/hub/login" in home.headers["Location"]
+
+    short = browser.login(account["username"], account["password"], "abc")
+    assert short.error == ZH["password_too_short"].format(length=8)
+    mismatch = browser.login(account["username"], account["password"], NEW_PASSWORD,
+                             confirm=NEW_PASSWORD + "x")
+    assert mismatch.error == ZH["password_mismatch"]
+    same = browser.login(account["username"], account["password"], account["password"])
+    assert same.error == ZH["password_unchanged"]
+
+    changed = browser.login(account["username"], account["password"], NEW_PASSWORD)
+    assert changed.status == 302
+    assert Browser(hub).login(account["username"], account["password"]).status == 403
+    again = Browser(hub).login(account["username"], NEW_PASSWORD)
+    assert again.status == 302 and not again.asks_new_password
+
+
+def test_wrong_password_and_unknown_user_are_refused_alike(hub: RunningHub) -> None:
+    account = hub.account("student", 2)
+    wrong = Browser(hub).login(account["username"], "not-the-password")
+    unknown = Browser(hub).login("stu-nobody", "whatever-password")
+    assert wrong.status == unknown.status == 403
+    assert wrong.error == unknown.error == ZH["bad_credentials"]
+
+
+def test_repeated_failures_lock_the_account(hub: RunningHub) -> None:
+    account = hub.account("student", 3)
+    for _ in range(2):
+        assert Browser(hub).login(account["username"], "wrong").error == ZH["bad_credentials"]
+    third = Browser(hub).login(account["username"], "wrong")
+    assert third.error == ZH["locked"].format(minutes=10)
+    right_but_locked = Browser(hub).login(account["username"], account["password"])
+    assert right_but_locked.status == 403
+    assert right_but_locked.error == ZH["locked"].format(minutes=10)
+    assert not right_but_locked.asks_new_password
+
+
+def test_passwords_are_never_stored_or_logged_in_clear(hub: RunningHub) -> None:
+    database = (hub.data_dir / "aiclass.sqlite").read_bytes()
+    log = hub.log()
+    for account in hub.accounts[:10]:
+        assert account["password"].encode() not in database
+        assert account["password"] not in log
+    assert NEW_PASSWORD.encode() not in database
+    assert NEW_PASSWORD not in log
+    assert b"$argon2id$" in database
+
+
+def test_student_lab_is_chinese_with_nbgrader_and_widgets(
+    student_lab: tuple[Browser, str, dict],
+) -> None:
+    browser, username, page_config = student_lab
+    extensions = {ext["name"] for ext in page_config["federated_extensions"]}
+    assert "@jupyter/nbgrader" in extensions
+    assert "@jupyter-widgets/jupyterlab-manager" in extensions
+    disabled = page_config.get("disabledExtensions", [])
+    assert "@jupyter/nbgrader:formgrader" in disabled
+    assert "@jupyter/nbgrader:assignment-list" not in disabled
+
+    settings = browser.lab_api(
+        username, "lab/api/settings/@jupyterlab/translation-extension:plugin"
+    )
+    assert settings.status_code == 200
+    assert settings.json()["schema"]["properties"]["locale"]["default"] == "zh_CN"
+    language_pack = browser.lab_api(username, "lab/api/translations/zh_CN")
+    assert language_pack.status_code == 200
+    assert language_pack.json()["data"], "the zh-CN language pack is not installed"
+
+    assert browser.lab_api(username, "formgrader").status_code == 404
+    assert browser.lab_api(username, "assignments").status_code != 404
+
+
+def test_student_server_has_cjk_matplotlib_and_drops_root(
+    student_lab: tuple[Browser, str, dict], hub: RunningHub,
+) -> None:
+    browser, username, _ = student_lab
+    listing = browser.lab_api(username, "api/contents/")
+    assert listing.status_code == 200
+    home = hub.data_dir / "homes" / username
+    assert home.is_dir()
+    if Path("/proc/self").stat().st_uid == 0:
+        assert home.stat().st_uid != 0, "a student server must not run as root"
+    rc = (hub.data_dir / "jupyter" / "matplotlibrc").read_text(encoding="utf-8")
+    assert "Noto Sans CJK SC" in rc
+
+
+def test_student_cannot_reach_another_students_server_or_the_admin_api(
+    student_lab: tuple[Browser, str, dict], hub: RunningHub,
+) -> None:
+    browser, username, _ = student_lab
+    other = hub.account("student", 4)
+    other_browser = Browser(hub)
+    other_browser.sign_in(other, NEW_PASSWORD)
+    other_browser.open_lab(other["username"])
+
+    foreign = browser.session.get(f"{hub.url}/user/{other['username']}/api/contents/",
+                                  allow_redirects=True, timeout=60)
+    assert foreign.status_code in (403, 404)
+    assert b'"type": "directory"' not in foreign.content
+    assert browser.hub_api("users").status_code == 403
+    assert browser.hub_api(f"users/{other['username']}").status_code == 404
+    assert browser.hub_api(f"users/{username}").status_code == 200
+
+
+def test_teacher_gets_the_course_tools(hub: RunningHub) -> None:
+    account = hub.account("teacher", 0)
+    browser = Browser(hub)
+    browser.sign_in(account, NEW_PASSWORD)
+    page_config = browser.open_lab(account["username"])
+    assert "@jupyter/nbgrader:formgrader" not in page_config.get("disabledExtensions", [])
+    formgrader = browser.lab_api(account["username"], "formgrader")
+    assert formgrader.status_code in (200, 302)
