@@ -109,3 +109,8 @@ def test_unreadable_and_non_utf8_files_are_refused(tmp_path: Path) -> None:
     result = _run_up(unreadable)
     assert result.returncode == 2
     assert "aiclass.toml" in result.stderr and "cannot be read" in result.stderr
+
+
+def test_readme_settings_reference_is_current() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert settings_reference_markdown() in readme

@@ -1,0 +1,60 @@
+# aiclass: the two commands of the README, and what they need on a fresh Debian 12 machine.
+#   make run    install what is needed, then start the hub in local mode with the demo region
+#   make test   install what is needed (Docker engine and Chromium included), then run the tests
+#   make bench  run the benchmarks (not part of CI)
+
+SHELL := /bin/bash
+PYTHON ?= /usr/bin/python3
+VENV := .venv
+DATA ?= aiclass-data
+PORT ?= 8000
+PYTEST_ARGS ?=
+APT_RUN := python3-venv python3-dev nodejs npm bubblewrap fonts-noto-cjk
+APT_TEST := docker.io debootstrap chromium
+
+.PHONY: run test bench system-run system-test venv proxy dockerd images lint
+
+run: venv proxy
+	$(VENV)/bin/aiclass up --demo --data $(DATA) --port $(PORT)
+
+test: venv proxy system-test dockerd images
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: venv proxy
+	$(VENV)/bin/python -m benchmarks $(BENCH)
+
+system-run:
+	@missing=""; for p in $(APT_RUN); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+system-test: system-run
+	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+$(VENV)/.installed: pyproject.toml $(wildcard extensions/*/pyproject.toml) | system-run
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]' $(foreach ext,$(wildcard extensions/*/pyproject.toml),-e $(dir $(ext)))
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(VENV)/bin/configurable-http-proxy: | system-run
+	npm install --silent --prefix $(VENV)/node configurable-http-proxy@4
+	ln -sf ../node/node_modules/.bin/configurable-http-proxy $@
+
+proxy: $(VENV)/bin/configurable-http-proxy
+
+# The Docker engine for the tests: no bridge network, so containers only use host networking.
+dockerd: system-test
+	@docker info >/dev/null 2>&1 || { \
+	  (setsid dockerd --bridge=none --iptables=false >/var/log/aiclass-dockerd.log 2>&1 &); \
+	  for i in $$(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
+	  docker info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 /var/log/aiclass-dockerd.log; exit 1; }; }
+
+images: venv dockerd
+	$(VENV)/bin/aiclass images build
+
+lint: venv
+	$(VENV)/bin/ruff check .
