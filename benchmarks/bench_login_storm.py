@@ -57,10 +57,11 @@ def wait_for(url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=5)
-            return
+            if requests.get(url, timeout=5).status_code == 200:
+                return
         except requests.ConnectionError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
@@ -203,6 +204,7 @@ c.DummyAuthenticator.password = "bench"
 c.Authenticator.allow_all = True
 c.DockerSpawner.image = "{image}"
 c.DockerSpawner.network_name = "host"
+c.DockerSpawner.use_internal_ip = True
 c.DockerSpawner.remove = True
 c.DockerSpawner.volumes = {{"{volumes}{{username}}": "/home/jovyan"}}
 c.Spawner.ip = "127.0.0.1"

@@ -65,6 +65,11 @@ class ClassroomDockerSpawner(DockerSpawner):
     def _default_network(self) -> str:
         return "host"
 
+    @default("use_internal_ip")
+    def _default_use_internal_ip(self) -> bool:
+        # no port bindings: on the host network the server binds its own loopback port
+        return True
+
     @default("remove")
     def _default_remove(self) -> bool:
         # Homes live on volumes; a fresh container per start picks up image upgrades.

@@ -1,62 +1,23 @@
-"""Fixtures for docker mode: the engine, the images (built once if missing) and a real hub.
-
-Everything listens on 127.0.0.1: the engine runs with ``--bridge=none`` and containers use the
-host's network, each student server on a port of its own.
-"""
+"""Fixtures for docker mode: the engine, the student image (built once if missing), a real hub."""
 
 from __future__ import annotations
 
-import csv
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urljoin
 
 import pytest
-import requests
-
-from hub.commands.images import image_reference
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def docker_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-
-
-def docker(*args: str, check: bool = True) -> str:
-    """Run the docker CLI and return its stdout."""
-    result = subprocess.run(["docker", *args], capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
-    return result.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ensure_image(name: str) -> str:
-    """The image ``name``, built with ``aiclass images build --only NAME`` if it is missing."""
-    tag = image_reference(name)
-    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode:
-        subprocess.run(
-            [sys.executable, "-m", "hub.cli", "images", "build", "--only", name],
-            cwd=REPO,
-            check=True,
-        )
-    return tag
+from docker_classroom import (
+    REPO,
+    DockerHub,
+    docker,
+    docker_available,
+    ensure_image,
+    free_port,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="session")
@@ -68,109 +29,6 @@ def engine() -> None:
 @pytest.fixture(scope="session")
 def student_image(engine: None) -> str:
     return ensure_image("student")
-
-
-def wait_for(url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=5)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
-
-
-@dataclass
-class Student:
-    """A signed-in student: their browser session and XSRF token for the hub API."""
-
-    name: str
-    session: requests.Session
-    hub: str
-
-    def api(self, method: str, path: str, **kwargs: object) -> requests.Response:
-        xsrf = self.session.cookies.get("_xsrf", path="/hub/") or ""
-        return self.session.request(
-            method,
-            f"{self.hub}hub/api{path}",
-            headers={"X-XSRFToken": xsrf},
-            timeout=60,
-            **kwargs,  # type: ignore[arg-type]
-        )
-
-    def start(self, timeout: float = 120.0) -> dict:
-        response = self.api("POST", f"/users/{self.name}/server", json={})
-        assert response.status_code in (201, 202), response.text
-        return self.wait(lambda server: server.get("ready"), timeout)
-
-    def stop(self, timeout: float = 60.0) -> None:
-        response = self.api("DELETE", f"/users/{self.name}/server")
-        assert response.status_code in (202, 204), response.text
-        self.wait(lambda server: server is None, timeout)
-
-    def wait(self, done: object, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            model = self.api("GET", f"/users/{self.name}").json()
-            server = model.get("servers", {}).get("")
-            if done(server):  # type: ignore[operator]
-                return server or {}
-            time.sleep(0.5)
-        raise AssertionError(f"{self.name}'s server did not settle in {timeout:.0f} s")
-
-    def lab(self, owner: str | None = None) -> requests.Response:
-        """Open ``owner``'s lab (default: one's own), following the hub's OAuth redirects."""
-        return self.session.get(f"{self.hub}user/{owner or self.name}/lab", timeout=60)
-
-    def contents(self, method: str, path: str, **kwargs: object) -> requests.Response:
-        prefix = f"{self.hub}user/{self.name}/"
-        xsrf = self.session.cookies.get("_xsrf", path=f"/user/{self.name}/") or ""
-        return self.session.request(
-            method,
-            urljoin(prefix, f"api/contents/{path}"),
-            headers={"X-XSRFToken": xsrf},
-            timeout=60,
-            **kwargs,  # type: ignore[arg-type]
-        )
-
-
-def sign_in(hub: str, username: str, password: str) -> Student:
-    """Sign in through the roster login, replacing the initial password as it demands."""
-    session = requests.Session()
-    session.get(f"{hub}hub/login", timeout=30)
-    response = session.post(
-        f"{hub}hub/login",
-        data={
-            "username": username,
-            "password": password,
-            "new_password": f"{password}-new",
-            "new_password_confirm": f"{password}-new",
-            "_xsrf": session.cookies.get("_xsrf", ""),
-        },
-        timeout=30,
-        allow_redirects=False,
-    )
-    assert response.status_code == 302, f"sign-in of {username} failed: {response.status_code}"
-    return Student(username, session, hub)
-
-
-def demo_students(data_dir: Path) -> list[tuple[str, str, str]]:
-    """(username, password, class) of the seeded demo students."""
-    with (data_dir / "demo-accounts.csv").open(encoding="utf-8") as f:
-        return [
-            (row["username"], row["password"], row["class"])
-            for row in csv.DictReader(f)
-            if row["role"] == "student"
-        ]
-
-
-@dataclass
-class DockerHub:
-    url: str
-    data_dir: Path
-    run_id: str
-    process: subprocess.Popen
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
-from tests.docker.conftest import REPO, docker, ensure_image, free_port, sign_in, wait_for
+from docker_classroom import REPO, docker, ensure_image, free_port, sign_in, wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from docker_classroom import DockerHub, Student, demo_students, docker, sign_in
 from dockerspawner import DockerSpawner
-
-from tests.docker.conftest import DockerHub, Student, demo_students, docker, sign_in
 
 pytestmark = pytest.mark.docker
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from docker_classroom import docker
 
 from hub.commands.images import ImageBuilder, build_options, image_reference
-from tests.docker.conftest import docker
 
 pytestmark = pytest.mark.docker
 
