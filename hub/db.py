@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.org.models import OrgBase
+from hub.migrations import upgrade_organisation
 
-METADATA = [OrgBase.metadata]
+METADATA: list = []
+"""Tables made with ``create_all``; the organisation tables are migrated by Alembic first."""
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -25,10 +26,11 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # noqa: ANN
 
 
 def open_engine(url: str) -> Engine:
-    """Create the engine for ``url`` and make sure every table exists."""
+    """Create the engine for ``url`` and make sure every table exists and is up to date."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    upgrade_organisation(engine)
     for metadata in METADATA:
         metadata.create_all(engine)
     return engine

@@ -88,7 +88,7 @@ class Enrollment(OrgBase):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     class_id: Mapped[str] = mapped_column(ForeignKey("classes.id"))
-    username: Mapped[str] = mapped_column(ForeignKey("people.username"))
+    username: Mapped[str] = mapped_column(ForeignKey("people.username"), index=True)
     role: Mapped[str] = mapped_column(String(16))
 
     school_class: Mapped[SchoolClass] = relationship(back_populates="enrollments")
