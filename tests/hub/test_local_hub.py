@@ -175,3 +175,15 @@ def test_teacher_gets_the_course_tools(hub: RunningHub) -> None:
     assert "@jupyter/nbgrader:formgrader" not in page_config.get("disabledExtensions", [])
     formgrader = browser.lab_api(account["username"], "formgrader")
     assert formgrader.status_code in (200, 302)
+
+
+def test_hub_pages_are_chinese_first(
+    student_lab: tuple[Browser, str, dict], hub: RunningHub,
+) -> None:
+    browser, _username, _ = student_lab
+    login_page = Browser(hub).session.get(f"{hub.url}/hub/login", timeout=30)
+    assert ZH["username"] in login_page.content.decode("utf-8")
+    assert ZH["sign_in"] in login_page.content.decode("utf-8")
+    home = browser.session.get(f"{hub.url}/hub/home", timeout=30).content.decode("utf-8")
+    assert ZH["open_lab"] in home and ZH["sign_out"] in home and ZH["nav_home"] in home
+    assert "Start My Server" not in home and "Logout" not in home
