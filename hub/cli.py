@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from hub.commands import grade, images, up
+from hub.commands import assignments, grade, images, up
 
-COMMANDS: list[ModuleType] = [up, images, grade]
+COMMANDS: list[ModuleType] = [up, images, grade, assignments]
 
 
 def build_parser() -> argparse.ArgumentParser:
