@@ -9,7 +9,7 @@ VENV := .venv
 DATA ?= aiclass-data
 PORT ?= 8000
 PYTEST_ARGS ?=
-APT_RUN := python3-venv python3-dev nodejs npm bubblewrap fonts-noto-cjk
+APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io debootstrap chromium
 
 .PHONY: run test bench system-run system-test venv proxy dockerd images lint
@@ -24,8 +24,11 @@ test: venv proxy system-test dockerd images
 bench: venv proxy
 	$(VENV)/bin/python -m benchmarks $(BENCH)
 
+# Node.js may come from Debian (nodejs + npm) or from NodeSource (npm inside nodejs).
 system-run:
 	@missing=""; for p in $(APT_RUN); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 system-test: system-run
