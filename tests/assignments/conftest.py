@@ -1,0 +1,88 @@
+"""Each library assignment generated and graded once per session, shared by the proof tests.
+
+Grading is the expensive part (a sandboxed kernel per notebook), so one ``grade_folder`` call
+per assignment grades both submissions: the instructor's solution and the untouched release.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from grading import grade_folder
+from grading.limits import SandboxLimits
+from hub.library import DEFAULT_ROOT, Assignment, load_library
+
+LIBRARY = load_library(DEFAULT_ROOT)
+SOLUTION, UNTOUCHED = "instructor-solution", "untouched-release"
+
+
+@dataclass
+class GradedAssignment:
+    """One assignment after ``generate_assignment`` and one grading run of both submissions."""
+
+    lesson: Assignment
+    release_dir: Path
+    result: dict
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def student(self, name: str) -> dict:
+        return next(s for s in self.result["students"] if s["student"] == name)
+
+
+def generate_release(lesson: Assignment, course: Path) -> Path:
+    """Run ``nbgrader generate_assignment`` in a fresh course dir; return ``release/<id>``."""
+    shutil.copytree(lesson.folder, course / "source" / lesson.id)
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
+                                                 os.environ.get("PATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", lesson.id, "--force",
+         f"--CourseDirectory.root={course}", f"--db=sqlite:///{course / 'gradebook.db'}"],
+        cwd=course, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, f"generate_assignment {lesson.id} failed:\n{done.stderr[-4000:]}"
+    return course / "release" / lesson.id
+
+
+def grade_both(lesson: Assignment, release: Path, work: Path) -> GradedAssignment:
+    """Grade the instructor's notebooks and the untouched release in one sandboxed run."""
+    submissions = work / "submitted"
+    shutil.copytree(lesson.folder, submissions / SOLUTION / lesson.id)
+    shutil.copytree(release, submissions / UNTOUCHED / lesson.id)
+    budget = lesson.time_budget_s
+    limits = SandboxLimits(wall_seconds=budget, cell_timeout=budget)
+    seconds: dict[tuple[str, str], float] = {}
+
+    def progress(student: str, notebook: str, result) -> None:
+        seconds[student, notebook] = result.seconds
+
+    result = grade_folder(lesson.folder, submissions, jobs=2, sandbox="local", limits=limits,
+                          progress=progress)
+    return GradedAssignment(lesson, release, result, seconds)
+
+
+_graded: dict[str, GradedAssignment] = {}
+
+
+@pytest.fixture(params=LIBRARY, ids=[lesson.id for lesson in LIBRARY])
+def lesson(request) -> Assignment:
+    return request.param
+
+
+@pytest.fixture
+def graded(lesson: Assignment, tmp_path_factory) -> GradedAssignment:
+    """Generate and grade ``lesson`` once per session (later tests reuse the result)."""
+    if lesson.id not in _graded:
+        work = tmp_path_factory.mktemp(lesson.id)
+        started = time.perf_counter()
+        release = generate_release(lesson, work / "course")
+        _graded[lesson.id] = grade_both(lesson, release, work)
+        _graded[lesson.id].seconds["total", ""] = time.perf_counter() - started
+    return _graded[lesson.id]
