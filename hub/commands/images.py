@@ -58,6 +58,8 @@ class ImageRecipe:
     local_distributions: tuple[str, ...]
     torch: str | None = None
     default: bool = True
+    #: Dependencies left out of the image on purpose, each with the reason.
+    excluded: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,12 +88,23 @@ def extension_directories() -> tuple[str, ...]:
     return tuple(str(p.relative_to(REPO_ROOT)) for p in found)
 
 
+#: rfc3987-syntax compiles a Lark grammar when imported, and jupyter_server imports it through
+#: jsonschema's optional format checks: 1-3 s of CPU for every student server that starts,
+#: multiplied by a class of 40 at the bell. jsonschema skips those checks when it is absent.
+SLOW_TO_IMPORT = ("rfc3987-syntax", "lark")
+
+
 def recipes() -> dict[str, ImageRecipe]:
     """Every image this project builds, in build order (the base comes first, separately)."""
     extensions = extension_directories()
     return {
         "student": ImageRecipe(
-            "student", "student", "student/requirements.txt", extensions, torch="cpu"
+            "student",
+            "student",
+            "student/requirements.txt",
+            extensions,
+            torch="cpu",
+            excluded=SLOW_TO_IMPORT,
         ),
         "student-gpu": ImageRecipe(
             "student-gpu",
@@ -100,6 +113,7 @@ def recipes() -> dict[str, ImageRecipe]:
             extensions,
             torch="gpu",
             default=False,
+            excluded=SLOW_TO_IMPORT,
         ),
         "hub": ImageRecipe("hub", "hub", None, (".",)),
         "postgres": ImageRecipe("postgres", "postgres", None, ()),
@@ -406,7 +420,9 @@ class ImageBuilder:
             f"resolve wheels for {recipe.name}",
         )
         report = json.loads(report_path.read_text())
-        local_names = {_dist_name(w.name) for w in local}
+        local_names = {_dist_name(w.name) for w in local} | {
+            _normalise(name) for name in recipe.excluded
+        }
         pins: list[tuple[str, str]] = []
         for item in report["install"]:
             name = item["metadata"]["name"]

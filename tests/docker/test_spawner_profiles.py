@@ -1,0 +1,143 @@
+"""ClassroomDockerSpawner's profiles, GPU slots and the docker-mode configuration.
+
+No Docker engine or GPU: the user is a stand-in with groups, the GPU pool works on a fake
+inventory, and the container settings are checked as the spawner hands them to Docker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from tornado import web
+from traitlets.config import Config
+
+from hub.gpu import DEVICE_LABEL, GpuPool
+from hub.settings import parse_settings
+from hub.spawners import CPU, GPU, ClassroomDockerSpawner, configure_docker_mode
+
+PROFILES = {
+    CPU: {
+        "display": "CPU 环境",
+        "image": "aiclass/student:0.1.0",
+        "mem_limit": "1G",
+        "cpu_limit": 1.0,
+        "pids_limit": 256,
+    },
+    GPU: {
+        "display": "GPU 环境",
+        "image": "aiclass/student-gpu:0.1.0",
+        "mem_limit": "8G",
+        "cpu_limit": 4.0,
+        "pids_limit": 512,
+    },
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_pool() -> None:
+    GpuPool.clear_instance()
+    ClassroomDockerSpawner._gpu_state_restored = True
+
+
+def spawner(
+    name: str, groups: list[str], devices: int = 1, **options: str
+) -> ClassroomDockerSpawner:
+    c = Config()
+    c.ClassroomDockerSpawner.profiles = PROFILES
+    c.ClassroomDockerSpawner.gpu_groups = ["class-senior"]
+    c.GpuPool.devices = ["GPU-0"]
+    c.GpuPool.max_students_per_device = 1
+    c.GpuPool.nvidia_smi = "no-nvidia-smi-here"
+    user = SimpleNamespace(
+        name=name, groups=[SimpleNamespace(name=g) for g in groups], url=f"/user/{name}/"
+    )
+    made = ClassroomDockerSpawner(user=user, config=c)
+    made.user_options = dict(options)
+    return made
+
+
+def test_students_outside_gpu_groups_get_no_form_and_cannot_ask_for_gpu() -> None:
+    junior = spawner("stu-j", ["class-junior"])
+    assert junior.profile_form() == ""
+    junior.user_options = {"profile": GPU}
+    with pytest.raises(web.HTTPError) as refused:
+        junior.chosen_profile()
+    assert refused.value.status_code == 403
+    assert "GPU" in refused.value.log_message
+
+
+def test_gpu_groups_see_both_profiles_in_chinese_with_cpu_preselected() -> None:
+    form = spawner("stu-s", ["class-senior"]).profile_form()
+    assert "选择运行环境" in form
+    assert 'value="cpu" checked' in form
+    assert 'value="gpu"' in form and "disabled" not in form
+
+
+def test_full_gpu_pool_is_shown_and_the_form_offers_cpu_again() -> None:
+    first = spawner("stu-1", ["class-senior"], profile=GPU)
+    first.gpu_pool().assign(first.owner)
+    second = spawner("stu-2", ["class-senior"])
+    form = second.profile_form()
+    assert 'value="gpu" disabled' in form
+    assert "暂无空闲 GPU" in form
+    with pytest.raises(web.HTTPError) as busy:
+        second.profile_from_form({"profile": [GPU]})
+    assert busy.value.status_code == 503
+    assert "CPU" in busy.value.log_message
+    assert second.profile_from_form({"profile": [CPU]}) == {"profile": CPU}
+
+
+def test_container_settings_follow_the_profile_and_the_gpu_slot() -> None:
+    cpu = spawner("stu-c", ["class-senior"], profile=CPU)
+    host = cpu.host_config()
+    assert host["cap_drop"] == ["ALL"]
+    assert host["security_opt"] == ["no-new-privileges:true"]
+    assert host["pids_limit"] == 256
+    assert "device_requests" not in host
+    assert cpu.create_kwargs()["user"] == "1000:1000"
+
+    gpu = spawner("stu-g", ["class-senior"], profile=GPU)
+    slot = gpu.gpu_pool().assign(gpu.owner)
+    host = gpu.host_config()
+    assert host["pids_limit"] == 512
+    assert host["device_requests"][0]["DeviceIDs"] == [slot.device.uuid]
+    assert gpu.create_kwargs()["labels"][DEVICE_LABEL] == slot.device.uuid
+    assert gpu.gpu_assignment().environment()["AICLASS_GPU_MEMORY_FRACTION"] == "1.0000"
+
+
+def test_trimmed_server_extensions_are_passed_to_the_server() -> None:
+    args = spawner("stu-a", []).args
+    assert args == ["--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook': False}"]
+
+
+def test_configure_docker_mode_from_settings() -> None:
+    settings = parse_settings(
+        {
+            "hub": {"mode": "docker"},
+            "docker": {"cpu_mem_limit": "3G", "cull_idle_minutes": 30},
+            "gpu": {"enabled": True, "groups": ["class-demo-s1-g10c1"], "devices": ["MIG-x"]},
+        },
+        "test",
+        Path("/tmp"),
+    )
+    c = Config()
+    configure_docker_mode(c, settings)
+    assert c.JupyterHub.spawner_class is ClassroomDockerSpawner
+    profiles = c.ClassroomDockerSpawner.profiles
+    assert profiles[CPU]["mem_limit"] == "3G"
+    assert profiles[CPU]["display"].startswith("CPU 环境")
+    assert profiles[GPU]["image"].endswith("aiclass/student-gpu:0.1.0")
+    assert set(c.ClassroomDockerSpawner.allowed_images) == {
+        profiles[CPU]["image"],
+        profiles[GPU]["image"],
+    }
+    assert c.ClassroomDockerSpawner.gpu_groups == ["class-demo-s1-g10c1"]
+    assert c.GpuPool.devices == ["MIG-x"]
+    culler = c.JupyterHub.services.get_value([])[0]
+    assert culler["name"] == "idle-culler"
+    assert "--timeout=1800" in culler["command"]
+    role = c.JupyterHub.load_roles.get_value([])[0]
+    assert role["services"] == ["idle-culler"]
+    assert "delete:servers" in role["scopes"]
