@@ -27,6 +27,7 @@ from hub.org.credentials import (
     verify_password,
 )
 from hub.org.models import Credential
+from hub.org.role_api import ROLE_API_HANDLERS
 
 
 class PasswordChangeRequired(web.HTTPError):
@@ -71,7 +72,7 @@ class RosterAuthenticator(Authenticator):
         return self._database
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
-        return [("/login", RosterLoginHandler)]
+        return [("/login", RosterLoginHandler), *ROLE_API_HANDLERS]
 
     def check_allowed(self, username: str, authentication: dict | None = None) -> bool:
         """Everyone who passed :meth:`authenticate` is on the roster, hence allowed."""

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from hub.commands import assignments, grade, images, up
+from hub.commands import assignments, grade, images, roster, up
 
-COMMANDS: list[ModuleType] = [up, images, grade, assignments]
+COMMANDS: list[ModuleType] = [up, images, grade, assignments, roster]
 
 
 def build_parser() -> argparse.ArgumentParser:

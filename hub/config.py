@@ -7,17 +7,27 @@ the one settings object, so that a mode is a setting and not a fork.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from traitlets.config import Config
 
 from hub.auth import RosterAuthenticator
-from hub.db import ServiceDatabase
 from hub.lab_config import write_lab_config
 from hub.local_spawner import LocalLabSpawner
 from hub.messages import TEXT
-from hub.org.directory import hub_groups, hub_roles
-from hub.settings import Settings, SettingsError, settings_from_environment
+from hub.org.mirror import SERVICE_NAME as MIRROR_SERVICE
+from hub.org.mirror import SERVICE_ROLE as MIRROR_ROLE
+from hub.org.mirror import SERVICE_SCOPES as MIRROR_SCOPES
+from hub.org.mirror import mirror_token
+from hub.settings import (
+    DATA_DIR_ENV,
+    OVERRIDES_ENV,
+    Settings,
+    SettingsError,
+    settings_from_environment,
+)
 from hub.spawners import configure_docker_mode
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -75,13 +85,25 @@ def configure_spawner(c: Config, settings: Settings) -> None:
 
 
 def configure_organisation(c: Config, settings: Settings) -> None:
-    """Groups and scoped roles from the organisation model, loaded as the hub starts."""
-    database = ServiceDatabase(settings.database_url)
-    with database.session() as session:
-        groups = hub_groups(session)
-        roles = hub_roles(session)
-    c.JupyterHub.load_groups = {name: {"users": users} for name, users in groups.items()}
-    c.JupyterHub.load_roles.extend(roles)
+    """Groups and scoped roles mirrored from the organisation model by a managed service.
+
+    The mirror (:mod:`hub.org.mirror`) replaces loading them with ``load_groups`` and
+    ``load_roles`` at start: those only add (a student removed from a class while the
+    hub was down would keep the membership) and would create a region's twenty
+    thousand users one by one on every start. The service reconciles as the hub
+    starts and periodically; ``aiclass roster import`` reconciles right after a change.
+    """
+    environment = {DATA_DIR_ENV: str(settings.data_dir),
+                   OVERRIDES_ENV: os.environ.get(OVERRIDES_ENV, "{}")}
+    c.JupyterHub.services.append({
+        "name": MIRROR_SERVICE,
+        "api_token": mirror_token(settings.data_dir),
+        "command": [sys.executable, "-m", "hub.org.mirror"],
+        "environment": environment,
+        "display": False,
+    })
+    c.JupyterHub.load_roles.append({"name": MIRROR_ROLE, "scopes": MIRROR_SCOPES,
+                                    "services": [MIRROR_SERVICE]})
 
 
 def configure_hub(c: Config, settings: Settings | None = None) -> Settings:

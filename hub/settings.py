@@ -193,6 +193,50 @@ class GpuSettings:
                                      "device", minimum=0.0, maximum=1.0)
 
 
+def _identifier(value: str) -> str | None:
+    ok = value and value.isascii() and value.replace("-", "").isalnum() and value == value.lower()
+    return None if ok else "只能用小写字母、数字和 - / lowercase letters, digits and - only"
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    """[org]: the region's organisation model and its mirror into JupyterHub."""
+
+    region_id: str = setting("region", "区域代码（花名册中的学校都属于它）/ id of the region the "
+                             "roster's schools belong to", check=_identifier)
+    region_name: str = setting("本区域", "区域名称 / name of the region")
+    region_admins_are_superusers: bool = setting(False, "区域管理员是否为 JupyterHub 超级管理员 / "
+                                                 "make region admins JupyterHub superusers")
+    mirror_interval_minutes: int = setting(10, "每隔几分钟把组织结构同步到 hub / minutes between "
+                                           "two reconciliations of the hub's groups and roles",
+                                           minimum=1, maximum=1440)
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """[oauth]: sign-in through the province's education SSO (OpenID Connect)."""
+
+    issuer: str = setting("", "OIDC 签发方地址 / OIDC issuer URL")
+    authorize_url: str = setting("", "授权地址 / authorization endpoint")
+    token_url: str = setting("", "令牌地址 / token endpoint")
+    userdata_url: str = setting("", "用户信息地址 / userinfo endpoint")
+    client_id: str = setting("", "客户端 ID / client id")
+    client_secret_file: str = setting("", "存放客户端密钥的文件（相对数据目录）/ file holding the "
+                                      "client secret, relative to the data dir")
+    callback_url: str = setting("", "回调地址；留空则用 hub 地址 + hub/oauth_callback / callback "
+                                "URL; empty: the hub's URL + hub/oauth_callback")
+    scopes: list[str] = setting(["openid", "profile", "email"], "请求的范围 / scopes requested")
+    username_claim: str = setting("preferred_username", "用户名所在的声明 / claim holding the "
+                                  "pseudonymous username")
+    school_claim: str = setting("school", "学校代码所在的声明 / claim holding the school id")
+    classes_claim: str = setting("classes", "班级代码列表所在的声明 / claim holding the class ids")
+    role_claim: str = setting("role", "角色所在的声明 / claim holding the role")
+    require_verified_email: bool = setting(True, "拒绝 email_verified 不为真的账号 / refuse "
+                                           "accounts whose email_verified claim is not true")
+    login_service: str = setting("省教育统一身份认证", "登录按钮上的名称 / name on the sign-in "
+                                 "button")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every section of ``aiclass.toml``, plus where it came from."""
@@ -205,6 +249,8 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     docker: DockerSettings = field(default_factory=DockerSettings)
     gpu: GpuSettings = field(default_factory=GpuSettings)
+    org: OrgSettings = field(default_factory=OrgSettings)
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
     data_dir: Path = field(default=Path("aiclass-data"), metadata={"internal": True})
 
     @property

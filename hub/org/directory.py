@@ -49,16 +49,31 @@ def classes_taught(session: Session, username: str) -> list[SchoolClass]:
     return list(rows)
 
 
+def current_enrollments(session: Session) -> list[tuple[str, str, str]]:
+    """``(class_id, school_id, username)`` of every student's classes in their latest year.
+
+    Enrollments of earlier school years stay in the database as history (grades and
+    reports refer to them) but no longer give access: after next year's roster a
+    student belongs, in the hub, to next year's class only.
+    """
+    rows = session.execute(
+        select(Enrollment.class_id, SchoolClass.school_id, Enrollment.username,
+               SchoolClass.school_year)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .where(Enrollment.role == Role.STUDENT)
+    ).all()
+    latest: dict[str, str] = {}
+    for _class_id, _school_id, username, year in rows:
+        if year > latest.get(username, ""):
+            latest[username] = year
+    return [(class_id, school_id, username) for class_id, school_id, username, year in rows
+            if latest[username] == year]
+
+
 def hub_groups(session: Session) -> dict[str, list[str]]:
     """Every class and school group with its students, as JupyterHub should have them."""
     groups: dict[str, list[str]] = defaultdict(list)
-    rows = session.execute(
-        select(Enrollment.class_id, SchoolClass.school_id, Enrollment.username)
-        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .where(Enrollment.role == Role.STUDENT)
-        .order_by(Enrollment.class_id, Enrollment.username)
-    )
-    for class_id, school_id, username in rows:
+    for class_id, school_id, username in current_enrollments(session):
         groups[class_group(class_id)].append(username)
         groups[school_group(school_id)].append(username)
     for class_id, school_id in session.execute(select(SchoolClass.id, SchoolClass.school_id)):
@@ -67,12 +82,23 @@ def hub_groups(session: Session) -> dict[str, list[str]]:
     return {name: sorted(set(members)) for name, members in sorted(groups.items())}
 
 
+def role_name(person_role: str, username: str) -> str:
+    """The JupyterHub role that carries one person's access."""
+    return f"aiclass-{person_role.replace('_', '-')}-{username}"
+
+
 def hub_roles(session: Session) -> list[dict]:
     """One scoped JupyterHub role per teacher, school admin and region admin."""
+    taught: dict[str, list[str]] = defaultdict(list)
+    for username, class_id in session.execute(
+            select(Enrollment.username, Enrollment.class_id)
+            .where(Enrollment.role == Role.TEACHER).order_by(Enrollment.class_id)):
+        taught[username].append(class_id)
     roles: list[dict] = []
-    for person in session.scalars(select(Person).order_by(Person.username)):
+    for person in session.scalars(select(Person).where(Person.role != Role.STUDENT)
+                                  .order_by(Person.username)):
         if person.role == Role.TEACHER:
-            filters = [class_group(c.id) for c in classes_taught(session, person.username)]
+            filters = [class_group(class_id) for class_id in taught[person.username]]
             scopes = [f"{scope}!group={group}" for group in filters for scope in TEACHER_SCOPES]
         elif person.role == Role.SCHOOL_ADMIN and person.school_id:
             group = school_group(person.school_id)
@@ -83,7 +109,7 @@ def hub_roles(session: Session) -> list[dict]:
             continue
         if scopes:
             roles.append({
-                "name": f"aiclass-{person.role.replace('_', '-')}-{person.username}",
+                "name": role_name(person.role, person.username),
                 "description": f"aiclass {person.role} {person.username}",
                 "scopes": scopes,
                 "users": [person.username],

@@ -70,6 +70,8 @@ MAX_USERNAME = 32
 MAX_ID = 60
 MAX_DISPLAY_NAME = 64
 MAX_NAME = 100
+STAFF = ""
+"""Key of :attr:`ImportReport.new_accounts` for new teachers and admins (they have no slips)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class ImportReport:
     enrollments_added: int = 0
     enrollments_removed: int = 0
     new_accounts: dict[str, list[str]] = field(default_factory=dict)
+    """New usernames by class (students) or under :data:`STAFF` (teachers and admins)."""
 
     @property
     def changed(self) -> bool:
@@ -557,8 +560,8 @@ def _apply_people(session: Session, rows: list[RosterRow], existing: _Existing,
         if known is None:
             new.append({"username": row.username, "display_name": row.display_name,
                         "role": row.role.value, "school_id": row.school or None})
-            report.new_accounts.setdefault(row.class_id or row.school or "-", []).append(
-                row.username)
+            key = row.class_id if row.role == Role.STUDENT else STAFF
+            report.new_accounts.setdefault(key, []).append(row.username)
         elif known != wanted:
             session.execute(update(Person).where(Person.username == row.username).values(
                 display_name=row.display_name, role=row.role.value,

@@ -1,0 +1,236 @@
+"""Mirror the organisation model into JupyterHub's users, groups and roles over its REST API.
+
+The service database is the source of truth; the hub holds a copy that it enforces.
+:func:`mirror_organisation` reads both, computes the difference and sends only that,
+so running it twice changes nothing the second time, and a membership that left
+the model (a student removed from a class, moved to next year's class) leaves the
+hub too. It owns the ``class-*`` and ``school-*`` groups and the ``aiclass-*`` roles
+(set through :mod:`hub.org.role_api`); other groups and roles are left alone.
+
+It runs in two places: ``aiclass roster import`` calls it right after a change, and
+the hub runs it as the managed service ``aiclass-org-mirror`` (``python -m
+hub.org.mirror``), which reconciles as the hub starts, catching changes made while
+the hub was down, and then every ``[org] mirror_interval_minutes``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.db import ServiceDatabase
+from hub.org.directory import hub_groups, hub_roles
+from hub.org.models import Person, Role
+from hub.settings import Settings, settings_from_environment
+
+SERVICE_NAME = "aiclass-org-mirror"
+SERVICE_ROLE = "org-mirror"
+SERVICE_SCOPES = ["admin:users", "admin:groups", "list:groups", "read:groups",
+                  "list:users", "read:users", "read:roles"]
+TOKEN_FILE_NAME = "org-mirror.token"
+OWNED_GROUP_PREFIXES = ("class-", "school-")
+USERS_PER_REQUEST = 500
+PAGE_SIZE = 200
+
+log = logging.getLogger("aiclass.org.mirror")
+
+
+class MirrorError(Exception):
+    """The hub refused or could not be reached; the message says which call and why."""
+
+
+def mirror_token(data_dir: Path) -> str:
+    """The mirror service's API token, made on first use and readable only by the hub's user."""
+    path = data_dir / TOKEN_FILE_NAME
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+    return path.read_text(encoding="ascii").strip()
+
+
+def hub_api_url(settings: Settings) -> str:
+    """The hub's REST API on loopback, where the hub itself listens."""
+    return f"http://127.0.0.1:{settings.hub.hub_port}{settings.hub.base_url}hub/api"
+
+
+class HubAPI:
+    """A small client of the JupyterHub REST API, authenticated with one token."""
+
+    def __init__(self, url: str, token: str, timeout: float = 300) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"token {token}"
+        self.requests = 0
+
+    def call(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,),
+             **params: Any) -> Any:
+        self.requests += 1
+        try:
+            response = self.http.request(method, f"{self.url}/{path}", json=body,
+                                         params=params or None, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise MirrorError(f"hub 无法连接 / hub unreachable: {method} {path}: {exc}") from exc
+        if response.status_code not in ok:
+            raise MirrorError(f"hub 拒绝 / hub refused {method} {path}: "
+                              f"{response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def paginated(self, path: str) -> Iterator[dict]:
+        offset = 0
+        headers = {"Accept": "application/jupyterhub-pagination+json"}
+        while True:
+            self.requests += 1
+            try:
+                response = self.http.get(f"{self.url}/{path}", headers=headers,
+                                         params={"offset": offset, "limit": PAGE_SIZE},
+                                         timeout=self.timeout)
+            except requests.RequestException as exc:
+                raise MirrorError(f"hub 无法连接 / hub unreachable: GET {path}: {exc}") from exc
+            if response.status_code != 200:
+                raise MirrorError(f"hub 拒绝 / hub refused GET {path}: "
+                                  f"{response.status_code} {response.text[:300]}")
+            page = response.json()
+            yield from page["items"]
+            following = (page.get("_pagination") or {}).get("next")
+            if not following:
+                return
+            offset = following["offset"]
+
+
+@dataclass
+class Organisation:
+    """What the hub should hold, derived from the model."""
+
+    groups: dict[str, set[str]]
+    roles: list[dict]
+    users: set[str]
+    superusers: set[str]
+
+
+@dataclass
+class MirrorReport:
+    """What one reconciliation changed in the hub."""
+
+    users_created: int = 0
+    groups_created: int = 0
+    groups_deleted: int = 0
+    memberships_added: int = 0
+    memberships_removed: int = 0
+    roles: dict[str, int] = field(default_factory=dict)
+    admins_changed: int = 0
+    requests: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any((self.users_created, self.groups_created, self.groups_deleted,
+                    self.memberships_added, self.memberships_removed, self.admins_changed,
+                    self.roles.get("created"), self.roles.get("updated"),
+                    self.roles.get("deleted")))
+
+    def summary(self) -> str:
+        return (f"hub: 用户 / users +{self.users_created}; 组 / groups +{self.groups_created} "
+                f"-{self.groups_deleted}; 组成员 / memberships +{self.memberships_added} "
+                f"-{self.memberships_removed}; 角色 / roles {self.roles}; "
+                f"{self.requests} 次请求 / requests")
+
+
+def organisation(session: Session, region_admins_are_superusers: bool) -> Organisation:
+    """The groups, roles and users the hub should hold according to the model."""
+    groups = {name: set(members) for name, members in hub_groups(session).items()}
+    roles = hub_roles(session)
+    users = {u for members in groups.values() for u in members}
+    users |= {u for role in roles for u in role["users"]}
+    superusers = set()
+    if region_admins_are_superusers:
+        superusers = set(session.scalars(
+            select(Person.username).where(Person.role == Role.REGION_ADMIN)))
+    return Organisation(groups, roles, users | superusers, superusers)
+
+
+def _create_users(api: HubAPI, usernames: list[str]) -> int:
+    created = 0
+    for start in range(0, len(usernames), USERS_PER_REQUEST):
+        chunk = usernames[start:start + USERS_PER_REQUEST]
+        answer = api.call("POST", "users", {"usernames": chunk}, ok=(201, 409))
+        created += len(answer) if isinstance(answer, list) else 0
+    return created
+
+
+def mirror_organisation(api: HubAPI, wanted: Organisation) -> MirrorReport:
+    """Make the hub's groups, roles and region-admin flags match ``wanted``."""
+    report = MirrorReport()
+    before = api.requests
+    current = {group["name"]: set(group.get("users", []))
+               for group in api.paginated("groups")
+               if group["name"].startswith(OWNED_GROUP_PREFIXES)}
+    current_roles = {role["name"]: role for role in api.call("GET", "aiclass/roles")}
+    known_users = {u for members in current.values() for u in members}
+    known_users |= {u for role in current_roles.values() for u in role["users"]}
+    report.users_created = _create_users(api, sorted(wanted.users - known_users))
+    for name, members in sorted(wanted.groups.items()):
+        if name not in current:
+            api.call("POST", f"groups/{name}", {"users": sorted(members)}, ok=(201,))
+            report.groups_created += 1
+            report.memberships_added += len(members)
+            continue
+        missing = sorted(members - current[name])
+        extra = sorted(current[name] - members)
+        if missing:
+            api.call("POST", f"groups/{name}/users", {"users": missing})
+            report.memberships_added += len(missing)
+        if extra:
+            api.call("DELETE", f"groups/{name}/users", {"users": extra})
+            report.memberships_removed += len(extra)
+    for name in sorted(current.keys() - wanted.groups.keys()):
+        api.call("DELETE", f"groups/{name}", ok=(204, 404))
+        report.groups_deleted += 1
+    report.roles = api.call("PUT", "aiclass/roles", {"roles": wanted.roles})
+    for username in sorted(wanted.superusers):
+        if not api.call("GET", f"users/{username}").get("admin"):
+            api.call("PATCH", f"users/{username}", {"admin": True})
+            report.admins_changed += 1
+    report.requests = api.requests - before
+    return report
+
+
+def mirror_from_settings(settings: Settings, api: HubAPI | None = None) -> MirrorReport:
+    """Read the model from the service database and mirror it into the running hub."""
+    database = ServiceDatabase(settings.database_url)
+    try:
+        with database.session() as session:
+            wanted = organisation(session, settings.org.region_admins_are_superusers)
+    finally:
+        database.engine.dispose()
+    api = api or HubAPI(hub_api_url(settings), mirror_token(settings.data_dir))
+    return mirror_organisation(api, wanted)
+
+
+def main() -> None:
+    """The managed service: reconcile now, then every ``[org] mirror_interval_minutes``."""
+    logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
+    settings = settings_from_environment()
+    api = HubAPI(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    while True:
+        try:
+            report = mirror_from_settings(settings, api)
+        except MirrorError as exc:
+            log.warning("mirror failed, retrying in 10 s: %s", exc)
+            time.sleep(10)
+            continue
+        log.info("organisation mirrored: %s", report.summary())
+        time.sleep(settings.org.mirror_interval_minutes * 60)
+
+
+if __name__ == "__main__":
+    main()
