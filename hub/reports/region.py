@@ -1,0 +1,237 @@
+"""Per class, per school and per region figures, each computed by a handful of grouped queries.
+
+A region report covers tens of thousands of students; every figure here comes from one
+``GROUP BY`` query over all the classes at once (never a query per student or class), so
+the report's cost grows with the number of rows the database scans, not with round trips.
+Scores come in as a mapping from the gradebook, so this module needs no grading tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from grading.exchange_models import Extension, Release, Submission
+from hub.org.models import Enrollment, Person, Role, School, SchoolClass
+from hub.reports.activity import ActivityDay
+from hub.reports.figures import Figures, ReportPolicy
+
+#: (class id, assignment id, student) → the fraction of the points the counted submission got.
+ScoreFractions = Mapping[tuple[str, str, str], float]
+
+LOCALITIES = ("urban", "rural")
+STAGES = ("primary", "junior", "senior")
+
+
+@dataclass
+class SchoolReport:
+    """A school's own figures and those of each of its classes."""
+
+    school: Figures
+    locality: str
+    stage: str
+    classes: list[Figures] = field(default_factory=list)
+
+
+@dataclass
+class WeekTrend:
+    """One week of the term, region-wide and by locality."""
+
+    week_start: date
+    active_minutes: int = 0
+    submissions: int = 0
+    minutes_by_locality: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RegionReport:
+    """Everything the region's evaluation material shows."""
+
+    region: Figures
+    schools: list[SchoolReport]
+    by_locality: dict[str, Figures]
+    by_stage: dict[str, Figures]
+    weeks: list[WeekTrend]
+    policy: ReportPolicy
+
+
+def _term_start(policy: ReportPolicy) -> datetime:
+    return datetime.combine(policy.term_start, time())
+
+
+def _current_releases(class_ids: Collection[str]):  # noqa: ANN202 - a SQLAlchemy subquery
+    newest = (select(Release.class_id, Release.assignment_id,
+                     func.max(Release.version).label("version"))
+              .where(Release.class_id.in_(class_ids))
+              .group_by(Release.class_id, Release.assignment_id).subquery())
+    return (select(Release.class_id, Release.assignment_id, Release.due_at,
+                   Release.released_by, Release.released_at)
+            .join(newest, and_(Release.class_id == newest.c.class_id,
+                               Release.assignment_id == newest.c.assignment_id,
+                               Release.version == newest.c.version))
+            .subquery())
+
+
+def class_figures(session: Session, classes: Mapping[str, str], policy: ReportPolicy,
+                  scores: ScoreFractions) -> dict[str, Figures]:
+    """Figures for each class (id → name) in this term."""
+    ids = list(classes)
+    rows = {class_id: Figures(class_id, name) for class_id, name in classes.items()}
+    start = _term_start(policy)
+    student = and_(Enrollment.class_id.in_(ids), Enrollment.role == Role.STUDENT)
+    for class_id, count in session.execute(
+            select(Enrollment.class_id, func.count()).where(student)
+            .group_by(Enrollment.class_id)):
+        rows[class_id].students = count
+    for class_id, count in session.execute(
+            select(Enrollment.class_id, func.count())
+            .where(Enrollment.class_id.in_(ids), Enrollment.role == Role.TEACHER)
+            .group_by(Enrollment.class_id)):
+        rows[class_id].teachers = count
+    per_student = (select(ActivityDay.username, func.sum(ActivityDay.active_minutes).label("m"),
+                          func.sum(ActivityDay.gpu_minutes).label("g"))
+                   .where(ActivityDay.day >= policy.term_start)
+                   .group_by(ActivityDay.username).subquery())
+    for class_id, active, minutes, gpu in session.execute(
+            select(Enrollment.class_id, func.count(), func.sum(per_student.c.m),
+                   func.sum(per_student.c.g))
+            .join(per_student, per_student.c.username == Enrollment.username)
+            .where(student).group_by(Enrollment.class_id)):
+        figures = rows[class_id]
+        figures.active_students, figures.active_minutes = active, int(minutes or 0)
+        figures.gpu_minutes = int(gpu or 0)
+    releases = _current_releases(ids)
+    released = {}
+    for class_id, count, releasers in session.execute(
+            select(releases.c.class_id, func.count(),
+                   func.count(func.distinct(releases.c.released_by)))
+            .where(releases.c.released_at >= start).group_by(releases.c.class_id)):
+        rows[class_id].assignments = count
+        released[class_id] = releasers
+    for class_id, figures in rows.items():
+        figures.expected = figures.students * figures.assignments
+        figures.teachers_releasing = min(released.get(class_id, 0), figures.teachers)
+    latest = (select(Submission.class_id, Submission.assignment_id, Submission.username,
+                     func.max(Submission.submitted_at).label("last"))
+              .where(Submission.class_id.in_(ids), Submission.submitted_at >= start)
+              .group_by(Submission.class_id, Submission.assignment_id, Submission.username)
+              .subquery())
+    due = func.coalesce(Extension.due_at, releases.c.due_at)
+    on_time = case((due.is_(None), 1), (latest.c.last <= due, 1), else_=0)
+    for class_id, submitted, punctual in session.execute(
+            select(latest.c.class_id, func.count(), func.sum(on_time))
+            .join(releases, and_(releases.c.class_id == latest.c.class_id,
+                                 releases.c.assignment_id == latest.c.assignment_id))
+            .outerjoin(Extension, and_(Extension.class_id == latest.c.class_id,
+                                       Extension.assignment_id == latest.c.assignment_id,
+                                       Extension.username == latest.c.username))
+            .where(releases.c.released_at >= start)
+            .group_by(latest.c.class_id)):
+        rows[class_id].submitted, rows[class_id].on_time = submitted, int(punctual or 0)
+    for (class_id, _assignment, _student), fraction in scores.items():
+        figures = rows.get(class_id)
+        if figures is not None:
+            figures.graded += 1
+            figures.passed += fraction >= policy.pass_fraction
+    return rows
+
+
+def _school_teachers(session: Session, school_ids: Collection[str], start: datetime
+                     ) -> tuple[dict[str, int], dict[str, int]]:
+    teachers = dict(session.execute(
+        select(Person.school_id, func.count())
+        .where(Person.school_id.in_(school_ids), Person.role == Role.TEACHER)
+        .group_by(Person.school_id)).all())
+    releasing = dict(session.execute(
+        select(Person.school_id, func.count(func.distinct(Release.released_by)))
+        .join(Person, Person.username == Release.released_by)
+        .where(Person.school_id.in_(school_ids), Person.role == Role.TEACHER,
+               Release.released_at >= start)
+        .group_by(Person.school_id)).all())
+    return teachers, releasing
+
+
+def school_reports(session: Session, school_ids: Collection[str] | None, policy: ReportPolicy,
+                   scores: ScoreFractions) -> list[SchoolReport]:
+    """Each school's figures with its classes of the current school year (all schools: None)."""
+    query = select(School.id, School.name, School.locality, School.stage).order_by(School.id)
+    if school_ids is not None:
+        query = query.where(School.id.in_(school_ids))
+    schools = session.execute(query).all()
+    ids = [row.id for row in schools]
+    class_rows = session.execute(
+        select(SchoolClass.id, SchoolClass.name, SchoolClass.school_id)
+        .where(SchoolClass.school_id.in_(ids), SchoolClass.school_year == policy.school_year)
+        .order_by(SchoolClass.school_id, SchoolClass.grade, SchoolClass.id)).all()
+    figures = class_figures(session, {row.id: row.name for row in class_rows}, policy, scores)
+    teachers, releasing = _school_teachers(session, ids, _term_start(policy))
+    reports = {row.id: SchoolReport(Figures(row.id, row.name), row.locality, row.stage)
+               for row in schools}
+    for row in class_rows:
+        report = reports[row.school_id]
+        report.classes.append(figures[row.id])
+        report.school.add(figures[row.id])
+    for report in reports.values():
+        report.school.teachers = teachers.get(report.school.key, 0)
+        report.school.teachers_releasing = releasing.get(report.school.key, 0)
+        report.school.gpu_hours_allocated = policy.gpu_hours_per_school
+    return list(reports.values())
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def weekly_trends(session: Session, policy: ReportPolicy, today: date) -> list[WeekTrend]:
+    """Class-hours and submissions per week of the term, and class-hours by locality."""
+    weeks: dict[date, WeekTrend] = {}
+    monday = _monday(policy.term_start)
+    while monday <= today:
+        weeks[monday] = WeekTrend(monday, minutes_by_locality=dict.fromkeys(LOCALITIES, 0))
+        monday += timedelta(days=7)
+    current = (select(Enrollment.username, School.locality)
+               .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+               .join(School, School.id == SchoolClass.school_id)
+               .where(Enrollment.role == Role.STUDENT,
+                      SchoolClass.school_year == policy.school_year)
+               .distinct().subquery())
+    for day, locality, minutes in session.execute(
+            select(ActivityDay.day, current.c.locality, func.sum(ActivityDay.active_minutes))
+            .join(current, current.c.username == ActivityDay.username)
+            .where(ActivityDay.day >= policy.term_start)
+            .group_by(ActivityDay.day, current.c.locality)):
+        week = weeks.get(_monday(day))
+        if week is not None:
+            week.active_minutes += int(minutes)
+            week.minutes_by_locality[locality] = week.minutes_by_locality.get(locality, 0) \
+                + int(minutes)
+    day_column = func.date(Submission.submitted_at)
+    for day, count in session.execute(
+            select(day_column, func.count())
+            .where(Submission.submitted_at >= _term_start(policy)).group_by(day_column)):
+        moment = day if isinstance(day, date) else date.fromisoformat(str(day))
+        week = weeks.get(_monday(moment))
+        if week is not None:
+            week.submissions += count
+    return list(weeks.values())
+
+
+def region_report(session: Session, name: str, policy: ReportPolicy, scores: ScoreFractions,
+                  today: date) -> RegionReport:
+    """The region's figures, per school, by locality and stage, and week by week."""
+    schools = school_reports(session, None, policy, scores)
+    region = Figures("region", name)
+    by_locality = {key: Figures(key, key) for key in LOCALITIES}
+    by_stage = {key: Figures(key, key) for key in STAGES}
+    for report in schools:
+        region.add(report.school)
+        by_locality.setdefault(report.locality, Figures(report.locality, report.locality))
+        by_locality[report.locality].add(report.school)
+        by_stage.setdefault(report.stage, Figures(report.stage, report.stage))
+        by_stage[report.stage].add(report.school)
+    return RegionReport(region, schools, by_locality, by_stage,
+                        weekly_trends(session, policy, today), policy)
