@@ -16,6 +16,7 @@ import tomllib
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,34 @@ class OAuthSettings:
                                  "button")
 
 
+def _iso_date(value: str) -> str | None:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return "必须是 YYYY-MM-DD 格式的日期 / must be a date like 2026-09-01"
+    return None
+
+
+@dataclass(frozen=True)
+class ReportsSettings:
+    """[reports]: what school and region reports measure against (the provincial programme)."""
+
+    term_start: str = setting("2026-09-01", "本学期第一天 / first day of the current term "
+                              "(YYYY-MM-DD)", check=_iso_date)
+    periods_per_year: int = setting(8, "每名学生每学年应上的 AI 课时 / AI class periods per "
+                                    "student and school year (the benchmark)", minimum=1,
+                                    maximum=400)
+    period_minutes: int = setting(45, "一课时的分钟数 / minutes in one class period",
+                                  minimum=10, maximum=120)
+    pass_percent: int = setting(60, "及格线（得分百分比）/ pass mark in percent of the points",
+                                minimum=0, maximum=100)
+    gpu_hours_per_school: float = setting(0.0, "每所学校每学期分配的 GPU 小时 / GPU hours "
+                                          "allocated to each school per term", minimum=0.0)
+    activity_poll_minutes: int = setting(5, "每隔几分钟记录一次服务器活动 / minutes between "
+                                         "two samples of server activity", minimum=1,
+                                         maximum=60)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every section of ``aiclass.toml``, plus where it came from."""
@@ -251,6 +280,7 @@ class Settings:
     gpu: GpuSettings = field(default_factory=GpuSettings)
     org: OrgSettings = field(default_factory=OrgSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
     data_dir: Path = field(default=Path("aiclass-data"), metadata={"internal": True})
 
     @property
