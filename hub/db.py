@@ -12,8 +12,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.migrations import upgrade_organisation
+from hub.reports.activity import ReportsBase
 
-METADATA: list = []
+METADATA = [ReportsBase.metadata]
 """Tables made with ``create_all``; the organisation tables are migrated by Alembic first."""
 
 
