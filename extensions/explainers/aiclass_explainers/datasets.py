@@ -7,6 +7,8 @@ import numpy as np
 
 #: The square every 2-D toy set lives in, as in TensorFlow Playground.
 DOMAIN = (-6.0, 6.0)
+#: Centres of the three clumps of ``blobs``.
+BLOB_CENTRES = np.array([[-3.0, -2.0], [3.0, -2.5], [0.0, 3.0]])
 
 
 def two_d(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,9 +49,8 @@ def two_d(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.nd
         x = (x - [0.5, 0.25]) * 3.2
         y = (np.arange(n) >= half).astype(float)
     elif name == "blobs":
-        centres = np.array([[-3.0, -2.0], [3.0, -2.5], [0.0, 3.0]])
         y = np.arange(n) % 3
-        x = centres[y] + rng.normal(0, 1.2, (n, 2))
+        x = BLOB_CENTRES[y] + rng.normal(0, 0.9, (n, 2))
     else:
         raise ValueError(name)
     x = x + rng.normal(0, 1, x.shape) * noise * 1.5

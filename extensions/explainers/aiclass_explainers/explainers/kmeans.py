@@ -64,8 +64,9 @@ class KMeans(Explainer):
         self.x, _ = two_d("blobs", self.n_points, 0.0, self.seed)
         rng = np.random.default_rng(self.seed + 1)
         if self.init == "bad":
-            corner = self.x[np.argsort(self.x.sum(axis=1))[: max(self.k, 5)]]
-            centres = corner[: self.k] + rng.normal(0, 0.2, (self.k, 2))
+            # Every centre starts in the same corner: the first one swallows all points and
+            # the others may never win a point again.
+            centres = np.array([[-5.5, -5.5 + 0.3 * i] for i in range(self.k)])
         elif self.init == "kmeans++":
             centres = [self.x[rng.integers(len(self.x))]]
             for _ in range(1, self.k):

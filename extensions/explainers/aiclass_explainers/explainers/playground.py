@@ -6,6 +6,8 @@ up at 30 frames per second on two CPU cores.
 """
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import ipywidgets as w
 import numpy as np
@@ -40,6 +42,24 @@ CURVE_POINTS = 200
 def device() -> torch.device:
     """cuda when this server has a GPU, otherwise the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextmanager
+def few_threads(dev: torch.device) -> Iterator[None]:
+    """Run tiny CPU tensors on one thread, then restore the kernel's setting.
+
+    A network of a few dozen weights is dominated by thread start-up and hand-off; on a busy
+    two-core server OpenMP workers make each step ten times slower than a single thread.
+    """
+    if dev.type != "cpu":
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def expand(points: torch.Tensor, features: list[str]) -> torch.Tensor:
@@ -172,14 +192,14 @@ class Playground(Explainer):
         self.x_train = expand(self.points_train, self.features)
         self.x_test = expand(self.points_test, self.features)
         self.x_grid = expand(self.grid, self.features)
-        layers: list[torch.nn.Module] = []
-        width = len(self.features)
-        for _ in range(self.hidden_layers):
-            layers += [torch.nn.Linear(width, self.neurons), ACTIVATIONS[self.activation]()]
-            width = self.neurons
-        layers.append(torch.nn.Linear(width, 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
+            layers: list[torch.nn.Module] = []
+            width = len(self.features)
+            for _ in range(self.hidden_layers):
+                layers += [torch.nn.Linear(width, self.neurons), ACTIVATIONS[self.activation]()]
+                width = self.neurons
+            layers.append(torch.nn.Linear(width, 1))
             self.network = torch.nn.Sequential(*layers).to(self.device)
             self.shuffle = torch.Generator().manual_seed(self.seed)
         self._tune_optimizer(new=True)
@@ -209,6 +229,11 @@ class Playground(Explainer):
         loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
         n = len(self.y_train)
         self.network.train()
+        with few_threads(self.device):
+            self._epochs(epochs, n, loss_fn)
+        self._measure()
+
+    def _epochs(self, epochs: int, n: int, loss_fn: Callable) -> None:
         for _ in range(epochs):
             order = torch.randperm(n, generator=self.shuffle).to(self.device)
             for start in range(0, n, self.batch_size):
@@ -219,21 +244,26 @@ class Playground(Explainer):
                 loss.backward()
                 self.optim.step()
             self.epoch += 1
-        self._measure()
 
     @torch.no_grad()
     def _measure(self) -> None:
         loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
         self.network.eval()
+        with few_threads(self.device):
+            self._losses(loss_fn)
+        self.history.append((self.train_loss, self.test_loss))
+
+    def _losses(self, loss_fn: Callable) -> None:
         self.train_loss = float(loss_fn(self.network(self.x_train).squeeze(1), self.y_train))
         self.test_loss = (float(loss_fn(self.network(self.x_test).squeeze(1), self.y_test))
                           if len(self.y_test) else math.nan)
-        self.history.append((self.train_loss, self.test_loss))
 
     @torch.no_grad()
     def boundary(self) -> np.ndarray:
         """Probability of class 1 on the ``resolution`` x ``resolution`` grid (row 0 on top)."""
-        probs = torch.sigmoid(self.network(self.x_grid)).reshape(self.resolution, self.resolution)
+        with few_threads(self.device):
+            probs = torch.sigmoid(self.network(self.x_grid))
+        probs = probs.reshape(self.resolution, self.resolution)
         return probs.to(torch.float32).cpu().numpy()
 
     def step(self) -> None:
