@@ -31,9 +31,12 @@ def test_generate_assignment_strips_solutions_and_hidden_tests(graded: GradedAss
     released = sorted(p.name for p in graded.release_dir.glob("*.ipynb"))
     assert released == [p.name for p in graded.lesson.notebooks]
     for path in graded.release_dir.glob("*.ipynb"):
-        text = path.read_text(encoding="utf-8")
-        assert "BEGIN SOLUTION" not in text, path
-        assert "BEGIN HIDDEN TESTS" not in text, path
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                assert "BEGIN SOLUTION" not in cell.source, f"{path.name}/{meta['grade_id']}"
+            if meta.get("grade"):
+                assert "BEGIN HIDDEN TESTS" not in cell.source, f"{path.name}/{meta['grade_id']}"
 
 
 def test_solution_scores_full_marks(graded: GradedAssignment):
