@@ -12,12 +12,13 @@ the canary that checks the kernel after the last cell.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 from pathlib import Path
 
 import nbformat
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import (
@@ -38,14 +39,17 @@ from grading.assignment import NotebookSpec, PreparedAssignment
 from grading.canary import Canary
 from grading.limits import SandboxLimits
 from grading.results import CellResult, NotebookResult
-from grading.sandbox.base import SandboxError, WarmSandbox
+from grading.sandbox.base import WORK_DIR_INSIDE, SandboxError, WarmSandbox
 from grading.sandbox.kernel import SandboxKernelManager
 
-#: Error names that mean the sandbox stopped something (file system or network).
+#: Error texts that mean the sandbox stopped something (file system or network).
 DENIED_ERRORS = ("Read-only file system", "Permission denied", "Network is unreachable",
-                 "Temporary failure in name resolution", "Name or service not known")
-#: Paths a submission has no business reaching for; seeing them in errors means it tried.
-FOREIGN_PATHS = ("gradebook", "/source/", "submitted/", "/etc/passwd", "/work/", "/root")
+                 "Connection refused", "Temporary failure in name resolution",
+                 "Name or service not known")
+#: Where a submission may read and write inside its sandbox.
+OWN_DIRS = (WORK_DIR_INSIDE + "/", "/tmp/")
+#: "[Errno 2] No such file or directory: '/some/path'" -> the path.
+MISSING_PATH = re.compile(r"No such file or directory: '(/[^']*)'")
 
 
 class RestoreGradeMetadata(NbGraderPreprocessor):
@@ -63,19 +67,24 @@ class RestoreGradeMetadata(NbGraderPreprocessor):
         flags = resources.setdefault("aiclass_flags", [])
         seen: dict[str, int] = {}
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader")
-            if not isinstance(meta, dict) or "grade_id" not in meta:
+            if "nbgrader" not in cell.metadata:
                 continue
-            grade_id = meta["grade_id"]
-            seen[grade_id] = seen.get(grade_id, 0) + 1
+            meta = cell.metadata["nbgrader"]
+            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
             released = spec.release_metadata.get(grade_id)
             if released is None:
+                # Not a cell of this assignment: the student made it look like one.
+                flags.append("metadata_changed")
+                del cell.metadata["nbgrader"]
                 continue
+            seen[grade_id] = seen.get(grade_id, 0) + 1
             compared = ("grade", "solution", "locked", "points", "task")
             if any(meta.get(k) != released.get(k) for k in compared):
                 flags.append("metadata_changed")
             if seen[grade_id] == 1:
                 cell.metadata["nbgrader"] = copy.deepcopy(released)
+            else:
+                del cell.metadata["nbgrader"]
         if any(count > 1 for count in seen.values()):
             flags.append("duplicate_cell")
         if any(g.grade_id not in seen for g in spec.grade_cells):
@@ -205,11 +214,12 @@ class NotebookGrader:
         died = False
         try:
             nb, resources = executor.preprocess(nb, resources, km=km)
-        except DeadKernelError:
+        except SandboxError:
+            raise
+        except CellTimeoutError:
+            sandbox.kill("timeout")
             died = True
-        except RuntimeError as error:
-            if not sandbox.alive() and sandbox.killed_for is None:
-                raise SandboxError(f"{error}\n{sandbox.boot_log()}") from error
+        except Exception:  # noqa: BLE001 - whatever the student's kernel made nbclient raise
             died = True
         finally:
             deadline.cancel()
@@ -274,7 +284,7 @@ def _sandbox_denied(nb: NotebookNode) -> bool:
         text = f"{output.get('ename')}: {output.get('evalue')}"
         if any(marker in text for marker in DENIED_ERRORS):
             return True
-        if output.get("ename") in ("FileNotFoundError", "PermissionError") and any(
-                path in text for path in FOREIGN_PATHS):
+        missing = MISSING_PATH.search(text)
+        if missing and not missing.group(1).startswith(OWN_DIRS):
             return True
     return False

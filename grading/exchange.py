@@ -1,0 +1,374 @@
+"""The exchange store: released versions, immutable submissions, extensions, feedback.
+
+It is told who is asking and may do what by its caller (the classroom service checks
+the organisation model); here every operation takes class ids, usernames and file
+contents as plain arguments. Files go to the content-addressed store first and the
+rows naming them are flushed afterwards into the caller's transaction, so a
+submission is either complete (row committed, every blob on disk) or absent.
+Timestamps are the server's clock (UTC), never the client's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from nbgrader import utils as nbgrader_utils
+from nbgrader.api import Gradebook
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from traitlets.config import Config
+
+from grading.content_store import ContentStore
+from grading.exchange_archive import ArchiveLimits, pack
+from grading.exchange_errors import ExchangeRefused
+from grading.exchange_models import Extension, Feedback, Fetch, Release, Submission
+
+ASSIGNMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class SubmissionLimits:
+    """How much and how often a student may submit."""
+
+    archive: ArchiveLimits = ArchiveLimits()
+    per_minute: int = 6
+    kept: int = 100
+
+
+def utcnow() -> datetime:
+    """The server's clock, naive UTC (as stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def check_assignment_id(assignment_id: str) -> str:
+    """Refuse assignment ids that could name a path or break nbgrader's ``+`` separators."""
+    if not ASSIGNMENT_ID.match(assignment_id) or ".." in assignment_id:
+        raise ExchangeRefused("bad_name", f"作业名不允许：{assignment_id!r}（只能用字母、数字、"
+                              "点、下划线和连字符）", f"assignment name not allowed: "
+                              f"{assignment_id!r} (letters, digits, . _ - only)")
+    return assignment_id
+
+
+def lateness(submitted_at: datetime, due_at: datetime | None) -> timedelta | None:
+    """How late a submission is (``None``: on time or no due date)."""
+    if due_at is None or submitted_at <= due_at:
+        return None
+    return submitted_at - due_at
+
+
+@functools.cache
+def _empty_gradebook() -> bytes:
+    """An empty nbgrader gradebook, made once per process.
+
+    nbgrader stamps every new gradebook by running the ``alembic`` command in a
+    subprocess, which costs seconds; copying a stamped empty one costs nothing.
+    """
+    with tempfile.TemporaryDirectory(prefix="aiclass-gradebook-") as workdir:
+        path = Path(workdir) / "gradebook.db"
+        with _alembic_on_path():
+            Gradebook(f"sqlite:///{path}", "aiclass").close()
+        return path.read_bytes()
+
+
+def prepare_generator() -> None:
+    """Make the empty gradebook now (a service does this as it starts, off the request path)."""
+    _empty_gradebook()
+
+
+def _alembic_on_path() -> contextlib.AbstractContextManager:
+    # ``alembic`` sits next to this Python, which is not on PATH outside an activated venv.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    return nbgrader_utils.setenv(PATH=path)
+
+
+def generate_student_version(source_dir: Path, assignment_id: str) -> dict[str, bytes]:
+    """The student version of a source assignment, made by nbgrader's ``generate_assignment``.
+
+    Solutions and hidden tests are removed here, in the service; only the result is
+    stored and handed to students.
+    """
+    with tempfile.TemporaryDirectory(prefix="aiclass-release-") as workdir:
+        course = Path(workdir)
+        shutil.copytree(source_dir, course / "source" / assignment_id, symlinks=False,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__",
+                                                      "*.pyc"))
+        (course / "gradebook.db").write_bytes(_empty_gradebook())
+        config = Config()
+        config.CourseDirectory.root = str(course)
+        config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+        config.CourseDirectory.course_id = "aiclass"
+        config.Application.log_level = logging.WARNING
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        with _alembic_on_path():
+            result = api.generate_assignment(assignment_id, force=True, create=True)
+        if not result["success"]:
+            detail = (result.get("error") or result.get("log") or "")[-2000:]
+            raise ExchangeRefused("generate_failed", f"nbgrader 无法生成学生版本：{detail}",
+                                  f"nbgrader could not generate the student version: {detail}")
+        release_dir = course / "release" / assignment_id
+        return {path.relative_to(release_dir).as_posix(): path.read_bytes()
+                for path in sorted(release_dir.rglob("*")) if path.is_file()}
+
+
+class ExchangeStore:
+    """Exchange operations on one database session and one content store."""
+
+    def __init__(self, session: Session, content: ContentStore) -> None:
+        self.session = session
+        self.content = content
+
+    def _store_files(self, files: dict[str, bytes]) -> list[dict]:
+        return [{"path": path, "sha256": self.content.put(data), "size": len(data)}
+                for path, data in sorted(files.items())]
+
+    def files_of(self, manifest: list[dict]) -> dict[str, bytes]:
+        """The files a manifest names."""
+        return {entry["path"]: self.content.read(entry["sha256"]) for entry in manifest}
+
+    # releases ------------------------------------------------------------------------
+
+    def release(self, class_ids: list[str], assignment_id: str, files: dict[str, bytes],
+                released_by: str, due_at: datetime | None) -> list[Release]:
+        """Release the student version ``files`` to each class as its next version.
+
+        Releasing exactly what is already current (a retried request) changes nothing.
+        """
+        check_assignment_id(assignment_id)
+        manifest = self._store_files(files)
+        archive = self.content.put(pack(files))
+        now = utcnow()
+        releases = []
+        for class_id in class_ids:
+            current = self.latest_release(class_id, assignment_id)
+            if (current is not None and current.archive_sha256 == archive
+                    and current.due_at == due_at):
+                releases.append(current)
+                continue
+            release = Release(class_id=class_id, assignment_id=assignment_id,
+                              version=(current.version + 1) if current else 1,
+                              released_by=released_by, released_at=now, due_at=due_at,
+                              manifest=manifest, archive_sha256=archive)
+            self.session.add(release)
+            releases.append(release)
+        self.session.flush()
+        return releases
+
+    def latest_release(self, class_id: str, assignment_id: str) -> Release | None:
+        """The current version released to a class, if any."""
+        return self.session.scalars(
+            select(Release).where(Release.class_id == class_id,
+                                  Release.assignment_id == assignment_id)
+            .order_by(Release.version.desc()).limit(1)
+        ).first()
+
+    def current_releases(self, class_ids: list[str]) -> list[Release]:
+        """The latest version of every assignment released to these classes."""
+        if not class_ids:
+            return []
+        newest = (select(Release.class_id, Release.assignment_id,
+                         func.max(Release.version).label("version"))
+                  .where(Release.class_id.in_(class_ids))
+                  .group_by(Release.class_id, Release.assignment_id).subquery())
+        return list(self.session.scalars(
+            select(Release).join(newest, (Release.class_id == newest.c.class_id)
+                                 & (Release.assignment_id == newest.c.assignment_id)
+                                 & (Release.version == newest.c.version))
+            .order_by(Release.class_id, Release.assignment_id)
+        ))
+
+    def fetched_versions(self, username: str) -> dict[tuple[str, str], int]:
+        """(class, assignment) → the version this student fetched."""
+        rows = self.session.execute(select(Fetch.class_id, Fetch.assignment_id, Fetch.version)
+                                    .where(Fetch.username == username))
+        return {(class_id, assignment_id): version for class_id, assignment_id, version in rows}
+
+    def fetch(self, class_id: str, assignment_id: str, username: str) -> Release:
+        """The current release for a student, recording that they fetched it."""
+        release = self.require_release(class_id, assignment_id)
+        fetch = self.session.scalars(
+            select(Fetch).where(Fetch.class_id == class_id, Fetch.assignment_id == assignment_id,
+                                Fetch.username == username)).first()
+        if fetch is None:
+            self.session.add(Fetch(class_id=class_id, assignment_id=assignment_id,
+                                   username=username, version=release.version,
+                                   fetched_at=utcnow()))
+        else:
+            fetch.version, fetch.fetched_at = release.version, utcnow()
+        self.session.flush()
+        return release
+
+    def require_release(self, class_id: str, assignment_id: str) -> Release:
+        release = self.latest_release(class_id, check_assignment_id(assignment_id))
+        if release is None:
+            raise ExchangeRefused("not_released", f"作业 {assignment_id} 尚未发布到该班级",
+                                  f"assignment {assignment_id} is not released to this class")
+        return release
+
+    # due dates -----------------------------------------------------------------------
+
+    def grant_extension(self, class_id: str, assignment_id: str, username: str,
+                        due_at: datetime, granted_by: str) -> Extension:
+        """Give one student a new due date (before or after the original one)."""
+        self.require_release(class_id, assignment_id)
+        extension = self.session.scalars(
+            select(Extension).where(Extension.class_id == class_id,
+                                    Extension.assignment_id == assignment_id,
+                                    Extension.username == username)).first()
+        if extension is None:
+            extension = Extension(class_id=class_id, assignment_id=assignment_id,
+                                  username=username, due_at=due_at, granted_by=granted_by,
+                                  granted_at=utcnow())
+            self.session.add(extension)
+        else:
+            extension.due_at, extension.granted_by = due_at, granted_by
+            extension.granted_at = utcnow()
+        self.session.flush()
+        return extension
+
+    def due_for(self, class_id: str, assignment_id: str, username: str) -> datetime | None:
+        """The due date that applies to this student: an extension wins over the release's."""
+        extension = self.session.scalars(
+            select(Extension.due_at).where(Extension.class_id == class_id,
+                                           Extension.assignment_id == assignment_id,
+                                           Extension.username == username)).first()
+        if extension is not None:
+            return extension
+        release = self.latest_release(class_id, assignment_id)
+        return release.due_at if release else None
+
+    # submissions ---------------------------------------------------------------------
+
+    def submit(self, class_id: str, assignment_id: str, username: str,
+               files: dict[str, bytes], idempotency_key: str,
+               limits: SubmissionLimits) -> tuple[Submission, bool]:
+        """Store an immutable submission; return it and whether it is new.
+
+        A retry with the same idempotency key returns the submission already stored.
+        """
+        if not IDEMPOTENCY_KEY.match(idempotency_key):
+            raise ExchangeRefused("bad_request", "缺少或无效的 Idempotency-Key",
+                                  "missing or invalid Idempotency-Key")
+        existing = self._by_idempotency_key(username, idempotency_key)
+        if existing is not None:
+            return existing, False
+        release = self.require_release(class_id, assignment_id)
+        self._check_rate(class_id, assignment_id, username, limits)
+        manifest = self._store_files(files)
+        submission = Submission(
+            key=secrets.token_hex(16), class_id=class_id, assignment_id=assignment_id,
+            username=username, release_version=release.version, submitted_at=utcnow(),
+            idempotency_key=idempotency_key, manifest=manifest,
+            total_bytes=sum(entry["size"] for entry in manifest),
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(submission)
+        except IntegrityError:
+            existing = self._by_idempotency_key(username, idempotency_key)
+            if existing is None:
+                raise
+            return existing, False
+        return submission, True
+
+    def _by_idempotency_key(self, username: str, key: str) -> Submission | None:
+        return self.session.scalars(
+            select(Submission).where(Submission.username == username,
+                                     Submission.idempotency_key == key)).first()
+
+    def _check_rate(self, class_id: str, assignment_id: str, username: str,
+                    limits: SubmissionLimits) -> None:
+        mine = (Submission.class_id == class_id, Submission.assignment_id == assignment_id,
+                Submission.username == username)
+        kept = self.session.scalar(select(func.count()).where(*mine))
+        if kept >= limits.kept:
+            raise ExchangeRefused("history_full", f"这份作业已提交 {kept} 次，达到上限",
+                                  f"this assignment was submitted {kept} times, the limit")
+        recent = self.session.scalar(select(func.count()).where(
+            *mine, Submission.submitted_at > utcnow() - timedelta(minutes=1)))
+        if recent >= limits.per_minute:
+            raise ExchangeRefused("too_many_requests", "提交太频繁，请一分钟后再试",
+                                  "too many submissions; try again in a minute")
+
+    def submissions_of(self, class_id: str, assignment_id: str | None,
+                       username: str) -> list[Submission]:
+        """One student's submissions, oldest first (their history)."""
+        query = select(Submission).where(Submission.class_id == class_id,
+                                         Submission.username == username)
+        if assignment_id is not None:
+            query = query.where(Submission.assignment_id == assignment_id)
+        return list(self.session.scalars(query.order_by(Submission.submitted_at,
+                                                        Submission.id)))
+
+    def submission(self, key: str) -> Submission | None:
+        """A submission by its public id."""
+        return self.session.scalars(select(Submission).where(Submission.key == key)).first()
+
+    def choose(self, submission: Submission) -> None:
+        """Make this submission the one that counts for its student, instead of the latest."""
+        for other in self.submissions_of(submission.class_id, submission.assignment_id,
+                                         submission.username):
+            other.chosen = other.id == submission.id
+        self.session.flush()
+
+    def counted(self, class_id: str, assignment_id: str, username: str) -> Submission | None:
+        """The submission that counts: the one the teacher chose, else the latest."""
+        history = self.submissions_of(class_id, assignment_id, username)
+        chosen = [s for s in history if s.chosen]
+        return chosen[-1] if chosen else (history[-1] if history else None)
+
+    def collect(self, class_id: str, assignment_id: str,
+                students: list[str]) -> list[tuple[str, Submission | None, datetime | None]]:
+        """For each student: the submission that counts (or ``None``) and their due date."""
+        self.require_release(class_id, assignment_id)
+        rows = self.session.scalars(
+            select(Submission).where(Submission.class_id == class_id,
+                                     Submission.assignment_id == assignment_id)
+            .order_by(Submission.submitted_at, Submission.id))
+        latest: dict[str, Submission] = {}
+        chosen: dict[str, Submission] = {}
+        for submission in rows:
+            latest[submission.username] = submission
+            if submission.chosen:
+                chosen[submission.username] = submission
+        extensions = dict(self.session.execute(
+            select(Extension.username, Extension.due_at)
+            .where(Extension.class_id == class_id, Extension.assignment_id == assignment_id)))
+        due = self.latest_release(class_id, assignment_id).due_at
+        return [(name, chosen.get(name) or latest.get(name), extensions.get(name, due))
+                for name in students]
+
+    # feedback ------------------------------------------------------------------------
+
+    def release_feedback(self, submission: Submission, files: dict[str, bytes],
+                         released_by: str) -> Feedback:
+        """Attach feedback files to a submission (replacing earlier feedback for it)."""
+        manifest = self._store_files(files)
+        feedback = self.feedback_of(submission)
+        if feedback is None:
+            feedback = Feedback(submission_id=submission.id, released_by=released_by,
+                                released_at=utcnow(), manifest=manifest)
+            self.session.add(feedback)
+        else:
+            feedback.manifest, feedback.released_by = manifest, released_by
+            feedback.released_at = utcnow()
+        self.session.flush()
+        return feedback
+
+    def feedback_of(self, submission: Submission) -> Feedback | None:
+        return self.session.scalars(
+            select(Feedback).where(Feedback.submission_id == submission.id)).first()

@@ -1,0 +1,101 @@
+"""Fixtures for grading tests: an nbgrader course built from the ps1 fixture assignment.
+
+The release version comes from nbgrader's own ``generate_assignment``; student
+submissions are release notebooks with some cells rewritten, the way a student
+would hand them in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import setenv
+from traitlets.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+PS1_SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"
+
+#: Solutions a good student writes, by grade_id.
+CORRECT = {
+    "squares": "def squares(n):\n    if n < 1:\n        raise ValueError(n)\n"
+               "    return [i * i for i in range(1, n + 1)]",
+    "sum_of_squares": "def sum_of_squares(n):\n    return sum(squares(n))",
+    "growth_answer": "因为是三次增长 / it grows like n cubed",
+    "mean_score": "def mean_score(rows):\n"
+                  "    return sum(float(r['score']) for r in rows) / len(rows)",
+    "best_student": "answer = 'B'",
+}
+
+
+def nbgrader_config(root: Path) -> Config:
+    config = Config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.course_id = "aiclass"
+    config.Application.log_level = 40
+    return config
+
+
+def nbgrader_path() -> str:
+    """PATH with this Python's bin dir: nbgrader runs ``alembic`` as a command."""
+    return os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+
+
+@pytest.fixture(scope="session")
+def released_ps1(tmp_path_factory) -> Path:
+    """An nbgrader course with ps1 generated: returns the course root."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(PS1_SOURCE, root / "source" / "ps1")
+    config = nbgrader_config(root)
+    with setenv(PATH=nbgrader_path()):
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        result = api.generate_assignment("ps1")
+    assert result["success"], result.get("error")
+    return root
+
+
+def write_submission(release: Path, submitted: Path, student: str,
+                     edits: dict[str, str] | None = None,
+                     change: Callable[[str, nbformat.NotebookNode], None] | None = None,
+                     skip: tuple[str, ...] = ()) -> Path:
+    """Write ``submitted/<student>/ps1/`` from the release, with cells rewritten by grade_id."""
+    folder = submitted / student / "ps1"
+    folder.mkdir(parents=True)
+    for path in sorted(release.glob("*.ipynb")):
+        if path.stem in skip:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if edits and grade_id in edits:
+                cell.source = edits[grade_id]
+        if change:
+            change(path.stem, nb)
+        nbformat.write(nb, folder / path.name)
+    return folder
+
+
+def run_nbgrader_autograde(course: Path) -> dict[tuple[str, str, str], float | None]:
+    """Plain ``nbgrader autograde`` over the course: (student, notebook, grade_id) -> score."""
+    from nbgrader.api import Gradebook
+
+    config = nbgrader_config(course)
+    with setenv(PATH=nbgrader_path()):
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        for student in sorted(p.name for p in (course / "submitted").iterdir()):
+            result = api.autograde("ps1", student, force=True, create=True)
+            assert result["success"], result.get("error")
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "aiclass") as gradebook:
+        for submission in gradebook.assignment_submissions("ps1"):
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    scores[submission.student.id, notebook.name, grade.name] = grade.auto_score
+    return scores

@@ -1,0 +1,224 @@
+"""The malicious corpus: each notebook attacks the grader; none may profit or escape.
+
+Every case is graded in the local (bubblewrap) sandbox in one parallel run with
+an honest submission next to it. Each must stay in its sandbox, finish within
+the limits, score no more than an honest empty attempt (zero here) on what it
+attacked, carry the right flag, and leave the honest result and the host alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from grading import grade_folder
+from grading.limits import SandboxLimits
+from tests.grading.conftest import CORRECT, write_submission
+
+pytestmark = pytest.mark.timeout(600)
+
+LIMITS = SandboxLimits(memory_bytes=512 * 1024**2, pids=32, wall_seconds=25, cell_timeout=4,
+                       output_bytes=256 * 1024, kill_output_bytes=4 * 1024**2)
+
+
+def solution(code: str) -> dict[str, str]:
+    """Put attack code where the student's ``squares`` solution goes."""
+    return {"squares": code}
+
+
+def grade_cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def edit_locked(name, nb):
+    if name == "problem1":
+        grade_cell(nb, "correct_squares").source = "pass"
+
+
+def change_points(name, nb):
+    if name == "problem1":
+        meta = grade_cell(nb, "correct_squares").metadata.nbgrader
+        meta.update(points=100, locked=False, solution=True)
+        grade_cell(nb, "correct_squares").source = "pass"
+
+
+def delete_cell(name, nb):
+    if name == "problem1":
+        nb.cells.remove(grade_cell(nb, "correct_squares"))
+
+
+def duplicate_cell(name, nb):
+    if name == "problem1":
+        fake = nbformat.from_dict(grade_cell(nb, "correct_squares"))
+        fake = nbformat.v4.new_code_cell("pass", metadata=dict(fake.metadata))
+        nb.cells.insert(1, fake)
+
+
+def hide_errors(code):
+    def change(name, nb):
+        if name == "problem1":
+            nb.cells.insert(1, new_code_cell(code))
+    return change
+
+
+SHOWTRACEBACK = ("from IPython.core.interactiveshell import InteractiveShell\n"
+                 "InteractiveShell.showtraceback = lambda *a, **k: None\n"
+                 "get_ipython()._showtraceback = lambda *a, **k: None")
+AST_STRIP = ("import ast\nclass NoAssert(ast.NodeTransformer):\n"
+             "    def visit_Assert(self, node):\n        return ast.Pass()\n"
+             "get_ipython().ast_transformers.append(NoAssert())")
+CUSTOM_EXC = "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"
+BUILTINS = "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n" \
+           "builtins.sum = lambda *a, **k: 385"
+
+
+@pytest.fixture(scope="module")
+def attack(released_ps1, tmp_path_factory):
+    """Grade the corpus and an honest submission together; return results and host facts."""
+    root = tmp_path_factory.mktemp("malice")
+    shutil.copytree(released_ps1, root, dirs_exist_ok=True)
+    release, submitted = root / "release" / "ps1", root / "submitted"
+    source = root / "source" / "ps1" / "problem1.ipynb"
+    honest = write_submission(release, submitted, "honest", CORRECT)
+    secret = honest / "notes.txt"
+    secret.write_text("honest student's private notes")
+    outside = root / "written-by-attacker"
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    connections = []
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connections.append(listener.accept())
+            except OSError:
+                continue
+
+    stop = threading.Event()
+    threading.Thread(target=accept, daemon=True).start()
+
+    cases = {
+        "infinite-loop": dict(edits=solution("while True:\n    pass")),
+        "fork-bomb": dict(edits=solution(
+            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+            "        pass")),
+        "huge-allocation": dict(edits=solution("x = b'x' * (20 * 1024 ** 3)")),
+        "huge-output": dict(edits=solution(
+            "for _ in range(1024):\n    print('x' * (1024 * 1024))")),
+        "network": dict(edits=solution(
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)")),
+        "read-source": dict(edits=solution(f"print(open({str(source)!r}).read())")),
+        "read-gradebook": dict(edits=solution(
+            f"print(open({str(root / 'gradebook.db')!r}, 'rb').read()[:100])")),
+        "read-other-student": dict(edits=solution(f"print(open({str(secret)!r}).read())")),
+        "write-outside": dict(edits=solution(
+            f"open({str(outside)!r}, 'w').write('x')\nopen('/usr/evil', 'w').write('x')")),
+        "edit-locked-cell": dict(change=edit_locked),
+        "change-points": dict(change=change_points),
+        "delete-grade-cell": dict(change=delete_cell),
+        "duplicate-grade-cell": dict(change=duplicate_cell),
+        "patch-showtraceback": dict(change=hide_errors(SHOWTRACEBACK)),
+        "patch-assert": dict(change=hide_errors(AST_STRIP)),
+        "patch-custom-exc": dict(change=hide_errors(CUSTOM_EXC)),
+        "patch-builtins": dict(change=hide_errors(BUILTINS)),
+        "kill-kernel": dict(edits=solution("import os\nos.kill(os.getpid(), 9)")),
+    }
+    for student, case in cases.items():
+        write_submission(release, submitted, student, **case)
+    started = time.monotonic()
+    result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox="local",
+                          limits=LIMITS)
+    elapsed = time.monotonic() - started
+    stop.set()
+    listener.close()
+    return {
+        "students": {s["student"]: s for s in result["students"]},
+        "elapsed": elapsed,
+        "connections": connections,
+        "outside": outside,
+        "secret": secret,
+        "cases": len(cases),
+    }
+
+
+def problem1(attack, student):
+    return attack["students"][student]["notebooks"][0]
+
+
+def auto_score(notebook):
+    return sum(c["score"] or 0 for c in notebook["cells"] if c["kind"] == "auto")
+
+
+EXPECTED_FLAGS = {
+    "infinite-loop": "timeout",
+    "fork-bomb": "timeout",
+    "huge-allocation": "memory_limit",
+    "huge-output": ("output_truncated", "timeout"),
+    "network": "sandbox_denied",
+    "read-source": "sandbox_denied",
+    "read-gradebook": "sandbox_denied",
+    "read-other-student": "sandbox_denied",
+    "write-outside": "sandbox_denied",
+    "edit-locked-cell": "cell_edited",
+    "change-points": "metadata_changed",
+    "delete-grade-cell": "cell_missing",
+    "duplicate-grade-cell": "duplicate_cell",
+    "patch-showtraceback": "tampered",
+    "patch-assert": "tampered",
+    "patch-custom-exc": "tampered",
+    "patch-builtins": "tampered",
+    "kill-kernel": "kernel_died",
+}
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED_FLAGS))
+def test_attack_is_flagged_and_earns_nothing(attack, student):
+    notebook = problem1(attack, student)
+    expected = EXPECTED_FLAGS[student]
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    assert set(expected) & set(notebook["flags"]), notebook
+    assert auto_score(notebook) == 0.0, notebook
+    assert notebook["max_score"] == 6.0  # points came from the source, not the submission
+
+
+def test_honest_neighbour_is_untouched(attack):
+    honest = attack["students"]["honest"]
+    assert honest["flags"] == []
+    assert honest["score"] == 6.0
+    assert attack["secret"].read_text() == "honest student's private notes"
+
+
+def test_host_is_untouched(attack):
+    assert attack["connections"] == []
+    assert not attack["outside"].exists()
+    assert not Path("/usr/evil").exists()
+    if os.geteuid() == 0:  # sandboxes run as the host's nobody; all of them must be gone
+        for _ in range(100):
+            leftover = subprocess.run(["pgrep", "-u", "65534", "-f", "aiclass_reference"],
+                                      capture_output=True, text=True).stdout.strip()
+            if not leftover:
+                break
+            time.sleep(0.1)
+        assert leftover == ""
+    leftover_groups = list(Path("/sys/fs/cgroup/pids/aiclass-grading").glob("aiclass-sbx-*"))
+    assert leftover_groups == []
+
+
+def test_everything_finished_within_the_limits(attack):
+    # 19 notebooks of problem1 plus 19 of problem2 on two workers; each bounded by the
+    # wall-clock limit, so the whole run is bounded too.
+    bound = (attack["cases"] + 1) * 2 * LIMITS.wall_seconds / 2
+    assert attack["elapsed"] < bound
