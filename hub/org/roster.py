@@ -494,10 +494,7 @@ def read_tables(paths: Iterable[Path]) -> list[Table]:
         try:
             tables.append(read_table(path))
         except TableError as exc:
-            message = str(exc)
-            source, _, rest = message.partition(": ")
-            zh, _, en = rest.partition(" / ")
-            problems.append(Problem(source, None, None, zh, en or zh))
+            problems.append(Problem(exc.source or path.name, None, None, exc.zh, exc.en))
     if problems:
         raise RosterError(problems)
     return tables

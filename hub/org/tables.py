@@ -23,7 +23,12 @@ BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "
 
 
 class TableError(Exception):
-    """A file that cannot be read as a table; the message is bilingual and names the file."""
+    """A file that cannot be read as a table, said in Chinese and in English."""
+
+    def __init__(self, zh: str, en: str, source: str = "") -> None:
+        self.zh, self.en, self.source = zh, en, source
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}{zh} / {en}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ def detect_encoding(data: bytes) -> str:
         if data.startswith(bom):
             return encoding
     if b"\x00" in data:
-        raise TableError("不是表格文件（含二进制内容）/ not a table (binary content)")
+        raise TableError("不是表格文件（含二进制内容）", "not a table (binary content)")
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -54,8 +59,8 @@ def detect_encoding(data: bytes) -> str:
         return "gb18030"
     except UnicodeDecodeError as exc:
         raise TableError(
-            f"无法识别的文字编码（第 {exc.start} 字节）/ unknown text encoding (byte {exc.start}):"
-            " 请另存为 UTF-8 或 GBK 的 CSV / save as UTF-8 or GBK CSV"
+            f"无法识别的文字编码（第 {exc.start} 字节），请另存为 UTF-8 或 GBK 的 CSV",
+            f"unknown text encoding (byte {exc.start}); save as UTF-8 or GBK CSV",
         ) from exc
 
 
@@ -86,19 +91,17 @@ def read_csv(data: bytes, source: str) -> Table:
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
-        raise TableError("文件为空 / the file is empty")
+        raise TableError("文件为空", "the file is empty")
     first_line = text.splitlines()[0]
     delimiter = max(",\t;", key=first_line.count)
     if first_line.count(delimiter) == 0:
-        raise TableError(
-            "不是表格：第一行没有分隔符（逗号或制表符）/ not a table: the first row has no "
-            "separators (comma or tab)"
-        )
+        raise TableError("不是表格：第一行没有分隔符（逗号或制表符）",
+                         "not a table: the first row has no separators (comma or tab)")
     try:
         rows = [[cell.strip() for cell in row]
                 for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as exc:
-        raise TableError(f"不是有效的 CSV / not valid CSV: {exc}") from exc
+        raise TableError(f"不是有效的 CSV：{exc}", f"not valid CSV: {exc}") from exc
     rows = _trim(rows)
     return Table(source, rows[0], rows[1:], encoding)
 
@@ -108,7 +111,8 @@ def read_xlsx(data: bytes, source: str, sheet: str | None = None) -> Table:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise TableError(f"不是有效的 Excel 工作簿 / not a valid Excel workbook: {exc}") from exc
+        raise TableError(f"不是有效的 Excel 工作簿：{exc}",
+                         f"not a valid Excel workbook: {exc}") from exc
     try:
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
         rows = _trim([[_cell_text(value) for value in row]
@@ -116,7 +120,7 @@ def read_xlsx(data: bytes, source: str, sheet: str | None = None) -> Table:
     finally:
         workbook.close()
     if not rows:
-        raise TableError("文件为空 / the file is empty")
+        raise TableError("文件为空", "the file is empty")
     return Table(source, rows[0], rows[1:], "xlsx")
 
 
@@ -125,15 +129,12 @@ def read_table(path: Path) -> Table:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise TableError(f"{path.name}: 无法读取 / cannot be read: {exc.strerror}") from exc
+        raise TableError("无法读取", f"cannot be read: {exc.strerror}", path.name) from exc
     try:
         if not data:
-            raise TableError("文件为空 / the file is empty")
+            raise TableError("文件为空", "the file is empty")
         if data.startswith(XLSX_MAGIC) or path.suffix.lower() == ".xlsx":
             return read_xlsx(data, path.name)
         return read_csv(data, path.name)
     except TableError as exc:
-        message = str(exc)
-        if message.startswith(f"{path.name}: "):
-            raise
-        raise TableError(f"{path.name}: {message}") from exc
+        raise TableError(exc.zh, exc.en, path.name) from exc
