@@ -57,14 +57,16 @@ class LocalLabSpawner(LocalProcessSpawner):
         return os.geteuid() == 0
 
     def _check_reachable(self) -> None:
-        """Refuse clearly when the unprivileged server could not enter its home."""
-        for directory in Path(self.home_dir).parent.resolve().parents:
-            if not directory.stat().st_mode & stat.S_IXOTH:
-                raise RuntimeError(
-                    f"{directory} 不允许其他用户进入，学生服务器无法访问数据目录 / is not "
-                    f"traversable by others (chmod o+x), so servers running as uid "
-                    f"{self.server_uid} cannot reach the data dir"
-                )
+        """Refuse clearly when the unprivileged server could not reach its home or Python."""
+        needed = {"data dir": Path(self.home_dir).parent, "Python": Path(self.cmd[0]).parent}
+        for what, path in needed.items():
+            for directory in path.resolve().parents:
+                if not directory.stat().st_mode & stat.S_IXOTH:
+                    raise RuntimeError(
+                        f"{directory} 不允许其他用户进入，学生服务器无法访问{what} / is not "
+                        f"traversable by others (chmod o+x), so servers running as uid "
+                        f"{self.server_uid} cannot reach the {what}"
+                    )
 
     async def start(self) -> tuple[str, int]:
         if self._drops_privileges():
