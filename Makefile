@@ -12,12 +12,12 @@ PYTEST_ARGS ?=
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io debootstrap chromium
 
-.PHONY: run test bench system-run system-test venv proxy dockerd images lint
+.PHONY: run test bench system-run system-test venv proxy echarts dockerd images lint
 
-run: venv proxy
+run: venv proxy echarts
 	$(VENV)/bin/aiclass up --demo --data $(DATA) --port $(PORT)
 
-test: venv proxy system-test dockerd images
+test: venv proxy echarts system-test dockerd images
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -48,6 +48,15 @@ $(VENV)/bin/configurable-http-proxy: | system-run
 	ln -sf ../node/node_modules/.bin/configurable-http-proxy $@
 
 proxy: $(VENV)/bin/configurable-http-proxy
+
+# ECharts for the teacher and report pages, bundled from npm (Apache-2.0, with its NOTICE).
+ECHARTS_DIR := hub/service/static/vendor
+$(ECHARTS_DIR)/echarts.min.js: | system-run
+	npm install --silent --prefix $(VENV)/node echarts@5
+	mkdir -p $(ECHARTS_DIR)
+	cp $(VENV)/node/node_modules/echarts/dist/echarts.min.js $(VENV)/node/node_modules/echarts/LICENSE $(VENV)/node/node_modules/echarts/NOTICE $(ECHARTS_DIR)/
+
+echarts: $(ECHARTS_DIR)/echarts.min.js
 
 # The Docker engine for the tests: no bridge network, so containers only use host networking.
 dockerd: system-test

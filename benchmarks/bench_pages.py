@@ -1,0 +1,156 @@
+"""Server time of the region report and of a 40 × 20 gradebook, on a generated region.
+
+A region of 20,000 students (500 classes of 40, 20 assignments each, activity through
+the term) is generated into a SQLite service database; each page is then built the
+way its handler builds it (the grouped queries, then the Jinja2 template) and timed.
+The baseline, in the same run, computes the same figures the naive way: ORM queries
+per class (report) and per student and assignment (gradebook).
+Targets: under 500 ms server time for each page.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from grading.content_store import ContentStore
+from grading.exchange import ExchangeStore
+from grading.exchange_models import Release, Submission
+from hub.db import ServiceDatabase
+from hub.org.models import Enrollment, Person, Role, School, SchoolClass
+from hub.reports.activity import ActivityDay
+from hub.reports.columns import FIGURE_COLUMNS, formatted
+from hub.reports.figures import Figures, ReportPolicy
+from hub.reports.region import region_report
+from hub.service.pages.base import page_environment
+from hub.service.pages.gradebook_pages import class_gradebook
+from hub.service.pages.reports_pages import comparison_rows, week_series
+from hub.service.pages.texts import TEXTS
+from hub.service.pages.timefmt import localtime
+from tests.pages.generated_region import TERM_START, generate_region
+
+STUDENTS = 20_000
+ASSIGNMENTS = 20
+TODAY = date(2026, 11, 20)
+TARGET_MS = 500
+POLICY = ReportPolicy(term_start=TERM_START, gpu_hours_per_school=100.0)
+TEXT = TEXTS["zh_CN"]
+
+
+def best_of(runs: int, work: Callable[[], object]) -> float:
+    """The median of ``runs`` timings, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def render(template: str, **context: object) -> str:
+    environment = page_environment()
+    environment.filters["localtime"] = localtime
+    return environment.get_template(template).render(
+        t=TEXT, lang="zh_CN", prefix="/services/classroom/", person=None, xsrf="x",
+        path="/", **context)
+
+
+def region_page(database: ServiceDatabase, scores: dict) -> str:
+    with database.session() as session:
+        report = region_report(session, "生成区", POLICY, scores, TODAY)
+    return render("report.html", columns=FIGURE_COLUMNS, policy=POLICY,
+                  fmt=lambda c, f: formatted(c, f, POLICY), printable=False,
+                  title="生成区", rows=[("", s.school) for s in report.schools],
+                  total=report.region, rows_title="", rows_heading="",
+                  comparison=comparison_rows(report, TEXT), weeks=week_series(report),
+                  export_url="")
+
+
+def naive_region(database: ServiceDatabase) -> list[Figures]:
+    """The same per-school figures, queried class by class through the ORM."""
+    start = datetime.combine(TERM_START, datetime.min.time())
+    rows = []
+    with database.session() as session:
+        for school in session.scalars(select(School)):
+            figures = Figures(school.id, school.name)
+            for school_class in session.scalars(select(SchoolClass).where(
+                    SchoolClass.school_id == school.id)):
+                students = [e.username for e in school_class.enrollments
+                            if e.role == Role.STUDENT]
+                figures.students += len(students)
+                minutes = session.scalar(select(func.sum(ActivityDay.active_minutes)).where(
+                    ActivityDay.username.in_(students), ActivityDay.day >= TERM_START))
+                figures.active_minutes += int(minutes or 0)
+                releases = list(session.scalars(select(Release).where(
+                    Release.class_id == school_class.id, Release.released_at >= start)))
+                figures.assignments += len(releases)
+                for release in releases:
+                    figures.submitted += session.scalar(select(func.count(func.distinct(
+                        Submission.username))).where(
+                        Submission.class_id == school_class.id,
+                        Submission.assignment_id == release.assignment_id))
+            rows.append(figures)
+    return rows
+
+
+def gradebook_page(database: ServiceDatabase, content: ContentStore, class_id: str) -> str:
+    with database.session() as session:
+        book = class_gradebook(session, ExchangeStore(session, content), class_id)
+    return render("gradebook.html", school_class={"id": class_id, "name": class_id},
+                  book=book)
+
+
+def naive_gradebook(database: ServiceDatabase, content: ContentStore, class_id: str) -> int:
+    """The same cells, one ``counted`` and one ``due_for`` call per student and assignment."""
+    cells = 0
+    with database.session() as session:
+        store = ExchangeStore(session, content)
+        students = session.scalars(select(Person.username).join(
+            Enrollment, Enrollment.username == Person.username).where(
+            Enrollment.class_id == class_id, Enrollment.role == Role.STUDENT))
+        assignments = [r.assignment_id for r in store.current_releases([class_id])]
+        for student in students:
+            for assignment_id in assignments:
+                submission = store.counted(class_id, assignment_id, student)
+                if submission is not None:
+                    store.due_for(class_id, assignment_id, student)
+                cells += 1
+    return cells
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="aiclass-bench-pages-") as workdir:
+        database = ServiceDatabase(f"sqlite:///{Path(workdir) / 'bench.sqlite'}")
+        content = ContentStore(Path(workdir) / "blobs")
+        started = time.perf_counter()
+        with database.session() as session:
+            region = generate_region(session, students=STUDENTS, assignments=ASSIGNMENTS,
+                                     today=TODAY)
+        with database.session() as session:
+            submissions = session.scalar(select(func.count()).select_from(Submission))
+            activity = session.scalar(select(func.count()).select_from(ActivityDay))
+        print(f"generated {STUDENTS} students, {len(region.classes)} classes, "
+              f"{submissions} submissions, {activity} activity days "
+              f"in {time.perf_counter() - started:.1f} s")
+        class_id = next(iter(region.classes))
+        html = region_page(database, region.scores)
+        assert "生成学校0" in html
+        ours = best_of(5, lambda: region_page(database, region.scores))
+        naive = best_of(1, lambda: naive_region(database))
+        print(f"region report page: {ours:.0f} ms (target < {TARGET_MS} ms); naive per-class "
+              f"ORM figures alone: {naive:.0f} ms; ratio {naive / ours:.1f}x")
+        ours = best_of(20, lambda: gradebook_page(database, content, class_id))
+        naive = best_of(3, lambda: naive_gradebook(database, content, class_id))
+        print(f"gradebook page, 40 students x {ASSIGNMENTS} assignments: {ours:.1f} ms "
+              f"(target < {TARGET_MS} ms); naive per-cell queries alone: {naive:.0f} ms; "
+              f"ratio {naive / ours:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The classroom service's sampler of server activity (see :mod:`hub.reports.activity`).
+
+Every ``interval_minutes`` it asks the hub for the users with an active server
+(``GET /hub/api/users?state=active``, paginated) with the service's own token, which
+the hub grants ``list:users``, ``read:users:activity`` and ``read:servers``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.ioloop import PeriodicCallback
+from traitlets import Any, Integer, Unicode
+from traitlets.config import LoggingConfigurable
+
+from hub.reports.activity import active_servers, record_sample, sample_window
+
+PAGE_SIZE = 200
+
+
+class ActivityRecorder(LoggingConfigurable):
+    """Samples the hub's users into ``report_activity_days`` on a timer."""
+
+    api_url = Unicode(help="The hub's REST API, e.g. http://127.0.0.1:8081/hub/api").tag(
+        config=True)
+    api_token = Unicode(help="The service's token").tag(config=True)
+    interval_minutes = Integer(5, help="Minutes between two samples").tag(config=True)
+    database = Any(help="The ServiceDatabase to write to")
+
+    async def fetch_active_users(self) -> list[dict]:
+        client = AsyncHTTPClient()
+        users: list[dict] = []
+        offset = 0
+        while True:
+            request = HTTPRequest(
+                f"{self.api_url}/users?state=active&offset={offset}&limit={PAGE_SIZE}",
+                headers={"Authorization": f"token {self.api_token}",
+                         "Accept": "application/jupyterhub-pagination+json"})
+            body = json.loads((await client.fetch(request)).body)
+            items = body["items"] if isinstance(body, dict) else body
+            users.extend(items)
+            next_page = body.get("_pagination", {}).get("next") if isinstance(body, dict) \
+                else None
+            if not next_page or not items:
+                return users
+            offset = next_page["offset"]
+
+    async def sample(self) -> int:
+        """Take one sample now; return how many users were counted active."""
+        now = datetime.now(UTC)
+        users = await self.fetch_active_users()
+        active = active_servers(users, sample_window(now, self.interval_minutes))
+        with self.database.session() as session:
+            return record_sample(session, active, now, self.interval_minutes)
+
+    async def sample_logged(self) -> None:
+        try:
+            counted = await self.sample()
+        except Exception:  # noqa: BLE001 - a failed sample must not stop the next one
+            self.log.exception("could not sample server activity")
+            return
+        self.log.debug("server activity: %d active", counted)
+
+    def start(self) -> PeriodicCallback:
+        timer = PeriodicCallback(self.sample_logged, self.interval_minutes * 60_000)
+        timer.start()
+        return timer

@@ -1,0 +1,103 @@
+"""School and region reports: the page, a printable version and the XLSX export.
+
+A school admin sees their school; a region admin sees every school and the region.
+Teachers and students see neither.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tornado import web
+
+from hub.org.models import Role, School
+from hub.reports.columns import FIGURE_COLUMNS, formatted
+from hub.reports.export import region_workbook
+from hub.reports.figures import Figures, ReportPolicy
+from hub.reports.region import RegionReport, region_report, school_reports
+from hub.service.pages.base import Forbidden, PageHandler
+from hub.service.pages.teacher import ID
+
+
+class ReportPage(PageHandler):
+    @property
+    def policy(self) -> ReportPolicy:
+        return self.settings["report_policy"]
+
+    def render_report(self, **context: object) -> None:
+        policy = self.policy
+        self.render_page("report.html", columns=FIGURE_COLUMNS, policy=policy,
+                         fmt=lambda column, figures: formatted(column, figures, policy),
+                         printable=self.get_query_argument("print", "") == "1", **context)
+
+
+class SchoolReportHandler(ReportPage):
+    @web.authenticated
+    def get(self, school_id: str) -> None:
+        role = self.person.role
+        if not (role == Role.REGION_ADMIN
+                or (role == Role.SCHOOL_ADMIN and self.person.school_id == school_id)):
+            raise Forbidden("admins_only")
+        with self.classroom.database.session() as session:
+            if session.get(School, school_id) is None:
+                raise Forbidden("not_found")
+            (report,) = school_reports(session, [school_id], self.policy, {})
+        rows = [(f"{self.prefix}classes/{c.key}", c) for c in report.classes]
+        self.render_report(title=f"{report.school.name} · {self.text['school_report']}",
+                           rows=rows, total=report.school, rows_title=self.text["class"],
+                           rows_heading=self.text["class"], comparison=None, weeks=None,
+                           export_url=None)
+
+
+def build_region_report(handler: ReportPage) -> RegionReport:
+    with handler.classroom.database.session() as session:
+        return region_report(session, handler.settings["region_name"], handler.policy, {},
+                             datetime.now(UTC).date())
+
+
+def comparison_rows(report: RegionReport, text: dict[str, str]) -> list[tuple[str, Figures]]:
+    return ([(text[k], f) for k, f in report.by_locality.items()]
+            + [(text.get(k, k), f) for k, f in report.by_stage.items()])
+
+
+def week_series(report: RegionReport) -> list[dict]:
+    minutes = report.policy.period_minutes
+    return [{"week": w.week_start.isoformat(), "hours": round(w.active_minutes / minutes, 1),
+             "urban": round(w.minutes_by_locality.get("urban", 0) / minutes, 1),
+             "rural": round(w.minutes_by_locality.get("rural", 0) / minutes, 1),
+             "submissions": w.submissions} for w in report.weeks]
+
+
+class RegionReportHandler(ReportPage):
+    @web.authenticated
+    def get(self) -> None:
+        if self.person.role != Role.REGION_ADMIN:
+            raise Forbidden("admins_only")
+        report = build_region_report(self)
+        rows = [(f"{self.prefix}schools/{s.school.key}", s.school) for s in report.schools]
+        self.render_report(title=f"{report.region.name} · {self.text['region_report']}",
+                           rows=rows, total=report.region, rows_title=self.text["schools"],
+                           rows_heading=self.text["school"],
+                           comparison=comparison_rows(report, self.text),
+                           weeks=week_series(report), export_url=f"{self.prefix}region.xlsx")
+
+
+class RegionExportHandler(ReportPage):
+    @web.authenticated
+    def get(self) -> None:
+        if self.person.role != Role.REGION_ADMIN:
+            raise Forbidden("admins_only")
+        body = region_workbook(build_region_report(self))
+        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        self.set_header("Content-Type",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        self.set_header("Content-Disposition", f'attachment; filename="region-{stamp}.xlsx"')
+        self.finish(body)
+
+
+def report_routes(prefix: str) -> list[tuple[str, type]]:
+    return [
+        (f"{prefix}schools/{ID}", SchoolReportHandler),
+        (f"{prefix}region", RegionReportHandler),
+        (f"{prefix}region\\.xlsx", RegionExportHandler),
+    ]

@@ -1,0 +1,309 @@
+"""A teacher's pages: their classes, the library and releasing, preparing a class, progress.
+
+Releases go through the exchange store exactly as the REST API's do (nbgrader's
+``generate_assignment`` makes the student version); preparing a class starts the
+students' servers through the hub's REST API with the service's own token, after the
+organisation model said the caller teaches the class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+from grading.exchange import ExchangeStore, check_assignment_id, generate_student_version
+from grading.exchange_archive import unpack
+from grading.exchange_errors import ExchangeRefused
+from grading.exchange_models import Fetch, Release, Submission
+from hub.library import BANDS, load_library
+from hub.org.models import Enrollment, Person, Role, SchoolClass
+from hub.service import access
+from hub.service.pages.base import TEACH, Forbidden, PageHandler
+from hub.service.pages.timefmt import localtime, parse_local
+from hub.spawners import prepare_class
+
+ID = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
+
+
+class IndexHandler(PageHandler):
+    """The classes the caller teaches (admins: those of their school or region)."""
+
+    @web.authenticated
+    def get(self) -> None:
+        with self.classroom.database.session() as session:
+            query = select(SchoolClass).order_by(SchoolClass.id)
+            if self.person.role == Role.TEACHER:
+                query = query.join(Enrollment, Enrollment.class_id == SchoolClass.id).where(
+                    Enrollment.username == self.person.username,
+                    Enrollment.role == Role.TEACHER)
+            elif self.person.role == Role.SCHOOL_ADMIN:
+                query = query.where(SchoolClass.school_id == self.person.school_id)
+            elif self.person.role == Role.STUDENT:
+                query = query.where(SchoolClass.id.is_(None))
+            classes = list(session.scalars(query))
+            ids = [c.id for c in classes]
+            students = dict(session.execute(
+                select(Enrollment.class_id, func.count())
+                .where(Enrollment.class_id.in_(ids), Enrollment.role == Role.STUDENT)
+                .group_by(Enrollment.class_id)).all())
+            assignments = dict(session.execute(
+                select(Release.class_id, func.count(func.distinct(Release.assignment_id)))
+                .where(Release.class_id.in_(ids)).group_by(Release.class_id)).all())
+            rows = [{"id": c.id, "name": c.name, "grade": c.grade,
+                     "students": students.get(c.id, 0), "assignments": assignments.get(c.id, 0)}
+                    for c in classes]
+        self.render_page("index.html", classes=rows)
+
+
+class LibraryHandler(PageHandler):
+    """The library's lessons, filtered by grade band and module, with the release form."""
+
+    @web.authenticated
+    def get(self) -> None:
+        self.require_staff()
+        band = self.get_query_argument("band", "")
+        module = self.get_query_argument("module", "")
+        lessons = load_library(self.classroom.library_dir)
+        zh = self.locale_name == "zh_CN"
+        modules = sorted({a.module_zh if zh else a.module_en for a in lessons})
+        shown = [a for a in lessons if (not band or a.grade_band == band)
+                 and (not module or module in (a.module_zh, a.module_en))]
+        with self.classroom.database.session() as session:
+            classes = [{"id": c.id, "name": c.name} for c in self.taught(session)]
+        self.render_page("library.html", lessons=shown, band=band, module=module,
+                         modules=modules, classes=classes,
+                         bands=[(k, v[1] if zh else v[2]) for k, v in BANDS.items()],
+                         band_names={k: v[1] if zh else v[2] for k, v in BANDS.items()},
+                         released=self.get_query_arguments("released"))
+
+    def taught(self, session) -> list[SchoolClass]:  # noqa: ANN001
+        return list(session.scalars(
+            select(SchoolClass).join(Enrollment, Enrollment.class_id == SchoolClass.id)
+            .where(Enrollment.username == self.person.username,
+                   Enrollment.role == Role.TEACHER).order_by(SchoolClass.id)))
+
+
+class ReleaseFormHandler(PageHandler):
+    """Release a library lesson, or an uploaded source assignment, to the chosen classes."""
+
+    async def release(self, assignment_id: str, source: Path) -> None:
+        class_ids = self.get_body_arguments("class")
+        if not class_ids:
+            raise web.HTTPError(400, "class")
+        try:
+            due_at = parse_local(self.get_body_argument("due", ""))
+        except ValueError as exc:
+            raise web.HTTPError(400, "due") from exc
+        with self.classroom.database.session() as session:
+            for class_id in class_ids:
+                self.require_teaching(session, class_id)
+        check_assignment_id(assignment_id)
+        files = await asyncio.to_thread(generate_student_version, source, assignment_id)
+        with self.classroom.store() as (_session, store):
+            store.release(class_ids, assignment_id, files, self.person.username, due_at)
+        self.redirect(f"{self.prefix}library?released={assignment_id}")
+
+    def write_error(self, status_code: int, **kwargs) -> None:  # noqa: ANN003
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ExchangeRefused):
+            self.set_status(422 if error.code == "generate_failed" else 400)
+            message = error.message if self.locale_name == "zh_CN" else error.message_en
+            self.finish(self.settings["page_templates"].get_template("error.html").render(
+                t=self.text, lang=self.locale_name, prefix=self.prefix, person=None, xsrf="",
+                path=self.request.path, status=self.get_status(), message=message))
+            return
+        super().write_error(status_code, **kwargs)
+
+
+class LibraryReleaseHandler(ReleaseFormHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        name = self.get_body_argument("library", "")
+        source = self.classroom.library_assignment(name)
+        await self.release(source.name, source)
+
+
+class UploadReleaseHandler(ReleaseFormHandler):
+    """A teacher's own source assignment: notebooks, or one zip of the assignment folder."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        assignment_id = check_assignment_id(self.get_body_argument("assignment", ""))
+        uploads = self.request.files.get("source", [])
+        files: dict[str, bytes] = {}
+        for upload in uploads:
+            if upload.filename.lower().endswith(".zip"):
+                files.update(unpack(upload.body, self.classroom.archive_limits))
+            else:
+                files[Path(upload.filename).name] = upload.body
+        if not any(path.endswith(".ipynb") for path in files):
+            raise ExchangeRefused("bad_request", "请上传至少一个 .ipynb 笔记本",
+                                  "upload at least one .ipynb notebook")
+        with tempfile.TemporaryDirectory(prefix="aiclass-upload-") as workdir:
+            for path, data in files.items():
+                target = Path(workdir) / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            await self.release(assignment_id, Path(workdir))
+
+
+class ClassHandler(PageHandler):
+    """One class: its assignments, students, and preparing the lesson."""
+
+    @web.authenticated
+    async def get(self, class_id: str) -> None:
+        with self.classroom.store() as (session, store):
+            school_class, access_kind = self.class_access(session, class_id)
+            session.expunge(school_class)
+            students = list(session.scalars(
+                select(Person).join(Enrollment, Enrollment.username == Person.username)
+                .where(Enrollment.class_id == class_id, Enrollment.role == Role.STUDENT)
+                .order_by(Person.username)))
+            for person in students:
+                session.expunge(person)
+            releases = store.current_releases([class_id])
+            for release in releases:
+                session.expunge(release)
+        states = await server_states(self, [p.username for p in students])
+        self.render_page("class.html", school_class=school_class, students=students,
+                         releases=releases, can_teach=access_kind == TEACH,
+                         ready=sum(1 for s in states.values() if s == "ready"))
+
+
+async def server_states(handler: PageHandler, usernames: list[str]) -> dict[str, str]:
+    """Each user's default server as the hub sees it: ready, pending or stopped."""
+    client = AsyncHTTPClient()
+    auth = handler.hub_auth
+    headers = {"Authorization": f"token {auth.api_token}"}
+
+    async def one(name: str) -> str:
+        response = await client.fetch(HTTPRequest(f"{auth.api_url}/users/{name}",
+                                                  headers=headers), raise_error=False)
+        if response.code != 200:
+            return "unknown"
+        model = json.loads(response.body)
+        server = (model.get("servers") or {}).get("")
+        if server and server.get("ready"):
+            return "ready"
+        return "pending" if model.get("pending") else "stopped"
+
+    states = await asyncio.gather(*(one(name) for name in usernames))
+    return dict(zip(usernames, states, strict=True))
+
+
+class ServersHandler(PageHandler):
+    """The live count the class page polls while servers start."""
+
+    @web.authenticated
+    async def get(self, class_id: str) -> None:
+        with self.classroom.database.session() as session:
+            self.class_access(session, class_id)
+            names = access.students_of(session, class_id)
+        states = await server_states(self, names)
+        counts = Counter(states.values())
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"ready": counts["ready"], "pending": counts["pending"],
+                                "stopped": counts["stopped"], "students": len(names)}))
+
+
+class PrepareHandler(PageHandler):
+    """Start every student's server of the class before the lesson (returns at once)."""
+
+    @web.authenticated
+    async def post(self, class_id: str) -> None:
+        with self.classroom.database.session() as session:
+            self.require_teaching(session, class_id)
+            names = access.students_of(session, class_id)
+        auth = self.hub_auth
+        task = asyncio.create_task(asyncio.to_thread(
+            prepare_class, auth.api_url, auth.api_token, names, wait=False))
+        self.settings.setdefault("background_tasks", set()).add(task)
+        task.add_done_callback(self.settings["background_tasks"].discard)
+        self.redirect(f"{self.prefix}classes/{class_id}")
+
+
+class ProgressHandler(PageHandler):
+    """Who fetched, who submitted, who is late, and how far grading got."""
+
+    @web.authenticated
+    def get(self, class_id: str, assignment_id: str) -> None:
+        with self.classroom.store() as (session, store):
+            school_class, access_kind = self.class_access(session, class_id)
+            release = store.latest_release(class_id, assignment_id)
+            if release is None:
+                raise Forbidden("not_found")
+            people = dict(session.execute(
+                select(Person.username, Person.display_name)
+                .join(Enrollment, Enrollment.username == Person.username)
+                .where(Enrollment.class_id == class_id, Enrollment.role == Role.STUDENT)
+                .order_by(Person.username)).all())
+            fetched = set(session.scalars(select(Fetch.username).where(
+                Fetch.class_id == class_id, Fetch.assignment_id == assignment_id)))
+            rows = []
+            for name, submission, due in store.collect(class_id, assignment_id, list(people)):
+                status = "missing"
+                if submission is not None:
+                    status = "late" if due and submission.submitted_at > due else "on_time"
+                    session.expunge(submission)
+                rows.append({"username": name, "display_name": people[name],
+                             "fetched": name in fetched, "submission": submission,
+                             "status": status, "due": due})
+            timeline = submission_timeline(store, class_id, assignment_id)
+            counts = Counter(row["status"] for row in rows)
+            summary = {"fetched": len(fetched & set(people)),
+                       "submitted": counts["on_time"] + counts["late"], "late": counts["late"],
+                       "missing": counts["missing"], "graded": 0}
+            name = school_class.name
+            due_at = release.due_at
+        self.render_page("progress.html", school_class={"id": class_id, "name": name},
+                         assignment_id=assignment_id, due=due_at, rows=rows, counts=summary,
+                         graded_percent=0, timeline=timeline, can_teach=access_kind == TEACH)
+
+
+def submission_timeline(store: ExchangeStore, class_id: str, assignment_id: str
+                        ) -> list[tuple[str, int]]:
+    """Submissions per hour (school time), for the timeline chart."""
+    times = store.session.scalars(select(Submission.submitted_at).where(
+        Submission.class_id == class_id, Submission.assignment_id == assignment_id)
+        .order_by(Submission.submitted_at))
+    return sorted(Counter(localtime(t)[:13] + ":00" for t in times).items())
+
+
+class ExtensionFormHandler(PageHandler):
+    @web.authenticated
+    def post(self, class_id: str, assignment_id: str, student: str) -> None:
+        try:
+            due_at = parse_local(self.get_body_argument("due", ""))
+        except ValueError as exc:
+            raise web.HTTPError(400, "due") from exc
+        if due_at is None:
+            raise web.HTTPError(400, "due")
+        with self.classroom.store() as (session, store):
+            self.require_teaching(session, class_id)
+            if not access.enrolled_as(session, class_id, student, Role.STUDENT):
+                raise Forbidden("not_found")
+            store.grant_extension(class_id, assignment_id, student, due_at,
+                                  self.person.username)
+        self.redirect(f"{self.prefix}classes/{class_id}/assignments/{assignment_id}")
+
+
+def teacher_routes(prefix: str) -> list[tuple[str, type]]:
+    """The teacher pages under the service prefix."""
+    return [
+        (f"{prefix}", IndexHandler),
+        (f"{prefix}library", LibraryHandler),
+        (f"{prefix}library/release", LibraryReleaseHandler),
+        (f"{prefix}library/upload", UploadReleaseHandler),
+        (f"{prefix}classes/{ID}", ClassHandler),
+        (f"{prefix}classes/{ID}/servers", ServersHandler),
+        (f"{prefix}classes/{ID}/prepare", PrepareHandler),
+        (f"{prefix}classes/{ID}/assignments/([^/]+)", ProgressHandler),
+        (f"{prefix}classes/{ID}/assignments/([^/]+)/extensions/{ID}", ExtensionFormHandler),
+    ]

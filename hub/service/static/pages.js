@@ -1,0 +1,55 @@
+// Light behaviour of the classroom pages: the live count of ready servers and the charts.
+"use strict";
+
+function drawChart(element) {
+  if (typeof echarts === "undefined") {
+    return;
+  }
+  const series = JSON.parse(element.dataset.series);
+  const chart = echarts.init(element);
+  const kind = element.dataset.chart;
+  const label = element.dataset.label;
+  let option;
+  if (kind === "weeks") {
+    option = {
+      tooltip: {trigger: "axis"}, legend: {},
+      xAxis: {type: "category", data: series.map((w) => w.week)},
+      yAxis: {type: "value"},
+      series: [
+        {name: label, type: "line", data: series.map((w) => w.hours)},
+        {name: "urban", type: "line", data: series.map((w) => w.urban)},
+        {name: "rural", type: "line", data: series.map((w) => w.rural)},
+      ],
+    };
+  } else {
+    option = {
+      tooltip: {}, xAxis: {type: "category", data: series.map((p) => p[0])},
+      yAxis: {type: "value"},
+      series: [{name: label, type: kind === "timeline" ? "line" : "bar",
+                data: series.map((p) => p[1])}],
+    };
+  }
+  chart.setOption(option);
+}
+
+async function watchServers(section) {
+  const counter = document.getElementById("ready-count");
+  for (;;) {
+    try {
+      const response = await fetch(section.dataset.statusUrl, {credentials: "same-origin"});
+      if (response.ok) {
+        const body = await response.json();
+        counter.textContent = body.ready;
+      }
+    } catch (error) {
+      // the next round tries again
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+document.querySelectorAll(".chart").forEach(drawChart);
+const prepare = document.getElementById("prepare");
+if (prepare) {
+  watchServers(prepare);
+}
