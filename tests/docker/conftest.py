@@ -72,7 +72,11 @@ cull_idle_minutes = 0
         yield DockerHub(url, data_dir, run_id, process)
     finally:
         process.terminate()
-        process.wait(30)
+        try:
+            process.wait(120)  # the hub stops every server it started before it exits
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         volumes = docker("volume", "ls", "-q", "--filter", f"name=aiclass-test-{run_id}-")
         for volume in volumes.split():
             for container in docker("ps", "-aq", "--filter", f"volume={volume}").split():

@@ -141,6 +141,12 @@ def sign_in(hub: str, username: str, password: str) -> Student:
     return Student(username, session, hub)
 
 
+def demo_accounts(data_dir: Path) -> dict[str, dict[str, str]]:
+    """Every seeded demo account by username (password, role, school, class)."""
+    with (data_dir / "demo-accounts.csv").open(encoding="utf-8") as f:
+        return {row["username"]: row for row in csv.DictReader(f)}
+
+
 def demo_students(data_dir: Path) -> list[tuple[str, str, str]]:
     """(username, password, class) of the seeded demo students."""
     with (data_dir / "demo-accounts.csv").open(encoding="utf-8") as f:

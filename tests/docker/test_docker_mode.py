@@ -9,10 +9,13 @@ limits, dropped capabilities, no-new-privileges and user that the settings ask f
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
-from docker_classroom import DockerHub, Student, demo_students, docker, sign_in
+from docker_classroom import DockerHub, Student, demo_accounts, demo_students, docker, sign_in
 from dockerspawner import DockerSpawner
+
+from hub.spawners import prepare_class
 
 pytestmark = pytest.mark.docker
 
@@ -129,3 +132,38 @@ def test_container_limits_capabilities_and_user_follow_the_settings(
     status = docker("exec", info["Id"], "grep", "-E", "^(CapEff|NoNewPrivs)", "/proc/1/status")
     assert "CapEff:\t0000000000000000" in status
     assert "NoNewPrivs:\t1" in status
+
+
+def test_prepare_class_starts_servers_before_students_sign_in(
+    two_students: tuple[Student, Student], docker_hub: DockerHub
+) -> None:
+    a, b = two_students
+    a.stop()
+    b.stop()
+    accounts = demo_accounts(docker_hub.data_dir)
+    klass = accounts[a.name]["class"]
+    teacher = next(
+        row for row in accounts.values() if row["role"] == "teacher" and klass in row["class"]
+    )
+    lead = sign_in(docker_hub.url, teacher["username"], teacher["password"])
+    token = lead.api("POST", f"/users/{lead.name}/tokens", json={"note": "prepare class"})
+    assert token.status_code == 201, token.text
+
+    states = prepare_class(f"{docker_hub.url}hub/api", token.json()["token"], [a.name, b.name])
+    assert states == {a.name: "ready", b.name: "ready"}
+    # already running: a second call changes nothing and still reports ready
+    assert prepare_class(f"{docker_hub.url}hub/api", token.json()["token"], [a.name]) == {
+        a.name: "ready"
+    }
+    started = time.perf_counter()
+    assert a.lab().status_code == 200
+    assert time.perf_counter() - started < 5
+
+    other = demo_accounts(docker_hub.data_dir)
+    outsider = next(
+        row["username"]
+        for row in other.values()
+        if row["role"] == "student" and row["class"] not in teacher["class"].split(";")
+    )
+    refused = prepare_class(f"{docker_hub.url}hub/api", token.json()["token"], [outsider])
+    assert refused[outsider].startswith("error 40"), "a teacher may only prepare their classes"
