@@ -10,7 +10,7 @@ DATA ?= aiclass-data
 PORT ?= 8000
 PYTEST_ARGS ?=
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
-APT_TEST := docker.io debootstrap chromium
+APT_TEST := docker.io docker-compose debootstrap chromium
 
 .PHONY: run test bench system-run system-test venv proxy echarts dockerd images lint
 
