@@ -309,7 +309,7 @@ def report(label: str, times: Sequence[float]) -> tuple[float, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(list(argv or []))
     image = image_reference("student")
     if not docker("image", "ls", "-q", image):
         subprocess.run(
@@ -345,4 +345,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

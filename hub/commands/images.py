@@ -24,10 +24,12 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from hub.settings import SettingsError, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECIPES = REPO_ROOT / "images"
@@ -74,7 +76,6 @@ class BuildOptions:
     #: The CUDA build: PyPI's plain 2.13.0 (or a ``+cuXXX`` from a PyTorch mirror); the
     #: exclusion keeps pip from preferring a ``+cpu`` wheel that a find-links folder offers.
     gpu_torch: str = "torch==2.13.0,!=2.13.0+cpu"
-    pip_args: list[str] = field(default_factory=list)
 
     def tag(self, name: str) -> str:
         """The full image reference for one of our images, e.g. ``aiclass/student:0.1.0``."""
@@ -374,7 +375,11 @@ class ImageBuilder:
         return wanted
 
     def _pip_target(self) -> list[str]:
-        """pip options that select wheels for the image's Python and platform, not the host's."""
+        """pip options that select wheels for the image's Python and platform, not the host's.
+
+        Everything else (index, mirror, find-links, certificates) comes from the user's own
+        pip configuration, so a center's domestic PyPI mirror is used as configured.
+        """
         target = [
             "--only-binary=:all:",
             "--python-version",
@@ -386,7 +391,7 @@ class ImageBuilder:
         ]
         for platform in image_platforms():
             target += ["--platform", platform]
-        return target + list(self.options.pip_args)
+        return target
 
     def wheelhouse(self, recipe: ImageRecipe, local: Sequence[Path], into: Path) -> None:
         """Resolve, download (cached) and link into ``into`` exactly the wheels the image needs.
@@ -489,10 +494,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_options() -> BuildOptions:
-    """Build options from the defaults and this host's APT sources."""
+def build_options(data_dir: Path = Path("aiclass-data")) -> BuildOptions:
+    """Build options from the ``[docker]`` settings, with this host's APT mirrors by default."""
+    docker_settings = load_settings(data_dir).docker
     mirror, security = host_debian_mirrors()
-    return BuildOptions(version=project_version(), apt_mirror=mirror, apt_security_mirror=security)
+    return BuildOptions(
+        version=project_version(),
+        registry_prefix=docker_settings.registry_prefix,
+        apt_mirror=docker_settings.apt_mirror or mirror,
+        apt_security_mirror=docker_settings.apt_security_mirror or security,
+        cpu_torch=docker_settings.cpu_torch,
+        gpu_torch=docker_settings.gpu_torch,
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -523,6 +536,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=list(recipes()),
         help="只构建指定镜像，可重复 / build only this image (repeatable)",
     )
+    build.add_argument(
+        "--data",
+        type=Path,
+        default=Path("aiclass-data"),
+        help="数据目录，读取其中 aiclass.toml 的 [docker] 设置 / data dir whose aiclass.toml "
+        "[docker] settings apply (default: ./aiclass-data)",
+    )
     build.set_defaults(func=build_command)
 
 
@@ -532,8 +552,8 @@ def build_command(args: argparse.Namespace) -> int:
     if args.gpu and "student-gpu" not in names:
         names.append("student-gpu")
     try:
-        tags = ImageBuilder(build_options()).build(names)
-    except ImageBuildError as error:
+        tags = ImageBuilder(build_options(args.data)).build(names)
+    except (ImageBuildError, SettingsError) as error:
         print(f"错误 / error: {error}", file=sys.stderr)
         return 1
     for tag in tags:

@@ -51,7 +51,7 @@ def test_one_line_sources_and_defaults(tmp_path: Path) -> None:
 
 
 def test_wheels_are_chosen_for_the_images_python_not_the_hosts() -> None:
-    builder = ImageBuilder(BuildOptions(version="9.9.9", pip_args=["--index-url", "x"]))
+    builder = ImageBuilder(BuildOptions(version="9.9.9"))
     target = builder._pip_target()
     assert target[:7] == [
         "--only-binary=:all:",
@@ -62,7 +62,7 @@ def test_wheels_are_chosen_for_the_images_python_not_the_hosts() -> None:
         "--abi",
         "cp311",
     ]
-    assert target[-2:] == ["--index-url", "x"]
+    assert "--index-url" not in target, "the user's pip configuration chooses the index"
     platforms = image_platforms()
     assert platforms[0] == "manylinux_2_36_x86_64"
     assert {"manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"} <= set(
