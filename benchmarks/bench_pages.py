@@ -2,7 +2,9 @@
 
 A region of 20,000 students (500 classes of 40, 20 assignments each, activity through
 the term) is generated into a SQLite service database; each page is then built the
-way its handler builds it (the grouped queries, then the Jinja2 template) and timed.
+way its handler builds it and timed: the region page renders the report snapshot that
+the service recomputes in the background (that recomputation, the grouped queries, is
+timed too), the gradebook runs its per-class queries, both then the Jinja2 template.
 The baseline, in the same run, computes the same figures the naive way: ORM queries
 per class (report) and per student and assignment (gradebook).
 Targets: under 500 ms server time for each page.
@@ -24,10 +26,10 @@ from grading.exchange import ExchangeStore
 from grading.exchange_models import Release, Submission
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Role, School, SchoolClass
-from hub.reports.activity import ActivityDay
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.figures import Figures, ReportPolicy
-from hub.reports.region import region_report
+from hub.reports.snapshot import refresh_region, stored_region
+from hub.reports.tables import ActivityDay
 from hub.service.pages.base import page_environment
 from hub.service.pages.gradebook_pages import class_gradebook
 from hub.service.pages.reports_pages import comparison_rows, week_series
@@ -61,9 +63,16 @@ def render(template: str, **context: object) -> str:
         path="/", **context)
 
 
-def region_page(database: ServiceDatabase, scores: dict) -> str:
+def refresh(database: ServiceDatabase, scores: dict) -> None:
+    """The background recomputation of the snapshot (the service runs it on a timer)."""
     with database.session() as session:
-        report = region_report(session, "生成区", POLICY, scores, TODAY)
+        refresh_region(session, "生成区", POLICY, scores, TODAY)
+
+
+def region_page(database: ServiceDatabase) -> str:
+    """What the region page does: read the snapshot, render it."""
+    with database.session() as session:
+        report, _computed_at = stored_region(session, POLICY)
     return render("report.html", columns=FIGURE_COLUMNS, policy=POLICY,
                   fmt=lambda c, f: formatted(c, f, POLICY), printable=False,
                   title="生成区", rows=[("", s.school) for s in report.schools],
@@ -139,12 +148,15 @@ def main() -> None:
               f"{submissions} submissions, {activity} activity days "
               f"in {time.perf_counter() - started:.1f} s")
         class_id = next(iter(region.classes))
-        html = region_page(database, region.scores)
+        computed = best_of(1, lambda: refresh(database, region.scores))
+        html = region_page(database)
         assert "生成学校0" in html
-        ours = best_of(5, lambda: region_page(database, region.scores))
+        ours = best_of(5, lambda: region_page(database))
         naive = best_of(1, lambda: naive_region(database))
-        print(f"region report page: {ours:.0f} ms (target < {TARGET_MS} ms); naive per-class "
-              f"ORM figures alone: {naive:.0f} ms; ratio {naive / ours:.1f}x")
+        print(f"region report page (from the snapshot): {ours:.0f} ms (target < {TARGET_MS} ms)"
+              f"; naive per-class ORM figures alone: {naive:.0f} ms; ratio {naive / ours:.1f}x")
+        print(f"snapshot recomputation (background, every [reports] refresh_minutes): "
+              f"{computed:.0f} ms; ratio naive / grouped queries {naive / computed:.1f}x")
         ours = best_of(20, lambda: gradebook_page(database, content, class_id))
         naive = best_of(3, lambda: naive_gradebook(database, content, class_id))
         print(f"gradebook page, 40 students x {ASSIGNMENTS} assignments: {ours:.1f} ms "

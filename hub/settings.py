@@ -194,6 +194,26 @@ class GpuSettings:
                                      "device", minimum=0.0, maximum=1.0)
 
 
+@dataclass(frozen=True)
+class ServiceSettings:
+    """[service]: the classroom service (assignment exchange, teacher pages)."""
+
+    port: int = setting(0, "课堂服务的本机端口；0 表示启动时自动选择 / loopback port of the "
+                        "classroom service; 0: pick a free one when the hub starts",
+                        minimum=0, maximum=65535)
+    max_submission_mb: int = setting(100, "每次提交的大小上限（MB）/ size limit of one "
+                                     "submission in MB", minimum=1, maximum=10240)
+    max_file_mb: int = setting(50, "提交中单个文件的大小上限（MB）/ size limit of one file "
+                               "of a submission in MB", minimum=1, maximum=10240)
+    max_files: int = setting(200, "每次提交的文件数上限 / files in one submission",
+                             minimum=1, maximum=100000)
+    submissions_per_minute: int = setting(6, "每个学生每份作业每分钟的提交次数上限 / "
+                                          "submissions per student and assignment per minute",
+                                          minimum=1, maximum=1000)
+    max_submissions: int = setting(100, "每个学生每份作业保留的提交次数上限 / submissions kept "
+                                   "per student and assignment", minimum=1, maximum=100000)
+
+
 def _identifier(value: str) -> str | None:
     ok = value and value.isascii() and value.replace("-", "").isalnum() and value == value.lower()
     return None if ok else "只能用小写字母、数字和 - / lowercase letters, digits and - only"
@@ -264,6 +284,9 @@ class ReportsSettings:
     activity_poll_minutes: int = setting(5, "每隔几分钟记录一次服务器活动 / minutes between "
                                          "two samples of server activity", minimum=1,
                                          maximum=60)
+    refresh_minutes: int = setting(15, "每隔几分钟重新计算区域报告 / minutes between two "
+                                   "recomputations of the region report", minimum=1,
+                                   maximum=1440)
 
 
 @dataclass(frozen=True)
@@ -278,6 +301,7 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     docker: DockerSettings = field(default_factory=DockerSettings)
     gpu: GpuSettings = field(default_factory=GpuSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
     org: OrgSettings = field(default_factory=OrgSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)

@@ -11,34 +11,16 @@ the record.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, UniqueConstraint, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-log = logging.getLogger("aiclass.reports")
+from hub.reports.tables import ActivityDay
 
 GPU_PROFILE = "gpu"
-
-
-class ReportsBase(DeclarativeBase):
-    """Declarative base of the tables reports keep of their own."""
-
-
-class ActivityDay(ReportsBase):
-    """Minutes one user's server was in use on one day (UTC)."""
-
-    __tablename__ = "report_activity_days"
-    __table_args__ = (UniqueConstraint("username", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(32))
-    day: Mapped[date] = mapped_column(Date, index=True)
-    active_minutes: Mapped[int] = mapped_column(Integer, default=0)
-    gpu_minutes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def _parse_hub_time(value: str | None) -> datetime | None:

@@ -1,4 +1,4 @@
-"""The classroom service's sampler of server activity (see :mod:`hub.reports.activity`).
+"""The classroom service's timers: sampling server activity, refreshing the region report.
 
 Every ``interval_minutes`` it asks the hub for the users with an active server
 (``GET /hub/api/users?state=active``, paginated) with the service's own token, which
@@ -7,7 +7,9 @@ the hub grants ``list:users``, ``read:users:activity`` and ``read:servers``.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import UTC, datetime
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
@@ -16,6 +18,7 @@ from traitlets import Any, Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
 from hub.reports.activity import active_servers, record_sample, sample_window
+from hub.reports.snapshot import refresh_region
 
 PAGE_SIZE = 200
 
@@ -65,5 +68,33 @@ class ActivityRecorder(LoggingConfigurable):
 
     def start(self) -> PeriodicCallback:
         timer = PeriodicCallback(self.sample_logged, self.interval_minutes * 60_000)
+        timer.start()
+        return timer
+
+
+class RegionRefresher(LoggingConfigurable):
+    """Recomputes the region report snapshot on a timer, in a worker thread."""
+
+    interval_minutes = Integer(15, help="Minutes between two recomputations").tag(config=True)
+    region_name = Unicode(help="The region's name on the report").tag(config=True)
+    policy = Any(help="The ReportPolicy of the settings")
+    database = Any(help="The ServiceDatabase to read and write")
+
+    def refresh(self) -> None:
+        with self.database.session() as session:
+            refresh_region(session, self.region_name, self.policy, {},
+                           datetime.now(UTC).date())
+
+    async def refresh_logged(self) -> None:
+        started = time.monotonic()
+        try:
+            await asyncio.to_thread(self.refresh)
+        except Exception:  # noqa: BLE001 - a failed refresh must not stop the next one
+            self.log.exception("could not refresh the region report")
+            return
+        self.log.info("region report refreshed in %.1f s", time.monotonic() - started)
+
+    def start(self) -> PeriodicCallback:
+        timer = PeriodicCallback(self.refresh_logged, self.interval_minutes * 60_000)
         timer.start()
         return timer

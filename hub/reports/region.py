@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from grading.exchange_models import Extension, Release, Submission
 from hub.org.models import Enrollment, Person, Role, School, SchoolClass
-from hub.reports.activity import ActivityDay
 from hub.reports.figures import Figures, ReportPolicy
+from hub.reports.tables import ActivityDay
 
 #: (class id, assignment id, student) → the fraction of the points the counted submission got.
 ScoreFractions = Mapping[tuple[str, str, str], float]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from grading.exchange_models import Release, Submission
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
-from hub.reports.activity import ActivityDay
+from hub.reports.tables import ActivityDay
 
 TERM_START = date(2026, 9, 1)
 SCHOOL_YEAR = "2026-2027"

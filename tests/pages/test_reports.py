@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from grading.exchange_models import Extension, Release, Submission
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
-from hub.reports.activity import ActivityDay, active_servers, record_sample
+from hub.reports.activity import active_servers, record_sample
 from hub.reports.export import region_workbook
 from hub.reports.figures import ReportPolicy
 from hub.reports.region import class_figures, region_report, school_reports
+from hub.reports.snapshot import refresh_region, stored_region
+from hub.reports.tables import ActivityDay
 from tests.pages.generated_region import TERM_START, generate_region
 
 POLICY = ReportPolicy(term_start=TERM_START, periods_per_year=8, period_minutes=45,
@@ -167,3 +169,15 @@ def test_generated_region_report_and_workbook(session: Session) -> None:
     assert [row[0] for row in schools[1:]] == [s.school.key for s in report.schools]
     classes = list(workbook["班级 Classes"].iter_rows(values_only=True))
     assert len(classes) == 1 + 20
+
+
+def test_snapshot_round_trip_keeps_every_figure(session: Session) -> None:
+    small_region(session)
+    assert stored_region(session, POLICY) is None
+    computed = refresh_region(session, "测试区", POLICY, SCORES, date(2026, 9, 20))
+    stored, computed_at = stored_region(session, POLICY)
+    assert computed_at is not None
+    assert stored.region == computed.region
+    assert [s.classes for s in stored.schools] == [s.classes for s in computed.schools]
+    assert stored.by_locality == computed.by_locality
+    assert stored.weeks == computed.weeks

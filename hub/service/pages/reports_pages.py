@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 
 from tornado import web
 
-from hub.org.models import Role, School
+from hub.org.models import Role
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.export import region_workbook
 from hub.reports.figures import Figures, ReportPolicy
-from hub.reports.region import RegionReport, region_report, school_reports
+from hub.reports.region import RegionReport
+from hub.reports.snapshot import refresh_region, stored_region
 from hub.service.pages.base import Forbidden, PageHandler
 from hub.service.pages.teacher import ID
 
@@ -38,21 +39,26 @@ class SchoolReportHandler(ReportPage):
         if not (role == Role.REGION_ADMIN
                 or (role == Role.SCHOOL_ADMIN and self.person.school_id == school_id)):
             raise Forbidden("admins_only")
-        with self.classroom.database.session() as session:
-            if session.get(School, school_id) is None:
-                raise Forbidden("not_found")
-            (report,) = school_reports(session, [school_id], self.policy, {})
+        region, computed_at = build_region_report(self)
+        report = next((s for s in region.schools if s.school.key == school_id), None)
+        if report is None:
+            raise Forbidden("not_found")
         rows = [(f"{self.prefix}classes/{c.key}", c) for c in report.classes]
         self.render_report(title=f"{report.school.name} · {self.text['school_report']}",
                            rows=rows, total=report.school, rows_title=self.text["class"],
                            rows_heading=self.text["class"], comparison=None, weeks=None,
-                           export_url=None)
+                           export_url=None, computed_at=computed_at)
 
 
-def build_region_report(handler: ReportPage) -> RegionReport:
+def build_region_report(handler: ReportPage) -> tuple[RegionReport, datetime]:
+    """The stored snapshot (kept fresh by the service), computed now only when there is none."""
     with handler.classroom.database.session() as session:
-        return region_report(session, handler.settings["region_name"], handler.policy, {},
-                             datetime.now(UTC).date())
+        stored = stored_region(session, handler.policy)
+        if stored is not None:
+            return stored
+        report = refresh_region(session, handler.settings["region_name"], handler.policy, {},
+                                datetime.now(UTC).date())
+        return report, datetime.now(UTC).replace(tzinfo=None)
 
 
 def comparison_rows(report: RegionReport, text: dict[str, str]) -> list[tuple[str, Figures]]:
@@ -73,13 +79,14 @@ class RegionReportHandler(ReportPage):
     def get(self) -> None:
         if self.person.role != Role.REGION_ADMIN:
             raise Forbidden("admins_only")
-        report = build_region_report(self)
+        report, computed_at = build_region_report(self)
         rows = [(f"{self.prefix}schools/{s.school.key}", s.school) for s in report.schools]
         self.render_report(title=f"{report.region.name} · {self.text['region_report']}",
                            rows=rows, total=report.region, rows_title=self.text["schools"],
                            rows_heading=self.text["school"],
                            comparison=comparison_rows(report, self.text),
-                           weeks=week_series(report), export_url=f"{self.prefix}region.xlsx")
+                           weeks=week_series(report), export_url=f"{self.prefix}region.xlsx",
+                           computed_at=computed_at)
 
 
 class RegionExportHandler(ReportPage):
@@ -87,7 +94,8 @@ class RegionExportHandler(ReportPage):
     def get(self) -> None:
         if self.person.role != Role.REGION_ADMIN:
             raise Forbidden("admins_only")
-        body = region_workbook(build_region_report(self))
+        report, _computed_at = build_region_report(self)
+        body = region_workbook(report)
         stamp = datetime.now(UTC).strftime("%Y%m%d")
         self.set_header("Content-Type",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
