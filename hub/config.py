@@ -21,6 +21,7 @@ from hub.org.mirror import SERVICE_NAME as MIRROR_SERVICE
 from hub.org.mirror import SERVICE_ROLE as MIRROR_ROLE
 from hub.org.mirror import SERVICE_SCOPES as MIRROR_SCOPES
 from hub.org.mirror import mirror_token
+from hub.service.registration import configure_services
 from hub.settings import (
     DATA_DIR_ENV,
     OVERRIDES_ENV,
@@ -114,4 +115,5 @@ def configure_hub(c: Config, settings: Settings | None = None) -> Settings:
     configure_authentication(c, settings)
     configure_spawner(c, settings)
     configure_organisation(c, settings)
+    configure_services(c, settings)
     return settings

@@ -28,6 +28,15 @@ NBGRADER_SERVER_EXTENSIONS = NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS + (
     "nbgrader.server_extensions.assignment_list",
     "nbgrader.server_extensions.validate_assignment",
 )
+EXCHANGE_PLUGINS = {
+    kind: f"aiclass_exchange.{name}" for kind, name in (
+        ("exchange", "Exchange"), ("fetch_assignment", "ExchangeFetchAssignment"),
+        ("fetch_feedback", "ExchangeFetchFeedback"), ("list", "ExchangeList"),
+        ("submit", "ExchangeSubmit"), ("release_assignment", "ExchangeReleaseAssignment"),
+        ("release_feedback", "ExchangeReleaseFeedback"), ("collect", "ExchangeCollect"),
+    )
+}
+"""nbgrader's exchange over HTTP (``extensions/exchange``) instead of a shared folder."""
 
 
 def lab_profile(role: str) -> str:
@@ -67,6 +76,8 @@ def write_lab_config(data_dir: Path, locale: str, cjk_font: str) -> None:
                       for name in NBGRADER_SERVER_EXTENSIONS}
         _write_json(directory / "jupyter_server_config.json",
                     {"ServerApp": {"jpserver_extensions": extensions}})
+        _write_json(directory / "nbgrader_config.json",
+                    {"ExchangeFactory": EXCHANGE_PLUGINS})
     rc = matplotlibrc_path(data_dir)
     rc.write_text(
         "font.family: sans-serif\n"

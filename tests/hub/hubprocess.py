@@ -87,7 +87,7 @@ def start_hub(data_dir: Path, settings_toml: str = "", extra_args: tuple[str, ..
         try:
             if requests.get(f"{hub.url}/hub/login", timeout=5).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.5)
     else:

@@ -1,0 +1,39 @@
+"""Who may do what in the exchange, answered from the organisation model.
+
+Courses are classes: the teachers enrolled in a class release to it, collect from it
+and return feedback to its students; its students fetch from it and submit to it.
+The caller's identity comes from their JupyterHub token, never from the request.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.org.models import Enrollment, Role
+
+
+def classes_as(session: Session, username: str, role: Role) -> list[str]:
+    """The ids of the classes ``username`` is enrolled in with ``role``."""
+    return list(session.scalars(
+        select(Enrollment.class_id)
+        .where(Enrollment.username == username, Enrollment.role == role)
+        .order_by(Enrollment.class_id)
+    ))
+
+
+def enrolled_as(session: Session, class_id: str, username: str, role: Role) -> bool:
+    """Whether ``username`` is in ``class_id`` with ``role``."""
+    return session.scalar(
+        select(Enrollment.id).where(Enrollment.class_id == class_id,
+                                    Enrollment.username == username, Enrollment.role == role)
+    ) is not None
+
+
+def students_of(session: Session, class_id: str) -> list[str]:
+    """The usernames of a class's students, sorted."""
+    return list(session.scalars(
+        select(Enrollment.username)
+        .where(Enrollment.class_id == class_id, Enrollment.role == Role.STUDENT)
+        .order_by(Enrollment.username)
+    ))

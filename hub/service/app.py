@@ -1,0 +1,74 @@
+"""The classroom service process: a Tornado app the hub starts as a managed service.
+
+JupyterHub starts it with ``python -m hub.service --port N`` and proxies
+``/services/classroom/`` to it; the hub passes the settings location in the
+environment, and its own API URL and token for :class:`HubAuth`. Handlers are
+grouped by concern (``exchange_api`` today; teacher pages later) and each module
+contributes its routes here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+
+from tornado import web
+from tornado.httpserver import HTTPServer
+
+from grading.exchange import prepare_generator
+from grading.exchange_archive import MIB
+from hub.reports.figures import ReportPolicy
+from hub.reports.recorder import ActivityRecorder, RegionRefresher
+from hub.service.classroom import Classroom
+from hub.service.exchange_api import exchange_routes
+from hub.service.pages.routes import page_routes, page_settings
+from hub.settings import Settings, settings_from_environment
+
+SERVICE_NAME = "classroom"
+DEFAULT_PREFIX = f"/services/{SERVICE_NAME}/"
+
+
+def make_app(classroom: Classroom, prefix: str = DEFAULT_PREFIX,
+             settings: Settings | None = None) -> web.Application:
+    """The Tornado application serving the service under ``prefix``."""
+    settings = settings or settings_from_environment()
+    return web.Application(exchange_routes(prefix) + page_routes(prefix), classroom=classroom,
+                           **page_settings(prefix, settings))
+
+
+def listen(app: web.Application, port: int, ip: str = "127.0.0.1") -> HTTPServer:
+    """Serve ``app``; bodies larger than twice the upload limit are cut off unread."""
+    classroom: Classroom = app.settings["classroom"]
+    server = HTTPServer(app, max_body_size=2 * classroom.max_submission_bytes + MIB,
+                        xheaders=True)
+    server.listen(port, ip)
+    return server
+
+
+async def serve(port: int) -> None:
+    settings = settings_from_environment()
+    classroom = Classroom.from_settings(settings)
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
+    listen(make_app(classroom, prefix, settings), port)
+    ActivityRecorder(api_url=os.environ["JUPYTERHUB_API_URL"],
+                     api_token=os.environ["JUPYTERHUB_API_TOKEN"],
+                     interval_minutes=settings.reports.activity_poll_minutes,
+                     database=classroom.database).start()
+    RegionRefresher(interval_minutes=settings.reports.refresh_minutes,
+                    region_name=settings.org.region_name,
+                    policy=ReportPolicy.from_settings(settings.reports),
+                    database=classroom.database).start()
+    asyncio.get_running_loop().run_in_executor(None, prepare_generator)
+    logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
+                                                port, prefix)
+    await asyncio.Event().wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="aiclass classroom service")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[classroom %(levelname)s] %(message)s")
+    asyncio.run(serve(args.port))

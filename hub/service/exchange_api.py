@@ -1,0 +1,351 @@
+"""The assignment exchange REST API (``/api/v1``), described in ``openapi.yaml``.
+
+Teachers of a class release to it, collect from it, grant extensions and return
+feedback; its students list, fetch and submit, and read only their own feedback.
+Uploads and downloads are zip archives of an assignment folder.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from grading.exchange import ExchangeStore, check_assignment_id, generate_student_version
+from grading.exchange_archive import MIB, check_relative_path, pack, unpack
+from grading.exchange_errors import ExchangeRefused
+from grading.exchange_models import Release, Submission
+from hub.org.models import Role
+from hub.service import access
+from hub.service.api_base import APIHandler, iso, parse_time
+
+API_VERSION = "v1"
+
+
+def release_json(release: Release, fetched: int | None = None) -> dict:
+    return {
+        "class_id": release.class_id,
+        "assignment_id": release.assignment_id,
+        "version": release.version,
+        "released_at": iso(release.released_at),
+        "due_at": iso(release.due_at),
+        "notebooks": [e["path"][:-6] for e in release.manifest
+                      if e["path"].endswith(".ipynb") and "/" not in e["path"]],
+        "fetched_version": fetched,
+    }
+
+
+def submission_json(submission: Submission, store: ExchangeStore) -> dict:
+    due = store.due_for(submission.class_id, submission.assignment_id, submission.username)
+    late = (submission.submitted_at - due).total_seconds() if due else 0.0
+    feedback = store.feedback_of(submission)
+    return {
+        "id": submission.key,
+        "class_id": submission.class_id,
+        "assignment_id": submission.assignment_id,
+        "student": submission.username,
+        "submitted_at": iso(submission.submitted_at),
+        "release_version": submission.release_version,
+        "files": [{"path": e["path"], "sha256": e["sha256"], "size": e["size"]}
+                  for e in submission.manifest],
+        "due_at": iso(due),
+        "late": late > 0,
+        "late_seconds": max(late, 0.0),
+        "chosen": submission.chosen,
+        "feedback": None if feedback is None else {
+            "released_at": iso(feedback.released_at),
+            "files": [{"path": e["path"], "sha256": e["sha256"]} for e in feedback.manifest],
+        },
+    }
+
+
+class InfoHandler(APIHandler):
+    """Who the caller is in the organisation, and the upload limits."""
+
+    def get(self) -> None:
+        with self.classroom.store() as (session, _store):
+            body = {
+                "api": API_VERSION,
+                "user": self.username,
+                "student_classes": access.classes_as(session, self.username, Role.STUDENT),
+                "teacher_classes": access.classes_as(session, self.username, Role.TEACHER),
+                "limits": {"max_submission_bytes": self.classroom.max_submission_bytes,
+                           "max_file_bytes": self.classroom.max_file_bytes,
+                           "max_files": self.classroom.max_files},
+            }
+        self.write_json(body)
+
+
+class AssignmentsHandler(APIHandler):
+    """Assignments released to the caller's classes (as a student or a teacher)."""
+
+    def get(self) -> None:
+        with self.classroom.store() as (session, store):
+            student = access.classes_as(session, self.username, Role.STUDENT)
+            teacher = access.classes_as(session, self.username, Role.TEACHER)
+            fetched = store.fetched_versions(self.username)
+            body = [
+                {**release_json(r, fetched.get((r.class_id, r.assignment_id))),
+                 "role": "student" if r.class_id in student else "teacher"}
+                for r in store.current_releases(sorted(set(student) | set(teacher)))
+            ]
+        self.write_json({"assignments": body})
+
+
+@web.stream_request_body
+class UploadHandler(APIHandler):
+    """A handler that receives a zip body, refusing an oversize one without storing it."""
+
+    async def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self.request.connection.set_max_body_size(2 * self.classroom.max_submission_bytes
+                                                  + MIB)
+        await super().prepare()
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received <= self.classroom.max_submission_bytes + MIB:
+            self._chunks.append(chunk)
+        else:
+            self._chunks = []
+
+    def body_files(self, *, notebooks_required: bool = True) -> dict[str, bytes]:
+        if self._received > self.classroom.max_submission_bytes + MIB:
+            limit = self.classroom.max_submission_bytes // MIB
+            raise ExchangeRefused("too_large", f"提交内容超过 {limit} MB 的上限",
+                                  f"the upload is over the {limit} MB limit")
+        return unpack(b"".join(self._chunks), self.classroom.archive_limits,
+                      notebooks_required=notebooks_required)
+
+
+def _generate(source_dir: Path | None, source: dict[str, bytes],
+              assignment_id: str) -> dict[str, bytes]:
+    """The student version, from a library folder or from uploaded source files."""
+    if source_dir is not None:
+        return generate_student_version(source_dir, assignment_id)
+    with tempfile.TemporaryDirectory(prefix="aiclass-source-") as workdir:
+        for path, data in source.items():
+            target = Path(workdir) / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        return generate_student_version(Path(workdir), assignment_id)
+
+
+class ReleaseHandler(UploadHandler):
+    """Release a source assignment (uploaded, or from the library) to classes."""
+
+    async def post(self, assignment_id: str) -> None:
+        check_assignment_id(assignment_id)
+        class_ids = self.get_arguments("class")
+        if not class_ids:
+            raise ExchangeRefused("bad_request", "请至少指定一个班级（class=…）",
+                                  "name at least one class (class=…)")
+        due = self.get_argument("due", "")
+        due_at = parse_time(due, "due") if due else None
+        with self.classroom.store() as (session, _store):
+            for class_id in class_ids:
+                self.require(session, class_id, Role.TEACHER)
+        library = self.get_argument("library", "")
+        source = {} if library else self.body_files()
+        source_dir = self.classroom.library_assignment(library) if library else None
+        files = await IOLoop.current().run_in_executor(
+            None, _generate, source_dir, source, assignment_id)
+        with self.classroom.store() as (_session, store):
+            releases = store.release(class_ids, assignment_id, files, self.username, due_at)
+            body = [release_json(r) for r in releases]
+        self.write_json({"releases": body}, 201)
+
+
+class FetchHandler(APIHandler):
+    """The current student version of an assignment, as a zip."""
+
+    def get(self, class_id: str, assignment_id: str) -> None:
+        with self.classroom.store() as (session, store):
+            if access.enrolled_as(session, class_id, self.username, Role.TEACHER):
+                release = store.require_release(class_id, assignment_id)
+            else:
+                self.require(session, class_id, Role.STUDENT)
+                release = store.fetch(class_id, assignment_id, self.username)
+            archive = self.classroom.content.read(release.archive_sha256)
+            self.set_header("X-Aiclass-Version", str(release.version))
+        self.write_zip(archive, f"{assignment_id}.zip")
+
+
+class SubmissionsHandler(UploadHandler):
+    """Submit (a student) or list submissions (a student's own; all for a teacher)."""
+
+    def post(self, class_id: str, assignment_id: str) -> None:
+        check_assignment_id(assignment_id)
+        with self.classroom.store() as (session, store):
+            self.require(session, class_id, Role.STUDENT)
+            store.require_release(class_id, assignment_id)
+        files = self.body_files()
+        key = self.request.headers.get("Idempotency-Key", "")
+        with self.classroom.store() as (_session, store):
+            submission, created = store.submit(class_id, assignment_id, self.username, files,
+                                               key, self.classroom.submission_limits)
+            body = submission_json(submission, store)
+        self.write_json(body, 201 if created else 200)
+
+    def get(self, class_id: str, assignment_id: str) -> None:
+        check_assignment_id(assignment_id)
+        with self.classroom.store() as (session, store):
+            if access.enrolled_as(session, class_id, self.username, Role.TEACHER):
+                students = access.students_of(session, class_id)
+            else:
+                self.require(session, class_id, Role.STUDENT)
+                students = [self.username]
+            body = [submission_json(s, store) for name in students
+                    for s in store.submissions_of(class_id, assignment_id, name)]
+        self.write_json({"submissions": body})
+
+
+class MySubmissionsHandler(APIHandler):
+    """The caller's own submissions in every class (their history)."""
+
+    def get(self) -> None:
+        with self.classroom.store() as (session, store):
+            body = [submission_json(s, store)
+                    for class_id in access.classes_as(session, self.username, Role.STUDENT)
+                    for s in store.submissions_of(class_id, None, self.username)]
+        self.write_json({"submissions": body})
+
+
+class CollectionHandler(APIHandler):
+    """For each student of the class: the submission that counts, its time and lateness."""
+
+    def get(self, class_id: str, assignment_id: str) -> None:
+        check_assignment_id(assignment_id)
+        with self.classroom.store() as (session, store):
+            self.require(session, class_id, Role.TEACHER)
+            rows = store.collect(class_id, assignment_id, access.students_of(session, class_id))
+            body = [{"student": name, "due_at": iso(due),
+                     "submission": submission_json(s, store) if s else None}
+                    for name, s, due in rows]
+        self.write_json({"class_id": class_id, "assignment_id": assignment_id,
+                         "students": body})
+
+
+class ExtensionHandler(APIHandler):
+    """Grant one student a new due date, before or after the original one."""
+
+    def put(self, class_id: str, assignment_id: str, student: str) -> None:
+        check_assignment_id(assignment_id)
+        body = self.json_body()
+        due_at = parse_time(str(body.get("due_at", "")), "due_at")
+        with self.classroom.store() as (session, store):
+            self.require(session, class_id, Role.TEACHER)
+            if not access.enrolled_as(session, class_id, student, Role.STUDENT):
+                raise ExchangeRefused("not_found", f"班级 {class_id} 中没有学生 {student}",
+                                      f"class {class_id} has no student {student}")
+            extension = store.grant_extension(class_id, assignment_id, student, due_at,
+                                              self.username)
+            result = {"student": student, "due_at": iso(extension.due_at)}
+        self.write_json(result)
+
+    def json_body(self) -> dict:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise ExchangeRefused("bad_request", "请求体不是有效的 JSON",
+                                  "the request body is not valid JSON") from exc
+        if not isinstance(body, dict):
+            raise ExchangeRefused("bad_request", "请求体必须是 JSON 对象",
+                                  "the request body must be a JSON object")
+        return body
+
+
+class SubmissionBase(APIHandler):
+    """Handlers on one submission: its student or a teacher of its class only."""
+
+    def submission_for(self, session, store: ExchangeStore, key: str, *,  # noqa: ANN001
+                       teacher_only: bool = False) -> Submission:
+        submission = store.submission(key)
+        if submission is not None:
+            teaches = access.enrolled_as(session, submission.class_id, self.username,
+                                         Role.TEACHER)
+            if teaches or (not teacher_only and submission.username == self.username):
+                return submission
+            if teacher_only and submission.username == self.username:
+                raise ExchangeRefused("forbidden", "只有老师可以这样做",
+                                      "only a teacher may do this")
+        raise ExchangeRefused("not_found", "找不到这次提交", "no such submission")
+
+
+class SubmissionFilesHandler(SubmissionBase):
+    def get(self, key: str) -> None:
+        with self.classroom.store() as (session, store):
+            submission = self.submission_for(session, store, key)
+            archive = pack(store.files_of(submission.manifest))
+        self.write_zip(archive, f"{submission.assignment_id}.zip")
+
+
+class ChoiceHandler(SubmissionBase):
+    """Make this submission the one that counts instead of the latest."""
+
+    def post(self, key: str) -> None:
+        with self.classroom.store() as (session, store):
+            submission = self.submission_for(session, store, key, teacher_only=True)
+            store.choose(submission)
+            body = submission_json(submission, store)
+        self.write_json(body)
+
+
+@web.stream_request_body
+class FeedbackHandler(UploadHandler, SubmissionBase):
+    """Release feedback for a submission (a teacher), or read it (its student)."""
+
+    def put(self, key: str) -> None:
+        files = self.body_files(notebooks_required=False)
+        for path in files:
+            check_relative_path(path)
+        with self.classroom.store() as (session, store):
+            submission = self.submission_for(session, store, key, teacher_only=True)
+            store.release_feedback(submission, files, self.username)
+            body = submission_json(submission, store)
+        self.write_json(body)
+
+    def get(self, key: str) -> None:
+        with self.classroom.store() as (session, store):
+            submission = self.submission_for(session, store, key)
+            feedback = store.feedback_of(submission)
+            if feedback is None:
+                raise ExchangeRefused("not_found", "这次提交还没有反馈",
+                                      "no feedback for this submission yet")
+            archive = pack(store.files_of(feedback.manifest))
+        self.write_zip(archive, "feedback.zip")
+
+
+class OpenAPIHandler(web.RequestHandler):
+    """The API's OpenAPI document (public: it describes, it reveals no data)."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/yaml; charset=UTF-8")
+        self.finish((Path(__file__).parent / "openapi.yaml").read_bytes())
+
+
+ID = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
+ASSIGNMENT = r"([^/]+)"
+
+
+def exchange_routes(prefix: str) -> list[tuple[str, type]]:
+    """The API's URL patterns under the service prefix."""
+    api = f"{prefix}api/{API_VERSION}"
+    return [
+        (f"{api}/?", InfoHandler),
+        (f"{api}/openapi.yaml", OpenAPIHandler),
+        (f"{api}/assignments", AssignmentsHandler),
+        (f"{api}/assignments/{ASSIGNMENT}/releases", ReleaseHandler),
+        (f"{api}/classes/{ID}/assignments/{ASSIGNMENT}/release", FetchHandler),
+        (f"{api}/classes/{ID}/assignments/{ASSIGNMENT}/submissions", SubmissionsHandler),
+        (f"{api}/classes/{ID}/assignments/{ASSIGNMENT}/collection", CollectionHandler),
+        (f"{api}/classes/{ID}/assignments/{ASSIGNMENT}/extensions/{ID}", ExtensionHandler),
+        (f"{api}/submissions", MySubmissionsHandler),
+        (f"{api}/submissions/([0-9a-f]{{32}})/files", SubmissionFilesHandler),
+        (f"{api}/submissions/([0-9a-f]{{32}})/choice", ChoiceHandler),
+        (f"{api}/submissions/([0-9a-f]{{32}})/feedback", FeedbackHandler),
+    ]

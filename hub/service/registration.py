@@ -1,0 +1,60 @@
+"""Register the classroom service with JupyterHub, in every mode.
+
+The hub starts it as a managed service at ``/services/classroom/``, grants every
+user's tokens (and their servers' ``$JUPYTERHUB_API_TOKEN``) access to it, and tells
+the servers where it is so that the nbgrader exchange plugin can reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+from traitlets.config import Config
+
+from hub.service.app import SERVICE_NAME
+from hub.settings import OVERRIDES_ENV, Settings, environment_for
+
+ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
+EXCHANGE_URL_ENV = "AICLASS_EXCHANGE_URL"
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def service_url(settings: Settings) -> str:
+    """The service's URL through the hub's proxy, as the users' servers reach it."""
+    host = "127.0.0.1" if settings.hub.ip in ("", "0.0.0.0") else settings.hub.ip
+    return f"http://{host}:{settings.hub.port}{settings.hub.base_url}services/{SERVICE_NAME}/"
+
+
+def configure_services(c: Config, settings: Settings) -> None:
+    """Start the classroom service with the hub and let users' tokens reach it."""
+    port = settings.service.port or _free_loopback_port()
+    environment = environment_for(settings, {})
+    if OVERRIDES_ENV in os.environ:
+        environment[OVERRIDES_ENV] = os.environ[OVERRIDES_ENV]
+    c.JupyterHub.services.append({
+        "name": SERVICE_NAME,
+        "url": f"http://127.0.0.1:{port}",
+        "command": [sys.executable, "-m", "hub.service", "--port", str(port)],
+        "environment": environment,
+        "oauth_no_confirm": True,
+        "timeout": 180,
+        "display": True,
+    })
+    c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", ACCESS_SCOPE]})
+    c.JupyterHub.load_roles.append({
+        "name": "classroom-service",
+        "description": "课堂服务：记录服务器活动、课前启动全班服务器 / sample server activity "
+                       "and start a class's servers for its teacher",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "servers"],
+        "services": [SERVICE_NAME],
+    })
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
+                                     ACCESS_SCOPE]
+    c.Spawner.environment.update({EXCHANGE_URL_ENV: service_url(settings)})

@@ -1,0 +1,146 @@
+"""A real hub with the classroom service, and demo people of one class signed in.
+
+The class is the demo's ``demo-s1-g10c1``: its teacher and three of its students,
+plus a student of another class and the teacher of another school's class, who
+must be refused.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from tests.hub.hubprocess import (
+    Browser,
+    RunningHub,
+    free_port,
+    start_hub,
+    stop_process_group,
+    world_traversable_dir,
+)
+
+CLASS = "demo-s1-g10c1"
+ASSIGNMENT = "knn-decision-tree"
+LIBRARY = "junior/knn-decision-tree"
+OTHER_CLASS = "demo-s1-g10c2"
+NEW_PASSWORD = "qingchun-2026"
+SERVICE = "/services/classroom/api/v1"
+
+
+@dataclass
+class Person:
+    """A signed-in person: their browser session and an API token of their own."""
+
+    username: str
+    browser: Browser
+    token: str
+
+    def api(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        """Call the classroom service through the hub's proxy with this person's token."""
+        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.browser.hub.url}{SERVICE}{path}",
+                                headers=headers, timeout=120, **kwargs)
+
+    def lab(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        """Call this person's own single-user server the way JupyterLab does."""
+        url = f"{self.browser.hub.url}/user/{self.username}/{path}"
+        headers = {"X-XSRFToken": self.browser.xsrf(f"/user/{self.username}/")}
+        return self.browser.session.request(method, url, headers=headers, timeout=180,
+                                            allow_redirects=False, **kwargs)
+
+
+@dataclass
+class Classroom:
+    hub: RunningHub
+    service_port: int
+    teacher: Person
+    students: list[Person]
+    spare: list[Person]
+    outsider: Person
+    other_teacher: Person
+
+
+def make_zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def read_zip(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def sign_in(hub: RunningHub, account: dict[str, str], open_lab: bool) -> Person:
+    browser = Browser(hub)
+    browser.sign_in(account, NEW_PASSWORD)
+    username = account["username"]
+    if open_lab:
+        browser.open_lab(username)
+    response = browser.session.post(
+        f"{hub.url}/hub/api/users/{username}/tokens", json={"note": "exchange tests"},
+        headers={"X-XSRFToken": browser.xsrf()}, timeout=30)
+    assert response.status_code == 201, response.text
+    return Person(username, browser, response.json()["token"])
+
+
+def wait_for_service(person: Person, timeout: float = 90) -> None:
+    """Wait until the classroom service answers (the hub restarts it if it dies)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if person.api("GET", "/").status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"classroom service did not answer:\n{person.browser.hub.log()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def classroom() -> Iterator[Classroom]:
+    base = world_traversable_dir("aiclass-exchange-test-")
+    service_port = free_port()
+    hub = start_hub(base / "data", f"[service]\nport = {service_port}\nmax_submission_mb = 1\n"
+                    "max_file_mb = 1\nsubmissions_per_minute = 3\n")
+    try:
+        in_class = [a for a in hub.accounts if a["class"] == CLASS and a["role"] == "student"]
+        teachers = [a for a in hub.accounts if a["role"] == "teacher"]
+        teacher = next(a for a in teachers if CLASS in a["class"].split(";"))
+        other_teacher = next(a for a in teachers if CLASS not in a["class"].split(";"))
+        outsider = next(a for a in hub.accounts if a["class"] == OTHER_CLASS)
+        room = Classroom(
+            hub, service_port,
+            teacher=sign_in(hub, teacher, open_lab=False),
+            students=[sign_in(hub, a, open_lab=True) for a in in_class[:3]],
+            spare=[sign_in(hub, a, open_lab=False) for a in in_class[3:10]],
+            outsider=sign_in(hub, outsider, open_lab=False),
+            other_teacher=sign_in(hub, other_teacher, open_lab=False),
+        )
+        wait_for_service(room.teacher)
+        yield room
+    finally:
+        stop_process_group(hub)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def released(classroom: Classroom) -> dict:
+    """The library's knn-decision-tree released to the class, due an hour ago."""
+    due = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    response = classroom.teacher.api(
+        "POST", f"/assignments/{ASSIGNMENT}/releases",
+        params={"class": CLASS, "library": LIBRARY, "due": due})
+    assert response.status_code == 201, response.text
+    (release,) = response.json()["releases"]
+    return release

@@ -1,0 +1,113 @@
+"""The exchange store without a hub: versions, history, due dates, extensions, idempotency."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from grading.content_store import ContentStore
+from grading.exchange import ExchangeStore, SubmissionLimits, lateness, utcnow
+from grading.exchange_archive import ArchiveLimits, pack, unpack
+from grading.exchange_errors import ExchangeRefused
+from grading.exchange_models import ExchangeBase
+
+NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
+                       "nbformat_minor": 5}).encode()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ExchangeStore:
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    ExchangeBase.metadata.create_all(engine)
+    session = Session(engine)
+    yield ExchangeStore(session, ContentStore(tmp_path / "blobs"))
+    session.close()
+
+
+def test_re_release_is_a_new_version_and_a_retry_is_not(store: ExchangeStore) -> None:
+    (first,) = store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
+    (retry,) = store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
+    assert first.version == retry.version == 1
+    store.fetch("c1", "ps1", "s1")
+    (second,) = store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK + b" "}, "t", None)
+    assert second.version == 2
+    assert store.fetched_versions("s1") == {("c1", "ps1"): 1}
+    assert [r.version for r in store.current_releases(["c1"])] == [2]
+    assert store.current_releases(["c2"]) == []
+
+
+def test_lateness_follows_extensions_granted_before_or_after_the_due_date(
+        store: ExchangeStore) -> None:
+    past = utcnow() - timedelta(hours=2)
+    store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", past)
+    assert store.due_for("c1", "ps1", "s1") == past
+    submission, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
+                                 SubmissionLimits())
+    assert lateness(submission.submitted_at, past) > timedelta(hours=1)
+    later = utcnow() + timedelta(days=1)
+    store.grant_extension("c1", "ps1", "s1", later, "t")
+    assert store.due_for("c1", "ps1", "s1") == later
+    assert lateness(submission.submitted_at, later) is None
+    assert store.due_for("c1", "ps1", "s2") == past
+
+
+def test_history_is_kept_and_the_teacher_may_choose(store: ExchangeStore) -> None:
+    store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
+    first, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
+                            SubmissionLimits())
+    second, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK + b"\n"}, "key-00002",
+                             SubmissionLimits())
+    assert store.counted("c1", "ps1", "s1").id == second.id
+    store.choose(first)
+    assert store.counted("c1", "ps1", "s1").id == first.id
+    rows = store.collect("c1", "ps1", ["s1", "s2"])
+    assert [(name, s.id if s else None) for name, s, _ in rows] == [("s1", first.id),
+                                                                   ("s2", None)]
+
+
+def test_retry_returns_the_same_submission_and_limits_refuse(store: ExchangeStore) -> None:
+    store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
+    limits = SubmissionLimits(per_minute=2, kept=10)
+    first, created = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
+    again, created_again = store.submit("c1", "ps1", "s1", {}, "key-00001", limits)
+    assert created and not created_again and again.id == first.id
+    store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00002", limits)
+    with pytest.raises(ExchangeRefused) as refusal:
+        store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00003", limits)
+    assert refusal.value.code == "too_many_requests"
+    with pytest.raises(ExchangeRefused) as unreleased:
+        store.submit("c1", "ps2", "s1", {"a.ipynb": NOTEBOOK}, "key-00004", limits)
+    assert unreleased.value.code == "not_released"
+
+
+def test_content_store_writes_whole_blobs_only(tmp_path: Path) -> None:
+    content = ContentStore(tmp_path / "blobs")
+    sha = content.put(b"hello")
+    assert content.put(b"hello") == sha
+    assert content.read(sha) == b"hello"
+    assert not list((tmp_path / "blobs").rglob(".incoming-*"))
+    with pytest.raises(ValueError):
+        content.path("../../etc/passwd")
+
+
+def test_unpack_skips_checkpoints_and_refuses_zip_bombs() -> None:
+    limits = ArchiveLimits(max_total_bytes=1_000_000, max_file_bytes=500_000, max_files=3)
+    files = unpack(pack({"a.ipynb": NOTEBOOK, ".ipynb_checkpoints/a-checkpoint.ipynb": b"x"}),
+                   limits)
+    assert list(files) == ["a.ipynb"]
+    bomb = pack({"a.ipynb": NOTEBOOK, "zeros.bin": bytes(5_000_000)})
+    assert len(bomb) < 100_000
+    with pytest.raises(ExchangeRefused) as refusal:
+        unpack(bomb, limits)
+    assert refusal.value.code == "file_too_large" and "zeros.bin" in refusal.value.zh
+    with pytest.raises(ExchangeRefused) as many:
+        unpack(pack({f"{i}.ipynb": NOTEBOOK for i in range(4)}), limits)
+    assert many.value.code == "too_many_files"
+    with pytest.raises(ExchangeRefused) as empty:
+        unpack(pack({"notes.txt": b"hi"}), limits)
+    assert empty.value.code == "no_notebooks"
