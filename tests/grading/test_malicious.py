@@ -26,7 +26,7 @@ from tests.grading.conftest import CORRECT, write_submission
 
 pytestmark = pytest.mark.timeout(600)
 
-LIMITS = SandboxLimits(memory_bytes=512 * 1024**2, pids=32, wall_seconds=25, cell_timeout=4,
+LIMITS = SandboxLimits(memory_bytes=512 * 1024**2, pids=32, wall_seconds=60, cell_timeout=15,
                        output_bytes=256 * 1024, kill_output_bytes=4 * 1024**2)
 
 
