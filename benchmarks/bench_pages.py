@@ -72,13 +72,13 @@ def refresh(database: ServiceDatabase, scores: dict) -> None:
 def region_page(database: ServiceDatabase) -> str:
     """What the region page does: read the snapshot, render it."""
     with database.session() as session:
-        report, _computed_at = stored_region(session, POLICY)
+        report, computed_at = stored_region(session, POLICY)
     return render("report.html", columns=FIGURE_COLUMNS, policy=POLICY,
                   fmt=lambda c, f: formatted(c, f, POLICY), printable=False,
                   title="生成区", rows=[("", s.school) for s in report.schools],
                   total=report.region, rows_title="", rows_heading="",
                   comparison=comparison_rows(report, TEXT), weeks=week_series(report),
-                  export_url="")
+                  export_url="", computed_at=computed_at)
 
 
 def naive_region(database: ServiceDatabase) -> list[Figures]:

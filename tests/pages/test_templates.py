@@ -1,0 +1,89 @@
+"""Every page template renders in both languages with every text defined, and escapes input."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from jinja2 import StrictUndefined
+
+from hub.reports.columns import FIGURE_COLUMNS, formatted
+from hub.reports.figures import Figures, ReportPolicy
+from hub.service.pages.base import page_environment
+from hub.service.pages.gradebook_pages import Cell, ClassGradebook, Row, render_notebook
+from hub.service.pages.texts import LOCALES, TEXTS
+from hub.service.pages.timefmt import localtime, parse_local
+
+POLICY = ReportPolicy(term_start=date(2026, 9, 1))
+EVIL = "<script>alert(1)</script>"
+
+
+class Person:
+    username = "tch-x"
+    role = "teacher"
+    school_id = "s1"
+
+
+def render(template: str, lang: str, **context: object) -> str:
+    environment = page_environment()
+    environment.undefined = StrictUndefined
+    environment.filters["localtime"] = localtime
+    return environment.get_template(template).render(
+        t=TEXTS[lang], lang=lang, prefix="/services/classroom/", person=Person(), xsrf="tok",
+        path="/services/classroom/x", **context)
+
+
+def test_catalogue_has_the_same_keys_in_every_language() -> None:
+    assert set(TEXTS["zh_CN"]) == set(TEXTS["en"])
+    assert all(value.strip() for texts in TEXTS.values() for value in texts.values())
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_pages_render_and_escape_names(lang: str) -> None:
+    book = ClassGradebook(["a1"], [Row("stu-a", EVIL, [Cell("late", "f" * 32, "09-10 20:00")],
+                                       1)])
+    figures = Figures("s1", EVIL, students=3)
+    pages = {
+        "index.html": {"classes": [{"id": "c1", "name": EVIL, "grade": 10, "students": 3,
+                                    "assignments": 1}]},
+        "gradebook.html": {"school_class": {"id": "c1", "name": "c"}, "book": book},
+        "progress.html": {"school_class": {"id": "c1", "name": "c"}, "assignment_id": "a1",
+                          "due": datetime(2026, 9, 10), "rows": [
+                              {"username": "stu-a", "display_name": EVIL, "fetched": True,
+                               "submission": None, "status": "missing", "due": None}],
+                          "counts": {"fetched": 1, "submitted": 0, "late": 0, "missing": 1,
+                                     "graded": 0}, "graded_percent": 0,
+                          "timeline": [["2026-09-10 20:00", 1]], "can_teach": True},
+        "report.html": {"columns": FIGURE_COLUMNS, "policy": POLICY, "printable": False,
+                        "fmt": lambda c, f: formatted(c, f, POLICY), "title": "r",
+                        "rows": [("/x", figures)], "total": figures, "rows_title": "",
+                        "rows_heading": "", "comparison": [("urban", figures)],
+                        "weeks": [{"week": "2026-09-01", "hours": 1.0, "urban": 1.0,
+                                   "rural": 0.0, "submissions": 1}],
+                        "export_url": "/x.xlsx", "computed_at": datetime(2026, 9, 10)},
+        "error.html": {"status": 403, "message": TEXTS[lang]["forbidden"]},
+    }
+    for template, context in pages.items():
+        html = render(template, lang, **context)
+        assert EVIL not in html, template
+        assert 'lang="' in html and TEXTS[lang]["language"] in html
+
+
+def test_rendered_submissions_lose_their_scripts() -> None:
+    notebook = ('{"cells": [{"cell_type": "markdown", "id": "c1", "metadata": {}, '
+                '"source": "# 标题\\n'
+                '<script>steal()</script><img src=x onerror=alert(1)>"}], "metadata": {}, '
+                '"nbformat": 4, "nbformat_minor": 5}')
+    html = render_notebook(notebook.encode("utf-8"))
+    assert "标题" in html
+    assert "<script" not in html and "onerror" not in html
+    assert "&lt;script" in render_notebook(b"<script>not a notebook</script>")
+
+
+def test_school_time_round_trips() -> None:
+    stored = parse_local("2026-09-10T20:00")
+    assert stored == datetime(2026, 9, 10, 12, 0)
+    assert localtime(stored) == "2026-09-10 20:00"
+    assert parse_local("") is None
+    with pytest.raises(ValueError):
+        parse_local("明天")
