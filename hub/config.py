@@ -14,9 +14,11 @@ from pathlib import Path
 from traitlets.config import Config
 
 from hub.auth import RosterAuthenticator
+from hub.db import sqlite_wal_connector
 from hub.lab_config import write_lab_config
 from hub.local_spawner import LocalLabSpawner
 from hub.messages import TEXT
+from hub.oauth import configure_oauth
 from hub.org.mirror import SERVICE_NAME as MIRROR_SERVICE
 from hub.org.mirror import SERVICE_ROLE as MIRROR_ROLE
 from hub.org.mirror import SERVICE_SCOPES as MIRROR_SCOPES
@@ -44,6 +46,7 @@ def configure_network(c: Config, settings: Settings) -> None:
     c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
     c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
     c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
+    c.JupyterHub.db_kwargs = {"creator": sqlite_wal_connector(data / "jupyterhub.sqlite")}
 
 
 def configure_pages(c: Config, settings: Settings) -> None:
@@ -53,9 +56,10 @@ def configure_pages(c: Config, settings: Settings) -> None:
 
 
 def configure_authentication(c: Config, settings: Settings) -> None:
-    """Roster passwords (OAuth is configured by the organisation's sign-in settings)."""
-    if settings.auth.method != "roster":
-        raise SettingsError("[auth] method = 'oauth' 尚不可用 / is not available yet")
+    """Roster passwords, or the province's SSO when ``[auth] method = "oauth"``."""
+    if settings.auth.method == "oauth":
+        configure_oauth(c, settings)
+        return
     c.JupyterHub.authenticator_class = RosterAuthenticator
     c.RosterAuthenticator.database_url = settings.database_url
     c.RosterAuthenticator.locale = settings.locale.default

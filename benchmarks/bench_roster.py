@@ -1,0 +1,126 @@
+"""Roster import at region scale: 100 schools x 5 classes x 40 students, mirrored into a hub.
+
+Targets: import and mirror under 2 minutes; re-importing the unchanged file under 20 s.
+Baseline, in the same run and against the same hub: what the plain REST API costs when
+each student is created and put in their class group one request at a time (the way a
+script without the mirror would do it), measured on a sample and scaled to the region.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import requests
+
+from hub.db import ServiceDatabase
+from hub.org.mirror import HubAPI, MirrorReport, hub_api_url, mirror_from_settings, mirror_token
+from hub.org.roster import ImportReport, apply_roster, read_tables
+from hub.settings import Settings, load_settings
+from tests.hub.hubprocess import start_hub, stop_process_group, world_traversable_dir
+
+SCHOOLS, CLASSES, STUDENTS = 100, 5, 40
+BASELINE_SAMPLE = 400
+HEADER = "学校代码,学校名称,城乡,学段,班级代码,班级名称,学年,年级,用户名,姓名,角色"
+NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+
+
+def region_csv(path: Path) -> int:
+    """Write the generated region's roster; return the number of students."""
+    lines = [HEADER]
+    for school in range(SCHOOLS):
+        school_id = f"b{school:03d}"
+        prefix = f"{school_id},基准第{school}学校,{'城市' if school % 3 else '农村'},高中"
+        lines.append(f"{prefix},,,,,adm-{school_id},{NAMES[school % 30]}校长,学校管理员")
+        for number in range(CLASSES):
+            class_id = f"{school_id}-2026-g10c{number}"
+            klass = f"{prefix},{class_id},高一（{number}）班,2026-2027,10"
+            lines.append(f"{klass},t-{school_id}-{number},{NAMES[number]}老师,教师")
+            for seat in range(STUDENTS):
+                username = f"s-{school_id}-{number}-{seat:02d}"
+                lines.append(f"{klass},{username},{NAMES[(seat + number) % 30]}同学,学生")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return SCHOOLS * CLASSES * STUDENTS
+
+
+def import_and_mirror(settings: Settings, csv_path: Path) -> tuple[ImportReport, MirrorReport,
+                                                                   dict[str, float]]:
+    timings = {}
+    started = time.perf_counter()
+    tables = read_tables([csv_path])
+    timings["read"] = time.perf_counter() - started
+    database = ServiceDatabase(settings.database_url)
+    started = time.perf_counter()
+    with database.session() as session:
+        report = apply_roster(session, tables, settings.org.region_id, settings.org.region_name)
+    database.engine.dispose()
+    timings["validate+apply"] = time.perf_counter() - started
+    started = time.perf_counter()
+    mirrored = mirror_from_settings(settings)
+    timings["mirror"] = time.perf_counter() - started
+    return report, mirrored, timings
+
+
+def one_by_one_seconds_per_student(settings: Settings, sample: int) -> float:
+    """Plain REST API: one request to create each student, one to add them to a group."""
+    api = HubAPI(hub_api_url(settings), mirror_token(settings.data_dir))
+    api.call("POST", "groups/baseline-class", {"users": []}, ok=(201, 409))
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {mirror_token(settings.data_dir)}"
+    url = hub_api_url(settings)
+    started = time.perf_counter()
+    for index in range(sample):
+        name = f"baseline-{index:05d}"
+        assert session.post(f"{url}/users/{name}", timeout=60).status_code == 201
+        assert session.post(f"{url}/groups/baseline-class/users", json={"users": [name]},
+                            timeout=60).status_code == 200
+    return (time.perf_counter() - started) / sample
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    base = world_traversable_dir("aiclass-bench-roster-")
+    hub = start_hub(base / "data", "[org]\nmirror_interval_minutes = 1440\n", timeout=600)
+    try:
+        settings = load_settings(hub.data_dir)
+        csv_path = base / "region.csv"
+        students = region_csv(csv_path)
+        people = students + SCHOOLS * (CLASSES + 1)
+        print(f"region: {SCHOOLS} schools x {CLASSES} classes x {STUDENTS} students = "
+              f"{students} students, {people} people, {csv_path.stat().st_size / 1e6:.1f} MB CSV")
+
+        per_student = one_by_one_seconds_per_student(settings, BASELINE_SAMPLE)
+        baseline = per_student * people
+        print(f"baseline, plain REST one by one: {per_student * 1000:.1f} ms per person "
+              f"(sample of {BASELINE_SAMPLE}) -> {baseline:.0f} s for the region (scaled)")
+
+        started = time.perf_counter()
+        report, mirrored, timings = import_and_mirror(settings, csv_path)
+        first = time.perf_counter() - started
+        assert report.people_created == people, report.summary()
+        print(f"import + mirror: {first:.1f} s (target < 120 s) "
+              f"[{', '.join(f'{k} {v:.1f} s' for k, v in timings.items())}]")
+        print(f"  {report.summary()}")
+        print(f"  {mirrored.summary()}")
+        print(f"  ratio baseline / aiclass: {baseline / first:.1f}x")
+
+        started = time.perf_counter()
+        again, unchanged, timings = import_and_mirror(settings, csv_path)
+        second = time.perf_counter() - started
+        assert not again.changed and not unchanged.changed, unchanged.summary()
+        print(f"re-import unchanged: {second:.1f} s (target < 20 s) "
+              f"[{', '.join(f'{k} {v:.1f} s' for k, v in timings.items())}]; "
+              f"{unchanged.requests} hub requests")
+        print(f"  ratio first import / re-import: {first / second:.1f}x")
+        verdict = first < 120 and second < 20
+        print(f"targets {'met' if verdict else 'NOT met'}")
+        return 0 if verdict else 1
+    finally:
+        stop_process_group(hub)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

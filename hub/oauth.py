@@ -1,0 +1,157 @@
+"""Sign-in through a province's education SSO (OpenID Connect), checked against the roster.
+
+The SSO says who someone is; the roster says what they may do here. A person is let in
+only when both agree: they are on the roster under the SSO's username, their email is
+verified (when the center asks for it), the ID token is still valid, and the school,
+classes and role the SSO claims match the roster. The claimed classes and school
+become the student's JupyterHub groups (``manage_groups``), the same ones the mirror
+keeps, so a sign-in never contradicts the mirror. Every refusal is a page that says
+why, in Chinese and English, and whom to ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import jwt
+from oauthenticator.generic import GenericOAuthenticator
+from sqlalchemy import select
+from tornado import web
+from traitlets import Bool, Unicode
+from traitlets.config import Config
+
+from hub.db import ServiceDatabase
+from hub.org.directory import class_group, current_enrollments, school_group
+from hub.org.models import Enrollment, Person, Role
+from hub.org.role_api import ROLE_API_HANDLERS
+from hub.org.roster import ROLE_NAMES
+from hub.settings import Settings, SettingsError
+
+
+class SignInRefused(web.HTTPError):
+    """A 403 whose bilingual message is shown on the hub's error page."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(403, f"{zh}。请联系学校管理员。 / {en}. Please ask your school's "
+                              "administrator.")
+
+
+class RegionOAuthenticator(GenericOAuthenticator):
+    """GenericOAuthenticator whose users must be on the roster and agree with it."""
+
+    database_url = Unicode(help="SQLAlchemy URL of the service database").tag(config=True)
+    school_claim = Unicode("school", help="Claim holding the school id").tag(config=True)
+    classes_claim = Unicode("classes", help="Claim holding the list of class ids").tag(
+        config=True)
+    role_claim = Unicode("role", help="Claim holding the role").tag(config=True)
+    require_verified_email = Bool(
+        True, help="Refuse users whose email_verified claim is not true").tag(config=True)
+
+    _database: ServiceDatabase | None = None
+
+    @property
+    def database(self) -> ServiceDatabase:
+        if self._database is None:
+            self._database = ServiceDatabase(self.database_url)
+        return self._database
+
+    def get_handlers(self, app: Any) -> list[tuple[str, type]]:
+        return [*super().get_handlers(app), *ROLE_API_HANDLERS]
+
+    def _check_id_token(self, id_token: str | None) -> None:
+        if not id_token:
+            raise SignInRefused("统一身份认证没有返回身份令牌",
+                                "the SSO returned no ID token")
+        try:
+            jwt.decode(id_token, audience=self.client_id,
+                       options={"verify_signature": False, "verify_aud": True,
+                                "verify_exp": True, "require": ["exp"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise SignInRefused("登录凭证已过期，请重新登录",
+                                "the sign-in token has expired; sign in again") from exc
+        except jwt.InvalidTokenError as exc:
+            raise SignInRefused("登录凭证无效", "the sign-in token is not valid") from exc
+
+    def _roster_groups(self, username: str, claims: dict) -> list[str]:
+        """The student's groups if the claims agree with the roster; refuse otherwise."""
+        with self.database.session() as session:
+            person = session.get(Person, username)
+            if person is None:
+                raise SignInRefused(f"账号 {username} 不在本区域的花名册中",
+                                    f"account {username} is not on this region's roster")
+            claimed_role = ROLE_NAMES.get(str(claims.get(self.role_claim, "")).lower())
+            if claimed_role != person.role:
+                raise SignInRefused("统一身份认证中的角色与花名册不一致",
+                                    "the role given by the SSO does not match the roster")
+            claimed_school = claims.get(self.school_claim) or None
+            if person.school_id and claimed_school != person.school_id:
+                raise SignInRefused("统一身份认证中的学校与花名册不一致",
+                                    "the school given by the SSO does not match the roster")
+            claimed_classes = set(claims.get(self.classes_claim) or [])
+            if person.role == Role.STUDENT:
+                roster_classes = {class_id for class_id, _school, student
+                                  in current_enrollments(session) if student == username}
+            else:
+                roster_classes = set(session.scalars(select(Enrollment.class_id).where(
+                    Enrollment.username == username)))
+            if claimed_classes != roster_classes:
+                raise SignInRefused("统一身份认证中的班级与花名册不一致",
+                                    "the classes given by the SSO do not match the roster")
+            if person.role != Role.STUDENT:
+                return []
+            return sorted({class_group(c) for c in claimed_classes}
+                          | {school_group(person.school_id)})
+
+    async def update_auth_model(self, auth_model: dict) -> dict:
+        """Refuse expired tokens, unverified emails and anyone the roster does not confirm."""
+        auth_state = auth_model["auth_state"]
+        self._check_id_token(auth_state.get("id_token"))
+        claims = auth_state.get(self.user_auth_state_key) or {}
+        if self.require_verified_email and claims.get("email_verified") is not True:
+            raise SignInRefused("邮箱尚未验证", "the email address is not verified")
+        loop = asyncio.get_running_loop()
+        groups = await loop.run_in_executor(None, self._roster_groups, auth_model["name"],
+                                            claims)
+        auth_state["aiclass_groups"] = groups
+        return auth_model
+
+    async def get_user_groups(self, auth_state: dict) -> set[str]:
+        return set(auth_state.get("aiclass_groups", []))
+
+
+def configure_oauth(c: Config, settings: Settings) -> None:
+    """Sign-in through the SSO named in ``[oauth]``."""
+    oauth = settings.oauth
+    for key in ("authorize_url", "token_url", "userdata_url", "client_id",
+                "client_secret_file"):
+        if not getattr(oauth, key):
+            raise SettingsError(f"[oauth] {key}: 使用 oauth 登录时必须填写 / required when "
+                                "[auth] method = 'oauth'")
+    secret_path = settings.data_dir / Path(oauth.client_secret_file)
+    try:
+        secret = secret_path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"[oauth] client_secret_file = {oauth.client_secret_file!r}: "
+                            f"无法读取 / cannot be read: {exc.strerror}") from exc
+    c.JupyterHub.authenticator_class = RegionOAuthenticator
+    authenticator = c.RegionOAuthenticator
+    authenticator.database_url = settings.database_url
+    authenticator.authorize_url = oauth.authorize_url
+    authenticator.token_url = oauth.token_url
+    authenticator.userdata_url = oauth.userdata_url
+    authenticator.client_id = oauth.client_id
+    authenticator.client_secret = secret
+    authenticator.oauth_callback_url = (oauth.callback_url
+                                        or f"{settings.public_url}hub/oauth_callback")
+    authenticator.scope = list(oauth.scopes)
+    authenticator.username_claim = oauth.username_claim
+    authenticator.school_claim = oauth.school_claim
+    authenticator.classes_claim = oauth.classes_claim
+    authenticator.role_claim = oauth.role_claim
+    authenticator.require_verified_email = oauth.require_verified_email
+    authenticator.login_service = oauth.login_service
+    authenticator.manage_groups = True
+    authenticator.allow_all = True
+    authenticator.admin_users = set(settings.hub.admin_users)
