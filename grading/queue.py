@@ -1,0 +1,189 @@
+"""The grading queue, kept in the service database so that no job is lost or done twice.
+
+A worker claims a job with one conditional ``UPDATE`` (queued, or running with an
+expired lease) and holds it under a lease it renews while it grades. A worker that
+dies leaves its lease to expire and the job is claimed again; a result is written
+only by the worker holding the job's lease, in the same transaction that marks the
+job done, so a job's result lands exactly once. Works alike on SQLite and
+PostgreSQL: nothing here needs ``SELECT … FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from grading.exchange import ExchangeStore, utcnow
+from grading.exchange_models import Release, Submission
+from grading.gradebook_models import GradingJob, GradingSource
+
+STATES = ("queued", "running", "done", "failed")
+REASONS = ("submit", "due", "regrade")
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """How long a lease lasts and how often a job is tried before it is marked failed."""
+
+    lease_seconds: int = 600
+    max_attempts: int = 3
+
+
+def enqueue(session: Session, submission: Submission, reason: str, requested_by: str,
+            not_before: datetime | None = None) -> GradingJob | None:
+    """Queue a grading of ``submission``; ``None`` when an identical one is already waiting.
+
+    Returns ``None`` too when the release has no stored source (released before the
+    gradebook existed, or by hand outside the service): there is nothing to grade against.
+    """
+    if reason not in REASONS:
+        raise ValueError(f"unknown reason {reason!r}; one of {REASONS}")
+    if source_of(session, submission) is None:
+        return None
+    waiting = session.scalars(select(GradingJob).where(
+        GradingJob.submission_id == submission.id, GradingJob.state == "queued")).first()
+    now = utcnow()
+    if waiting is not None:
+        waiting.not_before = min(waiting.not_before, not_before or now)
+        session.flush()
+        return None
+    job = GradingJob(submission_id=submission.id, class_id=submission.class_id,
+                     assignment_id=submission.assignment_id, state="queued", reason=reason,
+                     requested_by=requested_by, enqueued_at=now, not_before=not_before or now,
+                     attempts=0)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def enqueue_submitted(session: Session, store: ExchangeStore, submission: Submission
+                      ) -> GradingJob | None:
+    """Queue a new submission per its assignment's policy: now, or at the student's due date."""
+    source = source_of(session, submission)
+    if source is None:
+        return None
+    when = None
+    if source.grade_on == "due":
+        when = store.due_for(submission.class_id, submission.assignment_id,
+                             submission.username)
+    return enqueue(session, submission, "due" if when else "submit", submission.username,
+                   not_before=when)
+
+
+def regrade(session: Session, store: ExchangeStore, class_id: str, assignment_id: str,
+            students: list[str], requested_by: str) -> list[GradingJob]:
+    """Queue a regrade of the submission that counts for each of ``students``."""
+    jobs = []
+    for _name, submission, _due in store.collect(class_id, assignment_id, students):
+        if submission is not None:
+            job = enqueue(session, submission, "regrade", requested_by)
+            if job is not None:
+                jobs.append(job)
+    return jobs
+
+
+def source_of(session: Session, submission: Submission) -> GradingSource | None:
+    """The instructor version the submission's release was generated from."""
+    return session.scalars(select(GradingSource).where(
+        GradingSource.class_id == submission.class_id,
+        GradingSource.assignment_id == submission.assignment_id,
+        GradingSource.release_version == submission.release_version)).first()
+
+
+def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
+          now: datetime | None = None) -> GradingJob | None:
+    """Take the oldest job that is due, or whose lease ran out; ``None`` when there is none.
+
+    The conditional ``UPDATE`` is the lock: of two workers racing for one job only one
+    sees a row changed. The caller commits right after, before it starts grading.
+    """
+    now = now or utcnow()
+    claimable = or_(GradingJob.state == "queued",
+                    (GradingJob.state == "running") & (GradingJob.lease_expires_at < now))
+    candidates = session.scalars(
+        select(GradingJob.id).where(claimable, GradingJob.not_before <= now)
+        .order_by(GradingJob.not_before, GradingJob.id).limit(20)).all()
+    for job_id in candidates:
+        changed = session.execute(
+            update(GradingJob).where(GradingJob.id == job_id, claimable)
+            .values(state="running", lease_owner=worker,
+                    lease_expires_at=now + timedelta(seconds=policy.lease_seconds),
+                    attempts=GradingJob.attempts + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            continue
+        job = session.get(GradingJob, job_id, populate_existing=True)
+        if job.attempts > policy.max_attempts:
+            job.state, job.finished_at = "failed", now
+            job.error = f"gave up after {policy.max_attempts} attempts (worker lost each time)"
+            session.flush()
+            continue
+        return job
+    return None
+
+
+def holds(session: Session, job_id: int, worker: str) -> bool:
+    """Whether ``worker`` still holds the job's lease (it may write the job's result)."""
+    return session.scalar(select(GradingJob.id).where(
+        GradingJob.id == job_id, GradingJob.state == "running",
+        GradingJob.lease_owner == worker)) is not None
+
+
+def renew(session: Session, job_id: int, worker: str, policy: QueuePolicy = QueuePolicy()
+          ) -> bool:
+    """Extend a lease still held; ``False`` when another worker took the job meanwhile."""
+    return session.execute(
+        update(GradingJob).where(GradingJob.id == job_id, GradingJob.state == "running",
+                                 GradingJob.lease_owner == worker)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=policy.lease_seconds))
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def finish(session: Session, job_id: int, worker: str, error: str | None = None) -> bool:
+    """Mark a held job done (or failed with ``error``); ``False`` when the lease was lost.
+
+    Called in the transaction that writes the result, so both happen or neither.
+    """
+    return session.execute(
+        update(GradingJob).where(GradingJob.id == job_id, GradingJob.state == "running",
+                                 GradingJob.lease_owner == worker)
+        .values(state="failed" if error else "done", finished_at=utcnow(), error=error,
+                lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def progress(session: Session, class_id: str, assignment_id: str) -> dict[str, int]:
+    """How many of the assignment's jobs are queued, running, done and failed."""
+    counts = Counter(session.scalars(select(GradingJob.state).where(
+        GradingJob.class_id == class_id, GradingJob.assignment_id == assignment_id)))
+    return {state: counts.get(state, 0) for state in STATES}
+
+
+def store_sources(session: Session, releases: list[Release], files: dict[str, bytes],
+                  content_put: Callable[[bytes], str], grade_on: str = "submit") -> None:
+    """Keep the instructor files each release was generated from, for the workers.
+
+    ``releases`` are the exchange's ``Release`` rows (a retried release returns the
+    current rows, which already have their source). ``content_put`` stores bytes and
+    returns their digest (:meth:`ContentStore.put`).
+    """
+    if grade_on not in ("submit", "due"):
+        raise ValueError(f"grade_on must be 'submit' or 'due', not {grade_on!r}")
+    manifest = [{"path": path, "sha256": content_put(data), "size": len(data)}
+                for path, data in sorted(files.items())]
+    for release in releases:
+        exists = session.scalar(select(GradingSource.id).where(
+            GradingSource.class_id == release.class_id,
+            GradingSource.assignment_id == release.assignment_id,
+            GradingSource.release_version == release.version))
+        if exists is None:
+            session.add(GradingSource(class_id=release.class_id,
+                                      assignment_id=release.assignment_id,
+                                      release_version=release.version, manifest=manifest,
+                                      grade_on=grade_on))
+    session.flush()

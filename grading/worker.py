@@ -1,0 +1,189 @@
+"""A grading worker: claims a job, grades the submission in a sandbox, writes the gradebook.
+
+The submission and the instructor version it was released from come out of the
+content store into a private temporary folder; grading is ``grade_folder``'s own
+path for one student (nbgrader's pipeline, one sandbox per notebook). Only the
+worker holding the job's lease may write its result, in the transaction that marks
+the job done, so a job lands in the gradebook exactly once however often it is tried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import threading
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import nbformat
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grading.assignment import GradingError, PreparedAssignment
+from grading.autograde import NotebookGrader
+from grading.content_store import ContentStore
+from grading.exchange import utcnow
+from grading.exchange_models import Submission
+from grading.folder import grade_submissions
+from grading.gradebook_models import CellGrade, GradeChange, NotebookGrade
+from grading.limits import SandboxLimits
+from grading.queue import QueuePolicy, claim, finish, holds, source_of
+from grading.results import StudentResult
+from grading.sandbox.base import SandboxBackend, SandboxError
+from grading.sandbox.pool import choose_backend
+
+log = logging.getLogger("aiclass.grading")
+
+Sessions = Callable[[], AbstractContextManager[Session]]
+AUTOGRADER = "autograder"
+
+
+def write_files(root: Path, files: dict[str, bytes]) -> None:
+    """Write relative paths (already checked by the exchange) under ``root``."""
+    for relpath, data in files.items():
+        target = root / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def record_result(session: Session, job_id: int, submission: Submission,
+                  result: StudentResult, content: ContentStore) -> None:
+    """Write (or rewrite, on a regrade) the gradebook rows of one graded submission.
+
+    Teachers' manual scores, overrides and comments stay; a changed auto score is
+    recorded in the audit trail.
+    """
+    now = utcnow()
+    for notebook in result.notebooks:
+        executed = None
+        if notebook.executed is not None:
+            executed = content.put(nbformat.writes(notebook.executed).encode())
+        row = session.scalars(select(NotebookGrade).where(
+            NotebookGrade.submission_id == submission.id,
+            NotebookGrade.notebook == notebook.notebook)).first()
+        if row is None:
+            row = NotebookGrade(submission_id=submission.id, notebook=notebook.notebook)
+            session.add(row)
+        row.job_id, row.flags, row.executed_sha256, row.graded_at = (
+            job_id, list(notebook.flags), executed, now)
+        for position, cell in enumerate(notebook.cells):
+            grade = session.scalars(select(CellGrade).where(
+                CellGrade.submission_id == submission.id,
+                CellGrade.notebook == notebook.notebook,
+                CellGrade.grade_id == cell.grade_id)).first()
+            if grade is None:
+                grade = CellGrade(submission_id=submission.id, class_id=submission.class_id,
+                                  assignment_id=submission.assignment_id,
+                                  username=submission.username, notebook=notebook.notebook,
+                                  grade_id=cell.grade_id, comment="")
+                session.add(grade)
+            elif grade.auto_score != cell.score:
+                session.flush()
+                session.add(GradeChange(cell_id=grade.id, field="auto",
+                                        old_value=json.dumps(grade.auto_score),
+                                        new_value=json.dumps(cell.score),
+                                        changed_by=AUTOGRADER, changed_at=now,
+                                        reason=f"job {job_id}"))
+            grade.position, grade.kind, grade.max_score = position, cell.kind, cell.max_score
+            grade.auto_score, grade.job_id = cell.score, job_id
+    session.flush()
+
+
+class GradingWorker:
+    """Grades queued submissions one at a time; run several for parallel grading."""
+
+    def __init__(self, sessions: Sessions, content: ContentStore, name: str,
+                 sandbox: str = "auto", limits: SandboxLimits | None = None,
+                 policy: QueuePolicy | None = None) -> None:
+        self.sessions = sessions
+        self.content = content
+        self.name = name
+        self.sandbox = sandbox
+        self.limits = limits or SandboxLimits()
+        self.policy = policy or QueuePolicy()
+        self._backend: SandboxBackend | None = None
+        self._prepared: OrderedDict[str, tuple[tempfile.TemporaryDirectory,
+                                               PreparedAssignment]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def run_once(self) -> int | None:
+        """Grade one job if one is waiting; return its id (``None``: the queue was empty)."""
+        with self.sessions() as session:
+            job = claim(session, self.name, self.policy)
+            if job is None:
+                return None
+            job_id, submission_id = job.id, job.submission_id
+            submission = session.get(Submission, job.submission_id)
+            source = source_of(session, submission)
+            assignment_id, username = submission.assignment_id, submission.username
+            source_manifest = list(source.manifest) if source else []
+            submission_manifest = list(submission.manifest)
+        error = None
+        result = None
+        try:
+            result = self.grade(assignment_id, username, source_manifest, submission_manifest)
+        except (GradingError, SandboxError, OSError, KeyError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("grading job %d failed: %s", job_id, error)
+        except Exception:
+            error = traceback.format_exc(limit=5)
+            log.exception("grading job %d failed", job_id)
+        with self.sessions() as session:
+            if not holds(session, job_id, self.name):
+                log.warning("grading job %d: lease lost, result dropped", job_id)
+                return job_id
+            if result is not None:
+                submission = session.get(Submission, submission_id)
+                record_result(session, job_id, submission, result, self.content)
+            finish(session, job_id, self.name, error)
+        return job_id
+
+    def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
+              submission_manifest: list[dict]) -> StudentResult:
+        """Grade one student's files against the instructor files (both from the store)."""
+        if not source_manifest:
+            raise GradingError(f"作业 {assignment_id} 没有保存源版本 / no stored source")
+        assignment = self._assignment(assignment_id, source_manifest)
+        with tempfile.TemporaryDirectory(prefix="aiclass-submission-") as workdir:
+            folder = Path(workdir) / username / assignment_id
+            write_files(folder, {e["path"]: self.content.read(e["sha256"])
+                                 for e in submission_manifest})
+            grader = NotebookGrader(assignment, self.limits)
+            [student] = grade_submissions(grader, {username: folder}, self.backend(), jobs=1)
+        return student
+
+    def backend(self) -> SandboxBackend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = choose_backend(self.sandbox, limits=self.limits)
+            return self._backend
+
+    def _assignment(self, assignment_id: str, manifest: list[dict]) -> PreparedAssignment:
+        """The prepared source (nbgrader's generate takes seconds): kept for the next job."""
+        key = hashlib.sha256(json.dumps([assignment_id, manifest], sort_keys=True).encode())
+        digest = key.hexdigest()
+        with self._lock:
+            if digest in self._prepared:
+                self._prepared.move_to_end(digest)
+                return self._prepared[digest][1]
+        workdir = tempfile.TemporaryDirectory(prefix="aiclass-source-")
+        source_dir = Path(workdir.name) / "source" / assignment_id
+        write_files(source_dir, {e["path"]: self.content.read(e["sha256"]) for e in manifest})
+        prepared = PreparedAssignment(source_dir, Path(workdir.name) / "prepared")
+        with self._lock:
+            self._prepared[digest] = (workdir, prepared)
+            while len(self._prepared) > 8:
+                _digest, (old_dir, _old) = self._prepared.popitem(last=False)
+                old_dir.cleanup()
+        return prepared
+
+    def close(self) -> None:
+        with self._lock:
+            for workdir, _prepared in self._prepared.values():
+                workdir.cleanup()
+            self._prepared.clear()
