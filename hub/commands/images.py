@@ -62,6 +62,8 @@ class ImageRecipe:
     default: bool = True
     #: Dependencies left out of the image on purpose, each with the reason.
     excluded: tuple[str, ...] = ()
+    #: Files of this checkout (relative to its root) copied into the build context.
+    checkout_files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -116,7 +118,7 @@ def recipes() -> dict[str, ImageRecipe]:
             default=False,
             excluded=SLOW_TO_IMPORT,
         ),
-        "hub": ImageRecipe("hub", "hub", None, (".",)),
+        "hub": ImageRecipe("hub", "hub", None, (".",), checkout_files=("jupyterhub_config.py",)),
         "postgres": ImageRecipe("postgres", "postgres", None, ()),
     }
 
@@ -311,6 +313,8 @@ class ImageBuilder:
         if context.exists():
             shutil.rmtree(context)
         shutil.copytree(RECIPES / recipe.recipe, context)
+        for name in recipe.checkout_files:
+            shutil.copy2(REPO_ROOT / name, context / name)
         local = self.local_wheels(recipe)
         self.wheelhouse(recipe, local, context / "wheels")
         (context / "local").mkdir()
