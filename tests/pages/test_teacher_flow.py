@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy import select
 
+from hub.db import ServiceDatabase
+from hub.reports.tables import ActivityDay
 from hub.service.pages.texts import TEXTS
 from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
 from tests.pages.pagesession import PAGES, PagePerson, sign_in
@@ -35,7 +38,8 @@ ASSIGNMENT = "pixels-are-numbers"
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
     base = world_traversable_dir("aiclass-pages-flow-")
-    running = start_hub(base / "data", "[demo]\nstudents = 6\n", timeout=600)
+    running = start_hub(base / "data", "[demo]\nstudents = 6\n[reports]\n"
+                        "activity_poll_minutes = 1\n", timeout=600)
     yield running
     stop_process_group(running)
     shutil.rmtree(base, ignore_errors=True)
@@ -100,7 +104,7 @@ def test_a_lesson_from_release_to_region_report(hub: RunningHub, chromium: Brows
     page.check(f"#release-form input[name=class][value='{class_id}']")
     page.fill("#release-form input[name=due]", "2030-06-30T18:00")
     page.click("#release-button")
-    page.wait_for_selector("#release-done")
+    page.wait_for_selector("#release-done", timeout=420_000)  # nbgrader generates it first
     assert ASSIGNMENT in page.inner_text("#release-done")
 
     page.goto(f"{base}classes/{class_id}")
@@ -166,3 +170,18 @@ def test_a_lesson_from_release_to_region_report(hub: RunningHub, chromium: Brows
     assert class_id in page.content()
     shot(page, "09-school-report")
     context.close()
+    assert_activity_recorded(hub, [s.username for s in students])
+
+
+def assert_activity_recorded(hub: RunningHub, usernames: list[str]) -> None:
+    """The service samples the hub every minute here: the running labs were counted."""
+    database = ServiceDatabase(f"sqlite:///{hub.data_dir / 'aiclass.sqlite'}")
+    deadline = time.monotonic() + 180
+    while True:
+        with database.session() as session:
+            counted = set(session.scalars(select(ActivityDay.username).where(
+                ActivityDay.username.in_(usernames), ActivityDay.active_minutes > 0)))
+        if counted == set(usernames):
+            return
+        assert time.monotonic() < deadline, f"activity of {usernames} not recorded: {counted}"
+        time.sleep(5)

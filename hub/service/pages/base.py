@@ -118,7 +118,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
         key = error.text_key if isinstance(error, Forbidden) else {
-            403: "forbidden", 404: "not_found"}.get(status_code, "server_error")
+            400: "bad_input", 403: "forbidden", 404: "not_found"}.get(status_code, "server_error")
         text = TEXTS[self.locale_name]
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         environment: Environment = self.settings["page_templates"]

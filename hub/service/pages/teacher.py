@@ -13,8 +13,10 @@ import json
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
@@ -83,7 +85,7 @@ class LibraryHandler(PageHandler):
                          band_names={k: v[1] if zh else v[2] for k, v in BANDS.items()},
                          released=self.get_query_arguments("released"))
 
-    def taught(self, session) -> list[SchoolClass]:  # noqa: ANN001
+    def taught(self, session: Session) -> list[SchoolClass]:
         return list(session.scalars(
             select(SchoolClass).join(Enrollment, Enrollment.class_id == SchoolClass.id)
             .where(Enrollment.username == self.person.username,
@@ -110,7 +112,7 @@ class ReleaseFormHandler(PageHandler):
             store.release(class_ids, assignment_id, files, self.person.username, due_at)
         self.redirect(f"{self.prefix}library?released={assignment_id}")
 
-    def write_error(self, status_code: int, **kwargs) -> None:  # noqa: ANN003
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(error, ExchangeRefused):
             self.set_status(422 if error.code == "generate_failed" else 400)

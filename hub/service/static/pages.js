@@ -36,7 +36,10 @@ async function watchServers(section) {
   const counter = document.getElementById("ready-count");
   for (;;) {
     try {
-      const response = await fetch(section.dataset.statusUrl, {credentials: "same-origin"});
+      // JupyterHub accepts the sign-in cookie on script requests only with the XSRF token.
+      const response = await fetch(section.dataset.statusUrl, {
+        credentials: "same-origin", headers: {"X-XSRFToken": section.dataset.xsrf},
+      });
       if (response.ok) {
         const body = await response.json();
         counter.textContent = body.ready;
