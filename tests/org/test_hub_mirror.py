@@ -133,7 +133,8 @@ def test_teacher_reaches_their_class_and_not_another(hub: RunningHub,
     assert refused.status_code in (403, 404)
     assert teacher.request("GET", "users/stu-a3k9d").status_code == 404
     assert teacher.request("DELETE", "users/stu-a3k9d/server").status_code in (403, 404)
-    assert imported.request("GET", "users/stu-a3k9d").json()["servers"] == {}
+    assert (hub.data_dir / "homes" / "stu-f4y7m").is_dir()
+    assert not (hub.data_dir / "homes" / "stu-a3k9d").exists()
     assert teacher.request("GET", "groups").status_code == 403
 
 
