@@ -212,6 +212,9 @@ class ServiceSettings:
                                           minimum=1, maximum=1000)
     max_submissions: int = setting(100, "每个学生每份作业保留的提交次数上限 / submissions kept "
                                    "per student and assignment", minimum=1, maximum=100000)
+    grading_workers: int = setting(1, "课堂服务中的评分进程数（0 不在服务中评分）/ grading "
+                                   "workers in the classroom service (0: none)",
+                                   minimum=0, maximum=64)
 
 
 def _identifier(value: str) -> str | None:

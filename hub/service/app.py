@@ -23,6 +23,8 @@ from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
 from hub.service.classroom import Classroom
 from hub.service.exchange_api import exchange_routes
+from hub.service.grading_api import grading_routes
+from hub.service.grading_workers import start_grading_workers
 from hub.service.pages.routes import page_routes, page_settings
 from hub.settings import Settings, settings_from_environment
 
@@ -34,7 +36,8 @@ def make_app(classroom: Classroom, prefix: str = DEFAULT_PREFIX,
              settings: Settings | None = None) -> web.Application:
     """The Tornado application serving the service under ``prefix``."""
     settings = settings or settings_from_environment()
-    return web.Application(exchange_routes(prefix) + page_routes(prefix), classroom=classroom,
+    return web.Application(exchange_routes(prefix) + grading_routes(prefix) + page_routes(prefix),
+                           classroom=classroom,
                            **page_settings(prefix, settings))
 
 
@@ -61,6 +64,7 @@ async def serve(port: int) -> None:
                     policy=ReportPolicy.from_settings(settings.reports),
                     database=classroom.database).start()
     asyncio.get_running_loop().run_in_executor(None, prepare_generator)
+    start_grading_workers(classroom, settings.service.grading_workers)
     logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
                                                 port, prefix)
     await asyncio.Event().wait()
