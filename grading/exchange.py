@@ -10,7 +10,6 @@ Timestamps are the server's clock (UTC), never the client's.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -19,11 +18,11 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
@@ -37,6 +36,7 @@ from grading.exchange_archive import ArchiveLimits, pack
 from grading.exchange_errors import ExchangeRefused
 from grading.exchange_models import Extension, Feedback, Fetch, Release, Submission
 
+_PATH_LOCK = threading.Lock()
 ASSIGNMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -80,8 +80,8 @@ def _empty_gradebook() -> bytes:
     """
     with tempfile.TemporaryDirectory(prefix="aiclass-gradebook-") as workdir:
         path = Path(workdir) / "gradebook.db"
-        with _alembic_on_path():
-            Gradebook(f"sqlite:///{path}", "aiclass").close()
+        ensure_alembic_on_path()
+        Gradebook(f"sqlite:///{path}", "aiclass").close()
         return path.read_bytes()
 
 
@@ -90,10 +90,17 @@ def prepare_generator() -> None:
     _empty_gradebook()
 
 
-def _alembic_on_path() -> contextlib.AbstractContextManager:
-    # ``alembic`` sits next to this Python, which is not on PATH outside an activated venv.
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    return nbgrader_utils.setenv(PATH=path)
+def ensure_alembic_on_path() -> None:
+    """Put ``alembic`` (beside this Python) on PATH: nbgrader runs it to stamp gradebooks.
+
+    Changed once for the whole process rather than around each call, because
+    releases run in worker threads and ``os.environ`` is shared by all of them.
+    """
+    with _PATH_LOCK:
+        tools = os.path.dirname(sys.executable)
+        path = os.environ.get("PATH", "")
+        if tools not in path.split(os.pathsep):
+            os.environ["PATH"] = os.pathsep.join([tools, path]) if path else tools
 
 
 def generate_student_version(source_dir: Path, assignment_id: str) -> dict[str, bytes]:
@@ -114,8 +121,8 @@ def generate_student_version(source_dir: Path, assignment_id: str) -> dict[str, 
         config.CourseDirectory.course_id = "aiclass"
         config.Application.log_level = logging.WARNING
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        with _alembic_on_path():
-            result = api.generate_assignment(assignment_id, force=True, create=True)
+        ensure_alembic_on_path()
+        result = api.generate_assignment(assignment_id, force=True, create=True)
         if not result["success"]:
             detail = (result.get("error") or result.get("log") or "")[-2000:]
             raise ExchangeRefused("generate_failed", f"nbgrader 无法生成学生版本：{detail}",

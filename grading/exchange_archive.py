@@ -15,7 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-import nbformat
+from nbformat import ValidationError
+from nbformat.validator import get_validator
 
 from grading.exchange_errors import ExchangeRefused
 
@@ -49,15 +50,37 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
+def _with_cell_ids(content: dict) -> dict:
+    """Add missing cell ids to a copy, as nbformat itself repairs them on reading.
+
+    nbformat 4.5 made cell ids required; older tools still write 4.5 notebooks
+    without them, and Jupyter opens those, so they are not refused here.
+    """
+    cells = content.get("cells")
+    if not isinstance(cells, list) or all(isinstance(c, dict) and "id" in c for c in cells):
+        return content
+    repaired = [{"id": f"cell-{index}", **cell} if isinstance(cell, dict) else cell
+                for index, cell in enumerate(cells)]
+    return {**content, "cells": repaired}
+
+
 def check_notebook(name: str, data: bytes) -> None:
-    """Refuse a ``.ipynb`` that is not a valid Jupyter notebook."""
+    """Refuse a ``.ipynb`` that is not a valid Jupyter notebook (nbformat 4's schema).
+
+    The schema is checked with ``fastjsonschema``: some thirty times faster than
+    ``jsonschema``, which matters when a class submits at once.
+    """
     try:
         content = json.loads(data.decode("utf-8"))
-        if not isinstance(content, dict) or "cells" not in content:
-            raise ValueError("no cells")
-        notebook = nbformat.from_dict(content)
-        nbformat.validate(notebook)
-    except (UnicodeDecodeError, ValueError, nbformat.ValidationError) as exc:
+        if not isinstance(content, dict) or content.get("nbformat") != 4:
+            raise ValueError("not an nbformat 4 notebook")
+        minor = content.get("nbformat_minor")
+        validator = get_validator(version=4, version_minor=minor if isinstance(minor, int)
+                                  else 5, name="fastjsonschema")
+        if validator is None:
+            raise ValueError(f"unknown nbformat minor version {minor!r}")
+        validator.validate(_with_cell_ids(content))
+    except (UnicodeDecodeError, ValueError, ValidationError) as exc:
         raise ExchangeRefused(
             "bad_notebook", f"{name} 不是有效的 Jupyter 笔记本", f"{name} is not a valid "
             f"Jupyter notebook ({type(exc).__name__})",

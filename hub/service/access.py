@@ -30,6 +30,12 @@ def enrolled_as(session: Session, class_id: str, username: str, role: Role) -> b
     ) is not None
 
 
+def role_in(session: Session, class_id: str, username: str) -> str | None:
+    """How ``username`` is enrolled in ``class_id`` (student or teacher), if at all."""
+    return session.scalar(select(Enrollment.role).where(Enrollment.class_id == class_id,
+                                                        Enrollment.username == username))
+
+
 def students_of(session: Session, class_id: str) -> list[str]:
     """The usernames of a class's students, sorted."""
     return list(session.scalars(

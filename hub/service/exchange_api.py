@@ -18,6 +18,7 @@ from grading.exchange import ExchangeStore, check_assignment_id, generate_studen
 from grading.exchange_archive import MIB, check_relative_path, pack, unpack
 from grading.exchange_errors import ExchangeRefused
 from grading.exchange_models import Release, Submission
+from grading.queue import enqueue_submitted, store_sources
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
@@ -154,8 +155,14 @@ class ReleaseHandler(UploadHandler):
         source_dir = self.classroom.library_assignment(library) if library else None
         files = await IOLoop.current().run_in_executor(
             None, _generate, source_dir, source, assignment_id)
-        with self.classroom.store() as (_session, store):
+        if source_dir is not None:
+            source = {p.relative_to(source_dir).as_posix(): p.read_bytes()
+                      for p in sorted(source_dir.rglob("*")) if p.is_file()
+                      and not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts)}
+        with self.classroom.store() as (session, store):
             releases = store.release(class_ids, assignment_id, files, self.username, due_at)
+            store_sources(session, releases, source, self.classroom.content.put,
+                          "due" if self.get_argument("grade_on", "") == "due" else "submit")
             body = [release_json(r) for r in releases]
         self.write_json({"releases": body}, 201)
 
@@ -163,33 +170,43 @@ class ReleaseHandler(UploadHandler):
 class FetchHandler(APIHandler):
     """The current student version of an assignment, as a zip."""
 
-    def get(self, class_id: str, assignment_id: str) -> None:
+    async def get(self, class_id: str, assignment_id: str) -> None:
+        version, archive = await self.classroom.run(self._fetch, class_id, assignment_id)
+        self.set_header("X-Aiclass-Version", str(version))
+        self.write_zip(archive, f"{assignment_id}.zip")
+
+    def _fetch(self, class_id: str, assignment_id: str) -> tuple[int, bytes]:
         with self.classroom.store() as (session, store):
-            if access.enrolled_as(session, class_id, self.username, Role.TEACHER):
+            role = access.role_in(session, class_id, self.username)
+            if role == Role.TEACHER:
                 release = store.require_release(class_id, assignment_id)
+            elif role == Role.STUDENT:
+                release = store.fetch(class_id, assignment_id, self.username)
             else:
                 self.require(session, class_id, Role.STUDENT)
-                release = store.fetch(class_id, assignment_id, self.username)
-            archive = self.classroom.content.read(release.archive_sha256)
-            self.set_header("X-Aiclass-Version", str(release.version))
-        self.write_zip(archive, f"{assignment_id}.zip")
+            return release.version, self.classroom.content.read(release.archive_sha256)
 
 
 class SubmissionsHandler(UploadHandler):
     """Submit (a student) or list submissions (a student's own; all for a teacher)."""
 
-    def post(self, class_id: str, assignment_id: str) -> None:
+    async def post(self, class_id: str, assignment_id: str) -> None:
         check_assignment_id(assignment_id)
+        key = self.request.headers.get("Idempotency-Key", "")
+        body, created = await self.classroom.run(self._submit, class_id, assignment_id, key)
+        self.write_json(body, 201 if created else 200)
+
+    def _submit(self, class_id: str, assignment_id: str, key: str) -> tuple[dict, bool]:
         with self.classroom.store() as (session, store):
             self.require(session, class_id, Role.STUDENT)
             store.require_release(class_id, assignment_id)
         files = self.body_files()
-        key = self.request.headers.get("Idempotency-Key", "")
-        with self.classroom.store() as (_session, store):
+        with self.classroom.store() as (session, store):
             submission, created = store.submit(class_id, assignment_id, self.username, files,
                                                key, self.classroom.submission_limits)
-            body = submission_json(submission, store)
-        self.write_json(body, 201 if created else 200)
+            if created:
+                enqueue_submitted(session, store, submission)
+            return submission_json(submission, store), created
 
     def get(self, class_id: str, assignment_id: str) -> None:
         check_assignment_id(assignment_id)

@@ -88,10 +88,9 @@ def test_killed_service_leaves_submissions_complete_or_absent(classroom: Classro
     time.sleep(0.5)
     os.kill(service_pid(classroom.service_port), signal.SIGKILL)
     sender.join(120)
+    wait_for_service(student)
     response = outcome.get("response")
     assert response is None or response.status_code >= 500, "the upload should not finish"
-
-    wait_for_service(student)
     assert key not in [k for k, _ in stored_submissions(classroom.hub.data_dir,
                                                         student.username)]
     retried = student.api("POST", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/submissions",
