@@ -199,20 +199,29 @@ class SubmissionPageHandler(PageHandler):
 
 
 class FeedbackFormHandler(SubmissionPageHandler):
-    """Release the teacher's comment to the student through the exchange's feedback."""
+    """Release the teacher's comment through the exchange, as nbgrader-shaped feedback.
+
+    nbgrader's Assignments panel looks for one ``<notebook>.html`` per submitted
+    notebook; each holds the comment and the student's own notebook rendered and
+    sanitised (the student version: it never contained the hidden tests).
+    """
 
     @web.authenticated
     def post(self, key: str) -> None:
-        comment = self.get_body_argument("comment", "").strip()
+        comment = html.escape(self.get_body_argument("comment", "").strip())
         with self.classroom.store() as (session, store):
             submission, access_kind = self.load(session, store, key)
             if access_kind != TEACH:
                 raise Forbidden("teachers_only")
             title = html.escape(submission.assignment_id)
-            page = (f'<!DOCTYPE html><meta charset="utf-8"><h1>{title}</h1>'
-                    f"<p>{html.escape(comment)}</p>")
-            store.release_feedback(submission, {"feedback.html": page.encode("utf-8")},
-                                   self.person.username)
+            files = {}
+            for path, data in store.files_of(submission.manifest).items():
+                if path.endswith(".ipynb") and "/" not in path:
+                    page = (f'<!DOCTYPE html><meta charset="utf-8"><title>{title}</title>'
+                            f'<h1>{title}</h1><section class="comment"><p>{comment}</p>'
+                            f"</section>{render_notebook(data)}")
+                    files[f"{path[:-6]}.html"] = page.encode("utf-8")
+            store.release_feedback(submission, files, self.person.username)
         self.redirect(f"{self.prefix}submissions/{key}")
 
 

@@ -29,6 +29,7 @@ function drawChart(element) {
                 data: series.map((p) => p[1])}],
     };
   }
+  option.animation = false;  // printed reports and screenshots show the final chart
   chart.setOption(option);
 }
 
