@@ -16,6 +16,7 @@ import io
 import itertools
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,13 @@ SPIRAL_RECIPE = dict(dataset="spiral", features=["x1", "x2", "x1sq", "x2sq", "x1
                                                   "sinx2"],
                      hidden_layers=2, neurons=16, activation="tanh", learning_rate=0.03,
                      batch_size=25)
+
+
+def chinese_matplotlib() -> None:
+    """Give the baseline the CJK font a real notebook would need (fonts-noto-cjk)."""
+    plt.rcParams["font.family"] = ["Noto Sans CJK SC", "DejaVu Sans"]
+    warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+    warnings.filterwarnings("ignore", message="findfont", category=UserWarning)
 
 
 def drawings() -> list[list[list[int]]]:
@@ -152,6 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples (CI smoke run)")
     args = parser.parse_args(argv)
+    chinese_matplotlib()
     samples, baseline_samples, seconds = (10, 3, 1.0) if args.quick else (40, 10, 3.0)
 
     print("Server-side time per interaction (ms); baseline = naive matplotlib redraw, "
@@ -176,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
     playground = ax.create("playground", predict_first=False)
     kmeans = ax.create("kmeans", predict_first=False)
     gd = ax.create("gradient_descent", predict_first=False, learning_rate=0.001)
-    perceptron = ax.create("perceptron_xor", predict_first=False, max_epochs=10**6)
+    perceptron = ax.create("perceptron_xor", predict_first=False, max_epochs=2000)
     animated = {
         "playground boundary redraw (100x100)": playground.refresh,
         "playground frame (1 epoch + redraw)": playground.step,

@@ -3,6 +3,7 @@
 import ipywidgets as w
 import numpy as np
 import traitlets
+from scipy.spatial import cKDTree
 
 from ..base import Explainer, grid_coords
 from ..datasets import DOMAIN, two_d
@@ -13,14 +14,15 @@ from ..views import SceneView
 
 def knn_predict(train_x: np.ndarray, train_y: np.ndarray, query: np.ndarray, k: int,
                 classes: int) -> np.ndarray:
-    """Majority vote of the ``k`` nearest training points for every query row (vectorised)."""
+    """Majority vote of the ``k`` nearest training points for every query row.
+
+    A k-d tree answers the 10 000 queries of a 100x100 boundary in a few milliseconds on one
+    thread; ties go to the lower class number, as ``argmax`` does.
+    """
     k = min(k, len(train_x))
-    distances = (
-        (query**2).sum(1)[:, None] - 2 * query @ train_x.T + (train_x**2).sum(1)[None, :]
-    )
-    nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
-    votes = np.zeros((len(query), classes), dtype=np.int32)
-    np.add.at(votes, (np.arange(len(query))[:, None], train_y[nearest]), 1)
+    _, nearest = cKDTree(train_x).query(query, k=k)
+    labels = train_y[np.asarray(nearest).reshape(len(query), k)]
+    votes = np.stack([(labels == c).sum(axis=1) for c in range(classes)], axis=1)
     return votes.argmax(axis=1)
 
 
