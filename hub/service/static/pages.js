@@ -17,8 +17,8 @@ function drawChart(element) {
       yAxis: {type: "value"},
       series: [
         {name: label, type: "line", data: series.map((w) => w.hours)},
-        {name: "urban", type: "line", data: series.map((w) => w.urban)},
-        {name: "rural", type: "line", data: series.map((w) => w.rural)},
+        {name: element.dataset.urban, type: "line", data: series.map((w) => w.urban)},
+        {name: element.dataset.rural, type: "line", data: series.map((w) => w.rural)},
       ],
     };
   } else {
