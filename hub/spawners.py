@@ -77,8 +77,8 @@ class ClassroomDockerSpawner(DockerSpawner):
         Unicode(),
         ["jupyter_lsp", "notebook"],
         help="""Server extensions the image has but students' servers do not load: the language
-        server bridge and the classic-notebook UI cost a third of a server's start-up CPU,
-        and the lab is the only interface students use.""",
+        server bridge and the classic-notebook UI cost about a tenth of a server's start-up
+        CPU, and the lab is the only interface students use.""",
     ).tag(config=True)
 
     _gpu_state_restored = False

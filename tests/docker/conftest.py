@@ -35,6 +35,10 @@ def student_image(engine: None) -> str:
 def docker_hub(student_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerHub]:
     """``aiclass up --mode docker`` on 127.0.0.1 with small, checkable limits."""
     data_dir = tmp_path_factory.mktemp("docker-hub")
+    course = tmp_path_factory.mktemp("course-data")
+    (course / "readme.txt").write_text("课程数据 / course data\n", encoding="utf-8")
+    course.chmod(0o755)
+    (course / "readme.txt").chmod(0o644)
     run_id = uuid.uuid4().hex[:8]
     port = free_port()
     (data_dir / "aiclass.toml").write_text(
@@ -55,6 +59,7 @@ cpu_mem_limit = "1G"
 cpu_cpu_limit = 0.5
 cpu_pids_limit = 256
 cull_idle_minutes = 0
+course_data = "{course}"
 """,
         encoding="utf-8",
     )

@@ -9,6 +9,7 @@ limits, dropped capabilities, no-new-privileges and user that the settings ask f
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -129,6 +130,11 @@ def test_container_limits_capabilities_and_user_follow_the_settings(
     assert home and home[0]["Type"] == "volume"
     assert home[0]["Name"] == f"aiclass-test-{docker_hub.run_id}-{DockerSpawner._escape(a.name)}"
     assert docker("exec", info["Id"], "id", "-u") == "1000"
+    assert docker("exec", info["Id"], "cat", "/srv/course/readme.txt") == "课程数据 / course data"
+    write = subprocess.run(
+        ["docker", "exec", info["Id"], "touch", "/srv/course/mine.txt"], capture_output=True
+    )
+    assert write.returncode != 0, "course data must be read-only"
     status = docker("exec", info["Id"], "grep", "-E", "^(CapEff|NoNewPrivs)", "/proc/1/status")
     assert "CapEff:\t0000000000000000" in status
     assert "NoNewPrivs:\t1" in status
