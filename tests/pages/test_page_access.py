@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,15 +108,29 @@ def test_reports_only_for_admins(people: People) -> None:
     assert schools[1][4] == 4  # 6 demo students: 4 in the first school's two classes
 
 
-def test_roster_dry_run_shows_rows_and_changes_nothing(people: People) -> None:
-    xsrf = people.admin.form_xsrf("roster")
-    csv_text = ("学校代码,学校名称,城乡,学段,班级代码,班级名称,学年,年级,用户名,姓名,角色\n"
-                "demo-s1,示范区第一中学,城市,高中,demo-s1-g10c1,高一（1）班,2026-2027,10,"
-                "stu-newone,新同学,学生\n")
-    response = people.admin.post("roster", {"_xsrf": xsrf, "action": "dry_run"},
-                                 files={"roster": ("roster.csv", csv_text.encode("utf-8"))})
-    assert response.status_code in (200, 422), response.text
-    if response.status_code == 422:
-        pytest.fail(f"roster refused: {response.text[-2000:]}")
-    assert 'id="roster-rows"' in response.text and "stu-newone" in response.text
-    assert people.admin.get(f"classes/{people.own_class}").text.count("stu-newone") == 0
+def test_roster_dry_run_shows_rows_then_applies(people: People) -> None:
+    header = "学校代码,学校名称,城乡,学段,班级代码,班级名称,学年,年级,用户名,姓名,角色\n"
+    good = header + ("demo-s1,示范区第一中学,城市,高中,demo-s1-g11c9,高二（9）班,2026-2027,11,"
+                     "stu-newone,新同学,学生\n")
+    bad = header + ("demo-s1,示范区第一中学,城市,高中,demo-s1-g11c9,高二（9）班,2026-2027,19,"
+                    "stu-newtwo,新同学,学生\n")
+
+    def upload(text: str) -> requests.Response:
+        return people.admin.post("roster", {"_xsrf": people.admin.form_xsrf("roster"),
+                                            "action": "dry_run"},
+                                 files={"roster": ("roster.csv", text.encode("utf-8"))})
+
+    refused = upload(bad)
+    assert refused.status_code == 422
+    assert 'id="problem-rows"' in refused.text and "<td>2</td>" in refused.text
+    checked = upload(good)
+    assert checked.status_code == 200, checked.text[-2000:]
+    assert 'id="roster-rows"' in checked.text and "stu-newone" in checked.text
+    assert people.admin.get("classes/demo-s1-g11c9").status_code == 403  # not created yet
+    token = re.search(r'name="upload" value="([^"]+)"', checked.text).group(1)
+    applied = people.admin.post("roster", {"_xsrf": people.admin.form_xsrf("roster"),
+                                           "action": "apply", "upload": token})
+    assert applied.status_code == 200 and 'id="roster-summary"' in applied.text
+    page = people.admin.get("classes/demo-s1-g11c9")
+    assert page.status_code == 200 and "stu-newone" in page.text
+    assert people.teacher.get("classes/demo-s1-g11c9").status_code == 403
