@@ -97,6 +97,8 @@ def configure_organisation(c: Config, settings: Settings) -> None:
     hub was down would keep the membership) and would create a region's twenty
     thousand users one by one on every start. The service reconciles as the hub
     starts and periodically; ``aiclass roster import`` reconciles right after a change.
+    Only JupyterHub admins may grant admin, so the mirror is one exactly when
+    ``[org] region_admins_are_superusers`` asks it to make region admins superusers.
     """
     environment = {DATA_DIR_ENV: str(settings.data_dir),
                    OVERRIDES_ENV: os.environ.get(OVERRIDES_ENV, "{}")}
@@ -106,6 +108,7 @@ def configure_organisation(c: Config, settings: Settings) -> None:
         "command": [sys.executable, "-m", "hub.org.mirror"],
         "environment": environment,
         "display": False,
+        "admin": settings.org.region_admins_are_superusers,
     })
     c.JupyterHub.load_roles.append({"name": MIRROR_ROLE, "scopes": MIRROR_SCOPES,
                                     "services": [MIRROR_SERVICE]})

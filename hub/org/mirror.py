@@ -116,6 +116,9 @@ class Organisation:
     roles: list[dict]
     users: set[str]
     superusers: set[str]
+    region_admins: set[str] = field(default_factory=set)
+    keep_admin: set[str] = field(default_factory=set)
+    """Superusers named in ``[hub] admin_users``, whose admin flag the mirror leaves alone."""
 
 
 @dataclass
@@ -151,11 +154,10 @@ def organisation(session: Session, region_admins_are_superusers: bool) -> Organi
     roles = hub_roles(session)
     users = {u for members in groups.values() for u in members}
     users |= {u for role in roles for u in role["users"]}
-    superusers = set()
-    if region_admins_are_superusers:
-        superusers = set(session.scalars(
-            select(Person.username).where(Person.role == Role.REGION_ADMIN)))
-    return Organisation(groups, roles, users | superusers, superusers)
+    region_admins = set(session.scalars(
+        select(Person.username).where(Person.role == Role.REGION_ADMIN)))
+    superusers = region_admins if region_admins_are_superusers else set()
+    return Organisation(groups, roles, users | region_admins, superusers, region_admins)
 
 
 def _create_users(api: HubAPI, usernames: list[str]) -> int:
@@ -196,9 +198,10 @@ def mirror_organisation(api: HubAPI, wanted: Organisation) -> MirrorReport:
         api.call("DELETE", f"groups/{name}", ok=(204, 404))
         report.groups_deleted += 1
     report.roles = api.call("PUT", "aiclass/roles", {"roles": wanted.roles})
-    for username in sorted(wanted.superusers):
-        if not api.call("GET", f"users/{username}").get("admin"):
-            api.call("PATCH", f"users/{username}", {"admin": True})
+    for username in sorted(wanted.region_admins - wanted.keep_admin):
+        should_be = username in wanted.superusers
+        if api.call("GET", f"users/{username}").get("admin") != should_be:
+            api.call("PATCH", f"users/{username}", {"admin": should_be})
             report.admins_changed += 1
     report.requests = api.requests - before
     return report
@@ -210,6 +213,7 @@ def mirror_from_settings(settings: Settings, api: HubAPI | None = None) -> Mirro
     try:
         with database.session() as session:
             wanted = organisation(session, settings.org.region_admins_are_superusers)
+        wanted.keep_admin = set(settings.hub.admin_users)
     finally:
         database.engine.dispose()
     api = api or HubAPI(hub_api_url(settings), mirror_token(settings.data_dir))

@@ -161,3 +161,49 @@ def test_region_admin_is_not_a_superuser(hub: RunningHub, imported: HubREST) -> 
     model = imported.request("GET", f"users/{region_admin}").json()
     assert model["admin"] is False
     assert f"aiclass-region-admin-{region_admin}" in model["roles"]
+
+
+def test_the_mirror_cannot_make_superusers_unless_the_settings_say_so(
+        hub: RunningHub, imported: HubREST) -> None:
+    region_admin = hub.account("region_admin")["username"]
+    refused = imported.request("PATCH", f"users/{region_admin}", {"admin": True})
+    assert refused.status_code == 403
+    assert imported.request("GET", f"users/{region_admin}").json()["admin"] is False
+
+
+@pytest.mark.parametrize(("role", "status"), [
+    ({"name": "admin", "scopes": ["admin:users"], "users": []}, 400),
+    ({"name": "aiclass-sneaky", "scopes": ["admin:users"], "users": []}, 403),
+    ({"name": "aiclass-sneaky", "scopes": ["read:users"], "users": ["nobody-here"]}, 400),
+])
+def test_the_roles_endpoint_refuses_escalation(hub: RunningHub, imported: HubREST,
+                                               role: dict, status: int) -> None:
+    before = imported.roles()
+    answer = imported.request("PUT", "aiclass/roles", {"roles": [*before.values(), role]})
+    assert answer.status_code == status, answer.text
+    assert imported.roles() == before
+
+
+def test_users_cannot_use_the_roles_endpoint(hub: RunningHub, imported: HubREST) -> None:
+    teacher = HubREST(hub, user_token(hub, "tch-m4p8q", new_password(hub, "tch-m4p8q"),
+                                      CHOSEN))
+    assert teacher.request("GET", "aiclass/roles").status_code == 403
+    assert teacher.request("PUT", "aiclass/roles", {"roles": []}).status_code == 403
+    assert "aiclass-teacher-tch-m4p8q" in imported.roles()
+
+
+def test_region_admins_are_superusers_when_the_settings_say_so() -> None:
+    base = world_traversable_dir("aiclass-org-superusers-")
+    running = start_hub(base / "data", "[org]\nregion_admins_are_superusers = true\n")
+    try:
+        api = mirror_api(running)
+        region_admin = running.account("region_admin")["username"]
+        teacher = running.account("teacher")["username"]
+        deadline = time.monotonic() + 120
+        while not api.request("GET", f"users/{region_admin}").json().get("admin"):
+            assert time.monotonic() < deadline, "the mirror never made the region admin admin"
+            time.sleep(1)
+        assert api.request("GET", f"users/{teacher}").json()["admin"] is False
+    finally:
+        stop_process_group(running)
+        shutil.rmtree(base, ignore_errors=True)
