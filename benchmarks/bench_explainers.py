@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from aiclass_explainers.base import Explainer
 from aiclass_explainers.explainers.pixels import PAD
+from aiclass_explainers.explainers.playground import FRAME_TRAINING_S
 from aiclass_explainers.views import GridView, SceneView
 
 #: The network a student can find for the spiral; the benchmark times it to test loss < 0.1.
@@ -188,7 +189,9 @@ def main(argv: list[str] | None = None) -> dict:
     perceptron = ax.create("perceptron_xor", predict_first=False, max_epochs=2000)
     animated = {
         "playground boundary redraw (100x100)": playground.refresh,
-        "playground frame (1 epoch + redraw)": playground.step,
+        "playground frame (train 20 ms + redraw)":
+            lambda: (playground.train_for(FRAME_TRAINING_S), playground.refresh()),
+        "playground one full epoch + redraw": playground.step,
         "kmeans step": lambda: kmeans.step() if not kmeans.converged else kmeans.restart(),
         "gradient_descent step": lambda: gd.run(1),
         "perceptron_xor epoch": lambda: perceptron.train(1),

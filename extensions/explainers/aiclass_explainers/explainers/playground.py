@@ -6,6 +6,7 @@ up at 30 frames per second on two CPU cores.
 """
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -37,6 +38,8 @@ LEARNING_RATES = [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 REGULARIZATION_RATES = [0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]
 #: How many loss-curve points are sent to the browser at most.
 CURVE_POINTS = 200
+#: Training time per animation frame, leaving the rest of 1/30 s for the redraw.
+FRAME_TRAINING_S = 0.02
 
 
 def device() -> torch.device:
@@ -204,7 +207,8 @@ class Playground(Explainer):
             self.shuffle = torch.Generator().manual_seed(self.seed)
         self._tune_optimizer(new=True)
         self.epoch = 0
-        self.history: list[tuple[float, float]] = []
+        self._position = len(self.y_train)
+        self.history: list[tuple[float, float, float]] = []
         self._measure()
         if refresh:
             self.refresh()
@@ -225,25 +229,36 @@ class Playground(Explainer):
         return self.regularization_rate * sum((p * p).sum() for p in weights)
 
     def train(self, epochs: int = 1) -> None:
-        """Train ``epochs`` passes over the training points in shuffled mini-batches."""
+        """Train until ``epochs`` more passes over the training points have finished."""
+        target = self.epoch + epochs
+        self._run_batches(lambda: self.epoch >= target)
+
+    def train_for(self, seconds: float) -> None:
+        """Train mini-batches for about ``seconds`` (at least one): one animation frame."""
+        deadline = time.perf_counter() + seconds
+        self._run_batches(lambda: time.perf_counter() >= deadline)
+
+    def _run_batches(self, done: Callable[[], bool]) -> None:
         loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
         n = len(self.y_train)
         self.network.train()
         with few_threads(self.device):
-            self._epochs(epochs, n, loss_fn)
-        self._measure()
-
-    def _epochs(self, epochs: int, n: int, loss_fn: Callable) -> None:
-        for _ in range(epochs):
-            order = torch.randperm(n, generator=self.shuffle).to(self.device)
-            for start in range(0, n, self.batch_size):
-                batch = order[start:start + self.batch_size]
+            while True:
+                if self._position >= n:
+                    self._order = torch.randperm(n, generator=self.shuffle).to(self.device)
+                    self._position = 0
+                batch = self._order[self._position:self._position + self.batch_size]
+                self._position += self.batch_size
                 logits = self.network(self.x_train[batch]).squeeze(1)
                 loss = loss_fn(logits, self.y_train[batch]) + self._penalty()
                 self.optim.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optim.step()
-            self.epoch += 1
+                if self._position >= n:
+                    self.epoch += 1
+                if done():
+                    break
+        self._measure()
 
     @torch.no_grad()
     def _measure(self) -> None:
@@ -251,7 +266,8 @@ class Playground(Explainer):
         self.network.eval()
         with few_threads(self.device):
             self._losses(loss_fn)
-        self.history.append((self.train_loss, self.test_loss))
+        progress = self.epoch + min(self._position / max(len(self.y_train), 1), 1.0) % 1.0
+        self.history.append((progress, self.train_loss, self.test_loss))
 
     def _losses(self, loss_fn: Callable) -> None:
         self.train_loss = float(loss_fn(self.network(self.x_train).squeeze(1), self.y_train))
@@ -272,20 +288,22 @@ class Playground(Explainer):
         self.refresh()
 
     def _tick(self) -> bool:
-        self.step()
+        """One animation frame: train for most of a 30 fps frame, then redraw."""
+        self.train_for(FRAME_TRAINING_S)
+        self.refresh()
         return math.isfinite(self.train_loss)
 
     def refresh(self) -> None:
         history = self.history[:: max(1, math.ceil(len(self.history) / CURVE_POINTS))]
-        xs = list(range(0, len(self.history), max(1, math.ceil(len(self.history) / CURVE_POINTS))))
-        finite = [v for pair in history for v in pair if math.isfinite(v)]
+        xs = [round(x, 3) for x, _, _ in history]
+        finite = [v for _, *pair in history for v in pair if math.isfinite(v)]
         top = max(finite, default=1.0)
         self.scene.update(heat=self.boundary(),
                           title=t("第 {e} 轮", "Epoch {e}", e=self.epoch))
         self.curve.update(
-            xlim=[0, max(len(self.history) - 1, 1)], ylim=[0, max(top, 0.1) * 1.05],
-            lines=[{"x": xs, "y": [a for a, _ in history], "color": "#999"},
-                   {"x": xs, "y": [b for _, b in history], "color": "#000"}])
+            xlim=[0, max(xs[-1], 1)], ylim=[0, max(top, 0.1) * 1.05],
+            lines=[{"x": xs, "y": [a for _, a, _ in history], "color": "#999"},
+                   {"x": xs, "y": [b for _, _, b in history], "color": "#000"}])
         shape = " → ".join([str(len(self.features))] + [str(self.neurons)] * self.hidden_layers
                            + ["1"])
         self.status.value = t(
