@@ -355,7 +355,7 @@ class ExchangeStore:
         extensions = dict(self.session.execute(
             select(Extension.username, Extension.due_at)
             .where(Extension.class_id == class_id, Extension.assignment_id == assignment_id)
-        ).tuples().all())
+        ).all())
         due = self.latest_release(class_id, assignment_id).due_at
         return [(name, chosen.get(name) or latest.get(name), extensions.get(name, due))
                 for name in students]

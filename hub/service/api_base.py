@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 from jupyterhub.services.auth import HubAuthenticated, UserNotAllowed
@@ -91,7 +92,7 @@ class APIHandler(HubAuthenticated, web.RequestHandler):
         self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
         self.finish(data)
 
-    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001 - tornado's signature
+    def log_exception(self, typ: type, value: BaseException, tb: TracebackType) -> None:
         if isinstance(value, ExchangeRefused):
             log.info("refused %s %s for %s: %s", self.request.method, self.request.path,
                      getattr(self, "username", "-"), value.code)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
 from traitlets import Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
@@ -31,7 +32,7 @@ T = TypeVar("T")
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "assignments"
 
 
-def _commit_without_fsync(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _commit_without_fsync(dbapi_connection: DBAPIConnection, _record: object) -> None:
     """In WAL mode, commit without waiting for the disk: still atomic after a killed process.
 
     Blobs are fsynced before their row is committed, so a power loss can at worst

@@ -11,6 +11,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.orm import Session
 from tornado import web
 from tornado.ioloop import IOLoop
 
@@ -279,7 +280,7 @@ class ExtensionHandler(APIHandler):
 class SubmissionBase(APIHandler):
     """Handlers on one submission: its student or a teacher of its class only."""
 
-    def submission_for(self, session, store: ExchangeStore, key: str, *,  # noqa: ANN001
+    def submission_for(self, session: Session, store: ExchangeStore, key: str, *,
                        teacher_only: bool = False) -> Submission:
         submission = store.submission(key)
         if submission is not None:
