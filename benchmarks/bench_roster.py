@@ -8,6 +8,8 @@ script without the mirror would do it), measured on a sample and scaled to the r
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
 import sys
 import time
@@ -28,10 +30,10 @@ HEADER = "学校代码,学校名称,城乡,学段,班级代码,班级名称,学�
 NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
 
 
-def region_csv(path: Path) -> int:
+def region_csv(path: Path, schools: int) -> int:
     """Write the generated region's roster; return the number of students."""
     lines = [HEADER]
-    for school in range(SCHOOLS):
+    for school in range(schools):
         school_id = f"b{school:03d}"
         prefix = f"{school_id},基准第{school}学校,{'城市' if school % 3 else '农村'},高中"
         lines.append(f"{prefix},,,,,adm-{school_id},{NAMES[school % 30]}校长,学校管理员")
@@ -43,7 +45,14 @@ def region_csv(path: Path) -> int:
                 username = f"s-{school_id}-{number}-{seat:02d}"
                 lines.append(f"{klass},{username},{NAMES[(seat + number) % 30]}同学,学生")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return SCHOOLS * CLASSES * STUDENTS
+    return schools * CLASSES * STUDENTS
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used: what the hub's work costs, whatever
+    else the machine is busy with."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def import_and_mirror(settings: Settings, csv_path: Path) -> tuple[ImportReport, MirrorReport,
@@ -81,14 +90,18 @@ def one_by_one_seconds_per_student(settings: Settings, sample: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_roster")
+    parser.add_argument("--schools", type=int, default=SCHOOLS,
+                        help="schools in the generated region (5 classes of 40 each)")
+    schools = parser.parse_args(argv or []).schools
     base = world_traversable_dir("aiclass-bench-roster-")
     hub = start_hub(base / "data", "[org]\nmirror_interval_minutes = 1440\n", timeout=600)
     try:
         settings = load_settings(hub.data_dir)
         csv_path = base / "region.csv"
-        students = region_csv(csv_path)
-        people = students + SCHOOLS * (CLASSES + 1)
-        print(f"region: {SCHOOLS} schools x {CLASSES} classes x {STUDENTS} students = "
+        students = region_csv(csv_path, schools)
+        people = students + schools * (CLASSES + 1)
+        print(f"region: {schools} schools x {CLASSES} classes x {STUDENTS} students = "
               f"{students} students, {people} people, {csv_path.stat().st_size / 1e6:.1f} MB CSV")
 
         per_student = one_by_one_seconds_per_student(settings, BASELINE_SAMPLE)
@@ -96,15 +109,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"baseline, plain REST one by one: {per_student * 1000:.1f} ms per person "
               f"(sample of {BASELINE_SAMPLE}) -> {baseline:.0f} s for the region (scaled)")
 
-        started = time.perf_counter()
+        started, hub_cpu = time.perf_counter(), cpu_seconds(hub.process.pid)
+        own_cpu = time.process_time()
         report, mirrored, timings = import_and_mirror(settings, csv_path)
         first = time.perf_counter() - started
+        hub_cpu = cpu_seconds(hub.process.pid) - hub_cpu
+        own_cpu = time.process_time() - own_cpu
         assert report.people_created == people, report.summary()
         print(f"import + mirror: {first:.1f} s (target < 120 s) "
               f"[{', '.join(f'{k} {v:.1f} s' for k, v in timings.items())}]")
         print(f"  {report.summary()}")
         print(f"  {mirrored.summary()}")
         print(f"  ratio baseline / aiclass: {baseline / first:.1f}x")
+        print(f"  CPU: hub {hub_cpu:.1f} s ({hub_cpu / people * 1000:.1f} ms per person), "
+              f"import + mirror client {own_cpu:.1f} s; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
         started = time.perf_counter()
         again, unchanged, timings = import_and_mirror(settings, csv_path)

@@ -46,6 +46,7 @@ class RegionOAuthenticator(GenericOAuthenticator):
     classes_claim = Unicode("classes", help="Claim holding the list of class ids").tag(
         config=True)
     role_claim = Unicode("role", help="Claim holding the role").tag(config=True)
+    issuer = Unicode("", help="Expected iss of ID tokens; empty: not checked").tag(config=True)
     require_verified_email = Bool(
         True, help="Refuse users whose email_verified claim is not true").tag(config=True)
 
@@ -65,9 +66,10 @@ class RegionOAuthenticator(GenericOAuthenticator):
             raise SignInRefused("统一身份认证没有返回身份令牌",
                                 "the SSO returned no ID token")
         try:
-            jwt.decode(id_token, audience=self.client_id,
+            jwt.decode(id_token, audience=self.client_id, issuer=self.issuer or None,
                        options={"verify_signature": False, "verify_aud": True,
-                                "verify_exp": True, "require": ["exp"]})
+                                "verify_exp": True, "verify_iss": bool(self.issuer),
+                                "require": ["exp"]})
         except jwt.ExpiredSignatureError as exc:
             raise SignInRefused("登录凭证已过期，请重新登录",
                                 "the sign-in token has expired; sign in again") from exc
@@ -150,6 +152,7 @@ def configure_oauth(c: Config, settings: Settings) -> None:
     authenticator.school_claim = oauth.school_claim
     authenticator.classes_claim = oauth.classes_claim
     authenticator.role_claim = oauth.role_claim
+    authenticator.issuer = oauth.issuer
     authenticator.require_verified_email = oauth.require_verified_email
     authenticator.login_service = oauth.login_service
     authenticator.manage_groups = True

@@ -102,7 +102,7 @@ def sso() -> Iterator[tuple[RunningHub, Provider]]:
     (data / "oauth-client-secret").write_text(CLIENT_SECRET, encoding="utf-8")
     provider = Provider(free_port(), base / "oidc-fixture.json")
     settings = (
-        '[auth]\nmethod = "oauth"\n[oauth]\n'
+        f'[auth]\nmethod = "oauth"\n[oauth]\nissuer = "{provider.url}"\n'
         f'authorize_url = "{provider.url}/auth"\ntoken_url = "{provider.url}/token"\n'
         f'userdata_url = "{provider.url}/me"\nclient_id = "{CLIENT_ID}"\n'
         'client_secret_file = "oauth-client-secret"\n'
