@@ -256,3 +256,19 @@ def test_bias_lab_share_of_group_b_drives_the_gap():
     assert lab.bars.rects[1][3] == pytest.approx(lab.accuracy_b)
     crosses = [p for p in lab.scene.points if p[3] == 3]
     assert len(crosses) == 100
+
+
+def test_maze_search_astar_finds_the_same_path_looking_at_fewer_cells():
+    maze = ax.create("maze_search", predict_first=False)
+    maze.controls["step"].click()
+    assert maze.expanded == 1 and not maze.finished
+    maze.controls["finish"].click()
+    bfs = (maze.expanded, maze.path_length)
+    assert maze.finished and "找到了" in maze.status.value
+    assert len([h for h in maze.board.highlight if h[4] == "#d62728"]) == bfs[1] + 1
+    maze.controls["algorithm"].value = "astar"
+    assert maze.expanded == 0
+    maze.run()
+    assert maze.path_length == bfs[1] and maze.expanded < bfs[0]
+    maze.controls["size"].value = 31
+    assert len(maze.board.values) == 31 and not maze.finished

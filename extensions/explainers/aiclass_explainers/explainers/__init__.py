@@ -6,6 +6,7 @@ from .decision_tree import DecisionTree
 from .gradient_descent import GradientDescent
 from .kmeans import KMeans
 from .knn import KNearestNeighbours
+from .maze_search import MazeSearch
 from .overfitting import Overfitting
 from .perceptron_xor import PerceptronXor
 from .pixels import Pixels
@@ -15,5 +16,5 @@ from .teachable_machine import TeachableMachine
 
 ALL = [
     Pixels, RulesVsLearning, TeachableMachine, KNearestNeighbours, KMeans, DecisionTree,
-    GradientDescent, PerceptronXor, Playground, Overfitting, Convolution, BiasLab,
+    GradientDescent, PerceptronXor, Playground, Overfitting, Convolution, BiasLab, MazeSearch,
 ]
