@@ -89,6 +89,10 @@ def interactions() -> list[tuple[str, str, Explainer, Callable[[], None]]]:
     ]
     result = [(key, what, made[key], setter(target, name, values))
               for key, what, target, name, values in rows]
+    maze = made["maze_search"]
+    result.append(("maze_search", "step button", maze,
+                   lambda: c["maze_search"]["step"].click() if not maze.finished
+                   else maze.restart()))
     result.insert(4, ("kmeans", "step button", made["kmeans"],
                       lambda: c["kmeans"]["step"].click() if not made["kmeans"].converged
                       else made["kmeans"].restart()))

@@ -61,6 +61,7 @@ class BiasLab(Explainer):
         self.views = [self.scene, self.bars]
         rng = np.random.default_rng(self.seed + 100)
         self.tests = [sample_group(group, TEST_SIZE, rng) for group in (0, 1)]
+        self.grid = grid_coords(DOMAIN, DOMAIN, 100)
         self.observe(lambda _: self.refresh(), ["group_b_share", "k", "seed"])
 
     def training_set(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,17 +75,19 @@ class BiasLab(Explainer):
 
     def refresh(self) -> None:
         x, y, group = self.training_set()
+        size = 100
+        # One query for both test groups and the boundary grid: one k-d tree, one call.
+        guesses = knn_predict(x, y, np.vstack([*self.tests, self.grid]), self.k, 2)
         scores, hits = [], []
-        for test in self.tests:
+        for index, test in enumerate(self.tests):
             truth = true_label(test)
-            guess = knn_predict(x, y, test, self.k, 2)
+            guess = guesses[index * TEST_SIZE:(index + 1) * TEST_SIZE]
             scores.append(float((guess == truth).mean()))
             hits.append(float((guess[truth == 1] == 1).mean()))
         self.accuracy_a, self.accuracy_b = scores
         self.gap = abs(scores[0] - scores[1])
         self.tpr_gap = abs(hits[0] - hits[1])
-        size = 100
-        regions = knn_predict(x, y, grid_coords(DOMAIN, DOMAIN, size), self.k, 2)
+        regions = guesses[2 * TEST_SIZE:]
         self.scene.update(
             heat=regions.reshape(size, size).astype(np.uint8),
             points=[[float(a), float(b), int(c), CROSS if g else FILLED]
