@@ -53,6 +53,7 @@ def test_create_returns_explainer_with_widget_and_show_displays_it(capsys):
     knn = ax.create("knn", k=4)
     assert knn.k == 4 and knn.controls["k"].value == 4
     assert isinstance(knn.widget, w.VBox)
+    assert repr(knn) == "<knn: k 近邻：看看你的邻居>"  # no second copy of the widget
     shown = ax.show("overfitting", degree=5)
     assert shown.degree == 5
     assert "VBox" in capsys.readouterr().out

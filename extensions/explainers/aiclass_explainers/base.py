@@ -112,8 +112,10 @@ class Explainer(traitlets.HasTraits):
         box.add_class(f"aiclass-{self.explainer_id}")
         return box
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+    def __repr__(self) -> str:
+        # Short on purpose: ``show(...)`` as a cell's last line already displayed the widget,
+        # and the returned object should not draw it a second time.
+        return f"<{self.explainer_id}: {self.title}>"
 
 
 class Animator:
