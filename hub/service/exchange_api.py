@@ -202,6 +202,8 @@ class SubmissionsHandler(UploadHandler):
             self.require(session, class_id, Role.STUDENT)
             store.require_release(class_id, assignment_id)
         files = self.body_files()
+        for data in files.values():
+            self.classroom.content.put(data)  # durable before the row; outside the DB's turn
         with self.classroom.store() as (session, store):
             submission, created = store.submit(class_id, assignment_id, self.username, files,
                                                key, self.classroom.submission_limits)

@@ -219,3 +219,22 @@ def test_a_flood_of_submissions_is_refused_and_a_retry_is_not_a_duplicate(
         assert submit(student, body, f"flood-{index:04d}").status_code == 201
     refused(submit(student, body, "flood-0009"), 429, "too_many_requests")
     assert len(history(student)) == 3
+
+
+def test_a_service_refusal_reaches_the_panel_in_chinese(classroom: Classroom,
+                                                        released: dict) -> None:
+    student = classroom.students[1]
+    notebook_path = (classroom.hub.data_dir / "homes" / student.username / ASSIGNMENT
+                     / "classify.ipynb")
+    original = notebook_path.read_bytes()
+    before = len(history(student))
+    notebook_path.write_bytes(b"this is not a notebook")
+    try:
+        response = student.lab("POST", "assignments/submit",
+                               json={"course_id": CLASS, "assignment_id": ASSIGNMENT})
+    finally:
+        notebook_path.write_bytes(original)
+    body = response.json()
+    assert body["success"] is False
+    assert "classify.ipynb 不是有效的 Jupyter 笔记本" in body["value"]
+    assert len(history(student)) == before
