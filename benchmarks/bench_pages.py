@@ -63,10 +63,10 @@ def render(template: str, **context: object) -> str:
         path="/", **context)
 
 
-def refresh(database: ServiceDatabase, scores: dict) -> None:
+def refresh(database: ServiceDatabase) -> None:
     """The background recomputation of the snapshot (the service runs it on a timer)."""
     with database.session() as session:
-        refresh_region(session, "生成区", POLICY, scores, TODAY)
+        refresh_region(session, "生成区", POLICY, TODAY)
 
 
 def region_page(database: ServiceDatabase) -> str:
@@ -148,7 +148,7 @@ def main() -> None:
               f"{submissions} submissions, {activity} activity days "
               f"in {time.perf_counter() - started:.1f} s")
         class_id = next(iter(region.classes))
-        computed = best_of(1, lambda: refresh(database, region.scores))
+        computed = best_of(1, lambda: refresh(database))
         html = region_page(database)
         assert "生成学校0" in html
         ours = best_of(5, lambda: region_page(database))

@@ -82,8 +82,7 @@ class RegionRefresher(LoggingConfigurable):
 
     def refresh(self) -> None:
         with self.database.session() as session:
-            refresh_region(session, self.region_name, self.policy, {},
-                           datetime.now(UTC).date())
+            refresh_region(session, self.region_name, self.policy, datetime.now(UTC).date())
 
     async def refresh_logged(self) -> None:
         started = time.monotonic()

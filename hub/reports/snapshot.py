@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.org.models import SchoolClass
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.region import RegionReport, SchoolReport, WeekTrend, region_report
+from hub.reports.scores import counted_fractions
 from hub.reports.tables import ReportSnapshot
 
 REGION = "region"
@@ -47,9 +50,12 @@ def report_from_json(body: dict, policy: ReportPolicy) -> RegionReport:
         policy=policy)
 
 
-def refresh_region(session: Session, name: str, policy: ReportPolicy, scores: dict,
-                   today: date) -> RegionReport:
-    """Compute the report now and store it as the snapshot."""
+def refresh_region(session: Session, name: str, policy: ReportPolicy, today: date
+                   ) -> RegionReport:
+    """Compute the report now (scores from the gradebook) and store it as the snapshot."""
+    class_ids = session.scalars(select(SchoolClass.id).where(
+        SchoolClass.school_year == policy.school_year))
+    scores = counted_fractions(session, list(class_ids))
     report = region_report(session, name, policy, scores, today)
     snapshot = session.get(ReportSnapshot, REGION)
     if snapshot is None:

@@ -174,7 +174,7 @@ def test_generated_region_report_and_workbook(session: Session) -> None:
 def test_snapshot_round_trip_keeps_every_figure(session: Session) -> None:
     small_region(session)
     assert stored_region(session, POLICY) is None
-    computed = refresh_region(session, "测试区", POLICY, SCORES, date(2026, 9, 20))
+    computed = refresh_region(session, "测试区", POLICY, date(2026, 9, 20))
     stored, computed_at = stored_region(session, POLICY)
     assert computed_at is not None
     assert stored.region == computed.region

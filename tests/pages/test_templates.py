@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from jinja2 import StrictUndefined
 
+from grading.similarity import SimilarPair
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.figures import Figures, ReportPolicy
 from hub.service.pages.base import page_environment
@@ -52,8 +53,9 @@ def test_pages_render_and_escape_names(lang: str) -> None:
                               {"username": "stu-a", "display_name": EVIL, "fetched": True,
                                "submission": None, "status": "missing", "due": None}],
                           "counts": {"fetched": 1, "submitted": 0, "late": 0, "missing": 1,
-                                     "graded": 0}, "graded_percent": 0,
-                          "timeline": [["2026-09-10 20:00", 1]], "can_teach": True},
+                                     "graded": 0, "grading_failed": 1}, "graded_percent": 0,
+                          "timeline": [["2026-09-10 20:00", 1]], "can_teach": True,
+                          "similar": [SimilarPair("stu-a", EVIL, 0.93)]},
         "report.html": {"columns": FIGURE_COLUMNS, "policy": POLICY, "printable": False,
                         "fmt": lambda c, f: formatted(c, f, POLICY), "title": "r",
                         "rows": [("/x", figures)], "total": figures, "rows_title": "",

@@ -1,30 +1,35 @@
-"""The gradebook pages: students × assignments, a submission rendered, feedback, export.
+"""The gradebook pages: students × assignments, a submission and its grades, feedback, export.
 
-The table is built from a fixed number of queries per class (students, current
-releases, submissions, extensions), whatever its size. Student notebooks are rendered
+Scores, manual grading, overrides (audited), feedback and the export are the central
+gradebook's (``grading/``); these pages check who is asking and show them. The table
+is built from a fixed number of queries per class, whatever its size. Student notebooks are rendered
 with nbconvert and then cleaned with nh3, so a submission's HTML or script can never
 run in the teacher's browser.
 """
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
 import nbformat
 import nh3
 from nbconvert import HTMLExporter
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tornado import web
 
 from grading.exchange import ExchangeStore
 from grading.exchange_models import Extension, Submission
+from grading.export import class_table, to_csv, to_xlsx
+from grading.feedback import release_feedback
+from grading.gradebook_models import CellGrade, NotebookGrade
+from grading.late_policy import LatePolicy
+from grading.manual import find_cell, history, set_comment, set_manual_score, set_override
 from hub.org.models import Enrollment, Person, Role
+from hub.reports.scores import SubmissionScore, submission_scores
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.teacher import ID
 from hub.service.pages.timefmt import localtime
@@ -40,6 +45,7 @@ class Cell:
     status: str
     key: str | None = None
     shown: str = ""
+    score: SubmissionScore | None = None
 
 
 @dataclass
@@ -50,22 +56,56 @@ class Row:
     submitted: int = 0
 
     @property
+    def graded(self) -> list[SubmissionScore]:
+        return [c.score for c in self.cells if c.score is not None and c.score.fraction is not None]
+
+    @property
     def total_shown(self) -> str:
-        return f"{self.submitted}/{len(self.cells)}"
+        graded = self.graded
+        if not graded:
+            return f"{self.submitted}/{len(self.cells)}"
+        return f"{sum(g.score for g in graded):g}/{sum(g.max_score for g in graded):g}"
 
 
 @dataclass
 class ClassGradebook:
     assignments: list[str]
     rows: list[Row]
-    has_scores: bool = False
-    distribution: list = field(default_factory=list)
+    questions: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def has_scores(self) -> bool:
+        return any(row.graded for row in self.rows)
+
+    @property
+    def distribution(self) -> list[tuple[str, int]]:
+        """Students per tenth of the points they got (over their graded assignments)."""
+        bins = [0] * 10
+        for row in self.rows:
+            graded = row.graded
+            if graded:
+                share = sum(g.score for g in graded) / (sum(g.max_score for g in graded) or 1)
+                bins[min(int(share * 10), 9)] += 1
+        return [(f"{i * 10}–{i * 10 + 10}%", n) for i, n in enumerate(bins)]
 
     @property
     def submission_rates(self) -> list[tuple[str, float]]:
         total = len(self.rows) or 1
         return [(a, round(sum(r.cells[i].status != "missing" for r in self.rows) / total, 3))
                 for i, a in enumerate(self.assignments)]
+
+
+def question_difficulty(session: Session, submission_ids: list[int]) -> list[tuple[str, float]]:
+    """Per graded question, the share of its points the class got (low: a hard question)."""
+    got: dict[str, list[float]] = {}
+    for assignment_id, notebook, grade_id, cell in session.execute(
+            select(CellGrade.assignment_id, CellGrade.notebook, CellGrade.grade_id, CellGrade)
+            .where(CellGrade.submission_id.in_(submission_ids))
+            .order_by(CellGrade.assignment_id, CellGrade.notebook, CellGrade.position)):
+        if cell.score is not None and cell.max_score:
+            got.setdefault(f"{assignment_id}/{notebook}/{grade_id}", []).append(
+                cell.score / cell.max_score)
+    return [(label, round(sum(v) / len(v), 3)) for label, v in got.items()]
 
 
 def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> ClassGradebook:
@@ -86,6 +126,8 @@ def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> Cl
         latest[pair] = submission
         if submission.chosen:
             chosen[pair] = submission
+    counted = {pair: chosen.get(pair) or submission for pair, submission in latest.items()}
+    scores = submission_scores(session, [s.id for s in counted.values()])
     extensions = {(u, a): due for u, a, due in session.execute(
         select(Extension.username, Extension.assignment_id, Extension.due_at)
         .where(Extension.class_id == class_id))}
@@ -93,18 +135,21 @@ def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> Cl
     for username, display_name in people:
         row = Row(username, display_name)
         for assignment_id in assignments:
-            submission = chosen.get((username, assignment_id)) or latest.get(
-                (username, assignment_id))
+            submission = counted.get((username, assignment_id))
             if submission is None:
                 row.cells.append(Cell("missing"))
                 continue
             due = extensions.get((username, assignment_id), releases[assignment_id].due_at)
             late = due is not None and submission.submitted_at > due
-            row.cells.append(Cell("late" if late else "on_time", submission.key,
-                                  localtime(submission.submitted_at)[5:]))
+            score = scores.get(submission.id)
+            shown = localtime(submission.submitted_at)[5:]
+            if score is not None:
+                shown = f"{score.score:g}/{score.max_score:g}" + ("…" if score.pending else "")
+            row.cells.append(Cell("late" if late else "on_time", submission.key, shown, score))
             row.submitted += 1
         rows.append(row)
-    return ClassGradebook(assignments, rows)
+    return ClassGradebook(assignments, rows,
+                          question_difficulty(session, [s.id for s in counted.values()]))
 
 
 class GradebookHandler(PageHandler):
@@ -118,47 +163,31 @@ class GradebookHandler(PageHandler):
                          book=book)
 
 
-def gradebook_table(book: ClassGradebook, with_names: bool, text: dict[str, str]
-                    ) -> list[list[str]]:
-    """Rows of the export: a heading, then one row per student (real names on request)."""
-    heading = [text["username"], *([text["name"]] if with_names else []), *book.assignments,
-               text["submitted"]]
-    rows = [heading]
-    for row in book.rows:
-        cells = [text[c.status] for c in row.cells]
-        rows.append([row.username, *([row.display_name] if with_names else []), *cells,
-                     str(row.submitted)])
-    return rows
-
-
 class GradebookExportHandler(PageHandler):
-    """CSV (UTF-8 with BOM, so Excel and WPS open it in Chinese) or XLSX."""
+    """The gradebook's export (``grading.export``): one column per question, then totals."""
 
     @web.authenticated
     def get(self, class_id: str, extension: str) -> None:
         with self.classroom.store() as (session, store):
             self.class_access(session, class_id)
-            book = class_gradebook(session, store, class_id)
-        table = gradebook_table(book, self.get_query_argument("names", "") == "1", self.text)
+            people = dict(session.execute(
+                select(Person.username, Person.display_name)
+                .join(Enrollment, Enrollment.username == Person.username)
+                .where(Enrollment.class_id == class_id, Enrollment.role == Role.STUDENT)
+                .order_by(Person.username)).all())
+            names = people if self.get_query_argument("names", "") == "1" else None
+            table = class_table(session, store, class_id, list(people),
+                                self.settings.get("late_policy") or LatePolicy(), names)
         stamp = datetime.now().strftime("%Y%m%d")
-        filename = f"gradebook-{class_id}-{stamp}.{extension}"
         if extension == "csv":
-            buffer = io.StringIO()
-            csv.writer(buffer).writerows(table)
-            body = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+            body = to_csv(table)
             self.set_header("Content-Type", "text/csv; charset=UTF-8")
         else:
-            workbook = Workbook()
-            sheet = workbook.active
-            sheet.title = class_id[:31]
-            for row in table:
-                sheet.append(row)
-            stream = io.BytesIO()
-            workbook.save(stream)
-            body = stream.getvalue()
+            body = to_xlsx(table, class_id[:31])
             self.set_header("Content-Type", "application/vnd.openxmlformats-officedocument."
                                             "spreadsheetml.sheet")
-        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        self.set_header("Content-Disposition",
+                        f'attachment; filename="gradebook-{class_id}-{stamp}.{extension}"')
         self.finish(body)
 
 
@@ -174,7 +203,7 @@ def render_notebook(data: bytes) -> str:
 
 
 class SubmissionPageHandler(PageHandler):
-    """One submission, rendered for its class's teachers (and admins above the class)."""
+    """One submission, rendered, with its grades, for its class's teachers and admins."""
 
     def load(self, session: Session, store: ExchangeStore, key: str) -> tuple[Submission, str]:
         submission = store.submission(key)
@@ -192,18 +221,55 @@ class SubmissionPageHandler(PageHandler):
             due = store.due_for(submission.class_id, submission.assignment_id,
                                 submission.username)
             status = "late" if due and submission.submitted_at > due else "on_time"
+            grades = list(session.scalars(
+                select(CellGrade).where(CellGrade.submission_id == submission.id)
+                .order_by(CellGrade.notebook, CellGrade.position)))
+            flags = {n.notebook: n.flags for n in session.scalars(
+                select(NotebookGrade).where(NotebookGrade.submission_id == submission.id))}
+            changes = history(session, submission.id)
         notebooks = [{"path": path, "html": render_notebook(data)}
                      for path, data in sorted(files.items()) if path.endswith(".ipynb")]
         self.render_page("submission.html", submission=submission, notebooks=notebooks,
-                         feedback=feedback, status=status, can_teach=access_kind == TEACH)
+                         feedback=feedback, status=status, can_teach=access_kind == TEACH,
+                         grades=grades, flags=flags, changes=changes,
+                         error=self.get_query_argument("error", ""))
+
+
+class GradeFormHandler(SubmissionPageHandler):
+    """A teacher's manual score, override or comment on one cell (audited by ``grading``)."""
+
+    @web.authenticated
+    def post(self, key: str) -> None:
+        field_name = self.get_body_argument("field", "")
+        value = self.get_body_argument("value", "").strip()
+        reason = self.get_body_argument("reason", "")
+        error = ""
+        with self.classroom.store() as (session, store):
+            submission, access_kind = self.load(session, store, key)
+            if access_kind != TEACH:
+                raise Forbidden("teachers_only")
+            try:
+                cell = find_cell(session, submission.id, self.get_body_argument("notebook", ""),
+                                 self.get_body_argument("grade_id", ""))
+                if field_name == "comment":
+                    set_comment(session, cell, value, self.person.username)
+                else:
+                    score = float(value) if value else None
+                    change = set_manual_score if field_name == "manual" else set_override
+                    change(session, cell, score, self.person.username, reason)
+            except ValueError as exc:  # GradeRefused, or a score that is no number
+                error = str(exc)
+        target = f"{self.prefix}submissions/{key}"
+        self.redirect(f"{target}?{urlencode({'error': error})}" if error else target)
 
 
 class FeedbackFormHandler(SubmissionPageHandler):
-    """Release the teacher's comment through the exchange, as nbgrader-shaped feedback.
+    """Release feedback through the exchange: the graded notebooks, or the teacher's comment.
 
-    nbgrader's Assignments panel looks for one ``<notebook>.html`` per submitted
-    notebook; each holds the comment and the student's own notebook rendered and
-    sanitised (the student version: it never contained the hidden tests).
+    A graded submission gets the gradebook's feedback (``grading.feedback``: hidden tests
+    stripped, scores and cell comments). Before grading, nbgrader's Assignments panel still
+    gets one ``<notebook>.html`` per notebook: the comment and the student's own notebook,
+    rendered and sanitised (the student version never contained hidden tests).
     """
 
     @web.authenticated
@@ -213,16 +279,27 @@ class FeedbackFormHandler(SubmissionPageHandler):
             submission, access_kind = self.load(session, store, key)
             if access_kind != TEACH:
                 raise Forbidden("teachers_only")
-            title = html.escape(submission.assignment_id)
-            files = {}
-            for path, data in store.files_of(submission.manifest).items():
-                if path.endswith(".ipynb") and "/" not in path:
-                    page = (f'<!DOCTYPE html><meta charset="utf-8"><title>{title}</title>'
-                            f'<h1>{title}</h1><section class="comment"><p>{comment}</p>'
-                            f"</section>{render_notebook(data)}")
-                    files[f"{path[:-6]}.html"] = page.encode("utf-8")
-            store.release_feedback(submission, files, self.person.username)
+            graded = session.scalar(select(NotebookGrade.id).where(
+                NotebookGrade.submission_id == submission.id).limit(1))
+            if graded is not None:
+                release_feedback(session, store, submission, self.person.username)
+            else:
+                store.release_feedback(submission, comment_feedback(store, submission, comment),
+                                       self.person.username)
         self.redirect(f"{self.prefix}submissions/{key}")
+
+
+def comment_feedback(store: ExchangeStore, submission: Submission, comment: str
+                     ) -> dict[str, bytes]:
+    title = html.escape(submission.assignment_id)
+    files = {}
+    for path, data in store.files_of(submission.manifest).items():
+        if path.endswith(".ipynb") and "/" not in path:
+            page = (f'<!DOCTYPE html><meta charset="utf-8"><title>{title}</title>'
+                    f'<h1>{title}</h1><section class="comment"><p>{comment}</p>'
+                    f"</section>{render_notebook(data)}")
+            files[f"{path[:-6]}.html"] = page.encode("utf-8")
+    return files
 
 
 def gradebook_routes(prefix: str) -> list[tuple[str, type]]:
@@ -231,4 +308,5 @@ def gradebook_routes(prefix: str) -> list[tuple[str, type]]:
         (f"{prefix}classes/{ID}/gradebook\\.(csv|xlsx)", GradebookExportHandler),
         (f"{prefix}submissions/([0-9a-f]{{32}})", SubmissionPageHandler),
         (f"{prefix}submissions/([0-9a-f]{{32}})/feedback", FeedbackFormHandler),
+        (f"{prefix}submissions/([0-9a-f]{{32}})/grades", GradeFormHandler),
     ]

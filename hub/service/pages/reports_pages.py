@@ -56,7 +56,7 @@ def build_region_report(handler: ReportPage) -> tuple[RegionReport, datetime]:
         stored = stored_region(session, handler.policy)
         if stored is not None:
             return stored
-        report = refresh_region(session, handler.settings["region_name"], handler.policy, {},
+        report = refresh_region(session, handler.settings["region_name"], handler.policy,
                                 datetime.now(UTC).date())
         return report, datetime.now(UTC).replace(tzinfo=None)
 

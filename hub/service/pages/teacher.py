@@ -24,6 +24,9 @@ from grading.exchange import ExchangeStore, check_assignment_id, generate_studen
 from grading.exchange_archive import unpack
 from grading.exchange_errors import ExchangeRefused
 from grading.exchange_models import Fetch, Release, Submission
+from grading.queue import progress as grading_progress
+from grading.queue import store_sources
+from grading.similarity import class_similarity
 from hub.library import BANDS, load_library
 from hub.org.models import Enrollment, Person, Role, SchoolClass
 from hub.service import access
@@ -93,7 +96,11 @@ class LibraryHandler(PageHandler):
 
 
 class ReleaseFormHandler(PageHandler):
-    """Release a library lesson, or an uploaded source assignment, to the chosen classes."""
+    """Release a library lesson, or an uploaded source assignment, to the chosen classes.
+
+    The instructor files are kept with the release (``grading.queue.store_sources``) so
+    that the service's workers grade each submission against the version it came from.
+    """
 
     async def release(self, assignment_id: str, source: Path) -> None:
         class_ids = self.get_body_arguments("class")
@@ -108,8 +115,14 @@ class ReleaseFormHandler(PageHandler):
                 self.require_teaching(session, class_id)
         check_assignment_id(assignment_id)
         files = await asyncio.to_thread(generate_student_version, source, assignment_id)
-        with self.classroom.store() as (_session, store):
-            store.release(class_ids, assignment_id, files, self.person.username, due_at)
+        instructor = {path.relative_to(source).as_posix(): path.read_bytes()
+                      for path in sorted(source.rglob("*")) if path.is_file()
+                      and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts)}
+        with self.classroom.store() as (session, store):
+            releases = store.release(class_ids, assignment_id, files, self.person.username,
+                                     due_at)
+            store_sources(session, releases, instructor, self.classroom.content.put,
+                          "due" if self.get_body_argument("grade_on", "") == "due" else "submit")
         self.redirect(f"{self.prefix}library?released={assignment_id}")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -259,14 +272,19 @@ class ProgressHandler(PageHandler):
                              "status": status, "due": due})
             timeline = submission_timeline(store, class_id, assignment_id)
             counts = Counter(row["status"] for row in rows)
+            jobs = grading_progress(session, class_id, assignment_id)
             summary = {"fetched": len(fetched & set(people)),
                        "submitted": counts["on_time"] + counts["late"], "late": counts["late"],
-                       "missing": counts["missing"], "graded": 0}
+                       "missing": counts["missing"], "graded": jobs["done"],
+                       "grading_failed": jobs["failed"]}
+            similar = class_similarity(store, class_id, assignment_id, list(people))
             name = school_class.name
             due_at = release.due_at
+        graded_percent = round(100 * jobs["done"] / max(sum(jobs.values()), 1))
         self.render_page("progress.html", school_class={"id": class_id, "name": name},
                          assignment_id=assignment_id, due=due_at, rows=rows, counts=summary,
-                         graded_percent=0, timeline=timeline, can_teach=access_kind == TEACH)
+                         graded_percent=graded_percent, timeline=timeline, similar=similar,
+                         can_teach=access_kind == TEACH)
 
 
 def submission_timeline(store: ExchangeStore, class_id: str, assignment_id: str

@@ -25,7 +25,7 @@ function drawChart(element) {
     option = {
       tooltip: {}, xAxis: {type: "category", data: series.map((p) => p[0])},
       yAxis: {type: "value"},
-      series: [{name: label, type: kind === "timeline" ? "line" : "bar",
+      series: [{name: label, type: kind === "timeline" ? "line" : "bar", symbolSize: 8,
                 data: series.map((p) => p[1])}],
     };
   }
