@@ -11,12 +11,14 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from grading.exchange_models import Extension, Release, Submission
+from grading.gradebook_models import CellGrade, GradingJob
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
 from hub.reports.activity import active_servers, record_sample
 from hub.reports.export import region_workbook
 from hub.reports.figures import ReportPolicy
 from hub.reports.region import class_figures, region_report, school_reports
+from hub.reports.scores import counted_fractions, submission_scores
 from hub.reports.snapshot import refresh_region, stored_region
 from hub.reports.tables import ActivityDay
 from tests.pages.generated_region import TERM_START, generate_region
@@ -181,3 +183,39 @@ def test_snapshot_round_trip_keeps_every_figure(session: Session) -> None:
     assert [s.classes for s in stored.schools] == [s.classes for s in computed.schools]
     assert stored.by_locality == computed.by_locality
     assert stored.weeks == computed.weeks
+
+
+def test_scores_come_from_the_counted_fully_graded_submission(session: Session) -> None:
+    small_region(session)
+    submissions = {s.key: s for s in session.query(Submission)}
+    first_a, late_a, b, c = (submissions[f"{i:032x}"] for i in range(4))
+    now = datetime(2026, 9, 11)
+    job = GradingJob(submission_id=first_a.id, class_id="c1", assignment_id="p1",
+                     state="done", reason="submit", requested_by="t1", enqueued_at=now,
+                     not_before=now)
+    session.add(job)
+    session.flush()
+
+    def cell(submission: Submission, grade_id: str, auto: float | None, top: float,
+             kind: str = "auto", override: float | None = None) -> None:
+        session.add(CellGrade(submission_id=submission.id, class_id="c1",
+                              assignment_id=submission.assignment_id,
+                              username=submission.username, notebook="nb", grade_id=grade_id,
+                              position=0, kind=kind, max_score=top, auto_score=auto,
+                              override_score=override, job_id=job.id))
+
+    cell(first_a, "q1", 2, 2)
+    cell(late_a, "q1", 1, 2, override=0)
+    cell(late_a, "q2", 1, 2)
+    cell(b, "q1", 2, 2)
+    cell(b, "essay", None, 3, kind="manual")  # waiting for the teacher: not graded yet
+    cell(c, "q1", 3, 4)
+    session.flush()
+    scores = submission_scores(session, [first_a.id, late_a.id, b.id])
+    assert (scores[late_a.id].score, scores[late_a.id].max_score) == (1.0, 4.0)
+    assert scores[b.id].pending == 1 and scores[b.id].fraction is None
+    fractions = counted_fractions(session, ["c1"])
+    assert fractions == {("c1", "p1", "a"): 0.25, ("c1", "p2", "c"): 0.75}
+    first_a.chosen = True
+    session.flush()
+    assert counted_fractions(session, ["c1"])[("c1", "p1", "a")] == 1.0
