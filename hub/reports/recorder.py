@@ -21,6 +21,10 @@ from hub.reports.activity import active_servers, record_sample, sample_window
 from hub.reports.snapshot import refresh_region
 
 PAGE_SIZE = 200
+#: How stale the hub's ``last_activity`` may be: servers and the proxy report it every
+#: five minutes (JupyterHub's defaults), so a server counts as in use at a sample when it
+#: was active within that long, even when samples come more often.
+HUB_ACTIVITY_MINUTES = 5
 
 
 class ActivityRecorder(LoggingConfigurable):
@@ -54,7 +58,8 @@ class ActivityRecorder(LoggingConfigurable):
         """Take one sample now; return how many users were counted active."""
         now = datetime.now(UTC)
         users = await self.fetch_active_users()
-        active = active_servers(users, sample_window(now, self.interval_minutes))
+        window = max(self.interval_minutes, HUB_ACTIVITY_MINUTES)
+        active = active_servers(users, sample_window(now, window))
         with self.database.session() as session:
             return record_sample(session, active, now, self.interval_minutes)
 
