@@ -36,8 +36,8 @@ def run_copy(notebook: Path, tmp_path: Path, timeout: int) -> nbformat.NotebookN
 
 
 @pytest.mark.parametrize(
-    ("notebook", "explainers", "budget"), library_notebooks(),
-    ids=lambda value: value.parent.name if isinstance(value, Path) else None,
+    ("notebook", "explainers", "budget"),
+    [pytest.param(*case, id=case[0].parent.name) for case in library_notebooks()],
 )
 def test_library_notebook_runs_top_to_bottom(notebook, explainers, budget, tmp_path):
     ids = {entry.id for entry in ax.catalog()}
