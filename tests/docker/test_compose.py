@@ -79,7 +79,7 @@ def test_compose_starts_hub_on_postgres_and_a_student_signs_in(compose_hub: dict
     assert me.json()["name"] == username
 
     settings = docker("exec", hub_container, "cat", "/srv/aiclass/aiclass.toml")
-    assert "postgresql://aiclass:" in settings
+    assert "postgresql+psycopg2://aiclass:" in settings
     postgres = docker("ps", "-q", "--filter", f"name={project}_postgres")
     tables = docker(
         "exec",
