@@ -12,12 +12,12 @@ PYTEST_ARGS ?=
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io docker-compose debootstrap chromium
 
-.PHONY: run test bench system-run system-test venv proxy echarts dockerd images lint
+.PHONY: run test bench system-run system-test venv proxy echarts oidc dockerd images lint
 
 run: venv proxy echarts
 	$(VENV)/bin/aiclass up --demo --data $(DATA) --port $(PORT)
 
-test: venv proxy echarts system-test dockerd images
+test: venv proxy echarts oidc system-test dockerd images
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -57,6 +57,12 @@ $(ECHARTS_DIR)/echarts.min.js: | system-run
 	cp $(VENV)/node/node_modules/echarts/dist/echarts.min.js $(VENV)/node/node_modules/echarts/LICENSE $(VENV)/node/node_modules/echarts/NOTICE $(ECHARTS_DIR)/
 
 echarts: $(ECHARTS_DIR)/echarts.min.js
+
+# A real OpenID Connect provider (npm's oidc-provider) for the OAuth sign-in tests.
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json | system-run
+	npm ci --silent --prefix tests/oidc
+
+oidc: tests/oidc/node_modules/.package-lock.json
 
 # The Docker engine for the tests: no bridge network, so containers only use host networking.
 dockerd: system-test

@@ -80,12 +80,13 @@ class BubblewrapSandbox(SandboxBackend):
                 argv += ["--ro-bind", path, path]
         for path in ETC_FILES:
             argv += ["--ro-bind-try", path, path]
-        for path in self.runtime_paths():
-            argv += ["--ro-bind", path, path]
         argv += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(limits.work_bytes), "--tmpfs", "/tmp",
-                 "--size", str(limits.work_bytes), "--tmpfs", WORK_DIR_INSIDE,
-                 "--bind", str(conn_dir), CONN_DIR_INSIDE,
+                 "--size", str(limits.work_bytes), "--tmpfs", WORK_DIR_INSIDE]
+        # After the tmpfs mounts, so that a runtime under /tmp (a checkout there) stays visible.
+        for path in self.runtime_paths():
+            argv += ["--ro-bind", path, path]
+        argv += ["--bind", str(conn_dir), CONN_DIR_INSIDE,
                  "--remount-ro", "/",
                  "--uid", "1000", "--gid", "1000", "--chdir", WORK_DIR_INSIDE, "--clearenv"]
         for key, value in sandbox_environment().items():
