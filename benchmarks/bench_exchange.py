@@ -322,7 +322,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        time.sleep(3)  # the service makes its empty gradebook as it starts
         release_s, timings, sent = loop.run_until_complete(service_run(base, students, source))
         lost, duplicated, wrong = check_stored(database_url, sent)
         folder_release_s, folder_timings, folder_stored = folder_run(work / "folder", students)

@@ -10,7 +10,6 @@ Timestamps are the server's clock (UTC), never the client's.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
@@ -71,23 +70,39 @@ def lateness(submitted_at: datetime, due_at: datetime | None) -> timedelta | Non
     return submitted_at - due_at
 
 
-@functools.cache
-def _empty_gradebook() -> bytes:
-    """An empty nbgrader gradebook, made once per process.
+_GRADEBOOK_TEMPLATE: dict[str, bytes] = {}
+_GRADEBOOK_LOCK = threading.Lock()
+
+
+def prepare_generator(cache_file: Path | None = None) -> None:
+    """Make the empty nbgrader gradebook every release starts from (once per process).
 
     nbgrader stamps every new gradebook by running the ``alembic`` command in a
-    subprocess, which costs seconds; copying a stamped empty one costs nothing.
+    subprocess, which costs seconds; copying a stamped empty one costs nothing. With
+    ``cache_file`` the template is kept on disk, so a restarted service is ready at once.
     """
-    with tempfile.TemporaryDirectory(prefix="aiclass-gradebook-") as workdir:
-        path = Path(workdir) / "gradebook.db"
-        ensure_alembic_on_path()
-        Gradebook(f"sqlite:///{path}", "aiclass").close()
-        return path.read_bytes()
+    with _GRADEBOOK_LOCK:
+        if "empty" in _GRADEBOOK_TEMPLATE:
+            return
+        if cache_file is not None and cache_file.exists():
+            _GRADEBOOK_TEMPLATE["empty"] = cache_file.read_bytes()
+            return
+        with tempfile.TemporaryDirectory(prefix="aiclass-gradebook-") as workdir:
+            path = Path(workdir) / "gradebook.db"
+            ensure_alembic_on_path()
+            Gradebook(f"sqlite:///{path}", "aiclass").close()
+            template = path.read_bytes()
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            staging = cache_file.with_name(cache_file.name + ".incoming")
+            staging.write_bytes(template)
+            os.replace(staging, cache_file)
+        _GRADEBOOK_TEMPLATE["empty"] = template
 
 
-def prepare_generator() -> None:
-    """Make the empty gradebook now (a service does this as it starts, off the request path)."""
-    _empty_gradebook()
+def _empty_gradebook() -> bytes:
+    prepare_generator()
+    return _GRADEBOOK_TEMPLATE["empty"]
 
 
 def ensure_alembic_on_path() -> None:

@@ -54,6 +54,8 @@ async def serve(port: int) -> None:
     settings = settings_from_environment()
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
+    await asyncio.get_running_loop().run_in_executor(
+        None, prepare_generator, settings.data_dir / "exchange" / "empty-gradebook.db")
     listen(make_app(classroom, prefix, settings), port)
     ActivityRecorder(api_url=os.environ["JUPYTERHUB_API_URL"],
                      api_token=os.environ["JUPYTERHUB_API_TOKEN"],
@@ -63,7 +65,6 @@ async def serve(port: int) -> None:
                     region_name=settings.org.region_name,
                     policy=ReportPolicy.from_settings(settings.reports),
                     database=classroom.database).start()
-    asyncio.get_running_loop().run_in_executor(None, prepare_generator)
     start_grading_workers(classroom, settings.service.grading_workers)
     logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
                                                 port, prefix)
