@@ -92,15 +92,12 @@ def class_figures(session: Session, classes: Mapping[str, str], policy: ReportPo
             .where(Enrollment.class_id.in_(ids), Enrollment.role == Role.TEACHER)
             .group_by(Enrollment.class_id)):
         rows[class_id].teachers = count
-    per_student = (select(ActivityDay.username, func.sum(ActivityDay.active_minutes).label("m"),
-                          func.sum(ActivityDay.gpu_minutes).label("g"))
-                   .where(ActivityDay.day >= policy.term_start)
-                   .group_by(ActivityDay.username).subquery())
     for class_id, active, minutes, gpu in session.execute(
-            select(Enrollment.class_id, func.count(), func.sum(per_student.c.m),
-                   func.sum(per_student.c.g))
-            .join(per_student, per_student.c.username == Enrollment.username)
-            .where(student).group_by(Enrollment.class_id)):
+            select(Enrollment.class_id, func.count(func.distinct(ActivityDay.username)),
+                   func.sum(ActivityDay.active_minutes), func.sum(ActivityDay.gpu_minutes))
+            .join(Enrollment, Enrollment.username == ActivityDay.username)
+            .where(student, ActivityDay.day >= policy.term_start)
+            .group_by(Enrollment.class_id)):
         figures = rows[class_id]
         figures.active_students, figures.active_minutes = active, int(minutes or 0)
         figures.gpu_minutes = int(gpu or 0)
