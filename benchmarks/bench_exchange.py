@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
@@ -258,8 +259,9 @@ def folder_run(work: Path, students: list[str]
     exchange.mkdir(mode=0o777, parents=True)
     source_assignment(course)
     config = folder_config(course, exchange)
-    started = time.perf_counter()
     ensure_alembic_on_path()
+    Gradebook(config.CourseDirectory.db_url, CLASS).close()  # a course's existing gradebook
+    started = time.perf_counter()
     result = NbGraderAPI(coursedir=CourseDirectory(config=config),
                          config=config).generate_assignment(ASSIGNMENT, force=True)
     assert result["success"], result
