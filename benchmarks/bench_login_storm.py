@@ -278,6 +278,7 @@ def aiclass_storms(work: Path, students: int) -> tuple[list[float], float, list[
             teacher = next(r for r in rows if r["role"] == "teacher" and klass in r["class"])
             browsers = [Browser.sign_in(url, r["username"], r["password"]) for r in pupils]
             cold = at_once([b.start_and_wait for b in browsers])
+            report("aiclass docker mode, no preparation", cold)
             memory = idle_memory_mib(volumes)
             at_once([lambda b=b: b.stop() or 0.0 for b in browsers])
             time.sleep(5)
@@ -293,10 +294,12 @@ def aiclass_storms(work: Path, students: int) -> tuple[list[float], float, list[
             def sign_in_to_lab(row: dict) -> float:
                 began = time.perf_counter()
                 again = f"{row['password']}-new"
-                Browser.sign_in(url, row["username"], again).lab_ready(timeout=60)
+                Browser.sign_in(url, row["username"], again).lab_ready(timeout=600)
                 return time.perf_counter() - began
 
+            print(f"prepare class: {states}", flush=True)
             prepared = at_once([lambda r=r: sign_in_to_lab(r) for r in pupils])
+            report("aiclass, prepare class: sign-in -> lab, at once", prepared)
 
             def arrive(index: int, row: dict) -> float:
                 time.sleep(index * ARRIVAL_WINDOW / len(pupils))
@@ -318,7 +321,8 @@ def report(label: str, times: Sequence[float]) -> tuple[float, float]:
     p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
     print(
         f"{label:<44} n={len(times):>3}  p50 {p50:6.2f} s  p95 {p95:6.2f} s  "
-        f"max {max(times):6.2f} s"
+        f"max {max(times):6.2f} s",
+        flush=True,
     )
     return p50, p95
 
@@ -340,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         (work / "ours").mkdir()
         single_stock, _ = stock_storm(work / "stock", image, 1)
         stock, stock_memory = stock_storm(work / "stock", image, args.students)
+        report("stock JupyterHub + DockerSpawner", stock)
+        print(f"stock idle container memory {stock_memory:.0f} MiB", flush=True)
         cold, our_memory, prepared, summary = aiclass_storms(work / "ours", args.students)
     finally:
         shutil.rmtree(work, ignore_errors=True)
