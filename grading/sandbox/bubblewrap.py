@@ -9,6 +9,7 @@ the host's ``nobody`` and joins per-sandbox control groups for memory and pids.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -43,6 +44,14 @@ class BubblewrapSandbox(SandboxBackend):
     extra_ro_paths = List(
         Unicode(), help="More host paths to show read-only inside (e.g. a shared dataset dir)"
     ).tag(config=True)
+    kernel_packages = List(
+        Unicode(), ["aiclass_explainers"],
+        help="""Packages notebooks import that may live outside the runtime's prefix.
+
+        An editable install (a development checkout, the test suite) leaves a package's
+        code in its source folder; only that package folder is shown, never the
+        checkout around it, which holds the source assignments.""",
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -56,6 +65,10 @@ class BubblewrapSandbox(SandboxBackend):
     def runtime_paths(self) -> list[str]:
         """Host directories that hold the Python runtime with ipykernel."""
         paths = {sys.base_prefix, sys.prefix, *self.extra_ro_paths}
+        for name in self.kernel_packages:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.origin:
+                paths.add(str(Path(spec.origin).resolve().parent))
         return sorted(p for p in paths if not p.startswith("/usr/"))
 
     def prepare(self, sandbox_id: str, limits: SandboxLimits) -> list[Path]:
