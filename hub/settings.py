@@ -149,6 +149,8 @@ class DockerSettings:
                                         "allowed besides student and student-gpu")
     home_volume: str = setting("aiclass-home-{username}", "每个学生的主目录卷名 / named "
                                "volume holding each student's home")
+    container_prefix: str = setting("aiclass", "学生容器名前缀（容器名为 前缀-用户名）/ "
+                                    "prefix of student container names (prefix-username)")
     course_data: str = setting("", "只读挂载到 /srv/course 的课程数据（宿主机路径或卷名）/ "
                                "course data mounted read-only at /srv/course (host path or "
                                "volume); empty: none")

@@ -363,6 +363,7 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     spawner.gpu_groups = list(gpu.groups)
     spawner.network_name = docker_settings.network
     spawner.home_volume = docker_settings.home_volume
+    spawner.prefix = docker_settings.container_prefix
     spawner.course_data = docker_settings.course_data
     spawner.allowed_images = {
         image: image

@@ -59,6 +59,7 @@ cpu_mem_limit = "1G"
 cpu_cpu_limit = 0.5
 cpu_pids_limit = 256
 cull_idle_minutes = 0
+container_prefix = "aiclass-test-{run_id}"
 course_data = "{course}"
 """,
         encoding="utf-8",
