@@ -449,6 +449,9 @@ async def _prepare_class(
             if response.status_code == 429 and time.monotonic() < deadline:
                 await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
                 continue
+            if "is pending stop" in response.text and time.monotonic() < deadline:
+                await asyncio.sleep(1)  # the previous lesson's server is still shutting down
+                continue
             break
         if response.status_code == 201:
             return "ready"
