@@ -8,6 +8,7 @@ rlimits are the fallback, which :func:`grading.sandbox.base.boot_rlimits` knows.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from grading.limits import SandboxLimits
@@ -64,13 +65,21 @@ class CgroupLimits:
         _write_if_present(cpu_dir / "cpu.cfs_quota_us", quota)
         return [d / "cgroup.procs" for d in (memory_dir, pids_dir, cpu_dir)]
 
-    def remove(self, name: str) -> None:
-        """Remove the groups; every process in them is gone by now."""
+    def remove(self, name: str, attempts: int = 50) -> None:
+        """Remove the groups once the kernel has let go of their exited processes.
+
+        A group stays busy for a moment after its last process is killed, until the
+        process is reaped; removal is retried for up to ``attempts`` × 0.1 s.
+        """
         for directory in self._dirs(name):
-            try:
-                os.rmdir(directory)
-            except OSError:
-                pass
+            for _ in range(attempts):
+                try:
+                    os.rmdir(directory)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
 
     def oom_killed(self, name: str) -> bool:
         """Whether the kernel's out-of-memory killer acted inside this group."""

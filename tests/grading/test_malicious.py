@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -82,9 +83,14 @@ BUILTINS = "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {
 
 
 @pytest.fixture(scope="module")
-def attack(released_ps1, tmp_path_factory):
-    """Grade the corpus and an honest submission together; return results and host facts."""
-    root = tmp_path_factory.mktemp("malice")
+def attack(released_ps1):
+    """Grade the corpus and an honest submission together; return results and host facts.
+
+    The course lives outside ``/tmp``: inside a sandbox ``/tmp`` is the submission's own
+    tmpfs, so a missing path there is not evidence of an escape attempt.
+    """
+    root = Path(tempfile.mkdtemp(prefix="aiclass-malice-", dir="/var/tmp"))
+    groups_before = set(CGROUP_DIR.glob("aiclass-sbx-*"))
     shutil.copytree(released_ps1, root, dirs_exist_ok=True)
     release, submitted = root / "release" / "ps1", root / "submitted"
     source = root / "source" / "ps1" / "problem1.ipynb"
@@ -144,14 +150,19 @@ def attack(released_ps1, tmp_path_factory):
     elapsed = time.monotonic() - started
     stop.set()
     listener.close()
-    return {
+    yield {
         "students": {s["student"]: s for s in result["students"]},
         "elapsed": elapsed,
         "connections": connections,
         "outside": outside,
         "secret": secret,
         "cases": len(cases),
+        "groups_before": groups_before,
     }
+    shutil.rmtree(root, ignore_errors=True)
+
+
+CGROUP_DIR = Path("/sys/fs/cgroup/pids/aiclass-grading")
 
 
 def problem1(attack, student):
@@ -213,8 +224,8 @@ def test_host_is_untouched(attack):
                 break
             time.sleep(0.1)
         assert leftover == ""
-    leftover_groups = list(Path("/sys/fs/cgroup/pids/aiclass-grading").glob("aiclass-sbx-*"))
-    assert leftover_groups == []
+    leftover_groups = set(CGROUP_DIR.glob("aiclass-sbx-*")) - attack["groups_before"]
+    assert leftover_groups == set()
 
 
 def test_everything_finished_within_the_limits(attack):

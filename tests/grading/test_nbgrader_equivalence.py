@@ -13,7 +13,8 @@ pytestmark = pytest.mark.timeout(600)
 
 PARTIAL = {
     **CORRECT,
-    # right for n <= 2 only: 2 of the 4 visible cases pass -> partial credit 1.0 of 2
+    # right for n <= 2 only: 2 of the 4 visible cases pass, and the hidden case n = 3
+    # fails and takes one back -> partial credit 0.5 of 2
     "sum_of_squares": "def sum_of_squares(n):\n    return [0, 1, 5][n] if n < 3 else 0",
 }
 WRONG = {
@@ -74,7 +75,7 @@ def test_scores_are_what_the_work_deserves(ours):
     assert cells["s-correct", "problem1", "growth_answer"]["kind"] == "manual"
     assert cells["s-correct", "problem2", "best_student"]["score"] is None
     assert cells["s-empty", "problem1", "growth_answer"]["score"] == 0.0
-    assert cells["s-partial", "problem1", "correct_sum_of_squares"]["score"] == 1.0
+    assert cells["s-partial", "problem1", "correct_sum_of_squares"]["score"] == 0.5
     assert cells["s-wrong", "problem2", "correct_mean"]["score"] == 0.0  # hidden test fails
     assert cells["s-noraise", "problem1", "squares_invalid_input"]["score"] == 0.0
     assert by_student["s-half"]["notebooks"][1]["flags"] == ["notebook_missing"]
