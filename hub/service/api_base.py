@@ -82,6 +82,18 @@ class APIHandler(HubAuthenticated, web.RequestHandler):
                                   "a valid JupyterHub token is required")
         self.username = user["name"]
 
+    def json_body(self) -> dict:
+        """The request body as a JSON object, or a clear refusal."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise ExchangeRefused("bad_request", "请求体不是有效的 JSON",
+                                  "the request body is not valid JSON") from exc
+        if not isinstance(body, dict):
+            raise ExchangeRefused("bad_request", "请求体必须是 JSON 对象",
+                                  "the request body must be a JSON object")
+        return body
+
     def write_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")

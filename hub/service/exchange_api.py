@@ -7,7 +7,6 @@ Uploads and downloads are zip archives of an assignment folder.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -266,17 +265,6 @@ class ExtensionHandler(APIHandler):
                                               self.username)
             result = {"student": student, "due_at": iso(extension.due_at)}
         self.write_json(result)
-
-    def json_body(self) -> dict:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise ExchangeRefused("bad_request", "请求体不是有效的 JSON",
-                                  "the request body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise ExchangeRefused("bad_request", "请求体必须是 JSON 对象",
-                                  "the request body must be a JSON object")
-        return body
 
 
 class SubmissionBase(APIHandler):

@@ -7,7 +7,6 @@ calls ``grading/`` with plain ids; refusals are the exchange's JSON errors.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -41,17 +40,6 @@ class GradingHandler(APIHandler):
     @property
     def late_policy(self) -> LatePolicy:
         return self.settings.get("late_policy") or LatePolicy()
-
-    def json_body(self) -> dict:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise ExchangeRefused("bad_request", "请求体不是有效的 JSON",
-                                  "the request body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise ExchangeRefused("bad_request", "请求体必须是 JSON 对象",
-                                  "the request body must be a JSON object")
-        return body
 
 
 class RegradeHandler(GradingHandler):
