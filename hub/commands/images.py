@@ -320,6 +320,7 @@ class ImageBuilder:
         (context / "local").mkdir()
         for wheel in local:
             os.link(wheel, context / "local" / wheel.name)
+        normalise_modes(context)
         tag = self.options.tag(recipe.name)
         run(
             [
@@ -342,7 +343,11 @@ class ImageBuilder:
         return tag
 
     def local_wheels(self, recipe: ImageRecipe) -> list[Path]:
-        """Reproducible wheels of this checkout's own distributions for ``recipe``."""
+        """Reproducible wheels of this checkout's own distributions for ``recipe``.
+
+        Fixed timestamps and a fixed umask: a wheel records its files' modes, so a wheel built
+        from a shell with a stricter umask would otherwise differ and miss the build cache.
+        """
         out = BUILD_DIR / "local-wheels" / recipe.name
         if out.exists():
             shutil.rmtree(out)
@@ -364,6 +369,7 @@ class ImageBuilder:
                 ],
                 f"wheel {directory}",
                 env=env,
+                umask=0o022,
             )
         return sorted(out.glob("*.whl"))
 
@@ -476,6 +482,21 @@ class ImageBuilder:
             sums.append(f"{_sha256(wheel)}  {wheel.name}")
         (into / "requirements.txt").write_text("\n".join(pinned) + "\n")
         (into / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+
+
+def normalise_modes(context: Path) -> None:
+    """Give every file in ``context`` mode 644 (755 if executable) and every folder 755.
+
+    Docker's build cache keys include file modes, and the modes of what this builder writes
+    follow the caller's umask: without this, an administrator whose shell has ``umask 077``
+    would rebuild every layer that another shell had cached.
+    """
+    context.chmod(0o755)
+    for path in context.rglob("*"):
+        if path.is_dir():
+            path.chmod(0o755)
+        else:
+            path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)
 
 
 def _normalise(name: str) -> str:
