@@ -68,6 +68,22 @@ def boot_rlimits(limits: SandboxLimits, *, memory_by_cgroup: bool) -> dict[str, 
     return rlimits
 
 
+def boot_argument(limits: SandboxLimits, *, memory_by_cgroup: bool) -> str:
+    """The one argument of the boot code: its rlimits and how much stream text it may send.
+
+    The kernel itself stops sending printed text past ``kill_output_bytes``: a flood printed
+    faster than the grader reads would otherwise pile up in the kernel's outgoing queue until
+    the memory limit killed it, and the submission would be marked as crashed instead of
+    truncated.
+    """
+    return json.dumps(
+        {
+            "rlimits": boot_rlimits(limits, memory_by_cgroup=memory_by_cgroup),
+            "stream_chars": limits.kill_output_bytes,
+        }
+    )
+
+
 class WarmSandbox:
     """One started sandbox whose boot code waits for a single submission."""
 

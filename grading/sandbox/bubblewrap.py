@@ -10,7 +10,6 @@ the host's ``nobody`` and joins per-sandbox control groups for memory and pids.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import sys
@@ -26,7 +25,7 @@ from grading.sandbox.base import (
     WORK_DIR_INSIDE,
     SandboxBackend,
     WarmSandbox,
-    boot_rlimits,
+    boot_argument,
     sandbox_environment,
 )
 from grading.sandbox.cgroups import CgroupLimits
@@ -104,8 +103,8 @@ class BubblewrapSandbox(SandboxBackend):
                  "--uid", "1000", "--gid", "1000", "--chdir", WORK_DIR_INSIDE, "--clearenv"]
         for key, value in sandbox_environment().items():
             argv += ["--setenv", key, value]
-        rlimits = boot_rlimits(limits, memory_by_cgroup=bool(cgroup_procs))
-        argv += [self.python, "-c", BOOT_SOURCE, json.dumps(rlimits)]
+        argv += [self.python, "-c", BOOT_SOURCE,
+                 boot_argument(limits, memory_by_cgroup=bool(cgroup_procs))]
         if os.geteuid() == 0:
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                     *argv]

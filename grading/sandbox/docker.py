@@ -8,7 +8,6 @@ Only the connection directory is mounted from the host. The image (built by
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,7 +22,7 @@ from grading.sandbox.base import (
     WORK_DIR_INSIDE,
     SandboxBackend,
     WarmSandbox,
-    boot_rlimits,
+    boot_argument,
     sandbox_environment,
 )
 
@@ -73,8 +72,8 @@ class DockerSandbox(SandboxBackend):
         ]
         for key, value in sandbox_environment().items():
             argv += ["-e", f"{key}={value}"]
-        rlimits = boot_rlimits(limits, memory_by_cgroup=True)
-        argv += [self.image, self.python, "-c", BOOT_SOURCE, json.dumps(rlimits)]
+        argv += [self.image, self.python, "-c", BOOT_SOURCE,
+                 boot_argument(limits, memory_by_cgroup=True)]
         return argv
 
     def kill(self, sandbox: WarmSandbox) -> None:
