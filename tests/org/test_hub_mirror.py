@@ -192,6 +192,34 @@ def test_users_cannot_use_the_roles_endpoint(hub: RunningHub, imported: HubREST)
     assert "aiclass-teacher-tch-m4p8q" in imported.roles()
 
 
+def test_the_users_endpoint_creates_plain_users_in_one_request(hub: RunningHub,
+                                                              imported: HubREST) -> None:
+    names = ["bulk-a1", "bulk-a2", "tch-m4p8q"]
+    answer = imported.request("POST", "aiclass/users", {"usernames": names})
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"created": ["bulk-a1", "bulk-a2"], "existing": 1}
+    model = imported.request("GET", "users/bulk-a1").json()
+    assert model["roles"] == ["user"] and model["admin"] is False
+    again = imported.request("POST", "aiclass/users", {"usernames": names})
+    assert again.status_code == 200 and again.json() == {"created": [], "existing": 3}
+
+
+@pytest.mark.parametrize("body", [{"usernames": "bulk-b1"}, {"usernames": [1]}, ["bulk-b1"],
+                                  {"usernames": ["bulk-b1", "bad/name"]}])
+def test_the_users_endpoint_refuses_bad_bodies(hub: RunningHub, imported: HubREST,
+                                               body: object) -> None:
+    assert imported.request("POST", "aiclass/users", body).status_code == 400
+    assert imported.request("GET", "users/bulk-b1").status_code == 404
+
+
+def test_users_cannot_use_the_users_endpoint(hub: RunningHub, imported: HubREST) -> None:
+    teacher = HubREST(hub, user_token(hub, "tch-m4p8q", new_password(hub, "tch-m4p8q"),
+                                      CHOSEN))
+    answer = teacher.request("POST", "aiclass/users", {"usernames": ["bulk-c1"]})
+    assert answer.status_code == 403
+    assert imported.request("GET", "users/bulk-c1").status_code == 404
+
+
 def test_region_admins_are_superusers_when_the_settings_say_so() -> None:
     base = world_traversable_dir("aiclass-org-superusers-")
     running = start_hub(base / "data", "[org]\nregion_admins_are_superusers = true\n")

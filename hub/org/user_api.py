@@ -1,0 +1,67 @@
+"""``/hub/api/aiclass/users``: create a region's accounts in the hub in one transaction.
+
+JupyterHub's ``POST /hub/api/users`` creates the users of a request one at a time: each
+gets its own commits, default-role lookups and a server record, about 10 ms of hub time
+per person. A region's first roster (20,000 students) would keep the hub busy for minutes
+and slow every sign-in meanwhile. This endpoint does what JupyterHub's own start-up does
+with ``allowed_users``: it adds the missing ``User`` rows with their default ``user`` role
+and commits once; the server record is made on first use, as for users created at start-up.
+
+Served through ``Authenticator.get_handlers`` like :mod:`hub.org.role_api`, it needs
+``admin:users`` and never creates admins: a region admin's flag stays a separate
+``PATCH /hub/api/users/NAME``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from jupyterhub import orm
+from jupyterhub.apihandlers.base import APIHandler
+from jupyterhub.metrics import TOTAL_USERS
+from jupyterhub.scopes import needs_scope
+from jupyterhub.utils import maybe_future
+from tornado import web
+
+#: Names per ``IN (...)`` query, well under SQLite's bound-parameter limit.
+QUERY_CHUNK = 500
+
+
+class OrganisationUsersHandler(APIHandler):
+    """POST ``{"usernames": [...]}`` creates those the hub lacks; answers what it created."""
+
+    def _existing(self, names: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(names), QUERY_CHUNK):
+            chunk = names[start:start + QUERY_CHUNK]
+            query = self.db.query(orm.User.name).filter(orm.User.name.in_(chunk))
+            found.update(name for (name,) in query)
+        return found
+
+    @needs_scope("admin:users")
+    async def post(self) -> None:
+        body = self.get_json_body()
+        names = body.get("usernames") if isinstance(body, dict) else None
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise web.HTTPError(400, 'the body must be {"usernames": ["name", ...]}')
+        normalised = sorted({self.authenticator.normalize_username(n) for n in names})
+        invalid = [n for n in normalised if not self.authenticator.validate_username(n)]
+        if invalid:
+            raise web.HTTPError(400, f"invalid usernames: {invalid[:20]}")
+        existing = self._existing(normalised)
+        user_role = orm.Role.find(self.db, "user")
+        created = [orm.User(name=name) for name in normalised if name not in existing]
+        for user in created:
+            user.roles.append(user_role)
+        self.db.add_all(created)
+        self.db.commit()
+        TOTAL_USERS.inc(len(created))
+        for user in created:
+            await maybe_future(self.authenticator.add_user(user))
+        self.log.info("aiclass users: %d created, %d existed", len(created), len(existing))
+        self.set_status(201 if created else 200)
+        self.write(json.dumps({"created": [u.name for u in created],
+                               "existing": len(existing)}))
+
+
+USER_API_HANDLERS = [(r"/api/aiclass/users", OrganisationUsersHandler)]
