@@ -26,6 +26,7 @@ from hub.org.credentials import (
     record_success,
     verify_password,
 )
+from hub.org.group_api import GROUP_API_HANDLERS
 from hub.org.models import Credential
 from hub.org.role_api import ROLE_API_HANDLERS
 from hub.org.user_api import USER_API_HANDLERS
@@ -73,7 +74,8 @@ class RosterAuthenticator(Authenticator):
         return self._database
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
-        return [("/login", RosterLoginHandler), *ROLE_API_HANDLERS, *USER_API_HANDLERS]
+        return [("/login", RosterLoginHandler), *ROLE_API_HANDLERS, *USER_API_HANDLERS,
+                *GROUP_API_HANDLERS]
 
     def check_allowed(self, username: str, authentication: dict | None = None) -> bool:
         """Everyone who passed :meth:`authenticate` is on the roster, hence allowed."""

@@ -24,6 +24,7 @@ from traitlets.config import Config
 
 from hub.db import ServiceDatabase
 from hub.org.directory import class_group, current_enrollments, school_group
+from hub.org.group_api import GROUP_API_HANDLERS
 from hub.org.models import Enrollment, Person, Role
 from hub.org.role_api import ROLE_API_HANDLERS
 from hub.org.roster import ROLE_NAMES
@@ -60,7 +61,8 @@ class RegionOAuthenticator(GenericOAuthenticator):
         return self._database
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
-        return [*super().get_handlers(app), *ROLE_API_HANDLERS, *USER_API_HANDLERS]
+        return [*super().get_handlers(app), *ROLE_API_HANDLERS, *USER_API_HANDLERS,
+                *GROUP_API_HANDLERS]
 
     def _check_id_token(self, id_token: str | None) -> None:
         if not id_token:

@@ -5,7 +5,9 @@ gets its own commits, default-role lookups and a server record, about 10 ms of h
 per person. A region's first roster (20,000 students) would keep the hub busy for minutes
 and slow every sign-in meanwhile. This endpoint does what JupyterHub's own start-up does
 with ``allowed_users``: it adds the missing ``User`` rows with their default ``user`` role
-and commits once; the server record is made on first use, as for users created at start-up.
+and their default-server record (which JupyterHub would otherwise make, one commit each,
+the first time the user is looked up, e.g. when the mirror puts them in their class group),
+and commits once.
 
 Served through ``Authenticator.get_handlers`` like :mod:`hub.org.role_api`, it needs
 ``admin:users`` and never creates admins: a region admin's flag stays a separate
@@ -53,6 +55,7 @@ class OrganisationUsersHandler(APIHandler):
         created = [orm.User(name=name) for name in normalised if name not in existing]
         for user in created:
             user.roles.append(user_role)
+            self.db.add(orm.Spawner(name="", display_name="", user=user))
         self.db.add_all(created)
         self.db.commit()
         TOTAL_USERS.inc(len(created))

@@ -220,6 +220,24 @@ def test_users_cannot_use_the_users_endpoint(hub: RunningHub, imported: HubREST)
     assert imported.request("GET", "users/bulk-c1").status_code == 404
 
 
+@pytest.mark.parametrize("change", [{"jupyterhub-admins": ["bulk-a1"]},
+                                    {"class-new": ["nobody-here"]}, {"class-new": "bulk-a1"}])
+def test_the_groups_endpoint_refuses_other_groups_and_unknown_users(
+        hub: RunningHub, imported: HubREST, change: dict) -> None:
+    before = imported.request("GET", "aiclass/groups").json()
+    answer = imported.request("PUT", "aiclass/groups", {"groups": {**before, **change}})
+    assert answer.status_code == 400, answer.text
+    assert imported.request("GET", "aiclass/groups").json() == before
+
+
+def test_users_cannot_use_the_groups_endpoint(hub: RunningHub, imported: HubREST) -> None:
+    teacher = HubREST(hub, user_token(hub, "tch-m4p8q", new_password(hub, "tch-m4p8q"),
+                                      CHOSEN))
+    assert teacher.request("GET", "aiclass/groups").status_code == 403
+    assert teacher.request("PUT", "aiclass/groups", {"groups": {}}).status_code == 403
+    assert imported.groups()
+
+
 def test_region_admins_are_superusers_when_the_settings_say_so() -> None:
     base = world_traversable_dir("aiclass-org-superusers-")
     running = start_hub(base / "data", "[org]\nregion_admins_are_superusers = true\n")

@@ -1,0 +1,102 @@
+"""``/hub/api/aiclass/groups``: the organisation's class and school groups, set in one request.
+
+JupyterHub's ``POST /hub/api/groups/NAME`` looks each member up one by one (a query with
+its eager loads per name), and every student is in two groups: a 20,000-student region
+costs 40,000 lookups, over a minute of hub time during which sign-ins wait. This endpoint
+takes the whole wanted membership of the ``class-*`` and ``school-*`` groups, loads the
+members with one query per few hundred names, and changes only the difference through the
+ORM relationships (so users the hub holds in memory see their new groups at once), in one
+transaction.
+
+Served through ``Authenticator.get_handlers`` like :mod:`hub.org.role_api`; it needs
+``admin:groups`` and touches no other group.
+"""
+
+from __future__ import annotations
+
+import json
+
+from jupyterhub import orm
+from jupyterhub.apihandlers.base import APIHandler
+from jupyterhub.scopes import needs_scope
+from tornado import web
+
+from hub.org.user_api import QUERY_CHUNK
+
+OWNED_GROUP_PREFIXES = ("class-", "school-")
+
+
+def _owned(name: str) -> bool:
+    return name.startswith(OWNED_GROUP_PREFIXES)
+
+
+class OrganisationGroupsHandler(APIHandler):
+    """GET lists the owned groups and members; PUT makes them exactly the given mapping."""
+
+    def _current(self) -> dict[str, orm.Group]:
+        query = self.db.query(orm.Group).filter(
+            orm.Group.name.startswith("class-") | orm.Group.name.startswith("school-")
+        )
+        return {group.name: group for group in query}
+
+    def _users(self, names: set[str]) -> dict[str, orm.User]:
+        ordered = sorted(names)
+        found: dict[str, orm.User] = {}
+        for start in range(0, len(ordered), QUERY_CHUNK):
+            chunk = ordered[start:start + QUERY_CHUNK]
+            found.update(
+                (u.name, u) for u in self.db.query(orm.User).filter(orm.User.name.in_(chunk))
+            )
+        return found
+
+    @needs_scope("admin:groups")
+    def get(self) -> None:
+        groups = {name: sorted(u.name for u in group.users)
+                  for name, group in self._current().items()}
+        self.write(json.dumps(groups))
+
+    @needs_scope("admin:groups")
+    def put(self) -> None:
+        body = self.get_json_body()
+        wanted = body.get("groups") if isinstance(body, dict) else None
+        if not isinstance(wanted, dict) or not all(
+            isinstance(members, list) and all(isinstance(u, str) for u in members)
+            for members in wanted.values()
+        ):
+            raise web.HTTPError(400, 'the body must be {"groups": {"class-…": ["name", …]}}')
+        foreign = sorted(name for name in wanted if not _owned(name))
+        if foreign:
+            raise web.HTTPError(
+                400, f"only {', '.join(OWNED_GROUP_PREFIXES)}* groups may be set here: "
+                f"{foreign[:20]}"
+            )
+        users = self._users({u for members in wanted.values() for u in members})
+        unknown = sorted({u for members in wanted.values() for u in members} - users.keys())
+        if unknown:
+            raise web.HTTPError(400, f"unknown users: {unknown[:20]}")
+        current = self._current()
+        counts = {"created": 0, "deleted": 0, "added": 0, "removed": 0}
+        for name, members in wanted.items():
+            group = current.get(name)
+            if group is None:
+                group = orm.Group(name=name)
+                self.db.add(group)
+                counts["created"] += 1
+            have = {u.name: u for u in group.users}
+            want = set(members)
+            for username in sorted(want - have.keys()):
+                group.users.append(users[username])
+                counts["added"] += 1
+            for username in sorted(have.keys() - want):
+                group.users.remove(have[username])
+                counts["removed"] += 1
+        for name, group in current.items():
+            if name not in wanted:
+                self.db.delete(group)
+                counts["deleted"] += 1
+        self.db.commit()
+        self.log.info("aiclass groups: %s", counts)
+        self.write(json.dumps(counts))
+
+
+GROUP_API_HANDLERS = [(r"/api/aiclass/groups", OrganisationGroupsHandler)]
