@@ -10,8 +10,15 @@ from jinja2 import StrictUndefined
 from grading.similarity import SimilarPair
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.figures import Figures, ReportPolicy
+from hub.reports.scores import SubmissionScore
 from hub.service.pages.base import page_environment
-from hub.service.pages.gradebook_pages import Cell, ClassGradebook, Row, render_notebook
+from hub.service.pages.gradebook_pages import (
+    BANDS,
+    Cell,
+    ClassGradebook,
+    Row,
+    render_notebook,
+)
 from hub.service.pages.texts import LOCALES, TEXTS
 from hub.service.pages.timefmt import localtime, parse_local
 
@@ -43,11 +50,15 @@ def test_catalogue_has_the_same_keys_in_every_language() -> None:
 def test_pages_render_and_escape_names(lang: str) -> None:
     book = ClassGradebook(["a1"], [Row("stu-a", EVIL, [Cell("late", "f" * 32, "09-10 20:00")],
                                        1)])
+    scored = ClassGradebook([EVIL, "a2"], [Row("stu-a", EVIL, [
+        Cell("on_time", "e" * 32, "3/4", SubmissionScore(3, 4, 0)), Cell("missing")], 1)],
+        {EVIL: [(f"nb/{EVIL}", 0.75)]}, EVIL)
     figures = Figures("s1", EVIL, students=3)
     pages = {
         "index.html": {"classes": [{"id": "c1", "name": EVIL, "grade": 10, "students": 3,
                                     "assignments": 1}]},
         "gradebook.html": {"school_class": {"id": "c1", "name": "c"}, "book": book},
+        "gradebook.html#scored": {"school_class": {"id": "c1", "name": "c"}, "book": scored},
         "progress.html": {"school_class": {"id": "c1", "name": "c"}, "assignment_id": "a1",
                           "due": datetime(2026, 9, 10), "rows": [
                               {"username": "stu-a", "display_name": EVIL, "fetched": True,
@@ -66,9 +77,25 @@ def test_pages_render_and_escape_names(lang: str) -> None:
         "error.html": {"status": 403, "message": TEXTS[lang]["forbidden"]},
     }
     for template, context in pages.items():
-        html = render(template, lang, **context)
+        html = render(template.split("#")[0], lang, **context)
         assert EVIL not in html, template
         assert 'lang="' in html and TEXTS[lang]["language"] in html
+
+
+def test_score_distribution_counts_each_assignment_on_its_own() -> None:
+    def graded(points: float, pending: int = 0) -> Cell:
+        return Cell("on_time", "e" * 32, "", SubmissionScore(points, 10, pending))
+
+    book = ClassGradebook(["a1", "a2", "a3"], [
+        Row("stu-x", "x", [graded(10), graded(0), Cell("missing")], 2),   # 50% overall
+        Row("stu-y", "y", [graded(6), graded(3, pending=1), Cell("missing")], 2),
+        Row("stu-z", "z", [graded(5.99), graded(9.5), Cell("missing")], 2)])
+    zero = dict.fromkeys(BANDS, 0)
+    assert {a: dict(d) for a, d in book.distributions.items()} == {
+        "a1": {**zero, "90–100%": 1, "60–70%": 1, "50–60%": 1},
+        "a2": {**zero, "0–10%": 1, "90–100%": 1},  # stu-y's is still being graded
+    }
+    assert book.chart_assignments == ["a1", "a2"]
 
 
 def test_rendered_submissions_lose_their_scripts() -> None:

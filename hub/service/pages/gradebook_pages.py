@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from urllib.parse import urlencode
 
 import nbformat
@@ -67,26 +68,49 @@ class Row:
         return f"{sum(g.score for g in graded):g}/{sum(g.max_score for g in graded):g}"
 
 
+#: The bands of the score distribution: tenths of an assignment's points.
+BANDS = tuple(f"{i * 10}–{i * 10 + 10}%" for i in range(10))
+
+
+def band(fraction: float) -> int:
+    """The tenth of the points a fraction falls in (exactly 100% is in the top band)."""
+    return min(max(int(fraction * 10 + 1e-9), 0), 9)
+
+
 @dataclass
 class ClassGradebook:
     assignments: list[str]
     rows: list[Row]
-    questions: list[tuple[str, float]] = field(default_factory=list)
+    #: assignment → (``notebook/question``, share of its points the class got), in order.
+    questions: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    #: The assignment the charts show first: the newest release that has scores.
+    latest: str | None = None
 
     @property
     def has_scores(self) -> bool:
         return any(row.graded for row in self.rows)
 
-    @property
-    def distribution(self) -> list[tuple[str, int]]:
-        """Students per tenth of the points they got (over their graded assignments)."""
-        bins = [0] * 10
+    @cached_property
+    def distributions(self) -> dict[str, list[tuple[str, int]]]:
+        """Per assignment with scores, students per tenth of that assignment's points.
+
+        Each student counts once per assignment, with the submission that counts, once
+        it is fully graded; built from the rows already loaded (no query).
+        """
+        bins = {a: [0] * 10 for a in self.assignments}
         for row in self.rows:
-            graded = row.graded
-            if graded:
-                share = sum(g.score for g in graded) / (sum(g.max_score for g in graded) or 1)
-                bins[min(int(share * 10), 9)] += 1
-        return [(f"{i * 10}–{i * 10 + 10}%", n) for i, n in enumerate(bins)]
+            for assignment_id, cell in zip(self.assignments, row.cells, strict=True):
+                fraction = cell.score.fraction if cell.score is not None else None
+                if fraction is not None:
+                    bins[assignment_id][band(fraction)] += 1
+        return {a: list(zip(BANDS, counts, strict=True))
+                for a, counts in bins.items() if any(counts)}
+
+    @property
+    def chart_assignments(self) -> list[str]:
+        """The assignments a chart can show: those with scores or graded questions."""
+        shown = set(self.distributions) | set(self.questions)
+        return [a for a in self.assignments if a in shown]
 
     @property
     def submission_rates(self) -> list[tuple[str, float]]:
@@ -95,17 +119,23 @@ class ClassGradebook:
                 for i, a in enumerate(self.assignments)]
 
 
-def question_difficulty(session: Session, submission_ids: list[int]) -> list[tuple[str, float]]:
-    """Per graded question, the share of its points the class got (low: a hard question)."""
-    got: dict[str, list[float]] = {}
+def question_difficulty(session: Session, submission_ids: list[int]
+                        ) -> dict[str, list[tuple[str, float]]]:
+    """Per assignment, per graded question, the share of its points the class got.
+
+    A low share is a hard question. Questions are named ``notebook/grade id`` within
+    their assignment, in the notebook's order.
+    """
+    got: dict[str, dict[str, list[float]]] = {}
     for assignment_id, notebook, grade_id, cell in session.execute(
             select(CellGrade.assignment_id, CellGrade.notebook, CellGrade.grade_id, CellGrade)
             .where(CellGrade.submission_id.in_(submission_ids))
             .order_by(CellGrade.assignment_id, CellGrade.notebook, CellGrade.position)):
         if cell.score is not None and cell.max_score:
-            got.setdefault(f"{assignment_id}/{notebook}/{grade_id}", []).append(
+            got.setdefault(assignment_id, {}).setdefault(f"{notebook}/{grade_id}", []).append(
                 cell.score / cell.max_score)
-    return [(label, round(sum(v) / len(v), 3)) for label, v in got.items()]
+    return {assignment_id: [(label, round(sum(v) / len(v), 3)) for label, v in questions.items()]
+            for assignment_id, questions in got.items()}
 
 
 def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> ClassGradebook:
@@ -148,8 +178,13 @@ def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> Cl
             row.cells.append(Cell("late" if late else "on_time", submission.key, shown, score))
             row.submitted += 1
         rows.append(row)
-    return ClassGradebook(assignments, rows,
-                          question_difficulty(session, [s.id for s in counted.values()]))
+    current = [s.id for s in counted.values() if s.assignment_id in releases]
+    questions = question_difficulty(session, current)
+    book = ClassGradebook(assignments, rows, questions)
+    with_scores = set(book.distributions) | set(questions)
+    book.latest = max((a for a in assignments if a in with_scores), default=None,
+                      key=lambda a: (releases[a].released_at, a))
+    return book
 
 
 class GradebookHandler(PageHandler):

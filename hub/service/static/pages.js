@@ -1,12 +1,15 @@
 // Light behaviour of the classroom pages: the live count of ready servers and the charts.
 "use strict";
 
-function drawChart(element) {
+function drawChart(element, chosen) {
   if (typeof echarts === "undefined") {
     return;
   }
-  const series = JSON.parse(element.dataset.series);
-  const chart = echarts.init(element);
+  // A chart per assignment carries every assignment's series; the selector picks one.
+  const series = element.dataset.byAssignment
+    ? JSON.parse(element.dataset.byAssignment)[chosen] || []
+    : JSON.parse(element.dataset.series);
+  const chart = echarts.getInstanceByDom(element) || echarts.init(element);
   const kind = element.dataset.chart;
   const label = element.dataset.label;
   let option;
@@ -30,7 +33,10 @@ function drawChart(element) {
     };
   }
   option.animation = false;  // printed reports and screenshots show the final chart
-  chart.setOption(option);
+  if (!series.length && element.dataset.empty) {
+    option.title = {text: element.dataset.empty, left: "center", top: "middle"};
+  }
+  chart.setOption(option, true);
 }
 
 async function watchServers(section) {
@@ -52,7 +58,20 @@ async function watchServers(section) {
   }
 }
 
-document.querySelectorAll(".chart").forEach(drawChart);
+const assignmentChoice = document.getElementById("chart-assignment");
+
+function drawCharts() {
+  const chosen = assignmentChoice ? assignmentChoice.value : null;
+  document.querySelectorAll(".chart-assignment").forEach((label) => {
+    label.textContent = chosen;
+  });
+  document.querySelectorAll(".chart").forEach((element) => drawChart(element, chosen));
+}
+
+drawCharts();
+if (assignmentChoice) {
+  assignmentChoice.addEventListener("change", drawCharts);
+}
 const prepare = document.getElementById("prepare");
 if (prepare) {
   watchServers(prepare);
