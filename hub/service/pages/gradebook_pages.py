@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import nbformat
 import nh3
 from nbconvert import HTMLExporter
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tornado import web
 
@@ -124,18 +124,22 @@ def question_difficulty(session: Session, submission_ids: list[int]
     """Per assignment, per graded question, the share of its points the class got.
 
     A low share is a hard question. Questions are named ``notebook/grade id`` within
-    their assignment, in the notebook's order.
+    their assignment, in the notebook's order; the database averages them (one query).
     """
-    got: dict[str, dict[str, list[float]]] = {}
-    for assignment_id, notebook, grade_id, cell in session.execute(
-            select(CellGrade.assignment_id, CellGrade.notebook, CellGrade.grade_id, CellGrade)
-            .where(CellGrade.submission_id.in_(submission_ids))
-            .order_by(CellGrade.assignment_id, CellGrade.notebook, CellGrade.position)):
-        if cell.score is not None and cell.max_score:
-            got.setdefault(assignment_id, {}).setdefault(f"{notebook}/{grade_id}", []).append(
-                cell.score / cell.max_score)
-    return {assignment_id: [(label, round(sum(v) / len(v), 3)) for label, v in questions.items()]
-            for assignment_id, questions in got.items()}
+    scored = func.coalesce(CellGrade.override_score, CellGrade.manual_score,
+                           CellGrade.auto_score)
+    got: dict[str, list[tuple[str, float]]] = {}
+    for assignment_id, notebook, grade_id, share in session.execute(
+            select(CellGrade.assignment_id, CellGrade.notebook, CellGrade.grade_id,
+                   func.avg(scored / CellGrade.max_score))
+            .where(CellGrade.submission_id.in_(submission_ids), scored.is_not(None),
+                   CellGrade.max_score > 0)
+            .group_by(CellGrade.assignment_id, CellGrade.notebook, CellGrade.grade_id)
+            .order_by(CellGrade.assignment_id, CellGrade.notebook,
+                      func.min(CellGrade.position), CellGrade.grade_id)):
+        got.setdefault(assignment_id, []).append((f"{notebook}/{grade_id}",
+                                                  round(float(share), 3)))
+    return got
 
 
 def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> ClassGradebook:
