@@ -302,7 +302,7 @@ def folder_run(work: Path, students: list[str]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=500)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(list(argv or []))
     work = Path(tempfile.mkdtemp(prefix="aiclass-bench-exchange-"))
     service = None
     try:
@@ -361,4 +361,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -13,7 +13,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
+
+CACHE_BYTES = 64 * 1024 * 1024
+"""Memory kept for blobs read again and again (a release's archive fetched by a class)."""
 
 
 class ContentStore:
@@ -22,6 +27,9 @@ class ContentStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cached_bytes = 0
+        self._cache_lock = threading.Lock()
 
     def path(self, sha256: str) -> Path:
         """Where the blob ``sha256`` lives (whether or not it exists)."""
@@ -56,3 +64,25 @@ class ContentStore:
     def read(self, sha256: str) -> bytes:
         """The content of blob ``sha256``."""
         return self.path(sha256).read_bytes()
+
+    def read_cached(self, sha256: str) -> bytes:
+        """The content of blob ``sha256``, kept in memory for the next reader.
+
+        Blobs never change once written, so a cached copy is always right; the least
+        recently read ones are dropped beyond :data:`CACHE_BYTES`.
+        """
+        with self._cache_lock:
+            data = self._cache.get(sha256)
+            if data is not None:
+                self._cache.move_to_end(sha256)
+                return data
+        data = self.read(sha256)
+        if len(data) <= CACHE_BYTES // 8:
+            with self._cache_lock:
+                if sha256 not in self._cache:
+                    self._cache[sha256] = data
+                    self._cached_bytes += len(data)
+                while self._cached_bytes > CACHE_BYTES:
+                    _old, dropped = self._cache.popitem(last=False)
+                    self._cached_bytes -= len(dropped)
+        return data

@@ -25,7 +25,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from sqlalchemy import func, select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from traitlets.config import Config
@@ -49,6 +49,18 @@ class SubmissionLimits:
     kept: int = 100
 
 
+@dataclass(frozen=True)
+class NewSubmission:
+    """A submission to insert: its files are already in the content store."""
+
+    class_id: str
+    assignment_id: str
+    username: str
+    release_version: int
+    manifest: list[dict]
+    idempotency_key: str
+
+
 def utcnow() -> datetime:
     """The server's clock, naive UTC (as stored)."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -61,6 +73,14 @@ def check_assignment_id(assignment_id: str) -> str:
                               "点、下划线和连字符）", f"assignment name not allowed: "
                               f"{assignment_id!r} (letters, digits, . _ - only)")
     return assignment_id
+
+
+def check_idempotency_key(key: str) -> str:
+    """Refuse a missing or malformed ``Idempotency-Key``."""
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ExchangeRefused("bad_request", "缺少或无效的 Idempotency-Key",
+                              "missing or invalid Idempotency-Key")
+    return key
 
 
 def lateness(submitted_at: datetime, due_at: datetime | None) -> timedelta | None:
@@ -222,17 +242,43 @@ class ExchangeStore:
     def fetch(self, class_id: str, assignment_id: str, username: str) -> Release:
         """The current release for a student, recording that they fetched it."""
         release = self.require_release(class_id, assignment_id)
-        fetch = self.session.scalars(
-            select(Fetch).where(Fetch.class_id == class_id, Fetch.assignment_id == assignment_id,
-                                Fetch.username == username)).first()
-        if fetch is None:
-            self.session.add(Fetch(class_id=class_id, assignment_id=assignment_id,
-                                   username=username, version=release.version,
-                                   fetched_at=utcnow()))
-        else:
-            fetch.version, fetch.fetched_at = release.version, utcnow()
-        self.session.flush()
+        self.record_fetch(class_id, assignment_id, username, release.version)
         return release
+
+    def record_fetch(self, class_id: str, assignment_id: str, username: str,
+                     version: int) -> None:
+        """Record that a student fetched ``version``: one upsert statement."""
+        self.record_fetches([(class_id, assignment_id, username, version)])
+
+    def record_fetches(self, fetches: list[tuple[str, str, str, int]]) -> None:
+        """Record many fetches ``(class, assignment, student, version)``, upserted at once."""
+        if not fetches:
+            return
+        now = utcnow()
+        rows = [{"class_id": class_id, "assignment_id": assignment_id, "username": username,
+                 "version": version, "fetched_at": now}
+                for class_id, assignment_id, username, version in fetches]
+        dialect = self.session.get_bind().dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as upsert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as upsert
+            statement = upsert(Fetch)
+            self.session.execute(statement.on_conflict_do_update(
+                index_elements=["class_id", "assignment_id", "username"],
+                set_={"version": statement.excluded.version,
+                      "fetched_at": statement.excluded.fetched_at}), rows)
+            return
+        for row in rows:
+            updated = self.session.execute(
+                update(Fetch).where(Fetch.class_id == row["class_id"],
+                                    Fetch.assignment_id == row["assignment_id"],
+                                    Fetch.username == row["username"])
+                .values(version=row["version"], fetched_at=now))
+            if not updated.rowcount:
+                self.session.add(Fetch(**row))
+                self.session.flush()
 
     def require_release(self, class_id: str, assignment_id: str) -> Release:
         release = self.latest_release(class_id, check_assignment_id(assignment_id))
@@ -282,46 +328,122 @@ class ExchangeStore:
 
         A retry with the same idempotency key returns the submission already stored.
         """
-        if not IDEMPOTENCY_KEY.match(idempotency_key):
-            raise ExchangeRefused("bad_request", "缺少或无效的 Idempotency-Key",
-                                  "missing or invalid Idempotency-Key")
-        existing = self._by_idempotency_key(username, idempotency_key)
+        check_idempotency_key(idempotency_key)
+        existing = self.find_submission(username, idempotency_key)
         if existing is not None:
             return existing, False
         release = self.require_release(class_id, assignment_id)
-        self._check_rate(class_id, assignment_id, username, limits)
         manifest = self._store_files(files)
-        submission = Submission(
-            key=secrets.token_hex(16), class_id=class_id, assignment_id=assignment_id,
-            username=username, release_version=release.version, submitted_at=utcnow(),
-            idempotency_key=idempotency_key, manifest=manifest,
-            total_bytes=sum(entry["size"] for entry in manifest),
-        )
         try:
             with self.session.begin_nested():
-                self.session.add(submission)
+                submission = self.add_submission(class_id, assignment_id, username,
+                                                 release.version, manifest, idempotency_key,
+                                                 limits)
         except IntegrityError:
-            existing = self._by_idempotency_key(username, idempotency_key)
+            existing = self.find_submission(username, idempotency_key)
             if existing is None:
                 raise
             return existing, False
         return submission, True
 
-    def _by_idempotency_key(self, username: str, key: str) -> Submission | None:
+    def add_submission(self, class_id: str, assignment_id: str, username: str,
+                       release_version: int, manifest: list[dict], idempotency_key: str,
+                       limits: SubmissionLimits) -> Submission:
+        """Check the flood limits and insert a submission whose files are already stored.
+
+        Two statements: one count and one insert, stamped with the server's clock. A
+        key already used raises :class:`IntegrityError` (the caller looks the first up).
+        """
+        self._check_rate(class_id, assignment_id, username, limits)
+        submission = Submission(
+            key=secrets.token_hex(16), class_id=class_id, assignment_id=assignment_id,
+            username=username, release_version=release_version, submitted_at=utcnow(),
+            idempotency_key=idempotency_key, manifest=manifest,
+            total_bytes=sum(entry["size"] for entry in manifest), chosen=False,
+        )
+        self.session.add(submission)
+        self.session.flush()
+        return submission
+
+    def add_submissions(self, new: list[NewSubmission], limits: SubmissionLimits
+                        ) -> list[tuple[Submission, bool] | ExchangeRefused]:
+        """Insert many submissions whose files are already stored, in three statements.
+
+        For each, in order: the submission and whether it is new, or why it was refused.
+        One query finds idempotency keys already used, one counts each student's
+        submissions for the flood limits (those earlier in ``new`` count too), one
+        inserts the rest, all stamped with the server's clock.
+        """
+        if not new:
+            return []
+        users = sorted({n.username for n in new})
+        known = {(s.username, s.idempotency_key): s for s in self.session.scalars(
+            select(Submission).where(Submission.username.in_(users),
+                                     Submission.idempotency_key.in_(
+                                         sorted({n.idempotency_key for n in new}))))}
+        recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
+        counts = {(c, a, u): [kept, recent] for c, a, u, kept, recent in self.session.execute(
+            select(Submission.class_id, Submission.assignment_id, Submission.username,
+                   func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0))
+            .where(Submission.username.in_(users))
+            .group_by(Submission.class_id, Submission.assignment_id, Submission.username))}
+        now = utcnow()
+        outcomes: list[tuple[Submission, bool] | ExchangeRefused | int] = []
+        rows: list[dict] = []
+        in_batch: dict[tuple[str, str], int] = {}
+        for item in new:
+            pair = (item.username, item.idempotency_key)
+            if pair in known:
+                outcomes.append((known[pair], False))
+                continue
+            if pair in in_batch:
+                outcomes.append(-1 - in_batch[pair])  # the same as an earlier row, not new
+                continue
+            kept, recent = counts.setdefault(
+                (item.class_id, item.assignment_id, item.username), [0, 0])
+            if kept >= limits.kept:
+                outcomes.append(ExchangeRefused(
+                    "history_full", f"这份作业已提交 {kept} 次，达到上限",
+                    f"this assignment was submitted {kept} times, the limit"))
+                continue
+            if recent >= limits.per_minute:
+                outcomes.append(ExchangeRefused("too_many_requests",
+                                                "提交太频繁，请一分钟后再试",
+                                                "too many submissions; try again in a minute"))
+                continue
+            counts[(item.class_id, item.assignment_id, item.username)] = [kept + 1, recent + 1]
+            in_batch[pair] = len(rows)
+            outcomes.append(len(rows))
+            rows.append({"key": secrets.token_hex(16), "class_id": item.class_id,
+                         "assignment_id": item.assignment_id, "username": item.username,
+                         "release_version": item.release_version, "submitted_at": now,
+                         "idempotency_key": item.idempotency_key, "manifest": item.manifest,
+                         "total_bytes": sum(entry["size"] for entry in item.manifest),
+                         "chosen": False})
+        inserted: list[Submission] = []
+        if rows:
+            inserted = list(self.session.scalars(
+                insert(Submission).returning(Submission, sort_by_parameter_order=True), rows))
+        return [outcome if not isinstance(outcome, int)
+                else (inserted[outcome], True) if outcome >= 0
+                else (inserted[-1 - outcome], False) for outcome in outcomes]
+
+    def find_submission(self, username: str, idempotency_key: str) -> Submission | None:
+        """The submission a student already made with this idempotency key, if any."""
         return self.session.scalars(
             select(Submission).where(Submission.username == username,
-                                     Submission.idempotency_key == key)).first()
+                                     Submission.idempotency_key == idempotency_key)).first()
 
     def _check_rate(self, class_id: str, assignment_id: str, username: str,
                     limits: SubmissionLimits) -> None:
-        mine = (Submission.class_id == class_id, Submission.assignment_id == assignment_id,
-                Submission.username == username)
-        kept = self.session.scalar(select(func.count()).where(*mine))
+        recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
+        kept, recent = self.session.execute(
+            select(func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0))
+            .where(Submission.class_id == class_id, Submission.assignment_id == assignment_id,
+                   Submission.username == username)).one()
         if kept >= limits.kept:
             raise ExchangeRefused("history_full", f"这份作业已提交 {kept} 次，达到上限",
                                   f"this assignment was submitted {kept} times, the limit")
-        recent = self.session.scalar(select(func.count()).where(
-            *mine, Submission.submitted_at > utcnow() - timedelta(minutes=1)))
         if recent >= limits.per_minute:
             raise ExchangeRefused("too_many_requests", "提交太频繁，请一分钟后再试",
                                   "too many submissions; try again in a minute")

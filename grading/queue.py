@@ -75,6 +75,25 @@ def enqueue_submitted(session: Session, store: ExchangeStore, submission: Submis
                    not_before=when)
 
 
+def enqueue_new(session: Session, submission: Submission, source: GradingSource | None,
+                due_at: datetime | None) -> GradingJob | None:
+    """Queue a submission added in this transaction, with its source and due date known.
+
+    The same job as :func:`enqueue_submitted` makes, without looking anything up: no
+    job can be waiting yet for a submission this new. ``None`` when there is no source.
+    """
+    if source is None:
+        return None
+    when = due_at if source.grade_on == "due" else None
+    now = utcnow()
+    job = GradingJob(submission_id=submission.id, class_id=submission.class_id,
+                     assignment_id=submission.assignment_id, state="queued",
+                     reason="due" if when else "submit", requested_by=submission.username,
+                     enqueued_at=now, not_before=when or now, attempts=0)
+    session.add(job)
+    return job
+
+
 def regrade(session: Session, store: ExchangeStore, class_id: str, assignment_id: str,
             students: list[str], requested_by: str) -> list[GradingJob]:
     """Queue a regrade of the submission that counts for each of ``students``."""

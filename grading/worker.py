@@ -51,18 +51,29 @@ def write_files(root: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
 
 
+def store_executed(result: StudentResult, content: ContentStore) -> list[str | None]:
+    """Make each notebook's executed copy durable; their digests, in order.
+
+    Done before the transaction that records them (see :meth:`GradingWorker.run_once`),
+    so that no database lock is held across an fsync.
+    """
+    return [None if notebook.executed is None
+            else content.put(nbformat.writes(notebook.executed).encode())
+            for notebook in result.notebooks]
+
+
 def record_result(session: Session, job_id: int, submission: Submission,
-                  result: StudentResult, content: ContentStore) -> None:
+                  result: StudentResult, content: ContentStore,
+                  executed_of: list[str | None] | None = None) -> None:
     """Write (or rewrite, on a regrade) the gradebook rows of one graded submission.
 
     Teachers' manual scores, overrides and comments stay; a changed auto score is
     recorded in the audit trail.
     """
     now = utcnow()
-    for notebook in result.notebooks:
-        executed = None
-        if notebook.executed is not None:
-            executed = content.put(nbformat.writes(notebook.executed).encode())
+    if executed_of is None:
+        executed_of = store_executed(result, content)
+    for notebook, executed in zip(result.notebooks, executed_of, strict=True):
         row = session.scalars(select(NotebookGrade).where(
             NotebookGrade.submission_id == submission.id,
             NotebookGrade.notebook == notebook.notebook)).first()
@@ -133,13 +144,14 @@ class GradingWorker:
         except Exception:
             error = traceback.format_exc(limit=5)
             log.exception("grading job %d failed", job_id)
+        executed_of = None if result is None else store_executed(result, self.content)
         with self.sessions() as session:
             if not holds(session, job_id, self.name):
                 log.warning("grading job %d: lease lost, result dropped", job_id)
                 return job_id
             if result is not None:
                 submission = session.get(Submission, submission_id)
-                record_result(session, job_id, submission, result, self.content)
+                record_result(session, job_id, submission, result, self.content, executed_of)
             finish(session, job_id, self.name, error)
         return job_id
 

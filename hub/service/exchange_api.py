@@ -8,20 +8,30 @@ Uploads and downloads are zip archives of an assignment folder.
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from grading.exchange import ExchangeStore, check_assignment_id, generate_student_version
+from grading.exchange import (
+    ExchangeStore,
+    NewSubmission,
+    check_assignment_id,
+    check_idempotency_key,
+    generate_student_version,
+)
 from grading.exchange_archive import MIB, check_relative_path, pack, unpack
 from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import Release, Submission
-from grading.queue import enqueue_submitted, store_sources
+from grading.exchange_models import Extension, Feedback, Release, Submission
+from grading.gradebook_models import GradingSource
+from grading.queue import store_sources
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
+from hub.service.classroom import FetchWrite, SubmitWrite
 
 API_VERSION = "v1"
 
@@ -39,10 +49,18 @@ def release_json(release: Release, fetched: int | None = None) -> dict:
     }
 
 
-def submission_json(submission: Submission, store: ExchangeStore) -> dict:
-    due = store.due_for(submission.class_id, submission.assignment_id, submission.username)
+_LOOK_UP = object()
+
+
+def submission_json(submission: Submission, store: ExchangeStore | None, *,
+                    due: datetime | None | object = _LOOK_UP,
+                    feedback: Feedback | None | object = _LOOK_UP) -> dict:
+    """A submission as the API shows it; ``due`` and ``feedback`` are looked up unless given."""
+    if due is _LOOK_UP:
+        due = store.due_for(submission.class_id, submission.assignment_id, submission.username)
+    if feedback is _LOOK_UP:
+        feedback = store.feedback_of(submission)
     late = (submission.submitted_at - due).total_seconds() if due else 0.0
-    feedback = store.feedback_of(submission)
     return {
         "id": submission.key,
         "class_id": submission.class_id,
@@ -176,15 +194,19 @@ class FetchHandler(APIHandler):
         self.write_zip(archive, f"{assignment_id}.zip")
 
     def _fetch(self, class_id: str, assignment_id: str) -> tuple[int, bytes]:
-        with self.classroom.store() as (session, store):
+        """Two reads beside other requests, the fetch recorded by the classroom's writer
+        (with other requests' fetches), the archive from memory."""
+        check_assignment_id(assignment_id)
+        with self.classroom.reader() as (session, store):
             role = access.role_in(session, class_id, self.username)
-            if role == Role.TEACHER:
-                release = store.require_release(class_id, assignment_id)
-            elif role == Role.STUDENT:
-                release = store.fetch(class_id, assignment_id, self.username)
-            else:
+            if role not in (Role.TEACHER, Role.STUDENT):
                 self.require(session, class_id, Role.STUDENT)
-            return release.version, self.classroom.content.read(release.archive_sha256)
+            release = store.require_release(class_id, assignment_id)
+            version, archive_sha256 = release.version, release.archive_sha256
+        if role == Role.STUDENT:
+            self.classroom.writer.write(
+                FetchWrite((class_id, assignment_id, self.username, version)))
+        return version, self.classroom.content.read_cached(archive_sha256)
 
 
 class SubmissionsHandler(UploadHandler):
@@ -197,18 +219,38 @@ class SubmissionsHandler(UploadHandler):
         self.write_json(body, 201 if created else 200)
 
     def _submit(self, class_id: str, assignment_id: str, key: str) -> tuple[dict, bool]:
-        with self.classroom.store() as (session, store):
+        """Check and read beside other requests, store the files, then hand the row over.
+
+        The files are made durable before the transaction that inserts the row naming
+        them (the classroom's :class:`BatchWriter`, with other requests' rows); the
+        flood limits and the idempotency key are checked again in that transaction,
+        so two submissions at once can neither slip under the limits nor both be stored.
+        """
+        with self.classroom.reader() as (session, store):
             self.require(session, class_id, Role.STUDENT)
-            store.require_release(class_id, assignment_id)
+            release = store.require_release(class_id, assignment_id)
+            check_idempotency_key(key)
+            existing = store.find_submission(self.username, key)
+            if existing is not None:
+                return submission_json(existing, store), False
+            source = session.scalars(select(GradingSource).where(
+                GradingSource.class_id == class_id,
+                GradingSource.assignment_id == assignment_id,
+                GradingSource.release_version == release.version)).first()
+            due = session.scalar(select(Extension.due_at).where(
+                Extension.class_id == class_id, Extension.assignment_id == assignment_id,
+                Extension.username == self.username))
+            due = due or release.due_at
         files = self.body_files()
-        for data in files.values():
-            self.classroom.content.put(data)  # durable before the row; outside the DB's turn
-        with self.classroom.store() as (session, store):
-            submission, created = store.submit(class_id, assignment_id, self.username, files,
-                                               key, self.classroom.submission_limits)
-            if created:
-                enqueue_submitted(session, store, submission)
-            return submission_json(submission, store), created
+        manifest = [{"path": path, "sha256": self.classroom.content.put(data),
+                     "size": len(data)} for path, data in sorted(files.items())]
+        submission, created = self.classroom.writer.write(SubmitWrite(
+            NewSubmission(class_id, assignment_id, self.username, release.version, manifest,
+                          key), source, due))
+        if not created:  # the same key, submitted at the same moment
+            with self.classroom.reader() as (_session, store):
+                return submission_json(submission, store), False
+        return submission_json(submission, None, due=due, feedback=None), True
 
     def get(self, class_id: str, assignment_id: str) -> None:
         check_assignment_id(assignment_id)

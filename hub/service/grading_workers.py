@@ -36,5 +36,5 @@ def start_grading_workers(classroom: Classroom, count: int) -> list[asyncio.Task
     """Start ``count`` workers on the service's database and content store."""
     host = f"{socket.gethostname()}-{os.getpid()}"
     return [asyncio.get_running_loop().create_task(work(GradingWorker(
-        classroom.database.session, classroom.content, f"{host}-{n}")))
+        classroom.session, classroom.content, f"{host}-{n}")))
         for n in range(count)]

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from grading.content_store import ContentStore
-from grading.exchange import ExchangeStore, SubmissionLimits, lateness, utcnow
+from grading.exchange import ExchangeStore, NewSubmission, SubmissionLimits, lateness, utcnow
 from grading.exchange_archive import ArchiveLimits, pack, unpack
 from grading.exchange_errors import ExchangeRefused
 from grading.exchange_models import ExchangeBase
@@ -83,6 +83,40 @@ def test_retry_returns_the_same_submission_and_limits_refuse(store: ExchangeStor
     with pytest.raises(ExchangeRefused) as unreleased:
         store.submit("c1", "ps2", "s1", {"a.ipynb": NOTEBOOK}, "key-00004", limits)
     assert unreleased.value.code == "not_released"
+
+
+def test_a_batch_of_submissions_keeps_keys_and_limits(store: ExchangeStore) -> None:
+    """The service's writer inserts many at once: the same answers as one at a time."""
+    store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
+    limits = SubmissionLimits(per_minute=2, kept=10)
+    earlier, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
+    manifest = [{"path": "a.ipynb", "sha256": store.content.put(NOTEBOOK),
+                 "size": len(NOTEBOOK)}]
+
+    def new(username: str, key: str) -> NewSubmission:
+        return NewSubmission("c1", "ps1", username, 1, manifest, key)
+
+    outcomes = store.add_submissions([new("s1", "key-00001"), new("s1", "key-00002"),
+                                      new("s1", "key-00002"), new("s1", "key-00003"),
+                                      new("s2", "key-00001")], limits)
+    assert outcomes[0] == (earlier, False)
+    second, created = outcomes[1]
+    assert created and second.submitted_at >= earlier.submitted_at
+    assert outcomes[2] == (second, False)  # the same key twice in one batch: stored once
+    assert isinstance(outcomes[3], ExchangeRefused)
+    assert outcomes[3].code == "too_many_requests"  # two in the last minute already
+    other, other_created = outcomes[4]
+    assert other_created and other.username == "s2" and other.id != second.id
+    assert [s.idempotency_key for s in store.submissions_of("c1", "ps1", "s1")] == [
+        "key-00001", "key-00002"]
+
+
+def test_fetches_are_upserted(store: ExchangeStore) -> None:
+    store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
+    store.record_fetches([("c1", "ps1", "s1", 1), ("c1", "ps1", "s2", 1)])
+    store.record_fetch("c1", "ps1", "s1", 2)
+    assert store.fetched_versions("s1") == {("c1", "ps1"): 2}
+    assert store.fetched_versions("s2") == {("c1", "ps1"): 1}
 
 
 def test_content_store_writes_whole_blobs_only(tmp_path: Path) -> None:
