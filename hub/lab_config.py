@@ -6,6 +6,11 @@ server's ``JUPYTER_CONFIG_PATH``: JupyterLab's locale (zh-CN by default) through
 (students get the Assignments panel and validation; teachers also get the
 formgrader and course tools), and a ``matplotlibrc`` with a CJK font so that
 Chinese axis labels render.
+
+Docker mode's containers cannot see the data dir (the hub may itself run in a container), so
+the student image carries the same profiles: the student's is the image's own configuration and
+the teacher's lives at :data:`TEACHER_PROFILE_IN_IMAGE`, which the spawner puts on
+``JUPYTER_CONFIG_PATH`` for teachers; the service's URL reaches both through the environment.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hub.db import ServiceDatabase
+from hub.org.directory import role_of
 from hub.org.models import Role
 
 NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS = (
@@ -37,11 +44,23 @@ EXCHANGE_PLUGINS = {
     )
 }
 """nbgrader's exchange over HTTP (``extensions/exchange``) instead of a shared folder."""
+TEACHER_PROFILE_IN_IMAGE = "/opt/aiclass/jupyter/teacher"
+"""The teacher's profile in the student image (``images/student/teacher/``)."""
+
+_databases: dict[str, ServiceDatabase] = {}
 
 
 def lab_profile(role: str) -> str:
     """The configuration profile for a role: teachers and admins get the course tools."""
     return "student" if role == Role.STUDENT else "teacher"
+
+
+def person_profile(database_url: str, username: str) -> str:
+    """The profile of a person by their role on the roster; anyone not on it is a student."""
+    if database_url not in _databases:
+        _databases[database_url] = ServiceDatabase(database_url)
+    with _databases[database_url].session() as session:
+        return lab_profile(role_of(session, username) or Role.STUDENT)
 
 
 def config_dir(data_dir: Path, profile: str) -> Path:

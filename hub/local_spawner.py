@@ -17,9 +17,7 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Integer, Unicode, default
 
-from hub.db import ServiceDatabase
-from hub.lab_config import config_dir, lab_profile, matplotlibrc_path
-from hub.org.directory import role_of
+from hub.lab_config import config_dir, matplotlibrc_path, person_profile
 
 
 class LocalLabSpawner(LocalProcessSpawner):
@@ -33,8 +31,6 @@ class LocalLabSpawner(LocalProcessSpawner):
         65534, help="uid (and gid) the servers run as when the hub runs as root"
     ).tag(config=True)
 
-    _databases: dict[str, ServiceDatabase] = {}
-
     @default("cmd")
     def _default_cmd(self) -> list[str]:
         return [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
@@ -46,12 +42,6 @@ class LocalLabSpawner(LocalProcessSpawner):
     @property
     def home_dir(self) -> str:
         return str(Path(self.data_dir) / "homes" / self.user.name)
-
-    def _role(self) -> str:
-        if self.database_url not in self._databases:
-            self._databases[self.database_url] = ServiceDatabase(self.database_url)
-        with self._databases[self.database_url].session() as session:
-            return role_of(session, self.user.name) or "student"
 
     def _drops_privileges(self) -> bool:
         return os.geteuid() == 0
@@ -99,7 +89,8 @@ class LocalLabSpawner(LocalProcessSpawner):
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
         data_dir = Path(self.data_dir)
-        env["JUPYTER_CONFIG_PATH"] = str(config_dir(data_dir, lab_profile(self._role())))
+        profile = person_profile(self.database_url, self.user.name)
+        env["JUPYTER_CONFIG_PATH"] = str(config_dir(data_dir, profile))
         env["MATPLOTLIBRC"] = str(matplotlibrc_path(data_dir))
         return env
 

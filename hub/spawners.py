@@ -5,9 +5,12 @@ one of the profiles the center allows (CPU, and GPU for the groups the settings 
 profile's memory, CPU and process limits; containers drop every capability, cannot gain new
 privileges and run as the image's unprivileged user; only the configured images may run; the
 student's home lives on a named volume so their work survives the container being removed and
-the image being upgraded. :func:`configure_docker_mode` turns the settings into that
-configuration, with idle culling and a spawn limit; :func:`prepare_class` starts a whole class
-before the lesson so nobody waits at the bell.
+the image being upgraded. Teachers' servers start with the teacher's Jupyter profile that the
+image carries (formgrader and course tools), students' with the image's own; both reach the
+classroom service's exchange on 127.0.0.1 through ``$AICLASS_EXCHANGE_URL``.
+:func:`configure_docker_mode` turns the settings into that configuration, with idle culling and
+a spawn limit; :func:`prepare_class` starts a whole class before the lesson so nobody waits at
+the bell.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from traitlets.config import Config
 
 from hub.commands.images import image_reference
 from hub.gpu import DEVICE_LABEL, GpuAssignment, GpuPool, NoGpuAvailable
+from hub.lab_config import TEACHER_PROFILE_IN_IMAGE, person_profile
 from hub.settings import Settings
 
 OWNER_LABEL = "org.aiclass.owner"
 PROFILE_LABEL = "org.aiclass.profile"
+LAB_PROFILE_LABEL = "org.aiclass.lab-profile"
 CPU, GPU = "cpu", "gpu"
 
 
@@ -60,6 +65,18 @@ class ClassroomDockerSpawner(DockerSpawner):
         "", help="Host path or volume with course data, mounted read-only at /srv/course."
     ).tag(config=True)
 
+    database_url = Unicode(
+        "", help="SQLAlchemy URL of the service database, where each person's role is read."
+    ).tag(config=True)
+
+    lab_config_paths = Dict(
+        value_trait=Unicode(),
+        default_value={"teacher": TEACHER_PROFILE_IN_IMAGE},
+        help="""``JUPYTER_CONFIG_PATH`` inside the container by Jupyter profile (``student``,
+        ``teacher``). A profile not listed runs on the image's own configuration, which is the
+        student's.""",
+    ).tag(config=True)
+
     docker_threads = Integer(
         8,
         help="""Docker API calls in flight at once. DockerSpawner makes every call through one
@@ -82,6 +99,7 @@ class ClassroomDockerSpawner(DockerSpawner):
     ).tag(config=True)
 
     _gpu_state_restored = False
+    _lab_profile: str | None = None
     _docker_executor: ThreadPoolExecutor | None = None
 
     @property
@@ -199,6 +217,15 @@ class ClassroomDockerSpawner(DockerSpawner):
             )
         return {"profile": profile}
 
+    def lab_profile(self) -> str:
+        """The Jupyter profile of this start: ``teacher`` for staff on the roster."""
+        if self._lab_profile is None:
+            self._lab_profile = (
+                person_profile(self.database_url, self.user.name) if self.database_url
+                else "student"
+            )
+        return self._lab_profile
+
     # -- container settings ---------------------------------------------------------------
 
     def host_config(self) -> dict[str, Any]:
@@ -220,7 +247,11 @@ class ClassroomDockerSpawner(DockerSpawner):
 
     def create_kwargs(self) -> dict[str, Any]:
         """Labels naming the owner, the profile and any GPU slot (read back after restarts)."""
-        labels = {OWNER_LABEL: self.user.name, PROFILE_LABEL: self.chosen_profile()}
+        labels = {
+            OWNER_LABEL: self.user.name,
+            PROFILE_LABEL: self.chosen_profile(),
+            LAB_PROFILE_LABEL: self.lab_profile(),
+        }
         assignment = self.gpu_assignment()
         if assignment is not None:
             labels.update(assignment.labels())
@@ -228,6 +259,9 @@ class ClassroomDockerSpawner(DockerSpawner):
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
+        config_path = self.lab_config_paths.get(self.lab_profile())
+        if config_path:
+            env["JUPYTER_CONFIG_PATH"] = config_path
         assignment = self.gpu_assignment()
         if assignment is not None:
             env.update(assignment.environment())
@@ -256,6 +290,7 @@ class ClassroomDockerSpawner(DockerSpawner):
     async def start(self) -> tuple[str, int]:
         profile_key = self.chosen_profile()
         profile = self.profiles[profile_key]
+        self._lab_profile = None  # read the role again: it may have changed since the last start
         self.image = profile["image"]
         self.mem_limit = profile["mem_limit"]
         self.cpu_limit = float(profile["cpu_limit"])
@@ -365,6 +400,7 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     spawner.home_volume = docker_settings.home_volume
     spawner.prefix = docker_settings.container_prefix
     spawner.course_data = docker_settings.course_data
+    spawner.database_url = settings.database_url
     spawner.allowed_images = {
         image: image
         for image in [p["image"] for p in profiles.values()] + docker_settings.allowed_images

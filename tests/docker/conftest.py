@@ -74,7 +74,7 @@ course_data = "{course}"
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_for(f"{url}hub/api/")
+        wait_for(f"{url}hub/api/", timeout=300)  # seeding and services take long on a busy CI
         yield DockerHub(url, data_dir, run_id, process)
     finally:
         process.terminate()

@@ -6,16 +6,34 @@ inventory, and the container settings are checked as the spawner hands them to D
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from dockerspawner import DockerSpawner
 from tornado import web
 from traitlets.config import Config
 
+from hub.db import ServiceDatabase
 from hub.gpu import DEVICE_LABEL, GpuPool
+from hub.lab_config import (
+    EXCHANGE_PLUGINS,
+    NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
+    NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS,
+    TEACHER_PROFILE_IN_IMAGE,
+)
+from hub.org.models import Person, Role
 from hub.settings import parse_settings
-from hub.spawners import CPU, GPU, ClassroomDockerSpawner, configure_docker_mode
+from hub.spawners import (
+    CPU,
+    GPU,
+    LAB_PROFILE_LABEL,
+    ClassroomDockerSpawner,
+    configure_docker_mode,
+)
+
+STUDENT_IMAGE = Path(__file__).resolve().parents[2] / "images" / "student"
 
 PROFILES = {
     CPU: {
@@ -42,9 +60,10 @@ def fresh_pool() -> None:
 
 
 def spawner(
-    name: str, groups: list[str], devices: int = 1, **options: str
+    name: str, groups: list[str], devices: int = 1, database_url: str = "", **options: str
 ) -> ClassroomDockerSpawner:
     c = Config()
+    c.ClassroomDockerSpawner.database_url = database_url
     c.ClassroomDockerSpawner.profiles = PROFILES
     c.ClassroomDockerSpawner.gpu_groups = ["class-senior"]
     c.GpuPool.devices = ["GPU-0"]
@@ -112,6 +131,47 @@ def test_trimmed_server_extensions_are_passed_to_the_server() -> None:
     assert args == ["--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook': False}"]
 
 
+@pytest.fixture
+def roster(tmp_path: Path) -> str:
+    """A service database with one teacher and one student on the roster."""
+    url = f"sqlite:///{tmp_path / 'aiclass.sqlite'}"
+    database = ServiceDatabase(url)
+    with database.session() as session:
+        session.add(Person(username="tch-a", display_name="王老师", role=Role.TEACHER))
+        session.add(Person(username="stu-a", display_name="李同学", role=Role.STUDENT))
+    database.engine.dispose()
+    return url
+
+
+def test_teachers_containers_start_with_the_teacher_profile(
+    roster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(DockerSpawner, "get_env", lambda self: {})  # no hub behind the stand-in
+    teacher = spawner("tch-a", [], database_url=roster)
+    assert teacher.get_env()["JUPYTER_CONFIG_PATH"] == TEACHER_PROFILE_IN_IMAGE
+    assert teacher.create_kwargs()["labels"][LAB_PROFILE_LABEL] == "teacher"
+    for name in ("stu-a", "not-on-the-roster"):
+        student = spawner(name, [], database_url=roster)
+        assert "JUPYTER_CONFIG_PATH" not in student.get_env()
+        assert student.create_kwargs()["labels"][LAB_PROFILE_LABEL] == "student"
+
+
+def test_the_images_profiles_match_the_local_modes() -> None:
+    """The student image carries what ``lab_config`` writes for local mode's servers."""
+    etc, teacher = STUDENT_IMAGE / "etc" / "jupyter", STUDENT_IMAGE / "teacher"
+    exchange = json.loads((etc / "nbgrader_config.json").read_text(encoding="utf-8"))
+    assert exchange == {"ExchangeFactory": EXCHANGE_PLUGINS}
+    for directory, enabled in ((etc, False), (teacher, True)):
+        server = json.loads((directory / "jupyter_server_config.json").read_text())
+        assert server["ServerApp"]["jpserver_extensions"] == {
+            name: enabled for name in NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS
+        }
+        page = json.loads((directory / "labconfig" / "page_config.json").read_text())
+        assert page["disabledExtensions"] == {
+            name: not enabled for name in NBGRADER_TEACHER_ONLY_LAB_PLUGINS
+        }
+
+
 def test_configure_docker_mode_from_settings() -> None:
     settings = parse_settings(
         {
@@ -134,6 +194,7 @@ def test_configure_docker_mode_from_settings() -> None:
         profiles[GPU]["image"],
     }
     assert c.ClassroomDockerSpawner.gpu_groups == ["class-demo-s1-g10c1"]
+    assert c.ClassroomDockerSpawner.database_url == settings.database_url
     assert c.GpuPool.devices == ["MIG-x"]
     culler = c.JupyterHub.services.get_value([])[0]
     assert culler["name"] == "idle-culler"

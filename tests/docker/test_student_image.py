@@ -14,6 +14,11 @@ import pytest
 from docker_classroom import docker
 
 from hub.commands.images import ImageBuilder, build_options, image_reference
+from hub.lab_config import (
+    NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
+    NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS,
+    TEACHER_PROFILE_IN_IMAGE,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -81,6 +86,35 @@ def test_student_server_offers_nbgrader_student_tools_only(student_image: str) -
     for plugin in ("formgrader", "create-assignment", "course-list"):
         assert f"@jupyter/nbgrader:{plugin}" in disabled
     assert "assignment-list" not in disabled
+
+
+def test_image_carries_the_exchange_and_the_teacher_profile(student_image: str) -> None:
+    """The HTTP exchange for everyone; formgrader and course tools once the teacher's is first."""
+    effective = (
+        "from jupyter_core.paths import jupyter_config_path\n"
+        "from jupyter_server.extension.config import ExtensionConfigManager\n"
+        "from jupyterlab_server.config import get_page_config\n"
+        "from nbgrader.apps import NbGrader\n"
+        "found = ExtensionConfigManager(read_config_path=jupyter_config_path())\n"
+        "on = sorted(n for n, e in found.get_jpserver_extensions().items() if e)\n"
+        "app = NbGrader()\n"
+        "app.load_config_file()\n"
+        "print(json.dumps({'on': on, 'off': get_page_config([])['disabledExtensions'],\n"
+        "                  'exchange': app.config.ExchangeFactory.fetch_assignment}))\n"
+    )
+    for profile, config_path in (("student", ""), ("teacher", TEACHER_PROFILE_IN_IMAGE)):
+        out = docker(
+            "run", "--rm", "--network", "none", "-e", f"JUPYTER_CONFIG_PATH={config_path}",
+            "--entrypoint", "python", student_image, "-c", f"import json\n{effective}",
+        )
+        config = json.loads(out.splitlines()[-1])
+        assert config["exchange"] == "aiclass_exchange.ExchangeFetchAssignment"
+        assert "nbgrader.server_extensions.assignment_list" in config["on"]
+        teacher = profile == "teacher"
+        for name in NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS:
+            assert (name in config["on"]) is teacher, (profile, name)
+        for plugin in NBGRADER_TEACHER_ONLY_LAB_PLUGINS:
+            assert (plugin in config["off"]) is not teacher, (profile, plugin)
 
 
 def test_kernels_apply_the_gpu_memory_share(student_image: str) -> None:
