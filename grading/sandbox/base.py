@@ -52,23 +52,29 @@ def sandbox_environment() -> dict[str, str]:
     }
 
 
-def boot_rlimits(limits: SandboxLimits, *, memory_by_cgroup: bool) -> dict[str, int]:
-    """Resource limits the boot code applies to itself before any student code runs."""
+def boot_rlimits(limits: SandboxLimits, *, limited_by_cgroup: bool) -> dict[str, int]:
+    """Resource limits the boot code applies to itself before any student code runs.
+
+    Memory and process counts are the cgroup's job where there is one: ``RLIMIT_NPROC``
+    counts every process of the uid on the whole host, and the sandbox's uid is shared
+    (local-mode servers, other sandboxes, Docker containers without user namespaces), so
+    as a fallback it could stop a kernel from starting its own threads on a busy machine.
+    """
     rlimits = {
         "RLIMIT_CORE": 0,
         "RLIMIT_FSIZE": limits.file_bytes,
         "RLIMIT_NOFILE": limits.open_files,
         "RLIMIT_CPU": int(limits.wall_seconds) + 5,
-        "RLIMIT_NPROC": limits.pids,
     }
-    if not memory_by_cgroup:
+    if not limited_by_cgroup:
+        rlimits["RLIMIT_NPROC"] = limits.pids
         # Address space is a rough stand-in for memory: scientific imports map a lot
         # of address space they never touch, hence the headroom.
         rlimits["RLIMIT_AS"] = limits.memory_bytes + 1024 * 1024 * 1024
     return rlimits
 
 
-def boot_argument(limits: SandboxLimits, *, memory_by_cgroup: bool) -> str:
+def boot_argument(limits: SandboxLimits, *, limited_by_cgroup: bool) -> str:
     """The one argument of the boot code: its rlimits and how much stream text it may send.
 
     The kernel itself stops sending printed text past ``kill_output_bytes``: a flood printed
@@ -78,7 +84,7 @@ def boot_argument(limits: SandboxLimits, *, memory_by_cgroup: bool) -> str:
     """
     return json.dumps(
         {
-            "rlimits": boot_rlimits(limits, memory_by_cgroup=memory_by_cgroup),
+            "rlimits": boot_rlimits(limits, limited_by_cgroup=limited_by_cgroup),
             "stream_chars": limits.kill_output_bytes,
         }
     )

@@ -104,7 +104,7 @@ class BubblewrapSandbox(SandboxBackend):
         for key, value in sandbox_environment().items():
             argv += ["--setenv", key, value]
         argv += [self.python, "-c", BOOT_SOURCE,
-                 boot_argument(limits, memory_by_cgroup=bool(cgroup_procs))]
+                 boot_argument(limits, limited_by_cgroup=bool(cgroup_procs))]
         if os.geteuid() == 0:
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                     *argv]

@@ -26,6 +26,7 @@ def choose_backend(kind: str = "auto", limits: SandboxLimits | None = None,
     if kind in ("auto", "docker"):
         docker = DockerSandbox(limits=limits, **({"image": image} if image else {}))
         if shutil.which(docker.docker) and docker.available():
+            docker.remove_orphans()
             return docker
         if kind == "docker":
             raise SandboxError(
@@ -47,6 +48,10 @@ class SandboxPool:
         self._ready: queue.Queue[WarmSandbox] = queue.Queue()
         self._wanted = threading.Semaphore(0)
         self._closed = threading.Event()
+        #: Every sandbox started and not yet handed out, whether or not it is queued, so
+        #: that closing the pool leaves no booted kernel (or container) behind.
+        self._unused: dict[str, WarmSandbox] = {}
+        self._lock = threading.Lock()
         self._filler = threading.Thread(target=self._fill, name="sandbox-pool", daemon=True)
         for _ in range(self.size):
             self._wanted.release()
@@ -58,7 +63,15 @@ class SandboxPool:
             if self._closed.is_set():
                 return
             try:
-                self._ready.put(self.backend.start())
+                sandbox = self.backend.start()
+                with self._lock:
+                    closing = self._closed.is_set()
+                    if not closing:
+                        self._unused[sandbox.id] = sandbox
+                if closing:  # the pool closed while this one was starting
+                    sandbox.close()
+                    return
+                self._ready.put(sandbox)
             except SandboxError as error:
                 self.backend.log.error("%s", error)
                 self._ready.put(error)  # type: ignore[arg-type]
@@ -71,6 +84,8 @@ class SandboxPool:
         self._wanted.release()
         if isinstance(sandbox, SandboxError):
             raise sandbox
+        with self._lock:
+            del self._unused[sandbox.id]
         return sandbox
 
     def close(self) -> None:
@@ -78,13 +93,11 @@ class SandboxPool:
         self._closed.set()
         self._wanted.release()
         self._filler.join(timeout=30)
-        while True:
-            try:
-                sandbox = self._ready.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(sandbox, WarmSandbox):
-                sandbox.close()
+        with self._lock:
+            unused = list(self._unused.values())
+            self._unused.clear()
+        for sandbox in unused:
+            sandbox.close()
 
     def __enter__(self) -> SandboxPool:
         return self

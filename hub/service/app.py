@@ -65,7 +65,8 @@ async def serve(port: int) -> None:
                     region_name=settings.org.region_name,
                     policy=ReportPolicy.from_settings(settings.reports),
                     database=classroom.database).start()
-    start_grading_workers(classroom, settings.service.grading_workers)
+    start_grading_workers(classroom, settings.service.grading_workers,
+                          sandbox="docker" if settings.hub.mode == "docker" else "local")
     logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
                                                 port, prefix)
     await asyncio.Event().wait()

@@ -1,7 +1,8 @@
 """The malicious corpus: each notebook attacks the grader; none may profit or escape.
 
-Every case is graded in the local (bubblewrap) sandbox in one parallel run with
-an honest submission next to it. Each must stay in its sandbox, finish within
+Every case is graded in one parallel run with an honest submission next to it, once in the
+local (bubblewrap) sandbox and once in the Docker sandbox (the student image, as docker
+mode grades). Each must stay in its sandbox, finish within
 the limits, score no more than an honest empty attempt (zero here) on what it
 attacked, carry the right flag, and leave the honest result and the host alone.
 """
@@ -23,6 +24,7 @@ from nbformat.v4 import new_code_cell
 
 from grading import grade_folder
 from grading.limits import SandboxLimits
+from grading.sandbox.docker import OWNER_LABEL, DockerSandbox, owner_token
 from tests.grading.conftest import CORRECT, write_submission
 
 pytestmark = pytest.mark.timeout(600)
@@ -82,15 +84,25 @@ BUILTINS = "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {
            "builtins.sum = lambda *a, **k: 385"
 
 
-@pytest.fixture(scope="module")
-def attack(released_ps1):
+def docker_sandbox_ready() -> bool:
+    """The engine answers and the student image is built (``.ci/run`` does both)."""
+    return DockerSandbox().available()
+
+
+@pytest.fixture(scope="module", params=["local", "docker"])
+def attack(request, released_ps1):
     """Grade the corpus and an honest submission together; return results and host facts.
 
     The course lives outside ``/tmp``: inside a sandbox ``/tmp`` is the submission's own
     tmpfs, so a missing path there is not evidence of an escape attempt.
     """
+    sandbox = request.param
+    if sandbox == "docker" and not docker_sandbox_ready():
+        pytest.skip("Docker engine or student image missing (.ci/run starts dockerd and "
+                    "builds the image)")
     root = Path(tempfile.mkdtemp(prefix="aiclass-malice-", dir="/var/tmp"))
     groups_before = set(CGROUP_DIR.glob("aiclass-sbx-*"))
+    processes_before = sandbox_processes()
     shutil.copytree(released_ps1, root, dirs_exist_ok=True)
     release, submitted = root / "release" / "ps1", root / "submitted"
     source = root / "source" / "ps1" / "problem1.ipynb"
@@ -145,7 +157,7 @@ def attack(released_ps1):
     for student, case in cases.items():
         write_submission(release, submitted, student, **case)
     started = time.monotonic()
-    result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox="local",
+    result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox=sandbox,
                           limits=LIMITS)
     elapsed = time.monotonic() - started
     stop.set()
@@ -158,11 +170,19 @@ def attack(released_ps1):
         "secret": secret,
         "cases": len(cases),
         "groups_before": groups_before,
+        "processes_before": processes_before,
+        "sandbox": sandbox,
     }
     shutil.rmtree(root, ignore_errors=True)
 
 
 CGROUP_DIR = Path("/sys/fs/cgroup/pids/aiclass-grading")
+
+
+def sandbox_processes() -> set[str]:
+    """Sandboxed kernels on this host (other graders' included, hence the before/after)."""
+    return set(subprocess.run(["pgrep", "-u", "65534", "-f", "aiclass_reference"],
+                              capture_output=True, text=True).stdout.split())
 
 
 def problem1(attack, student):
@@ -216,16 +236,20 @@ def test_host_is_untouched(attack):
     assert attack["connections"] == []
     assert not attack["outside"].exists()
     assert not Path("/usr/evil").exists()
-    if os.geteuid() == 0:  # sandboxes run as the host's nobody; all of them must be gone
+    if os.geteuid() == 0:  # sandboxes run as the host's nobody; all of ours must be gone
         for _ in range(100):
-            leftover = subprocess.run(["pgrep", "-u", "65534", "-f", "aiclass_reference"],
-                                      capture_output=True, text=True).stdout.strip()
+            leftover = sandbox_processes() - attack["processes_before"]
             if not leftover:
                 break
             time.sleep(0.1)
-        assert leftover == ""
+        assert leftover == set()
     leftover_groups = set(CGROUP_DIR.glob("aiclass-sbx-*")) - attack["groups_before"]
     assert leftover_groups == set()
+    if attack["sandbox"] == "docker":
+        containers = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label={OWNER_LABEL}={owner_token()}"],
+            capture_output=True, text=True, check=True).stdout.split()
+        assert containers == []
 
 
 def test_everything_finished_within_the_limits(attack):
