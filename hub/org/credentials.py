@@ -18,7 +18,12 @@ from hub.org.models import Credential
 INITIAL_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 INITIAL_PASSWORD_LENGTH = 10
 
-_hasher = PasswordHasher()
+#: OWASP's Argon2id minimum (19 MiB, 2 passes, 1 lane): about 20 ms a check on one core.
+#: argon2-cffi's default (64 MiB, 3 passes, 4 lanes) takes 300 ms or more on a 2-core hub,
+#: and a class of 40 signing in at the bell would queue for over 7 s. Guessing is limited
+#: by the lock-out (``[auth] max_failed_logins``), not by the cost of one check. Hashes
+#: made with other parameters still verify: each hash carries its own.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _hasher.hash("aiclass-dummy-password")
 
 
