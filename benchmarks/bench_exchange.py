@@ -4,7 +4,8 @@ Measured in one run, on 127.0.0.1:
 
 1. the classroom service (``python -m hub.service``, its own process, SQLite and the
    content store in a temporary data dir), authenticating every student's token with
-   JupyterHub's ``HubAuth`` against a stand-in hub API that knows 500 tokens: the
+   JupyterHub's ``HubAuth`` against a stand-in hub API (its own process) that knows 500
+   tokens: the
    teacher releases the assignment (nbgrader ``generate_assignment`` included) to a
    class of 500, then 500 students, 50 at a time, each fetch it and submit it;
 2. nbgrader's folder exchange (``nbgrader.exchange.default``) doing the same: release
@@ -25,6 +26,7 @@ import asyncio
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -133,6 +135,15 @@ def start_stand_in_hub(port: int) -> HTTPServer:
     server = HTTPServer(app)
     server.listen(port, "127.0.0.1")
     return server
+
+
+def serve_stand_in_hub(port: int) -> None:
+    """The stand-in hub in a process of its own, as a real hub is: its token checks must not
+    wait behind the benchmark's 50 clients on one event loop."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    start_stand_in_hub(port)
+    loop.run_forever()
 
 
 def start_service(data_dir: Path, port: int, hub_port: int) -> subprocess.Popen:
@@ -304,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=500)
     args = parser.parse_args(list(argv or []))
     work = Path(tempfile.mkdtemp(prefix="aiclass-bench-exchange-"))
-    service = None
+    service = stand_in_hub = None
     try:
         data_dir = work / "data"
         data_dir.mkdir()
@@ -312,9 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         students = seed_class(database_url, args.students)
         source = source_assignment(work / "upload")
         hub_port, service_port = free_port(), free_port()
+        stand_in_hub = multiprocessing.Process(target=serve_stand_in_hub, args=(hub_port,),
+                                               daemon=True)
+        stand_in_hub.start()
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        start_stand_in_hub(hub_port)
         service = start_service(data_dir, service_port, hub_port)
         base = f"http://127.0.0.1:{service_port}"
         deadline = time.monotonic() + 120
@@ -336,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if service is not None:
             service.terminate()
             service.wait(30)
+        if stand_in_hub is not None:
+            stand_in_hub.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
     n = args.students
