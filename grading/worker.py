@@ -110,11 +110,13 @@ class GradingWorker:
 
     def __init__(self, sessions: Sessions, content: ContentStore, name: str,
                  sandbox: str = "auto", limits: SandboxLimits | None = None,
+                 image: str | None = None,
                  policy: QueuePolicy | None = None) -> None:
         self.sessions = sessions
         self.content = content
         self.name = name
         self.sandbox = sandbox
+        self.image = image
         self.limits = limits or SandboxLimits()
         self.policy = policy or QueuePolicy()
         self._backend: SandboxBackend | None = None
@@ -172,7 +174,7 @@ class GradingWorker:
     def backend(self) -> SandboxBackend:
         with self._lock:
             if self._backend is None:
-                self._backend = choose_backend(self.sandbox, limits=self.limits)
+                self._backend = choose_backend(self.sandbox, limits=self.limits, image=self.image)
             return self._backend
 
     def _assignment(self, assignment_id: str, manifest: list[dict]) -> PreparedAssignment:

@@ -19,6 +19,7 @@ from tornado.httpserver import HTTPServer
 
 from grading.exchange import prepare_generator
 from grading.exchange_archive import MIB
+from hub.commands.images import image_reference
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
 from hub.service.classroom import Classroom
@@ -66,7 +67,8 @@ async def serve(port: int) -> None:
                     policy=ReportPolicy.from_settings(settings.reports),
                     database=classroom.database).start()
     start_grading_workers(classroom, settings.service.grading_workers,
-                          sandbox="docker" if settings.hub.mode == "docker" else "local")
+                          sandbox="docker" if settings.hub.mode == "docker" else "local",
+                          image=image_reference("student", settings.docker.registry_prefix))
     logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
                                                 port, prefix)
     await asyncio.Event().wait()

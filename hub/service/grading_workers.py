@@ -32,14 +32,15 @@ async def work(worker: GradingWorker) -> None:
             await asyncio.sleep(IDLE_SECONDS)
 
 
-def start_grading_workers(classroom: Classroom, count: int,
-                          sandbox: str = "local") -> list[asyncio.Task]:
+def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "local",
+                          image: str | None = None) -> list[asyncio.Task]:
     """Start ``count`` workers on the service's database and content store.
 
     ``sandbox`` is named, never guessed: local mode grades in bubblewrap even on a host
-    where a Docker engine and the student image happen to exist; docker mode in containers.
+    where a Docker engine and the student image happen to exist; docker mode in containers
+    of ``image`` (the student image, under the center's registry prefix).
     """
     host = f"{socket.gethostname()}-{os.getpid()}"
     return [asyncio.get_running_loop().create_task(work(GradingWorker(
-        classroom.session, classroom.content, f"{host}-{n}", sandbox=sandbox)))
+        classroom.session, classroom.content, f"{host}-{n}", sandbox=sandbox, image=image)))
         for n in range(count)]
