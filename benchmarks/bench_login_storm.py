@@ -213,6 +213,7 @@ c.DockerSpawner.network_name = "host"
 c.DockerSpawner.use_internal_ip = True
 c.DockerSpawner.remove = True
 c.DockerSpawner.volumes = {{"{volumes}{{username}}": "/home/jovyan"}}
+c.DockerSpawner.name_template = "{volumes}{{username}}"
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.pre_spawn_hook = pick_port
 c.Spawner.start_timeout = 600
@@ -263,6 +264,7 @@ def aiclass_storms(work: Path, students: int) -> tuple[list[float], float, list[
 
             [docker]
             home_volume = "{volumes}{{username}}"
+            container_prefix = "{volumes}container"
             cull_idle_minutes = 0
             """
         )
