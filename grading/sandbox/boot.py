@@ -44,7 +44,6 @@ _app.initialize(["-f", "/conn/kernel.json", "--transport=ipc", "--ip=/conn/ipc",
                  "--HistoryManager.hist_file=:memory:"])
 
 
-
 def _cap_streams(budget):
     """Stop sending printed text past ``budget`` characters (the grader truncates far sooner)."""
     left = [budget]
