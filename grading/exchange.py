@@ -83,6 +83,24 @@ def check_idempotency_key(key: str) -> str:
     return key
 
 
+def flood_refusal(kept: int, recent: int, limits: SubmissionLimits) -> ExchangeRefused | None:
+    """Why one more submission is refused, given how many the student has made of this
+    assignment (``kept``) and in the last minute (``recent``); ``None`` if it is not."""
+    if kept >= limits.kept:
+        return ExchangeRefused("history_full", f"这份作业已提交 {kept} 次，达到上限",
+                               f"this assignment was submitted {kept} times, the limit")
+    if recent >= limits.per_minute:
+        return ExchangeRefused("too_many_requests", "提交太频繁，请一分钟后再试",
+                               "too many submissions; try again in a minute")
+    return None
+
+
+def _submission_counts() -> tuple:
+    """Columns counting submissions: all of them, and those of the last minute."""
+    recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
+    return func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0)
+
+
 def lateness(submitted_at: datetime, due_at: datetime | None) -> timedelta | None:
     """How late a submission is (``None``: on time or no due date)."""
     if due_at is None or submitted_at <= due_at:
@@ -308,15 +326,19 @@ class ExchangeStore:
         self.session.flush()
         return extension
 
-    def due_for(self, class_id: str, assignment_id: str, username: str) -> datetime | None:
-        """The due date that applies to this student: an extension wins over the release's."""
+    def due_for(self, class_id: str, assignment_id: str, username: str,
+                release: Release | None = None) -> datetime | None:
+        """The due date that applies to this student: an extension wins over the release's.
+
+        ``release``: the latest release, when the caller has it already.
+        """
         extension = self.session.scalars(
             select(Extension.due_at).where(Extension.class_id == class_id,
                                            Extension.assignment_id == assignment_id,
                                            Extension.username == username)).first()
         if extension is not None:
             return extension
-        release = self.latest_release(class_id, assignment_id)
+        release = release or self.latest_release(class_id, assignment_id)
         return release.due_at if release else None
 
     # submissions ---------------------------------------------------------------------
@@ -381,10 +403,9 @@ class ExchangeStore:
             select(Submission).where(Submission.username.in_(users),
                                      Submission.idempotency_key.in_(
                                          sorted({n.idempotency_key for n in new}))))}
-        recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
         counts = {(c, a, u): [kept, recent] for c, a, u, kept, recent in self.session.execute(
             select(Submission.class_id, Submission.assignment_id, Submission.username,
-                   func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0))
+                   *_submission_counts())
             .where(Submission.username.in_(users))
             .group_by(Submission.class_id, Submission.assignment_id, Submission.username))}
         now = utcnow()
@@ -401,15 +422,9 @@ class ExchangeStore:
                 continue
             kept, recent = counts.setdefault(
                 (item.class_id, item.assignment_id, item.username), [0, 0])
-            if kept >= limits.kept:
-                outcomes.append(ExchangeRefused(
-                    "history_full", f"这份作业已提交 {kept} 次，达到上限",
-                    f"this assignment was submitted {kept} times, the limit"))
-                continue
-            if recent >= limits.per_minute:
-                outcomes.append(ExchangeRefused("too_many_requests",
-                                                "提交太频繁，请一分钟后再试",
-                                                "too many submissions; try again in a minute"))
+            refusal = flood_refusal(kept, recent, limits)
+            if refusal is not None:
+                outcomes.append(refusal)
                 continue
             counts[(item.class_id, item.assignment_id, item.username)] = [kept + 1, recent + 1]
             in_batch[pair] = len(rows)
@@ -436,17 +451,13 @@ class ExchangeStore:
 
     def _check_rate(self, class_id: str, assignment_id: str, username: str,
                     limits: SubmissionLimits) -> None:
-        recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
         kept, recent = self.session.execute(
-            select(func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0))
+            select(*_submission_counts())
             .where(Submission.class_id == class_id, Submission.assignment_id == assignment_id,
                    Submission.username == username)).one()
-        if kept >= limits.kept:
-            raise ExchangeRefused("history_full", f"这份作业已提交 {kept} 次，达到上限",
-                                  f"this assignment was submitted {kept} times, the limit")
-        if recent >= limits.per_minute:
-            raise ExchangeRefused("too_many_requests", "提交太频繁，请一分钟后再试",
-                                  "too many submissions; try again in a minute")
+        refusal = flood_refusal(kept, recent, limits)
+        if refusal is not None:
+            raise refusal
 
     def submissions_of(self, class_id: str, assignment_id: str | None,
                        username: str) -> list[Submission]:

@@ -108,10 +108,17 @@ def regrade(session: Session, store: ExchangeStore, class_id: str, assignment_id
 
 def source_of(session: Session, submission: Submission) -> GradingSource | None:
     """The instructor version the submission's release was generated from."""
+    return release_source(session, submission.class_id, submission.assignment_id,
+                          submission.release_version)
+
+
+def release_source(session: Session, class_id: str, assignment_id: str,
+                   release_version: int) -> GradingSource | None:
+    """The instructor version release ``release_version`` was generated from."""
     return session.scalars(select(GradingSource).where(
-        GradingSource.class_id == submission.class_id,
-        GradingSource.assignment_id == submission.assignment_id,
-        GradingSource.release_version == submission.release_version)).first()
+        GradingSource.class_id == class_id,
+        GradingSource.assignment_id == assignment_id,
+        GradingSource.release_version == release_version)).first()
 
 
 def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
@@ -196,11 +203,8 @@ def store_sources(session: Session, releases: list[Release], files: dict[str, by
     manifest = [{"path": path, "sha256": content_put(data), "size": len(data)}
                 for path, data in sorted(files.items())]
     for release in releases:
-        exists = session.scalar(select(GradingSource.id).where(
-            GradingSource.class_id == release.class_id,
-            GradingSource.assignment_id == release.assignment_id,
-            GradingSource.release_version == release.version))
-        if exists is None:
+        if release_source(session, release.class_id, release.assignment_id,
+                          release.version) is None:
             session.add(GradingSource(class_id=release.class_id,
                                       assignment_id=release.assignment_id,
                                       release_version=release.version, manifest=manifest,

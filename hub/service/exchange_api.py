@@ -11,7 +11,6 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tornado import web
 from tornado.ioloop import IOLoop
@@ -25,9 +24,8 @@ from grading.exchange import (
 )
 from grading.exchange_archive import MIB, check_relative_path, pack, unpack
 from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import Extension, Feedback, Release, Submission
-from grading.gradebook_models import GradingSource
-from grading.queue import store_sources
+from grading.exchange_models import Feedback, Release, Submission
+from grading.queue import release_source, store_sources
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
@@ -233,14 +231,8 @@ class SubmissionsHandler(UploadHandler):
             existing = store.find_submission(self.username, key)
             if existing is not None:
                 return submission_json(existing, store), False
-            source = session.scalars(select(GradingSource).where(
-                GradingSource.class_id == class_id,
-                GradingSource.assignment_id == assignment_id,
-                GradingSource.release_version == release.version)).first()
-            due = session.scalar(select(Extension.due_at).where(
-                Extension.class_id == class_id, Extension.assignment_id == assignment_id,
-                Extension.username == self.username))
-            due = due or release.due_at
+            source = release_source(session, class_id, assignment_id, release.version)
+            due = store.due_for(class_id, assignment_id, self.username, release)
         files = self.body_files()
         manifest = [{"path": path, "sha256": self.classroom.content.put(data),
                      "size": len(data)} for path, data in sorted(files.items())]
