@@ -19,9 +19,10 @@ import json
 from jupyterhub import orm
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.scopes import needs_scope
+from sqlalchemy import or_
 from tornado import web
 
-from hub.org.user_api import QUERY_CHUNK
+from hub.org.user_api import users_named
 
 OWNED_GROUP_PREFIXES = ("class-", "school-")
 
@@ -35,19 +36,9 @@ class OrganisationGroupsHandler(APIHandler):
 
     def _current(self) -> dict[str, orm.Group]:
         query = self.db.query(orm.Group).filter(
-            orm.Group.name.startswith("class-") | orm.Group.name.startswith("school-")
+            or_(*(orm.Group.name.startswith(prefix) for prefix in OWNED_GROUP_PREFIXES))
         )
         return {group.name: group for group in query}
-
-    def _users(self, names: set[str]) -> dict[str, orm.User]:
-        ordered = sorted(names)
-        found: dict[str, orm.User] = {}
-        for start in range(0, len(ordered), QUERY_CHUNK):
-            chunk = ordered[start:start + QUERY_CHUNK]
-            found.update(
-                (u.name, u) for u in self.db.query(orm.User).filter(orm.User.name.in_(chunk))
-            )
-        return found
 
     @needs_scope("admin:groups")
     def get(self) -> None:
@@ -70,7 +61,7 @@ class OrganisationGroupsHandler(APIHandler):
                 400, f"only {', '.join(OWNED_GROUP_PREFIXES)}* groups may be set here: "
                 f"{foreign[:20]}"
             )
-        users = self._users({u for members in wanted.values() for u in members})
+        users = users_named(self.db, (u for members in wanted.values() for u in members))
         unknown = sorted({u for members in wanted.values() for u in members} - users.keys())
         if unknown:
             raise web.HTTPError(400, f"unknown users: {unknown[:20]}")

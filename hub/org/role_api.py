@@ -21,6 +21,8 @@ from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.scopes import needs_scope
 from tornado import web
 
+from hub.org.user_api import users_named
+
 ROLE_PREFIX = "aiclass-"
 ALLOWED_SCOPES = frozenset({"list:users", "read:users", "read:servers", "start:servers",
                             "delete:servers", "list:groups", "read:groups", "access:servers",
@@ -69,8 +71,7 @@ class OrganisationRolesHandler(APIHandler):
             raise web.HTTPError(400, 'the body must be {"roles": [...]}')
         wanted = {spec["name"]: spec for spec in map(_check_spec, body["roles"])}
         usernames = {u for spec in wanted.values() for u in spec["users"]}
-        users = {u.name: u for u in
-                 self.db.query(orm.User).filter(orm.User.name.in_(usernames))}
+        users = users_named(self.db, usernames)
         unknown = sorted(usernames - users.keys())
         if unknown:
             raise web.HTTPError(400, f"unknown users: {unknown[:20]}")

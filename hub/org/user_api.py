@@ -17,28 +17,39 @@ Served through ``Authenticator.get_handlers`` like :mod:`hub.org.role_api`, it n
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 
 from jupyterhub import orm
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.metrics import TOTAL_USERS
 from jupyterhub.scopes import needs_scope
 from jupyterhub.utils import maybe_future
+from sqlalchemy.orm import Session
 from tornado import web
 
 #: Names per ``IN (...)`` query, well under SQLite's bound-parameter limit.
 QUERY_CHUNK = 500
 
 
+def in_chunks(names: Iterable[str]) -> Iterator[list[str]]:
+    """``names`` sorted, without repeats, in lists short enough for one ``IN (...)``."""
+    ordered = sorted(set(names))
+    for start in range(0, len(ordered), QUERY_CHUNK):
+        yield ordered[start:start + QUERY_CHUNK]
+
+
+def users_named(db: Session, names: Iterable[str]) -> dict[str, orm.User]:
+    """The hub's users among ``names``, by name (unknown names are simply absent)."""
+    return {user.name: user for chunk in in_chunks(names)
+            for user in db.query(orm.User).filter(orm.User.name.in_(chunk))}
+
+
 class OrganisationUsersHandler(APIHandler):
     """POST ``{"usernames": [...]}`` creates those the hub lacks; answers what it created."""
 
     def _existing(self, names: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(names), QUERY_CHUNK):
-            chunk = names[start:start + QUERY_CHUNK]
-            query = self.db.query(orm.User.name).filter(orm.User.name.in_(chunk))
-            found.update(name for (name,) in query)
-        return found
+        return {name for chunk in in_chunks(names)
+                for (name,) in self.db.query(orm.User.name).filter(orm.User.name.in_(chunk))}
 
     @needs_scope("admin:users")
     async def post(self) -> None:
