@@ -185,8 +185,7 @@ def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> Cl
     current = [s.id for s in counted.values() if s.assignment_id in releases]
     questions = question_difficulty(session, current)
     book = ClassGradebook(assignments, rows, questions)
-    with_scores = set(book.distributions) | set(questions)
-    book.latest = max((a for a in assignments if a in with_scores), default=None,
+    book.latest = max(book.chart_assignments, default=None,
                       key=lambda a: (releases[a].released_at, a))
     return book
 
