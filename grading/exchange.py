@@ -21,11 +21,12 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from traitlets.config import Config
@@ -59,6 +60,30 @@ class NewSubmission:
     release_version: int
     manifest: list[dict]
     idempotency_key: str
+
+
+class ReleaseHead(NamedTuple):
+    """What a fetch or a submit needs of a class's current release (not its manifest)."""
+
+    version: int
+    due_at: datetime | None
+    archive_sha256: str
+
+
+# Built once, for the statements every fetch or submit asks: SQLAlchemy takes several
+# times longer to build and look up a statement than SQLite takes to answer it.
+_RELEASE_HEAD = (
+    select(Release.version, Release.due_at, Release.archive_sha256)
+    .where(Release.class_id == bindparam("class_id"),
+           Release.assignment_id == bindparam("assignment_id"))
+    .order_by(Release.version.desc()).limit(1))
+_EXTENSION_DUE = select(Extension.due_at).where(
+    Extension.class_id == bindparam("class_id"),
+    Extension.assignment_id == bindparam("assignment_id"),
+    Extension.username == bindparam("username"))
+_SUBMISSION_BY_KEY = select(Submission.id).where(
+    Submission.username == bindparam("username"),
+    Submission.idempotency_key == bindparam("idempotency_key"))
 
 
 def utcnow() -> datetime:
@@ -301,9 +326,16 @@ class ExchangeStore:
     def require_release(self, class_id: str, assignment_id: str) -> Release:
         release = self.latest_release(class_id, check_assignment_id(assignment_id))
         if release is None:
-            raise ExchangeRefused("not_released", f"作业 {assignment_id} 尚未发布到该班级",
-                                  f"assignment {assignment_id} is not released to this class")
+            raise _not_released(assignment_id)
         return release
+
+    def require_release_head(self, class_id: str, assignment_id: str) -> ReleaseHead:
+        """The current release's version, due date and archive: what fetch and submit need."""
+        row = self.session.connection().execute(_RELEASE_HEAD, {
+            "class_id": class_id, "assignment_id": check_assignment_id(assignment_id)}).first()
+        if row is None:
+            raise _not_released(assignment_id)
+        return ReleaseHead(*row)
 
     # due dates -----------------------------------------------------------------------
 
@@ -327,15 +359,14 @@ class ExchangeStore:
         return extension
 
     def due_for(self, class_id: str, assignment_id: str, username: str,
-                release: Release | None = None) -> datetime | None:
+                release: Release | ReleaseHead | None = None) -> datetime | None:
         """The due date that applies to this student: an extension wins over the release's.
 
         ``release``: the latest release, when the caller has it already.
         """
-        extension = self.session.scalars(
-            select(Extension.due_at).where(Extension.class_id == class_id,
-                                           Extension.assignment_id == assignment_id,
-                                           Extension.username == username)).first()
+        extension = self.session.connection().execute(_EXTENSION_DUE, {
+            "class_id": class_id, "assignment_id": assignment_id, "username": username,
+        }).scalar()
         if extension is not None:
             return extension
         release = release or self.latest_release(class_id, assignment_id)
@@ -445,9 +476,9 @@ class ExchangeStore:
 
     def find_submission(self, username: str, idempotency_key: str) -> Submission | None:
         """The submission a student already made with this idempotency key, if any."""
-        return self.session.scalars(
-            select(Submission).where(Submission.username == username,
-                                     Submission.idempotency_key == idempotency_key)).first()
+        found = self.session.connection().execute(_SUBMISSION_BY_KEY, {
+            "username": username, "idempotency_key": idempotency_key}).scalar()
+        return None if found is None else self.session.get(Submission, found)
 
     def _check_rate(self, class_id: str, assignment_id: str, username: str,
                     limits: SubmissionLimits) -> None:
@@ -528,3 +559,8 @@ class ExchangeStore:
     def feedback_of(self, submission: Submission) -> Feedback | None:
         return self.session.scalars(
             select(Feedback).where(Feedback.submission_id == submission.id)).first()
+
+
+def _not_released(assignment_id: str) -> ExchangeRefused:
+    return ExchangeRefused("not_released", f"作业 {assignment_id} 尚未发布到该班级",
+                           f"assignment {assignment_id} is not released to this class")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from grading.exchange import ExchangeStore, utcnow
@@ -75,16 +75,17 @@ def enqueue_submitted(session: Session, store: ExchangeStore, submission: Submis
                    not_before=when)
 
 
-def enqueue_new(session: Session, submission: Submission, source: GradingSource | None,
+def enqueue_new(session: Session, submission: Submission, grade_on: str | None,
                 due_at: datetime | None) -> GradingJob | None:
-    """Queue a submission added in this transaction, with its source and due date known.
+    """Queue a submission added in this transaction, its source's policy and due date known.
 
     The same job as :func:`enqueue_submitted` makes, without looking anything up: no
-    job can be waiting yet for a submission this new. ``None`` when there is no source.
+    job can be waiting yet for a submission this new. ``grade_on`` is the release's
+    source's policy (:func:`release_grade_on`); ``None`` when there is no source.
     """
-    if source is None:
+    if grade_on is None:
         return None
-    when = due_at if source.grade_on == "due" else None
+    when = due_at if grade_on == "due" else None
     now = utcnow()
     job = GradingJob(submission_id=submission.id, class_id=submission.class_id,
                      assignment_id=submission.assignment_id, state="queued",
@@ -119,6 +120,23 @@ def release_source(session: Session, class_id: str, assignment_id: str,
         GradingSource.class_id == class_id,
         GradingSource.assignment_id == assignment_id,
         GradingSource.release_version == release_version)).first()
+
+
+_GRADE_ON = select(GradingSource.grade_on).where(
+    GradingSource.class_id == bindparam("class_id"),
+    GradingSource.assignment_id == bindparam("assignment_id"),
+    GradingSource.release_version == bindparam("release_version"))
+
+
+def release_grade_on(session: Session, class_id: str, assignment_id: str,
+                     release_version: int) -> str | None:
+    """When submissions to this release are graded ("submit" or "due"); ``None``: no source.
+
+    Asked by every submit, so the statement is built once (see ``grading.exchange``).
+    """
+    return session.connection().execute(_GRADE_ON, {
+        "class_id": class_id, "assignment_id": assignment_id,
+        "release_version": release_version}).scalar()
 
 
 def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),

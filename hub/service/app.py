@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 
@@ -69,6 +70,10 @@ async def serve(port: int) -> None:
     start_grading_workers(classroom, settings.service.grading_workers,
                           sandbox="docker" if settings.hub.mode == "docker" else "local",
                           image=image_reference("student", settings.docker.registry_prefix))
+    # What start-up made (mappers, routes, compiled schemas) lives as long as the process:
+    # moved out of the collector's sight, so that the full collections a class fetching at
+    # once triggers do not walk it (they held the event loop for tens of milliseconds).
+    gc.freeze()
     logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
                                                 port, prefix)
     await asyncio.Event().wait()

@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +29,6 @@ from grading.exchange import ExchangeStore, NewSubmission, SubmissionLimits
 from grading.exchange_archive import MIB, ArchiveLimits
 from grading.exchange_errors import ExchangeRefused
 from grading.exchange_models import Submission
-from grading.gradebook_models import GradingSource
 from grading.queue import enqueue_new
 from hub.db import ServiceDatabase
 from hub.settings import Settings
@@ -49,61 +47,62 @@ class FetchWrite:
 
 @dataclass(frozen=True)
 class SubmitWrite:
-    """A submission to insert, with what its grading job needs."""
+    """A submission to insert, with what its grading job needs and its unflushed files."""
 
     submission: NewSubmission
-    source: GradingSource | None
+    grade_on: str | None
     due_at: datetime | None
+    unflushed: tuple[Path, ...] = ()
 
 
-class BatchWriter:
-    """One thread that writes the fetches and submissions requests hand it, many at once.
+class GroupCommit:
+    """Writes the fetches and submissions of many requests at once, on the event loop.
 
-    A request's worker thread hands over its write and waits; the writer takes
-    everything waiting, writes it in one transaction (a few statements however many
-    requests) in the writers' turn and answers each. Forty submissions at once cost
-    one commit instead of forty turns, each stretched by the other threads. A batch
-    that fails as a whole is written again one request at a time, so one bad request
-    cannot fail the others.
+    A request hands over its write and awaits the answer. While one group is being
+    written, the next gathers; then its new files are flushed to disk together (a
+    few threads calling ``fsync``, the journal merging them) and its rows inserted
+    in one short transaction (a few statements however many requests). The
+    transaction runs on the event loop on purpose: the service's work is many short
+    steps, and thirty threads taking turns with the loop for the interpreter lock
+    made each of a writer thread's statements wait behind the others, so forty
+    submissions at once took half a second where the work itself takes a few
+    milliseconds. A group that fails as a whole is written again one request at a
+    time, so one bad request cannot fail the others.
     """
 
     def __init__(self, classroom: Classroom) -> None:
         self.classroom = classroom
-        self._queue: queue.SimpleQueue[tuple[FetchWrite | SubmitWrite, Future]] = (
-            queue.SimpleQueue())
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._waiting: list[tuple[FetchWrite | SubmitWrite, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
 
-    def write(self, item: FetchWrite | SubmitWrite) -> tuple[Submission, bool] | None:
-        """Write ``item`` and wait; a submit answers the submission and whether it is new."""
-        future: Future = Future()
-        self._queue.put((item, future))
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="classroom-writer",
-                                                daemon=True)
-                self._thread.start()
-        return future.result()
+    async def write(self, item: FetchWrite | SubmitWrite) -> tuple[Submission, bool] | None:
+        """Write ``item``; a submit answers the submission and whether it is new."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.append((item, future))
+        if self._writing is None or self._writing.done():
+            self._writing = loop.create_task(self._write_groups())
+        return await future
 
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+    async def _write_groups(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
-                self._write(batch)
+                files = [path for item, _future in group if isinstance(item, SubmitWrite)
+                         for path in item.unflushed]
+                if files:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self.classroom.executor, self.classroom.content.make_durable, files)
+                self._write(group)
             except BaseException as exc:  # noqa: BLE001 - every waiting request gets an answer
-                log.exception("classroom writer")
-                for _item, future in batch:
+                log.exception("classroom group commit")
+                for _item, future in group:
                     if not future.done():
                         future.set_exception(exc)
 
-    def _write(self, batch: list[tuple[FetchWrite | SubmitWrite, Future]]) -> None:
-        fetches = [item.fetch for item, _future in batch if isinstance(item, FetchWrite)]
-        submits = [(item, future) for item, future in batch if isinstance(item, SubmitWrite)]
+    def _write(self, group: list[tuple[FetchWrite | SubmitWrite, asyncio.Future]]) -> None:
+        fetches = [item.fetch for item, _future in group if isinstance(item, FetchWrite)]
+        submits = [(item, future) for item, future in group if isinstance(item, SubmitWrite)]
         try:
             with self.classroom.store() as (session, store):
                 store.record_fetches(fetches)
@@ -111,22 +110,24 @@ class BatchWriter:
                                                  self.classroom.submission_limits)
                 for (item, _future), outcome in zip(submits, outcomes, strict=True):
                     if isinstance(outcome, tuple) and outcome[1]:
-                        enqueue_new(session, outcome[0], item.source, item.due_at)
+                        enqueue_new(session, outcome[0], item.grade_on, item.due_at)
         except Exception as exc:
-            if len(batch) > 1:
-                for one in batch:
+            if len(group) > 1:
+                for one in group:
                     self._write([one])
                 return
-            batch[0][1].set_exception(exc)
+            group[0][1].set_exception(exc)
             return
         for (_item, future), outcome in zip(submits, outcomes, strict=True):
             if isinstance(outcome, ExchangeRefused):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
-        for item, future in batch:
+        for item, future in group:
             if isinstance(item, FetchWrite):
                 future.set_result(None)
+
+
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "assignments"
 
 
@@ -171,11 +172,13 @@ class Classroom(LoggingConfigurable):
                    submissions_per_minute=service.submissions_per_minute,
                    max_submissions=service.max_submissions)
 
-    worker_threads = Integer(32, help="Threads that check and store uploads off the event "
-                             "loop. Most of a submit's time is waiting for fsync and for the "
-                             "writer's commit, without the GIL: with 8, a class submitting "
-                             "at once queued for a free thread for most of a second").tag(
+    worker_threads = Integer(4, help="Threads for blocking work off the event loop: large "
+                             "uploads, and waiting for a group's files to reach the disk").tag(
                                  config=True)
+    inline_upload_bytes = Integer(1 * MIB, help="Uploads up to this size are checked and "
+                                  "stored on the event loop (a millisecond or two); larger "
+                                  "ones on a worker thread, so that one big upload cannot "
+                                  "hold up everybody else's requests").tag(config=True)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -188,11 +191,17 @@ class Classroom(LoggingConfigurable):
         self._turn = threading.Lock() if sqlite else contextlib.nullcontext()
         self.executor = ThreadPoolExecutor(self.worker_threads,
                                            thread_name_prefix="classroom-worker")
-        self.writer = BatchWriter(self)
+        self.commits = GroupCommit(self)
 
     async def run(self, work: Callable[..., T], *args: object) -> T:
-        """Run blocking work (checking, storing, committing) on a worker thread."""
+        """Run blocking work on a worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
+
+    async def handle_upload(self, size: int, work: Callable[..., T], *args: object) -> T:
+        """Run ``work`` on an upload of ``size`` bytes: here when small, else on a thread."""
+        if size <= self.inline_upload_bytes:
+            return work(*args)
+        return await self.run(work, *args)
 
     @property
     def archive_limits(self) -> ArchiveLimits:

@@ -25,7 +25,7 @@ from grading.exchange import (
 from grading.exchange_archive import MIB, check_relative_path, pack, unpack
 from grading.exchange_errors import ExchangeRefused
 from grading.exchange_models import Feedback, Release, Submission
-from grading.queue import release_source, store_sources
+from grading.queue import release_grade_on, store_sources
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
@@ -187,62 +187,64 @@ class FetchHandler(APIHandler):
     """The current student version of an assignment, as a zip."""
 
     async def get(self, class_id: str, assignment_id: str) -> None:
-        version, archive = await self.classroom.run(self._fetch, class_id, assignment_id)
-        self.set_header("X-Aiclass-Version", str(version))
-        self.write_zip(archive, f"{assignment_id}.zip")
-
-    def _fetch(self, class_id: str, assignment_id: str) -> tuple[int, bytes]:
-        """Two reads beside other requests, the fetch recorded by the classroom's writer
-        (with other requests' fetches), the archive from memory."""
+        """Two indexed reads, the fetch recorded with other requests' writes, the archive
+        from memory: all on the event loop, each step far shorter than a thread hand-off."""
         check_assignment_id(assignment_id)
         with self.classroom.reader() as (session, store):
             role = access.role_in(session, class_id, self.username)
             if role not in (Role.TEACHER, Role.STUDENT):
                 self.require(session, class_id, Role.STUDENT)
-            release = store.require_release(class_id, assignment_id)
-            version, archive_sha256 = release.version, release.archive_sha256
+            version, _due, archive_sha256 = store.require_release_head(class_id, assignment_id)
         if role == Role.STUDENT:
-            self.classroom.writer.write(
+            await self.classroom.commits.write(
                 FetchWrite((class_id, assignment_id, self.username, version)))
-        return version, self.classroom.content.read_cached(archive_sha256)
+        self.set_header("X-Aiclass-Version", str(version))
+        self.write_zip(self.classroom.content.read_cached(archive_sha256), f"{assignment_id}.zip")
 
 
 class SubmissionsHandler(UploadHandler):
     """Submit (a student) or list submissions (a student's own; all for a teacher)."""
 
     async def post(self, class_id: str, assignment_id: str) -> None:
+        """Check, store the files, then hand the row to the classroom's group commit.
+
+        The files are flushed to disk before the transaction that inserts the row
+        naming them (:class:`GroupCommit`, with other requests' rows); the flood limits
+        and the idempotency key are checked again in that transaction, so two
+        submissions at once can neither slip under the limits nor both be stored.
+        """
         check_assignment_id(assignment_id)
         key = self.request.headers.get("Idempotency-Key", "")
-        body, created = await self.classroom.run(self._submit, class_id, assignment_id, key)
-        self.write_json(body, 201 if created else 200)
-
-    def _submit(self, class_id: str, assignment_id: str, key: str) -> tuple[dict, bool]:
-        """Check and read beside other requests, store the files, then hand the row over.
-
-        The files are made durable before the transaction that inserts the row naming
-        them (the classroom's :class:`BatchWriter`, with other requests' rows); the
-        flood limits and the idempotency key are checked again in that transaction,
-        so two submissions at once can neither slip under the limits nor both be stored.
-        """
         with self.classroom.reader() as (session, store):
             self.require(session, class_id, Role.STUDENT)
-            release = store.require_release(class_id, assignment_id)
+            release = store.require_release_head(class_id, assignment_id)
             check_idempotency_key(key)
             existing = store.find_submission(self.username, key)
             if existing is not None:
-                return submission_json(existing, store), False
-            source = release_source(session, class_id, assignment_id, release.version)
+                self.write_json(submission_json(existing, store), 200)
+                return
+            grade_on = release_grade_on(session, class_id, assignment_id, release.version)
             due = store.due_for(class_id, assignment_id, self.username, release)
-        files = self.body_files()
-        manifest = [{"path": path, "sha256": self.classroom.content.put(data),
-                     "size": len(data)} for path, data in sorted(files.items())]
-        submission, created = self.classroom.writer.write(SubmitWrite(
+        manifest, unflushed = await self.classroom.handle_upload(self._received, self._store)
+        submission, created = await self.classroom.commits.write(SubmitWrite(
             NewSubmission(class_id, assignment_id, self.username, release.version, manifest,
-                          key), source, due))
+                          key), grade_on, due, unflushed))
         if not created:  # the same key, submitted at the same moment
             with self.classroom.reader() as (_session, store):
-                return submission_json(submission, store), False
-        return submission_json(submission, None, due=due, feedback=None), True
+                self.write_json(submission_json(submission, store), 200)
+            return
+        self.write_json(submission_json(submission, None, due=due, feedback=None), 201)
+
+    def _store(self) -> tuple[list[dict], tuple[Path, ...]]:
+        """The upload checked and its files written (not yet flushed): the manifest and
+        the files the group commit must flush."""
+        manifest, unflushed = [], []
+        for path, data in sorted(self.body_files().items()):
+            sha256, written = self.classroom.content.write(data)
+            manifest.append({"path": path, "sha256": sha256, "size": len(data)})
+            if written is not None:
+                unflushed.append(written)
+        return manifest, tuple(unflushed)
 
     def get(self, class_id: str, assignment_id: str) -> None:
         check_assignment_id(assignment_id)

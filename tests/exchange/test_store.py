@@ -129,6 +129,19 @@ def test_content_store_writes_whole_blobs_only(tmp_path: Path) -> None:
         content.path("../../etc/passwd")
 
 
+def test_unflushed_blobs_are_named_until_flushed(tmp_path: Path) -> None:
+    """A blob written and not yet flushed is handed to every writer of the same content,
+    so no request's row can be committed naming a blob that only the page cache holds."""
+    content = ContentStore(tmp_path / "blobs")
+    sha, written = content.write(b"answer")
+    assert written == content.path(sha) and written.read_bytes() == b"answer"
+    assert content.write(b"answer") == (sha, written)  # another request, same content
+    content.make_durable([written, written])
+    assert content.write(b"answer") == (sha, None)
+    assert content.put(b"other") != sha and content.write(b"other")[1] is None
+    assert not list((tmp_path / "blobs").rglob(".incoming-*"))
+
+
 def test_unpack_skips_checkpoints_and_refuses_zip_bombs() -> None:
     limits = ArchiveLimits(max_total_bytes=1_000_000, max_file_bytes=500_000, max_files=3)
     files = unpack(pack({"a.ipynb": NOTEBOOK, ".ipynb_checkpoints/a-checkpoint.ipynb": b"x"}),
