@@ -18,7 +18,10 @@ class SandboxLimits:
     ``wall_seconds`` bounds the whole notebook (the assignment's ``time_budget_s``);
     ``cell_timeout`` bounds one cell, as nbgrader's own ``Execute.timeout`` does.
     ``output_bytes`` is what the gradebook keeps; past ``kill_output_bytes`` the
-    sandbox is stopped, because nobody reads a gigabyte of ``print``.
+    sandbox is stopped, because nobody reads a gigabyte of ``print``. Grading is batch
+    work: at niceness ``nice`` (in Docker, the CPU shares of that niceness) it yields
+    the CPU to the hub, the classroom service and students' labs while they are busy,
+    and takes all it likes when they are not.
     """
 
     memory_bytes: int = 1024 * MIB
@@ -31,6 +34,12 @@ class SandboxLimits:
     file_bytes: int = 64 * MIB
     work_bytes: int = 256 * MIB
     open_files: int = 256
+    nice: int = 5
+
+    @property
+    def cpu_shares(self) -> int:
+        """Docker's ``--cpu-shares`` for ``nice`` (the kernel weighs each step by 1.25)."""
+        return max(2, round(1024 / 1.25 ** self.nice))
 
     def with_budget(self, seconds: float | None) -> SandboxLimits:
         """Return these limits with the notebook's wall-clock budget replaced."""

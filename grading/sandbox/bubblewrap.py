@@ -111,4 +111,6 @@ class BubblewrapSandbox(SandboxBackend):
         if cgroup_procs:
             joins = "; ".join(f'echo $$ > "{p}"' for p in cgroup_procs)
             argv = ["/bin/sh", "-c", f'{joins}; exec "$@"', "sh", *argv]
+        if limits.nice:
+            argv = ["nice", "-n", str(limits.nice), *argv]
         return argv

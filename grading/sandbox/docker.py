@@ -115,6 +115,7 @@ class DockerSandbox(SandboxBackend):
             "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--memory", memory, "--memory-swap", memory,
             "--pids-limit", str(limits.pids), "--cpus", str(limits.cpus),
+            "--cpu-shares", str(limits.cpu_shares),
             "--tmpfs", f"/tmp:rw,nosuid,size={limits.work_bytes},mode=1777",
             "--tmpfs", f"{WORK_DIR_INSIDE}:rw,nosuid,size={limits.work_bytes},"
                        f"uid={NOBODY},gid={NOBODY},mode=0700",
