@@ -46,6 +46,9 @@ EXCHANGE_PLUGINS = {
 """nbgrader's exchange over HTTP (``extensions/exchange``) instead of a shared folder."""
 TEACHER_PROFILE_IN_IMAGE = "/opt/aiclass/jupyter/teacher"
 """The teacher's profile in the student image (``images/student/teacher/``)."""
+ENGLISH_LAB_IN_IMAGE = "/opt/aiclass/jupyter/locale-en"
+"""JupyterLab in English, in the student image (``images/student/locale-en/``); the image's
+own configuration is Chinese. Its ``default_setting_overrides`` win over the image's."""
 
 _databases: dict[str, ServiceDatabase] = {}
 

@@ -33,7 +33,7 @@ from traitlets.config import Config
 
 from hub.commands.images import image_reference
 from hub.gpu import DEVICE_LABEL, GpuAssignment, GpuPool, NoGpuAvailable
-from hub.lab_config import TEACHER_PROFILE_IN_IMAGE, person_profile
+from hub.lab_config import ENGLISH_LAB_IN_IMAGE, TEACHER_PROFILE_IN_IMAGE, person_profile
 from hub.settings import Settings
 
 OWNER_LABEL = "org.aiclass.owner"
@@ -75,6 +75,15 @@ class ClassroomDockerSpawner(DockerSpawner):
         help="""``JUPYTER_CONFIG_PATH`` inside the container by Jupyter profile (``student``,
         ``teacher``). A profile not listed runs on the image's own configuration, which is the
         student's.""",
+    ).tag(config=True)
+
+    lab_locale = Unicode("zh_CN", help="The settings' ``[locale] default``.").tag(config=True)
+
+    locale_config_paths = Dict(
+        value_trait=Unicode(),
+        default_value={"en": ENGLISH_LAB_IN_IMAGE},
+        help="""Configuration directory inside the container, first on ``JUPYTER_CONFIG_PATH``,
+        by :attr:`lab_locale`. A locale not listed runs on the image's own, Chinese, lab.""",
     ).tag(config=True)
 
     docker_threads = Integer(
@@ -259,7 +268,9 @@ class ClassroomDockerSpawner(DockerSpawner):
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
-        config_path = self.lab_config_paths.get(self.lab_profile())
+        config_path = ":".join(path for path in (
+            self.locale_config_paths.get(self.lab_locale),
+            self.lab_config_paths.get(self.lab_profile())) if path)
         if config_path:
             env["JUPYTER_CONFIG_PATH"] = config_path
         assignment = self.gpu_assignment()
@@ -401,6 +412,7 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     spawner.prefix = docker_settings.container_prefix
     spawner.course_data = docker_settings.course_data
     spawner.database_url = settings.database_url
+    spawner.lab_locale = settings.locale.default
     spawner.allowed_images = {
         image: image
         for image in [p["image"] for p in profiles.values()] + docker_settings.allowed_images

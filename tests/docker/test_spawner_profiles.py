@@ -18,6 +18,7 @@ from traitlets.config import Config
 from hub.db import ServiceDatabase
 from hub.gpu import DEVICE_LABEL, GpuPool
 from hub.lab_config import (
+    ENGLISH_LAB_IN_IMAGE,
     EXCHANGE_PLUGINS,
     NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
     NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS,
@@ -154,6 +155,19 @@ def test_teachers_containers_start_with_the_teacher_profile(
         student = spawner(name, [], database_url=roster)
         assert "JUPYTER_CONFIG_PATH" not in student.get_env()
         assert student.create_kwargs()["labels"][LAB_PROFILE_LABEL] == "student"
+
+
+def test_an_english_center_puts_the_english_lab_first(
+    roster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(DockerSpawner, "get_env", lambda self: {})  # no hub behind the stand-in
+    teacher = spawner("tch-a", [], database_url=roster)
+    teacher.lab_locale = "en"
+    assert teacher.get_env()["JUPYTER_CONFIG_PATH"] == (
+        f"{ENGLISH_LAB_IN_IMAGE}:{TEACHER_PROFILE_IN_IMAGE}")
+    student = spawner("stu-a", [], database_url=roster)
+    student.lab_locale = "en"
+    assert student.get_env()["JUPYTER_CONFIG_PATH"] == ENGLISH_LAB_IN_IMAGE
 
 
 def test_the_images_profiles_match_the_local_modes() -> None:

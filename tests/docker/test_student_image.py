@@ -15,6 +15,7 @@ from docker_classroom import docker
 
 from hub.commands.images import ImageBuilder, build_options, image_reference
 from hub.lab_config import (
+    ENGLISH_LAB_IN_IMAGE,
     NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
     NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS,
     TEACHER_PROFILE_IN_IMAGE,
@@ -115,6 +116,21 @@ def test_image_carries_the_exchange_and_the_teacher_profile(student_image: str) 
             assert (name in config["on"]) is teacher, (profile, name)
         for plugin in NBGRADER_TEACHER_ONLY_LAB_PLUGINS:
             assert (plugin in config["off"]) is not teacher, (profile, plugin)
+
+
+def test_the_lab_is_chinese_unless_the_english_profile_comes_first(student_image: str) -> None:
+    """The overrides JupyterLab applies (``jupyterlab_server`` merges the image's
+    ``overrides.json`` and then every config path's ``default_setting_overrides``)."""
+    effective = (
+        "from jupyterlab_server.settings_utils import _get_overrides\n"
+        "overrides, _ = _get_overrides('/opt/venv/share/jupyter/lab/settings')\n"
+        "print(overrides['@jupyterlab/translation-extension:plugin']['locale'])\n"
+    )
+    for config_path, locale in (("", "zh_CN"), (ENGLISH_LAB_IN_IMAGE, "en"),
+                                (f"{ENGLISH_LAB_IN_IMAGE}:{TEACHER_PROFILE_IN_IMAGE}", "en")):
+        out = docker("run", "--rm", "--network", "none", "-e", f"JUPYTER_CONFIG_PATH={config_path}",
+                     "--entrypoint", "python", student_image, "-c", effective)
+        assert out.splitlines()[-1] == locale, (config_path, out)
 
 
 def test_kernels_apply_the_gpu_memory_share(student_image: str) -> None:
