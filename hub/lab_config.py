@@ -31,10 +31,15 @@ NBGRADER_TEACHER_ONLY_LAB_PLUGINS = (
     "@jupyter/nbgrader:course-list",
     "@jupyter/nbgrader:create-assignment",
 )
-NBGRADER_SERVER_EXTENSIONS = NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS + (
+NBGRADER_STUDENT_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.assignment_list",
     "nbgrader.server_extensions.validate_assignment",
 )
+NBGRADER_SERVER_EXTENSIONS = NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS + (
+    NBGRADER_STUDENT_SERVER_EXTENSIONS)
+DEFERRED_NBGRADER_EXTENSION = "aiclass_deferred_nbgrader"
+"""Loads :data:`NBGRADER_STUDENT_SERVER_EXTENSIONS` at their first request
+(``extensions/exchange/aiclass_deferred_nbgrader``)."""
 EXCHANGE_PLUGINS = {
     kind: f"aiclass_exchange.{name}" for kind, name in (
         ("exchange", "Exchange"), ("fetch_assignment", "ExchangeFetchAssignment"),

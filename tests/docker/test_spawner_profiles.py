@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import aiclass_deferred_nbgrader
 import pytest
 from dockerspawner import DockerSpawner
 from tornado import web
@@ -20,6 +21,7 @@ from hub.gpu import DEVICE_LABEL, GpuPool
 from hub.lab_config import (
     ENGLISH_LAB_IN_IMAGE,
     EXCHANGE_PLUGINS,
+    NBGRADER_STUDENT_SERVER_EXTENSIONS,
     NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
     NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS,
     TEACHER_PROFILE_IN_IMAGE,
@@ -127,9 +129,17 @@ def test_container_settings_follow_the_profile_and_the_gpu_slot() -> None:
     assert gpu.gpu_assignment().environment()["AICLASS_GPU_MEMORY_FRACTION"] == "1.0000"
 
 
-def test_trimmed_server_extensions_are_passed_to_the_server() -> None:
-    args = spawner("stu-a", []).args
-    assert args == ["--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook': False}"]
+def test_trimmed_server_extensions_are_passed_to_the_server(roster: str) -> None:
+    """Students' servers defer nbgrader's extensions; teachers' load them as usual."""
+    [student] = spawner("stu-a", [], database_url=roster).args
+    assert student == (
+        "--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook': False, "
+        "'aiclass_deferred_nbgrader': True, "
+        "'nbgrader.server_extensions.assignment_list': False, "
+        "'nbgrader.server_extensions.validate_assignment': False}")
+    [teacher] = spawner("tch-a", [], database_url=roster).args
+    assert teacher == "--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook': False}"
+    assert set(NBGRADER_STUDENT_SERVER_EXTENSIONS) == set(aiclass_deferred_nbgrader.DEFERRED)
 
 
 @pytest.fixture
