@@ -30,6 +30,7 @@ from hub.org.group_api import GROUP_API_HANDLERS
 from hub.org.models import Credential
 from hub.org.role_api import ROLE_API_HANDLERS
 from hub.org.user_api import USER_API_HANDLERS
+from hub.spawn_pending import SPAWN_PENDING_HANDLERS
 
 
 class PasswordChangeRequired(web.HTTPError):
@@ -75,7 +76,7 @@ class RosterAuthenticator(Authenticator):
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
         return [("/login", RosterLoginHandler), *ROLE_API_HANDLERS, *USER_API_HANDLERS,
-                *GROUP_API_HANDLERS]
+                *GROUP_API_HANDLERS, *SPAWN_PENDING_HANDLERS]
 
     def check_allowed(self, username: str, authentication: dict | None = None) -> bool:
         """Everyone who passed :meth:`authenticate` is on the roster, hence allowed."""

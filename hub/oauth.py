@@ -30,6 +30,7 @@ from hub.org.role_api import ROLE_API_HANDLERS
 from hub.org.roster import ROLE_NAMES
 from hub.org.user_api import USER_API_HANDLERS
 from hub.settings import Settings, SettingsError
+from hub.spawn_pending import SPAWN_PENDING_HANDLERS
 
 
 class SignInRefused(web.HTTPError):
@@ -62,7 +63,7 @@ class RegionOAuthenticator(GenericOAuthenticator):
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
         return [*super().get_handlers(app), *ROLE_API_HANDLERS, *USER_API_HANDLERS,
-                *GROUP_API_HANDLERS]
+                *GROUP_API_HANDLERS, *SPAWN_PENDING_HANDLERS]
 
     def _check_id_token(self, id_token: str | None) -> None:
         if not id_token:
