@@ -166,6 +166,9 @@ class DockerSettings:
                                    minimum=0.1, maximum=256)
     gpu_pids_limit: int = setting(1024, "GPU 环境进程数上限 / process limit of the GPU "
                                   "profile", minimum=64, maximum=65536)
+    concurrent_boots: int = setting(0, "同时启动的学生容器数，其余排队（0：CPU 核数的两倍）/ "
+                                    "student containers booting at once, the rest wait their "
+                                    "turn (0: twice the host's cores)", minimum=0, maximum=1024)
     cull_idle_minutes: int = setting(60, "空闲多少分钟后停止服务器（0 不停止）/ minutes before "
                                      "an idle server is stopped (0: never)", minimum=0,
                                      maximum=10080)

@@ -452,6 +452,8 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     spawner.course_data = docker_settings.course_data
     spawner.database_url = settings.database_url
     spawner.lab_locale = settings.locale.default
+    if docker_settings.concurrent_boots:
+        spawner.concurrent_boots = docker_settings.concurrent_boots
     spawner.allowed_images = {
         image: image
         for image in [p["image"] for p in profiles.values()] + docker_settings.allowed_images

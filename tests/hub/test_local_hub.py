@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hub.messages import TEXT
+from hub.spawn_pending import HOLD_SECONDS
 from tests.hub.hubprocess import (
     Browser,
     RunningHub,
@@ -41,6 +44,28 @@ def student_lab(hub: RunningHub) -> tuple[Browser, str, dict]:
     browser.sign_in(account, NEW_PASSWORD)
     page_config = browser.open_lab(account["username"])
     return browser, account["username"], page_config
+
+
+def test_refreshing_the_pending_page_is_held_until_the_server_is_ready(hub: RunningHub) -> None:
+    """A student refreshing "your server is starting" gets the page drawn once, then waits
+    for the server instead of having the page redrawn on every refresh."""
+    account = hub.account("student", 3)
+    browser = Browser(hub)
+    browser.sign_in(account, NEW_PASSWORD)
+    name = account["username"]
+    began = time.monotonic()
+    browser.session.get(f"{hub.url}/hub/spawn", timeout=60, allow_redirects=False)
+    pages = 0
+    while time.monotonic() - began < 180:
+        response = browser.session.get(f"{hub.url}/hub/spawn-pending/{name}", timeout=60,
+                                       allow_redirects=False)
+        if response.status_code != 200:
+            break
+        pages += 1
+    elapsed = time.monotonic() - began
+    assert response.status_code == 302, response.text[:500]
+    assert response.headers["Location"].startswith(f"/user/{name}/")
+    assert 1 <= pages <= 1 + math.ceil(elapsed / HOLD_SECONDS), (pages, elapsed)
 
 
 def test_demo_region_is_seeded(hub: RunningHub) -> None:
