@@ -93,13 +93,18 @@ def on_server(person: Student, method: str, path: str, **kwargs: object) -> requ
 
 
 def panel(person: Student, klass: str, action: str | None = None) -> list[dict]:
-    """What the Assignments panel shows, after ``action`` (fetch, submit) if one is given."""
+    """What the Assignments panel shows, after ``action`` (fetch, submit) if one is given.
+
+    Redirects are followed, as the lab's ``fetch`` does: students' servers load nbgrader's
+    extensions at the first call, which is answered with a 307 to the same URL.
+    """
     if action is None:
-        response = on_server(person, "GET", f"assignments?course_id={klass}")
+        response = on_server(person, "GET", f"assignments?course_id={klass}",
+                             allow_redirects=True)
     else:
         response = on_server(
             person, "POST", f"assignments/{action}",
-            json={"course_id": klass, "assignment_id": ASSIGNMENT},
+            json={"course_id": klass, "assignment_id": ASSIGNMENT}, allow_redirects=True,
         )
     assert response.status_code == 200, response.text
     body = response.json()
