@@ -389,34 +389,17 @@ class ExchangeStore:
         manifest = self._store_files(files)
         try:
             with self.session.begin_nested():
-                submission = self.add_submission(class_id, assignment_id, username,
-                                                 release.version, manifest, idempotency_key,
-                                                 limits)
+                [outcome] = self.add_submissions([NewSubmission(
+                    class_id, assignment_id, username, release.version, manifest,
+                    idempotency_key)], limits)
         except IntegrityError:
             existing = self.find_submission(username, idempotency_key)
             if existing is None:
                 raise
             return existing, False
-        return submission, True
-
-    def add_submission(self, class_id: str, assignment_id: str, username: str,
-                       release_version: int, manifest: list[dict], idempotency_key: str,
-                       limits: SubmissionLimits) -> Submission:
-        """Check the flood limits and insert a submission whose files are already stored.
-
-        Two statements: one count and one insert, stamped with the server's clock. A
-        key already used raises :class:`IntegrityError` (the caller looks the first up).
-        """
-        self._check_rate(class_id, assignment_id, username, limits)
-        submission = Submission(
-            key=secrets.token_hex(16), class_id=class_id, assignment_id=assignment_id,
-            username=username, release_version=release_version, submitted_at=utcnow(),
-            idempotency_key=idempotency_key, manifest=manifest,
-            total_bytes=sum(entry["size"] for entry in manifest), chosen=False,
-        )
-        self.session.add(submission)
-        self.session.flush()
-        return submission
+        if isinstance(outcome, ExchangeRefused):
+            raise outcome
+        return outcome
 
     def add_submissions(self, new: list[NewSubmission], limits: SubmissionLimits
                         ) -> list[tuple[Submission, bool] | ExchangeRefused]:
@@ -479,16 +462,6 @@ class ExchangeStore:
         found = self.session.connection().execute(_SUBMISSION_BY_KEY, {
             "username": username, "idempotency_key": idempotency_key}).scalar()
         return None if found is None else self.session.get(Submission, found)
-
-    def _check_rate(self, class_id: str, assignment_id: str, username: str,
-                    limits: SubmissionLimits) -> None:
-        kept, recent = self.session.execute(
-            select(*_submission_counts())
-            .where(Submission.class_id == class_id, Submission.assignment_id == assignment_id,
-                   Submission.username == username)).one()
-        refusal = flood_refusal(kept, recent, limits)
-        if refusal is not None:
-            raise refusal
 
     def submissions_of(self, class_id: str, assignment_id: str | None,
                        username: str) -> list[Submission]:

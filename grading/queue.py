@@ -52,47 +52,37 @@ def enqueue(session: Session, submission: Submission, reason: str, requested_by:
         waiting.not_before = min(waiting.not_before, not_before or now)
         session.flush()
         return None
-    job = GradingJob(submission_id=submission.id, class_id=submission.class_id,
-                     assignment_id=submission.assignment_id, state="queued", reason=reason,
-                     requested_by=requested_by, enqueued_at=now, not_before=not_before or now,
-                     attempts=0)
+    job = _queued_job(submission, reason, requested_by, not_before)
     session.add(job)
     session.flush()
     return job
-
-
-def enqueue_submitted(session: Session, store: ExchangeStore, submission: Submission
-                      ) -> GradingJob | None:
-    """Queue a new submission per its assignment's policy: now, or at the student's due date."""
-    source = source_of(session, submission)
-    if source is None:
-        return None
-    when = None
-    if source.grade_on == "due":
-        when = store.due_for(submission.class_id, submission.assignment_id,
-                             submission.username)
-    return enqueue(session, submission, "due" if when else "submit", submission.username,
-                   not_before=when)
 
 
 def enqueue_new(session: Session, submission: Submission, grade_on: str | None,
                 due_at: datetime | None) -> GradingJob | None:
     """Queue a submission added in this transaction, its source's policy and due date known.
 
-    The same job as :func:`enqueue_submitted` makes, without looking anything up: no
-    job can be waiting yet for a submission this new. ``grade_on`` is the release's
-    source's policy (:func:`release_grade_on`); ``None`` when there is no source.
+    What :func:`enqueue` does, without looking anything up: no job can be waiting yet for
+    a submission this new. ``grade_on`` is the release's source's policy
+    (:func:`release_grade_on`): "due" waits for the student's due date, if there is one;
+    ``None`` when there is no source.
     """
     if grade_on is None:
         return None
     when = due_at if grade_on == "due" else None
-    now = utcnow()
-    job = GradingJob(submission_id=submission.id, class_id=submission.class_id,
-                     assignment_id=submission.assignment_id, state="queued",
-                     reason="due" if when else "submit", requested_by=submission.username,
-                     enqueued_at=now, not_before=when or now, attempts=0)
+    job = _queued_job(submission, "due" if when else "submit", submission.username, when)
     session.add(job)
     return job
+
+
+def _queued_job(submission: Submission, reason: str, requested_by: str,
+                not_before: datetime | None) -> GradingJob:
+    """A new job for ``submission``, due now unless ``not_before`` says later."""
+    now = utcnow()
+    return GradingJob(submission_id=submission.id, class_id=submission.class_id,
+                      assignment_id=submission.assignment_id, state="queued", reason=reason,
+                      requested_by=requested_by, enqueued_at=now, not_before=not_before or now,
+                      attempts=0)
 
 
 def regrade(session: Session, store: ExchangeStore, class_id: str, assignment_id: str,

@@ -193,15 +193,11 @@ class Classroom(LoggingConfigurable):
                                            thread_name_prefix="classroom-worker")
         self.commits = GroupCommit(self)
 
-    async def run(self, work: Callable[..., T], *args: object) -> T:
-        """Run blocking work on a worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
-
     async def handle_upload(self, size: int, work: Callable[..., T], *args: object) -> T:
         """Run ``work`` on an upload of ``size`` bytes: here when small, else on a thread."""
         if size <= self.inline_upload_bytes:
             return work(*args)
-        return await self.run(work, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
 
     @property
     def archive_limits(self) -> ArchiveLimits:
