@@ -56,8 +56,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httpserver import HTTPServer
 from traitlets.config import Config
 
-from grading.exchange import ensure_alembic_on_path
-from grading.exchange_models import Submission
+from grading.exchange.models import Submission
+from grading.exchange.store import ensure_alembic_on_path
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
 

@@ -28,11 +28,11 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from grading.assignment import PreparedAssignment  # noqa: E402
-from grading.autograde import NotebookGrader  # noqa: E402
-from grading.folder import find_submissions, grade_submissions  # noqa: E402
-from grading.limits import SandboxLimits  # noqa: E402
+from grading.autograde.assignment import PreparedAssignment  # noqa: E402
+from grading.autograde.folder import find_submissions, grade_submissions  # noqa: E402
+from grading.autograde.grader import NotebookGrader  # noqa: E402
 from grading.sandbox import choose_backend  # noqa: E402
+from grading.sandbox.limits import SandboxLimits  # noqa: E402
 
 SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"
 ANSWERS = [

@@ -40,7 +40,7 @@ import requests
 
 from hub.commands.images import image_reference
 from hub.commands.up import find_proxy
-from hub.spawners import prepare_class
+from hub.spawners.docker import prepare_class
 
 REPO = Path(__file__).resolve().parents[1]
 #: Students entering a classroom sign in over about half a minute, not in the same millisecond.

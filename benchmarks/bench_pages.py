@@ -23,10 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from grading.content_store import ContentStore
-from grading.exchange import ExchangeStore
-from grading.exchange_models import Release, Submission
-from grading.gradebook_models import CellGrade, GradingJob
+from grading.exchange.content_store import ContentStore
+from grading.exchange.models import Release, Submission
+from grading.exchange.store import ExchangeStore
+from grading.gradebook.models import CellGrade, GradingJob
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Role, School, SchoolClass
 from hub.reports.columns import FIGURE_COLUMNS, formatted

@@ -5,6 +5,6 @@ student ids, and file paths as arguments, so ``aiclass grade`` and the tests
 run without a hub.
 """
 
-from grading.folder import grade_folder
+from grading.autograde.folder import grade_folder
 
 __all__ = ["grade_folder"]

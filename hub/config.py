@@ -13,12 +13,11 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from hub.auth import RosterAuthenticator
+from hub.auth.oauth import configure_oauth
+from hub.auth.roster import RosterAuthenticator
 from hub.db import sqlite_wal_connector
 from hub.lab_config import write_lab_config
-from hub.local_spawner import LocalLabSpawner
 from hub.messages import TEXT
-from hub.oauth import configure_oauth
 from hub.org.mirror import SERVICE_NAME as MIRROR_SERVICE
 from hub.org.mirror import SERVICE_ROLE as MIRROR_ROLE
 from hub.org.mirror import SERVICE_SCOPES as MIRROR_SCOPES
@@ -31,7 +30,8 @@ from hub.settings import (
     SettingsError,
     settings_from_environment,
 )
-from hub.spawners import configure_docker_mode
+from hub.spawners.docker import configure_docker_mode
+from hub.spawners.local import LocalLabSpawner
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

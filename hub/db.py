@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from grading.gradebook_models import ExchangeBase  # exchange and gradebook tables
+from grading.gradebook.models import ExchangeBase  # exchange and gradebook tables
 from hub.migrations import upgrade_organisation
 from hub.reports.tables import ReportsBase
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from traitlets import Instance, Unicode
 from traitlets.config import LoggingConfigurable
 
-from grading.limits import SandboxLimits
+from grading.sandbox.limits import SandboxLimits
 
 #: Where the kernel's ZeroMQ sockets live inside the sandbox.
 CONN_DIR_INSIDE = "/conn"

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from traitlets import List, Unicode
 
-from grading.limits import SandboxLimits
 from grading.sandbox.base import (
     BOOT_SOURCE,
     CONN_DIR_INSIDE,
@@ -29,6 +28,7 @@ from grading.sandbox.base import (
     sandbox_environment,
 )
 from grading.sandbox.cgroups import CgroupLimits
+from grading.sandbox.limits import SandboxLimits
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 ETC_FILES = ("/etc/fonts", "/etc/localtime", "/etc/ld.so.cache", "/etc/alternatives",

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from grading.limits import SandboxLimits
+from grading.sandbox.limits import SandboxLimits
 
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "aiclass-grading"

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from traitlets import Unicode, default
 
-from grading.limits import SandboxLimits
 from grading.sandbox.base import (
     BOOT_SOURCE,
     CONN_DIR_INSIDE,
@@ -28,6 +27,7 @@ from grading.sandbox.base import (
     boot_argument,
     sandbox_environment,
 )
+from grading.sandbox.limits import SandboxLimits
 from hub.commands.images import image_reference
 
 #: How long :meth:`DockerSandbox.kill` keeps removing a container before it kills the client.

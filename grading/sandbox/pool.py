@@ -11,10 +11,10 @@ import queue
 import shutil
 import threading
 
-from grading.limits import SandboxLimits
 from grading.sandbox.base import SandboxBackend, SandboxError, WarmSandbox
 from grading.sandbox.bubblewrap import BubblewrapSandbox
 from grading.sandbox.docker import DockerSandbox
+from grading.sandbox.limits import SandboxLimits
 
 
 def choose_backend(kind: str = "auto", limits: SandboxLimits | None = None,

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from grading import grade_folder
-from grading.assignment import GradingError
-from grading.results import NotebookResult
+from grading.autograde.assignment import GradingError
+from grading.autograde.results import NotebookResult
 from grading.sandbox import SandboxError
 
 

@@ -6,8 +6,8 @@ so running it twice changes nothing the second time, and a membership that left
 the model (a student removed from a class, moved to next year's class) leaves the
 hub too. It owns the ``class-*`` and ``school-*`` groups and the ``aiclass-*`` roles;
 other groups and roles are left alone. Accounts, groups and roles each go through one
-small endpoint the authenticators add to the hub's REST API (:mod:`hub.org.user_api`,
-:mod:`hub.org.group_api`, :mod:`hub.org.role_api`), so a region of 20,000 students is a
+small endpoint the authenticators add to the hub's REST API (:mod:`hub.auth.user_api`,
+:mod:`hub.auth.group_api`, :mod:`hub.auth.role_api`), so a region of 20,000 students is a
 handful of requests and transactions, not one per person.
 
 It runs in two places: ``aiclass roster import`` calls it right after a change, and
@@ -140,7 +140,7 @@ def organisation(session: Session, region_admins_are_superusers: bool) -> Organi
 
 
 def _create_users(api: HubAPI, usernames: list[str]) -> int:
-    """Create the missing accounts through :mod:`hub.org.user_api`, one transaction a request."""
+    """Create the missing accounts through :mod:`hub.auth.user_api`, one transaction a request."""
     created = 0
     for start in range(0, len(usernames), USERS_PER_REQUEST):
         chunk = usernames[start:start + USERS_PER_REQUEST]

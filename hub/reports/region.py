@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import String, and_, func, select
 from sqlalchemy.orm import Session
 
-from grading.exchange_models import Extension, Release, Submission
+from grading.exchange.models import Extension, Release, Submission
 from hub.org.models import Enrollment, Person, Role, School, SchoolClass
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.tables import ActivityDay

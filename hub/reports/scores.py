@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grading.exchange_models import Submission
-from grading.gradebook_models import CellGrade
+from grading.exchange.models import Submission
+from grading.gradebook.models import CellGrade
 
 
 @dataclass(frozen=True)

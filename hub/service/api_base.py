@@ -18,7 +18,7 @@ from jupyterhub.services.auth import HubAuthenticated, UserNotAllowed
 from sqlalchemy.orm import Session
 from tornado import web
 
-from grading.exchange_errors import ExchangeRefused
+from grading.exchange.errors import ExchangeRefused
 from hub.org.models import Role
 from hub.service import access
 from hub.service.classroom import Classroom

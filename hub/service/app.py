@@ -18,8 +18,8 @@ import os
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from grading.exchange import prepare_generator
-from grading.exchange_archive import MIB
+from grading.exchange.archive import MIB
+from grading.exchange.store import prepare_generator
 from hub.commands.images import image_reference
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher

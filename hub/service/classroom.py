@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from traitlets import Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from grading.content_store import ContentStore
-from grading.exchange import ExchangeStore, NewSubmission, SubmissionLimits
-from grading.exchange_archive import MIB, ArchiveLimits
-from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import Submission
-from grading.queue import enqueue_new
+from grading.exchange.archive import MIB, ArchiveLimits
+from grading.exchange.content_store import ContentStore
+from grading.exchange.errors import ExchangeRefused
+from grading.exchange.models import Submission
+from grading.exchange.store import ExchangeStore, NewSubmission, SubmissionLimits
+from grading.gradebook.queue import enqueue_new
 from hub.db import ServiceDatabase
 from hub.settings import Settings
 

@@ -15,17 +15,17 @@ from sqlalchemy.orm import Session
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from grading.exchange import (
+from grading.exchange.archive import MIB, check_relative_path, pack, unpack
+from grading.exchange.errors import ExchangeRefused
+from grading.exchange.models import Feedback, Release, Submission
+from grading.exchange.store import (
     ExchangeStore,
     NewSubmission,
     check_assignment_id,
     check_idempotency_key,
     generate_student_version,
 )
-from grading.exchange_archive import MIB, check_relative_path, pack, unpack
-from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import Feedback, Release, Submission
-from grading.queue import release_grade_on, store_sources
+from grading.gradebook.queue import release_grade_on, store_sources
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time

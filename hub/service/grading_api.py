@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from grading.exchange import check_assignment_id
-from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import Submission
-from grading.export import class_table, to_csv, to_xlsx
-from grading.feedback import release_feedback
-from grading.gradebook_models import CellGrade, NotebookGrade
-from grading.late_policy import LatePolicy, submission_total
-from grading.manual import (
+from grading.exchange.errors import ExchangeRefused
+from grading.exchange.models import Submission
+from grading.exchange.store import check_assignment_id
+from grading.gradebook.export import class_table, to_csv, to_xlsx
+from grading.gradebook.feedback import release_feedback
+from grading.gradebook.late_policy import LatePolicy, submission_total
+from grading.gradebook.manual import (
     GradeRefused,
     find_cell,
     history,
@@ -26,8 +25,9 @@ from grading.manual import (
     set_manual_score,
     set_override,
 )
-from grading.queue import progress, regrade
-from grading.similarity import class_similarity
+from grading.gradebook.models import CellGrade, NotebookGrade
+from grading.gradebook.queue import progress, regrade
+from grading.gradebook.similarity import class_similarity
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso

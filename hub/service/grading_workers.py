@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 
-from grading.worker import GradingWorker
+from grading.gradebook.worker import GradingWorker
 from hub.service.classroom import Classroom
 
 log = logging.getLogger("aiclass.classroom")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from grading import grade_folder
-from grading.limits import SandboxLimits
+from grading.sandbox.limits import SandboxLimits
 from hub.library import DEFAULT_ROOT, Assignment, load_library
 
 LIBRARY = load_library(DEFAULT_ROOT)

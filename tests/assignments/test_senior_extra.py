@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from grading import grade_folder
-from grading.limits import SandboxLimits
+from grading.sandbox.limits import SandboxLimits
 from hub.library import DEFAULT_ROOT, parse_assignment
 from tests.assignments.conftest import generate_release
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 from docker_classroom import DockerHub, Student, demo_accounts, docker, sign_in
 
-from hub.spawners import LAB_PROFILE_LABEL
+from hub.spawners.docker import LAB_PROFILE_LABEL
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.gpu import (
+from hub.spawners.gpu import (
     DEVICE_LABEL,
     FRACTION_LABEL,
     OWNER_LABEL,

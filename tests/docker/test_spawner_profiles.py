@@ -18,7 +18,6 @@ from tornado import web
 from traitlets.config import Config
 
 from hub.db import ServiceDatabase
-from hub.gpu import DEVICE_LABEL, GpuPool
 from hub.lab_config import (
     ENGLISH_LAB_IN_IMAGE,
     EXCHANGE_PLUGINS,
@@ -29,13 +28,14 @@ from hub.lab_config import (
 )
 from hub.org.models import Person, Role
 from hub.settings import parse_settings
-from hub.spawners import (
+from hub.spawners.docker import (
     CPU,
     GPU,
     LAB_PROFILE_LABEL,
     ClassroomDockerSpawner,
     configure_docker_mode,
 )
+from hub.spawners.gpu import DEVICE_LABEL, GpuPool
 
 STUDENT_IMAGE = Path(__file__).resolve().parents[2] / "images" / "student"
 

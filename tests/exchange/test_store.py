@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from grading.content_store import ContentStore
-from grading.exchange import ExchangeStore, NewSubmission, SubmissionLimits, lateness, utcnow
-from grading.exchange_archive import ArchiveLimits, pack, unpack
-from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import ExchangeBase
+from grading.exchange.archive import ArchiveLimits, pack, unpack
+from grading.exchange.content_store import ContentStore
+from grading.exchange.errors import ExchangeRefused
+from grading.exchange.models import ExchangeBase
+from grading.exchange.store import ExchangeStore, NewSubmission, SubmissionLimits, lateness, utcnow
 
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                        "nbformat_minor": 5}).encode()

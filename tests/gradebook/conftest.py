@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from grading.content_store import ContentStore
-from grading.exchange import ExchangeStore, SubmissionLimits, generate_student_version
-from grading.exchange_models import Submission
-from grading.gradebook_models import ExchangeBase
-from grading.queue import store_sources
+from grading.exchange.content_store import ContentStore
+from grading.exchange.models import Submission
+from grading.exchange.store import ExchangeStore, SubmissionLimits, generate_student_version
+from grading.gradebook.models import ExchangeBase
+from grading.gradebook.queue import store_sources
 
 REPO = Path(__file__).resolve().parents[2]
 PS1_SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"

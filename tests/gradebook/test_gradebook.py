@@ -11,13 +11,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from grading.exchange import utcnow
-from grading.exchange_models import Submission
-from grading.export import class_table, to_csv, to_xlsx
-from grading.feedback import feedback_html, release_feedback, strip_hidden_tests
-from grading.gradebook_models import CellGrade, GradingJob
-from grading.late_policy import LatePolicy, submission_total
-from grading.manual import (
+from grading.autograde.results import CellResult, NotebookResult, StudentResult
+from grading.exchange.models import Submission
+from grading.exchange.store import utcnow
+from grading.gradebook.export import class_table, to_csv, to_xlsx
+from grading.gradebook.feedback import feedback_html, release_feedback, strip_hidden_tests
+from grading.gradebook.late_policy import LatePolicy, submission_total
+from grading.gradebook.manual import (
     GradeRefused,
     find_cell,
     history,
@@ -25,9 +25,9 @@ from grading.manual import (
     set_manual_score,
     set_override,
 )
-from grading.results import CellResult, NotebookResult, StudentResult
-from grading.similarity import class_similarity, similar_pairs
-from grading.worker import record_result
+from grading.gradebook.models import CellGrade, GradingJob
+from grading.gradebook.similarity import class_similarity, similar_pairs
+from grading.gradebook.worker import record_result
 from tests.gradebook.conftest import CLASS, CORRECT, TEACHER, Service
 
 DUE = datetime(2026, 10, 1, 12, 0)

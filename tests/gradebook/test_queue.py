@@ -10,17 +10,17 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from grading.exchange import utcnow
-from grading.gradebook_models import CellGrade, GradingJob, NotebookGrade
-from grading.queue import QueuePolicy, claim, enqueue, finish, progress, regrade
-from grading.worker import GradingWorker
+from grading.exchange.store import utcnow
+from grading.gradebook.models import CellGrade, GradingJob, NotebookGrade
+from grading.gradebook.queue import QueuePolicy, claim, enqueue, finish, progress, regrade
+from grading.gradebook.worker import GradingWorker
 from tests.gradebook.conftest import CLASS, CORRECT, REPO, TEACHER, Service, open_sessions
 
 #: A worker that claims one job, says so, and waits to be killed (as a crash mid-job).
 DYING_WORKER = """
 import sys, time
 from tests.gradebook.conftest import open_sessions
-from grading.queue import QueuePolicy, claim
+from grading.gradebook.queue import QueuePolicy, claim
 maker = open_sessions(sys.argv[1])
 with maker() as session, session.begin():
     job = claim(session, "doomed", QueuePolicy(lease_seconds=int(sys.argv[2])))
@@ -144,7 +144,7 @@ def test_regrade_queues_the_counted_submission_once(service: Service) -> None:
 
 
 def _submission() -> type:
-    from grading.exchange_models import Submission
+    from grading.exchange.models import Submission
     return Submission
 
 

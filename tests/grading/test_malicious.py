@@ -23,8 +23,8 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from grading import grade_folder
-from grading.limits import SandboxLimits
 from grading.sandbox.docker import OWNER_LABEL, DockerSandbox, owner_token
+from grading.sandbox.limits import SandboxLimits
 from tests.grading.conftest import CORRECT, write_submission
 
 pytestmark = pytest.mark.timeout(600)

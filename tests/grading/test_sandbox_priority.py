@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grading.limits import SandboxLimits
 from grading.sandbox.bubblewrap import BubblewrapSandbox
 from grading.sandbox.docker import DockerSandbox
+from grading.sandbox.limits import SandboxLimits
 
 
 def niceness(pid: int) -> int:

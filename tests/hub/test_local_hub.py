@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub.messages import TEXT
-from hub.spawn_pending import HOLD_SECONDS
+from hub.spawners.pending import HOLD_SECONDS
 from tests.hub.hubprocess import (
     Browser,
     RunningHub,

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from grading.exchange_models import Release, Submission
+from grading.exchange.models import Release, Submission
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
 from hub.reports.tables import ActivityDay
 

@@ -19,8 +19,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from grading.exchange_models import Extension, Release, Submission
-from grading.gradebook_models import CellGrade, GradingJob
+from grading.exchange.models import Extension, Release, Submission
+from grading.gradebook.models import CellGrade, GradingJob
 from hub.db import ServiceDatabase
 from hub.org.credentials import set_initial_password
 from hub.org.models import Enrollment, Person, Role

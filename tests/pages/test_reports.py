@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from grading.exchange_models import Extension, Release, Submission
-from grading.gradebook_models import CellGrade, GradingJob
+from grading.exchange.models import Extension, Release, Submission
+from grading.gradebook.models import CellGrade, GradingJob
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
 from hub.reports.activity import active_servers, record_sample

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from jinja2 import StrictUndefined
 
-from grading.similarity import SimilarPair
+from grading.gradebook.similarity import SimilarPair
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.scores import SubmissionScore

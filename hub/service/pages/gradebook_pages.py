@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tornado import web
 
-from grading.exchange import ExchangeStore
-from grading.exchange_models import Extension, Submission
-from grading.export import class_table, to_csv, to_xlsx
-from grading.feedback import release_feedback
-from grading.gradebook_models import CellGrade, NotebookGrade
-from grading.late_policy import LatePolicy
-from grading.manual import find_cell, history, set_comment, set_manual_score, set_override
+from grading.exchange.models import Extension, Submission
+from grading.exchange.store import ExchangeStore
+from grading.gradebook.export import class_table, to_csv, to_xlsx
+from grading.gradebook.feedback import release_feedback
+from grading.gradebook.late_policy import LatePolicy
+from grading.gradebook.manual import find_cell, history, set_comment, set_manual_score, set_override
+from grading.gradebook.models import CellGrade, NotebookGrade
 from hub.org.models import Enrollment, Person, Role
 from hub.reports.scores import SubmissionScore, submission_scores
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
@@ -202,7 +202,7 @@ class GradebookHandler(PageHandler):
 
 
 class GradebookExportHandler(PageHandler):
-    """The gradebook's export (``grading.export``): one column per question, then totals."""
+    """The gradebook's export (``grading.gradebook.export``): one column per question, then totals."""
 
     @web.authenticated
     def get(self, class_id: str, extension: str) -> None:
@@ -304,7 +304,7 @@ class GradeFormHandler(SubmissionPageHandler):
 class FeedbackFormHandler(SubmissionPageHandler):
     """Release feedback through the exchange: the graded notebooks, or the teacher's comment.
 
-    A graded submission gets the gradebook's feedback (``grading.feedback``: hidden tests
+    A graded submission gets the gradebook's feedback (``grading.gradebook.feedback``: hidden tests
     stripped, scores and cell comments). Before grading, nbgrader's Assignments panel still
     gets one ``<notebook>.html`` per notebook: the comment and the student's own notebook,
     rendered and sanitised (the student version never contained hidden tests).

@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from grading.exchange import ExchangeStore, check_assignment_id, generate_student_version
-from grading.exchange_archive import unpack
-from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import Fetch, Release, Submission
-from grading.queue import progress as grading_progress
-from grading.queue import store_sources
-from grading.similarity import class_similarity
+from grading.exchange.archive import unpack
+from grading.exchange.errors import ExchangeRefused
+from grading.exchange.models import Fetch, Release, Submission
+from grading.exchange.store import ExchangeStore, check_assignment_id, generate_student_version
+from grading.gradebook.queue import progress as grading_progress
+from grading.gradebook.queue import store_sources
+from grading.gradebook.similarity import class_similarity
 from hub.library import BANDS, load_library
 from hub.org.models import Enrollment, Person, Role, SchoolClass
 from hub.service import access
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.timefmt import localtime, parse_local
-from hub.spawners import prepare_class
+from hub.spawners.docker import prepare_class
 
 ID = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
 
@@ -98,7 +98,7 @@ class LibraryHandler(PageHandler):
 class ReleaseFormHandler(PageHandler):
     """Release a library lesson, or an uploaded source assignment, to the chosen classes.
 
-    The instructor files are kept with the release (``grading.queue.store_sources``) so
+    The instructor files are kept with the release (``grading.gradebook.queue.store_sources``) so
     that the service's workers grade each submission against the version it came from.
     """
 

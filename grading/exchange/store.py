@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from traitlets.config import Config
 
-from grading.content_store import ContentStore
-from grading.exchange_archive import ArchiveLimits, pack
-from grading.exchange_errors import ExchangeRefused
-from grading.exchange_models import Extension, Feedback, Fetch, Release, Submission
+from grading.exchange.archive import ArchiveLimits, pack
+from grading.exchange.content_store import ContentStore
+from grading.exchange.errors import ExchangeRefused
+from grading.exchange.models import Extension, Feedback, Fetch, Release, Submission
 
 _PATH_LOCK = threading.Lock()
 ASSIGNMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

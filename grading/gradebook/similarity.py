@@ -21,7 +21,7 @@ from itertools import combinations
 
 import nbformat
 
-from grading.exchange import ExchangeStore
+from grading.exchange.store import ExchangeStore
 
 SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
            tokenize.ENCODING, tokenize.ENDMARKER}

@@ -8,7 +8,7 @@ members with one query per few hundred names, and changes only the difference th
 ORM relationships (so users the hub holds in memory see their new groups at once), in one
 transaction.
 
-Served through ``Authenticator.get_handlers`` like :mod:`hub.org.role_api`; it needs
+Served through ``Authenticator.get_handlers`` like :mod:`hub.auth.role_api`; it needs
 ``admin:groups`` and touches no other group.
 """
 
@@ -22,7 +22,7 @@ from jupyterhub.scopes import needs_scope
 from sqlalchemy import or_
 from tornado import web
 
-from hub.org.user_api import users_named
+from hub.auth.user_api import users_named
 
 OWNED_GROUP_PREFIXES = ("class-", "school-")
 

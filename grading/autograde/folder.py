@@ -12,11 +12,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grading.assignment import GradingError, PreparedAssignment
-from grading.autograde import NotebookGrader
-from grading.limits import SandboxLimits
-from grading.results import NotebookResult, StudentResult, assignment_result
+from grading.autograde.assignment import GradingError, PreparedAssignment
+from grading.autograde.grader import NotebookGrader
+from grading.autograde.results import NotebookResult, StudentResult, assignment_result
 from grading.sandbox.base import SandboxBackend
+from grading.sandbox.limits import SandboxLimits
 from grading.sandbox.pool import SandboxPool, choose_backend
 
 Progress = Callable[[str, str, NotebookResult], None]

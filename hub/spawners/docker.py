@@ -33,7 +33,6 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Config
 
 from hub.commands.images import image_reference
-from hub.gpu import DEVICE_LABEL, GpuAssignment, GpuPool, NoGpuAvailable
 from hub.lab_config import (
     DEFERRED_NBGRADER_EXTENSION,
     ENGLISH_LAB_IN_IMAGE,
@@ -42,6 +41,7 @@ from hub.lab_config import (
     person_profile,
 )
 from hub.settings import Settings
+from hub.spawners.gpu import DEVICE_LABEL, GpuAssignment, GpuPool, NoGpuAvailable
 
 OWNER_LABEL = "org.aiclass.owner"
 PROFILE_LABEL = "org.aiclass.profile"

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grading.exchange_models import ExchangeBase
+from grading.exchange.models import ExchangeBase
 
 
 class GradingSource(ExchangeBase):

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grading.exchange import ExchangeStore
-from grading.exchange_models import Submission
-from grading.gradebook_models import CellGrade
+from grading.exchange.models import Submission
+from grading.exchange.store import ExchangeStore
+from grading.gradebook.models import CellGrade
 
 DAY = timedelta(days=1)
 

@@ -22,10 +22,10 @@ from nbformat.notebooknode import NotebookNode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grading.exchange import ExchangeStore
-from grading.exchange_models import Feedback, Submission
-from grading.gradebook_models import CellGrade, NotebookGrade
-from grading.results import FLAGS
+from grading.autograde.results import FLAGS
+from grading.exchange.models import Feedback, Submission
+from grading.exchange.store import ExchangeStore
+from grading.gradebook.models import CellGrade, NotebookGrade
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"

@@ -16,9 +16,9 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grading.exchange import ExchangeStore
-from grading.gradebook_models import CellGrade
-from grading.late_policy import LatePolicy, submission_total
+from grading.exchange.store import ExchangeStore
+from grading.gradebook.late_policy import LatePolicy, submission_total
+from grading.gradebook.models import CellGrade
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

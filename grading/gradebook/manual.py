@@ -13,8 +13,8 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grading.exchange import utcnow
-from grading.gradebook_models import CellGrade, GradeChange
+from grading.exchange.store import utcnow
+from grading.gradebook.models import CellGrade, GradeChange
 
 MAX_COMMENT = 10_000
 

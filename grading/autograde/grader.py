@@ -35,12 +35,12 @@ from nbgrader.preprocessors import (
 from traitlets import Any as AnyTrait
 from traitlets import Integer
 
-from grading.assignment import NotebookSpec, PreparedAssignment
-from grading.canary import Canary
-from grading.limits import SandboxLimits
-from grading.results import CellResult, NotebookResult
+from grading.autograde.assignment import NotebookSpec, PreparedAssignment
+from grading.autograde.canary import Canary
+from grading.autograde.results import CellResult, NotebookResult
 from grading.sandbox.base import WORK_DIR_INSIDE, SandboxError, WarmSandbox
 from grading.sandbox.kernel import SandboxKernelManager
+from grading.sandbox.limits import SandboxLimits
 
 #: Error texts that mean the sandbox stopped something (file system or network).
 DENIED_ERRORS = ("Read-only file system", "Permission denied", "Network is unreachable",

@@ -17,6 +17,9 @@ from jupyterhub.handlers.login import LoginHandler
 from tornado import web
 from traitlets import Integer, Unicode
 
+from hub.auth.group_api import GROUP_API_HANDLERS
+from hub.auth.role_api import ROLE_API_HANDLERS
+from hub.auth.user_api import USER_API_HANDLERS
 from hub.db import ServiceDatabase
 from hub.messages import text
 from hub.org.credentials import (
@@ -26,11 +29,8 @@ from hub.org.credentials import (
     record_success,
     verify_password,
 )
-from hub.org.group_api import GROUP_API_HANDLERS
 from hub.org.models import Credential
-from hub.org.role_api import ROLE_API_HANDLERS
-from hub.org.user_api import USER_API_HANDLERS
-from hub.spawn_pending import SPAWN_PENDING_HANDLERS
+from hub.spawners.pending import SPAWN_PENDING_HANDLERS
 
 
 class PasswordChangeRequired(web.HTTPError):

@@ -24,17 +24,17 @@ import nbformat
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grading.assignment import GradingError, PreparedAssignment
-from grading.autograde import NotebookGrader
-from grading.content_store import ContentStore
-from grading.exchange import utcnow
-from grading.exchange_models import Submission
-from grading.folder import grade_submissions
-from grading.gradebook_models import CellGrade, GradeChange, NotebookGrade
-from grading.limits import SandboxLimits
-from grading.queue import QueuePolicy, claim, finish, holds, source_of
-from grading.results import StudentResult
+from grading.autograde.assignment import GradingError, PreparedAssignment
+from grading.autograde.folder import grade_submissions
+from grading.autograde.grader import NotebookGrader
+from grading.autograde.results import StudentResult
+from grading.exchange.content_store import ContentStore
+from grading.exchange.models import Submission
+from grading.exchange.store import utcnow
+from grading.gradebook.models import CellGrade, GradeChange, NotebookGrade
+from grading.gradebook.queue import QueuePolicy, claim, finish, holds, source_of
 from grading.sandbox.base import SandboxBackend, SandboxError
+from grading.sandbox.limits import SandboxLimits
 from grading.sandbox.pool import choose_backend
 
 log = logging.getLogger("aiclass.grading")

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from nbformat import ValidationError
 from nbformat.validator import get_validator
 
-from grading.exchange_errors import ExchangeRefused
+from grading.exchange.errors import ExchangeRefused
 
 SKIPPED_PARTS = frozenset({".ipynb_checkpoints", "__pycache__"})
 MIB = 1024 * 1024

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from grading.exchange import ExchangeStore, utcnow
-from grading.exchange_models import Release, Submission
-from grading.gradebook_models import GradingJob, GradingSource
+from grading.exchange.models import Release, Submission
+from grading.exchange.store import ExchangeStore, utcnow
+from grading.gradebook.models import GradingJob, GradingSource
 
 STATES = ("queued", "running", "done", "failed")
 REASONS = ("submit", "due", "regrade")
@@ -122,7 +122,7 @@ def release_grade_on(session: Session, class_id: str, assignment_id: str,
                      release_version: int) -> str | None:
     """When submissions to this release are graded ("submit" or "due"); ``None``: no source.
 
-    Asked by every submit, so the statement is built once (see ``grading.exchange``).
+    Asked by every submit, so the statement is built once (see ``grading.exchange.store``).
     """
     return session.connection().execute(_GRADE_ON, {
         "class_id": class_id, "assignment_id": assignment_id,

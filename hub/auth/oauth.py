@@ -22,15 +22,15 @@ from tornado import web
 from traitlets import Bool, Unicode
 from traitlets.config import Config
 
+from hub.auth.group_api import GROUP_API_HANDLERS
+from hub.auth.role_api import ROLE_API_HANDLERS
+from hub.auth.user_api import USER_API_HANDLERS
 from hub.db import ServiceDatabase
 from hub.org.directory import class_group, current_enrollments, school_group
-from hub.org.group_api import GROUP_API_HANDLERS
 from hub.org.models import Enrollment, Person, Role
-from hub.org.role_api import ROLE_API_HANDLERS
 from hub.org.roster import ROLE_NAMES
-from hub.org.user_api import USER_API_HANDLERS
 from hub.settings import Settings, SettingsError
-from hub.spawn_pending import SPAWN_PENDING_HANDLERS
+from hub.spawners.pending import SPAWN_PENDING_HANDLERS
 
 
 class SignInRefused(web.HTTPError):

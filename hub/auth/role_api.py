@@ -21,7 +21,7 @@ from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.scopes import needs_scope
 from tornado import web
 
-from hub.org.user_api import users_named
+from hub.auth.user_api import users_named
 
 ROLE_PREFIX = "aiclass-"
 ALLOWED_SCOPES = frozenset({"list:users", "read:users", "read:servers", "start:servers",

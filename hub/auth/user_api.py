@@ -9,7 +9,7 @@ and their default-server record (which JupyterHub would otherwise make, one comm
 the first time the user is looked up, e.g. when the mirror puts them in their class group),
 and commits once.
 
-Served through ``Authenticator.get_handlers`` like :mod:`hub.org.role_api`, it needs
+Served through ``Authenticator.get_handlers`` like :mod:`hub.auth.role_api`, it needs
 ``admin:users`` and never creates admins: a region admin's flag stays a separate
 ``PATCH /hub/api/users/NAME``.
 """

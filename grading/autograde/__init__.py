@@ -1,0 +1,1 @@
+"""Autograding through nbgrader's own preprocessors, one notebook per sandbox."""

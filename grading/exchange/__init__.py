@@ -1,0 +1,1 @@
+"""The exchange store: released versions, immutable submissions, feedback, content-addressed files."""

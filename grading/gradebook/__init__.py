@@ -1,0 +1,1 @@
+"""The central gradebook: grading queue and workers, manual grades, late policy, feedback, exports, similarity."""
