@@ -1,1 +1,3 @@
-"""The central gradebook: grading queue and workers, manual grades, late policy, feedback, exports, similarity."""
+"""The central gradebook: the grading queue and its workers, manual grades, late policy,
+feedback, exports and similarity.
+"""

@@ -202,7 +202,7 @@ class GradebookHandler(PageHandler):
 
 
 class GradebookExportHandler(PageHandler):
-    """The gradebook's export (``grading.gradebook.export``): one column per question, then totals."""
+    """The gradebook's export (``grading.gradebook.export``): a column a question, then totals."""
 
     @web.authenticated
     def get(self, class_id: str, extension: str) -> None:
