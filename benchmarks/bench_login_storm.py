@@ -38,8 +38,8 @@ from pathlib import Path
 
 import requests
 
-from hub.commands.images import image_reference
 from hub.commands.up import find_proxy
+from hub.images import image_reference
 from hub.spawners.docker import prepare_class
 
 REPO = Path(__file__).resolve().parents[1]

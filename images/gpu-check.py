@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.commands.images import image_reference  # noqa: E402
+from hub.images import image_reference  # noqa: E402
 from hub.spawners.gpu import GpuPool  # noqa: E402
 
 CHECK_CELL = """\

@@ -20,7 +20,7 @@ from tornado.httpserver import HTTPServer
 
 from grading.exchange.archive import MIB
 from grading.exchange.store import prepare_generator
-from hub.commands.images import image_reference
+from hub.images import image_reference
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
 from hub.service.classroom import Classroom

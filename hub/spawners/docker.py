@@ -32,7 +32,7 @@ from tornado import web
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Config
 
-from hub.commands.images import image_reference
+from hub.images import image_reference
 from hub.lab_config import (
     DEFERRED_NBGRADER_EXTENSION,
     ENGLISH_LAB_IN_IMAGE,

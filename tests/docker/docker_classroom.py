@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from hub.commands.images import image_reference
+from hub.images import image_reference
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.cli import build_parser
-from hub.commands.images import (
+from hub.images import (
     BuildOptions,
     ImageBuilder,
     host_debian_mirrors,

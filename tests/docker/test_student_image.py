@@ -13,7 +13,7 @@ import os
 import pytest
 from docker_classroom import docker
 
-from hub.commands.images import ImageBuilder, build_options, image_reference
+from hub.images import ImageBuilder, build_options, image_reference
 from hub.lab_config import (
     ENGLISH_LAB_IN_IMAGE,
     NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
