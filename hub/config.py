@@ -16,7 +16,6 @@ from traitlets.config import Config
 from hub.auth.oauth import configure_oauth
 from hub.auth.roster import RosterAuthenticator
 from hub.db import sqlite_wal_connector
-from hub.lab_config import write_lab_config
 from hub.messages import TEXT
 from hub.org.mirror import SERVICE_NAME as MIRROR_SERVICE
 from hub.org.mirror import SERVICE_ROLE as MIRROR_ROLE
@@ -27,11 +26,9 @@ from hub.settings import (
     DATA_DIR_ENV,
     OVERRIDES_ENV,
     Settings,
-    SettingsError,
     settings_from_environment,
 )
-from hub.spawners.docker import configure_docker_mode
-from hub.spawners.local import LocalLabSpawner
+from hub.spawners import configure_spawner
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -68,25 +65,6 @@ def configure_authentication(c: Config, settings: Settings) -> None:
     c.RosterAuthenticator.min_password_length = settings.auth.min_password_length
     c.Authenticator.allow_all = True
     c.Authenticator.admin_users = set(settings.hub.admin_users)
-
-
-def configure_spawner(c: Config, settings: Settings) -> None:
-    """What a server is and how long it may take to start."""
-    if settings.hub.mode == "docker":
-        configure_docker_mode(c, settings)
-        return
-    if settings.hub.mode != "local":
-        raise SettingsError(
-            f"[hub] mode = {settings.hub.mode!r}: 尚不可用 / is not available yet"
-        )
-    c.JupyterHub.spawner_class = LocalLabSpawner
-    c.LocalLabSpawner.data_dir = str(settings.data_dir)
-    c.LocalLabSpawner.database_url = settings.database_url
-    c.Spawner.default_url = settings.lab.default_url
-    c.Spawner.start_timeout = settings.hub.start_timeout
-    c.Spawner.http_timeout = settings.hub.start_timeout
-    c.JupyterHub.concurrent_spawn_limit = settings.hub.concurrent_spawn_limit
-    write_lab_config(settings.data_dir, settings.locale.default, settings.lab.cjk_font)
 
 
 def configure_organisation(c: Config, settings: Settings) -> None:

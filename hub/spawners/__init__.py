@@ -1,1 +1,32 @@
-"""The spawners of each mode: local processes, Docker containers, and the GPU pool they share."""
+"""The spawners of each mode: local processes, Docker containers, and the GPU pool they share.
+
+:func:`configure_spawner` is the one place a mode is chosen: each mode's module offers one
+function that turns the settings into its part of the JupyterHub configuration, and
+:data:`MODES` names it, so a new mode (kubernetes) is one module and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from traitlets.config import Config
+
+from hub.settings import Settings, SettingsError
+from hub.spawners.docker import configure_docker_mode
+from hub.spawners.local import configure_local_mode
+
+MODES: dict[str, Callable[[Config, Settings], None]] = {
+    "local": configure_local_mode,
+    "docker": configure_docker_mode,
+}
+"""``[hub] mode`` → the function that configures that mode's spawner."""
+
+
+def configure_spawner(c: Config, settings: Settings) -> None:
+    """What a server is and how long it may take to start, for the settings' mode."""
+    configure = MODES.get(settings.hub.mode)
+    if configure is None:
+        raise SettingsError(
+            f"[hub] mode = {settings.hub.mode!r}: 尚不可用 / is not available yet"
+        )
+    configure(c, settings)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Integer, Unicode, default
+from traitlets.config import Config
 
-from hub.lab_config import config_dir, matplotlibrc_path, person_profile
+from hub.lab_config import config_dir, matplotlibrc_path, person_profile, write_lab_config
+from hub.settings import Settings
 
 
 class LocalLabSpawner(LocalProcessSpawner):
@@ -97,3 +99,15 @@ class LocalLabSpawner(LocalProcessSpawner):
     def move_certs(self, paths: dict) -> dict:
         """Internal SSL is not used in local mode."""
         return paths
+
+
+def configure_local_mode(c: Config, settings: Settings) -> None:
+    """Local mode's part of the JupyterHub configuration: the spawner and the lab profiles."""
+    c.JupyterHub.spawner_class = LocalLabSpawner
+    c.LocalLabSpawner.data_dir = str(settings.data_dir)
+    c.LocalLabSpawner.database_url = settings.database_url
+    c.Spawner.default_url = settings.lab.default_url
+    c.Spawner.start_timeout = settings.hub.start_timeout
+    c.Spawner.http_timeout = settings.hub.start_timeout
+    c.JupyterHub.concurrent_spawn_limit = settings.hub.concurrent_spawn_limit
+    write_lab_config(settings.data_dir, settings.locale.default, settings.lab.cjk_font)
