@@ -1,7 +1,8 @@
 # aiclass: the two commands of the README, and what they need on a fresh Debian 12 machine.
 #   make run    install what is needed, then start the hub in local mode with the demo region
 #   make test   install what is needed (Docker engine and Chromium included), then run the tests
-#   make bench  run the benchmarks (not part of CI)
+#   make bench  run the benchmarks (not part of CI); BENCH="grading --submissions 10" runs one
+#               with its own options (python -m benchmarks NAME --help lists them)
 
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3

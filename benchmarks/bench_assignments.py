@@ -11,14 +11,12 @@ Prints one row per assignment with both times, their ratio and the assignment's 
 (``time_budget_s``, 120 s per notebook on 2 CPU cores).
 
 Run: ``.venv/bin/python -m benchmarks assignments`` or
-``.venv/bin/python -m benchmarks.bench_assignments [--band junior] [--only ID ...]``.
+``.venv/bin/python -m benchmarks assignments [--band junior] [--only ID ...]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from benchmarks import argument_parser
 from grading import grade_folder
 from hub.library import Assignment, load_library
 
@@ -53,10 +52,12 @@ def run_with_grader(lesson: Assignment) -> tuple[float, float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--band", choices=["primary", "junior", "senior", "teacher"])
-    parser.add_argument("--only", nargs="*", default=[], metavar="ID")
-    args = parser.parse_args(argv or [])
+    parser = argument_parser(__name__, __doc__)
+    parser.add_argument("--band", choices=["primary", "junior", "senior", "teacher"],
+                        help="only the lessons of one grade band")
+    parser.add_argument("--only", nargs="*", default=[], metavar="ID",
+                        help="only these assignments")
+    args = parser.parse_args(argv)
     lessons = [a for a in load_library()
                if (not args.band or a.grade_band == args.band)
                and (not args.only or a.id in args.only)]
@@ -76,7 +77,3 @@ def main(argv: list[str] | None = None) -> None:
     if lessons:
         print(f"{'total':32} {'':8} {total_plain:10.1f} {total_graded:9.1f} "
               f"{total_graded / total_plain:6.2f}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

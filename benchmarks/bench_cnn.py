@@ -8,12 +8,12 @@ thread setting (one thread: the net is too small for more to help on shared core
 Baselines, on the same split in the same process: scikit-learn's logistic regression and a
 one-hidden-layer MLP on the 64 raw pixels (fit time and test accuracy).
 
-Run: ``.venv/bin/python -m benchmarks cnn`` (``python benchmarks/bench_cnn.py --repeats 5``).
+Run: ``.venv/bin/python -m benchmarks cnn`` (``python -m benchmarks cnn --repeats 5``).
 Target (issue 8): the CNN reaches 97 % test accuracy in under 20 s on 2 CPU cores.
 """
 
-import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -24,6 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from torch import nn
+
+from benchmarks import argument_parser
 
 NOTEBOOK = (Path(__file__).resolve().parent.parent / "assignments" / "senior" / "cnn-digits"
             / "cnn_digits.ipynb")
@@ -84,7 +86,10 @@ def baseline(make, data: tuple) -> tuple[float, float]:
     return seconds, model.score(X_test.reshape(len(X_test), -1), y_test)
 
 
-def main(repeats: int = 3) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argument_parser(__name__, __doc__)
+    parser.add_argument("--repeats", type=int, default=3, help="training runs (seeds 0..N-1)")
+    repeats = parser.parse_args(argv).repeats
     torch.set_num_threads(1)
     device = torch.device("cpu")
     namespace = solution_namespace(device)
@@ -109,9 +114,3 @@ def main(repeats: int = 3) -> None:
     verdict = "达到 / met" if seconds < TARGET_SECONDS else "未达到 / NOT met"
     print(f"\n目标 / target: {TARGET_ACCURACY:.0%} in < {TARGET_SECONDS:.0f} s on CPU: {verdict} "
           f"({seconds:.2f} s, {seconds / TARGET_SECONDS:.1%} of the budget)")
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="training runs (seeds 0..N-1)")
-    main(parser.parse_args().repeats)

@@ -21,7 +21,6 @@ Run: ``.venv/bin/python -m benchmarks exchange`` (``--students`` to change 500).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import io
@@ -56,6 +55,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httpserver import HTTPServer
 from traitlets.config import Config
 
+from benchmarks import argument_parser
 from grading.exchange.models import Submission
 from grading.exchange.store import ensure_alembic_on_path
 from hub.db import ServiceDatabase
@@ -311,9 +311,10 @@ def folder_run(work: Path, students: list[str]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=500)
-    args = parser.parse_args(list(argv or []))
+    parser = argument_parser(__name__, __doc__)
+    parser.add_argument("--students", type=int, default=500,
+                        help="students in the class that fetches and submits")
+    args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="aiclass-bench-exchange-"))
     service = stand_in_hub = None
     try:
@@ -373,7 +374,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"targets (p95 < {TARGET_P95_MS} ms, release < {TARGET_RELEASE_S} s, none lost or "
           f"duplicated): {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -6,12 +6,11 @@ recomputes the model and the new view data is serialised for the comm.  The base
 the same views the naive way (a matplotlib figure rendered to PNG), measured in the same
 process, so the ratio stays meaningful on a busy machine.
 
-Run: ``.venv/bin/python benchmarks/bench_explainers.py`` (``--quick`` for fewer samples).
+Run: ``.venv/bin/python -m benchmarks explainers`` (``--quick`` for fewer samples).
 Targets (issue 7): p95 under 30 ms per interaction; 30 fps for the Playground boundary on two
 CPU cores; the Playground reaches a test loss under 0.1 on the spiral in under 10 s on CPU.
 """
 
-import argparse
 import io
 import itertools
 import statistics
@@ -27,6 +26,8 @@ from aiclass_explainers.base import Explainer
 from aiclass_explainers.explainers.pixels import PAD
 from aiclass_explainers.explainers.playground import FRAME_TRAINING_S
 from aiclass_explainers.views import GridView, SceneView
+
+from benchmarks import argument_parser
 
 #: The network a student can find for the spiral; the benchmark times it to test loss < 0.1.
 SPIRAL_RECIPE = dict(dataset="spiral", features=["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1",
@@ -162,7 +163,7 @@ def spiral_time(limit_s: float = 60.0) -> tuple[float, int, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__name__, __doc__)
     parser.add_argument("--quick", action="store_true", help="fewer samples (CI smoke run)")
     args = parser.parse_args(argv)
     chinese_matplotlib()
@@ -217,7 +218,3 @@ def main(argv: list[str] | None = None) -> dict:
           f"epochs, test loss {loss:.3f}  (target < 10 s: "
           f"{'yes' if loss < 0.1 and seconds_taken < 10 else 'NO'})")
     return report
-
-
-if __name__ == "__main__":
-    main()

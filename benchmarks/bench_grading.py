@@ -13,7 +13,6 @@ whose kernel runs unsandboxed (``jupyter_client``'s own launcher), both serially
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import shutil
@@ -25,14 +24,14 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks import argument_parser
+from grading.autograde.assignment import PreparedAssignment
+from grading.autograde.folder import find_submissions, grade_submissions
+from grading.autograde.grader import NotebookGrader
+from grading.sandbox import choose_backend
+from grading.sandbox.limits import SandboxLimits
 
-from grading.autograde.assignment import PreparedAssignment  # noqa: E402
-from grading.autograde.folder import find_submissions, grade_submissions  # noqa: E402
-from grading.autograde.grader import NotebookGrader  # noqa: E402
-from grading.sandbox import choose_backend  # noqa: E402
-from grading.sandbox.limits import SandboxLimits  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"
 ANSWERS = [
@@ -116,10 +115,13 @@ def serial_overhead(root: Path, kind: str, samples: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--submissions", type=int, default=40)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--sandbox", default="local", choices=("auto", "docker", "local"))
+    parser = argument_parser(__name__, __doc__)
+    parser.add_argument("-n", "--submissions", type=int, default=40,
+                        help="submissions of the two-notebook fixture to grade")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
+                        help="notebooks graded at once (default: cores)")
+    parser.add_argument("--sandbox", default="local", choices=("auto", "docker", "local"),
+                        help="the sandbox backend")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
@@ -142,7 +144,3 @@ def main(argv: list[str] | None = None) -> int:
           f"sandbox overhead vs plain nbgrader per submission: {cold - per_plain:+.2f} s "
           f"(target < 0.5 s)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

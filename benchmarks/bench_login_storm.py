@@ -12,13 +12,12 @@ Measured in one run, on 127.0.0.1, with the same student image:
    each, so 40 in the same instant queue on 2 cores);
 4. memory of an idle student container (``docker stats``), stock and ours.
 
-Run: ``.venv/bin/python -m benchmarks.bench_login_storm [--students 40]`` (the Docker engine
+Run: ``.venv/bin/python -m benchmarks login_storm [--students 40]`` (the Docker engine
 must be running and ``aiclass images build --only student`` done, or it builds the image).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import shutil
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks import argument_parser
 from hub.commands.up import find_proxy
 from hub.images import image_reference
 from hub.spawners.docker import prepare_class
@@ -330,9 +330,10 @@ def report(label: str, times: Sequence[float]) -> tuple[float, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=40)
-    args = parser.parse_args(list(argv or []))
+    parser = argument_parser(__name__, __doc__)
+    parser.add_argument("--students", type=int, default=40,
+                        help="students of the class that signs in at once")
+    args = parser.parse_args(argv)
     image = image_reference("student")
     if not docker("image", "ls", "-q", image):
         subprocess.run(
@@ -370,7 +371,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"idle memory {our_memory:.0f} MiB (target < 120 MiB)"
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

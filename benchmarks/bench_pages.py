@@ -17,12 +17,13 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from benchmarks import argument_parser
 from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Release, Submission
 from grading.exchange.store import ExchangeStore
@@ -160,7 +161,8 @@ def naive_gradebook(database: ServiceDatabase, content: ContentStore, class_id: 
     return cells
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    argument_parser(__name__, __doc__).parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="aiclass-bench-pages-") as workdir:
         database = ServiceDatabase(f"sqlite:///{Path(workdir) / 'bench.sqlite'}")
         content = ContentStore(Path(workdir) / "blobs")
@@ -193,7 +195,3 @@ def main() -> None:
               f"cells, charts per assignment): {ours:.1f} ms "
               f"(target < {TARGET_MS} ms); naive per-cell queries alone: {naive:.0f} ms; "
               f"ratio {naive / ours:.1f}x")
-
-
-if __name__ == "__main__":
-    main()

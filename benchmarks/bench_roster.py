@@ -8,16 +8,15 @@ script without the mirror would do it), measured on a sample and scaled to the r
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import requests
 
+from benchmarks import argument_parser
 from hub.db import ServiceDatabase
 from hub.org.mirror import HubAPI, MirrorReport, hub_api_url, mirror_from_settings, mirror_token
 from hub.org.roster import ImportReport, apply_roster, read_tables
@@ -90,10 +89,10 @@ def one_by_one_seconds_per_student(settings: Settings, sample: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_roster")
+    parser = argument_parser(__name__, __doc__)
     parser.add_argument("--schools", type=int, default=SCHOOLS,
                         help="schools in the generated region (5 classes of 40 each)")
-    schools = parser.parse_args(argv or []).schools
+    schools = parser.parse_args(argv).schools
     base = world_traversable_dir("aiclass-bench-roster-")
     hub = start_hub(base / "data", "[org]\nmirror_interval_minutes = 1440\n", timeout=600)
     try:
@@ -139,7 +138,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         stop_process_group(hub)
         shutil.rmtree(base, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
