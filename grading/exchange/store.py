@@ -33,6 +33,8 @@ from traitlets.config import Config
 
 from grading.exchange.archive import ArchiveLimits, pack
 from grading.exchange.content_store import ContentStore
+from grading.exchange.counted import counted_submission_ids
+from grading.exchange.deadlines import applicable_due
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Extension, Feedback, Fetch, Release, Submission
 
@@ -124,13 +126,6 @@ def _submission_counts() -> tuple:
     """Columns counting submissions: all of them, and those of the last minute."""
     recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
     return func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0)
-
-
-def lateness(submitted_at: datetime, due_at: datetime | None) -> timedelta | None:
-    """How late a submission is (``None``: on time or no due date)."""
-    if due_at is None or submitted_at <= due_at:
-        return None
-    return submitted_at - due_at
 
 
 _GRADEBOOK_TEMPLATE: dict[str, bytes] = {}
@@ -367,10 +362,11 @@ class ExchangeStore:
         extension = self.session.connection().execute(_EXTENSION_DUE, {
             "class_id": class_id, "assignment_id": assignment_id, "username": username,
         }).scalar()
-        if extension is not None:
-            return extension
-        release = release or self.latest_release(class_id, assignment_id)
-        return release.due_at if release else None
+        release_due = None
+        if extension is None:  # the release is looked up only when it decides
+            release = release or self.latest_release(class_id, assignment_id)
+            release_due = release.due_at if release else None
+        return applicable_due(release_due, extension)
 
     # submissions ---------------------------------------------------------------------
 
@@ -485,31 +481,24 @@ class ExchangeStore:
         self.session.flush()
 
     def counted(self, class_id: str, assignment_id: str, username: str) -> Submission | None:
-        """The submission that counts: the one the teacher chose, else the latest."""
-        history = self.submissions_of(class_id, assignment_id, username)
-        chosen = [s for s in history if s.chosen]
-        return chosen[-1] if chosen else (history[-1] if history else None)
+        """The submission that counts (:mod:`grading.exchange.counted`)."""
+        return self.session.scalars(select(Submission).where(Submission.id.in_(
+            counted_submission_ids(Submission.class_id == class_id,
+                                   Submission.assignment_id == assignment_id,
+                                   Submission.username == username)))).first()
 
     def collect(self, class_id: str, assignment_id: str,
                 students: list[str]) -> list[tuple[str, Submission | None, datetime | None]]:
         """For each student: the submission that counts (or ``None``) and their due date."""
-        self.require_release(class_id, assignment_id)
-        rows = self.session.scalars(
-            select(Submission).where(Submission.class_id == class_id,
-                                     Submission.assignment_id == assignment_id)
-            .order_by(Submission.submitted_at, Submission.id))
-        latest: dict[str, Submission] = {}
-        chosen: dict[str, Submission] = {}
-        for submission in rows:
-            latest[submission.username] = submission
-            if submission.chosen:
-                chosen[submission.username] = submission
+        release = self.require_release(class_id, assignment_id)
+        counted = {s.username: s for s in self.session.scalars(
+            select(Submission).where(Submission.id.in_(counted_submission_ids(
+                Submission.class_id == class_id, Submission.assignment_id == assignment_id))))}
         extensions = dict(self.session.execute(
             select(Extension.username, Extension.due_at)
             .where(Extension.class_id == class_id, Extension.assignment_id == assignment_id)
         ).all())
-        due = self.latest_release(class_id, assignment_id).due_at
-        return [(name, chosen.get(name) or latest.get(name), extensions.get(name, due))
+        return [(name, counted.get(name), applicable_due(release.due_at, extensions.get(name)))
                 for name in students]
 
     # feedback ------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 The due date that applies is the student's own (an extension in the exchange wins
 over the release's), so a teacher grants more time by granting an extension and the
-penalty follows. The penalty applies to the submission's total, never to cells.
+penalty follows. Whether a submission is late at all is the exchange's rule
+(:mod:`grading.exchange.deadlines`), grace period included, so a submission the pages
+show as on time is never penalised. The penalty applies to the submission's total,
+never to cells.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grading.exchange.deadlines import GRACE, lateness
 from grading.exchange.models import Submission
 from grading.exchange.store import ExchangeStore
 from grading.gradebook.models import CellGrade
@@ -27,7 +31,7 @@ class LatePolicy:
 
     percent_per_day: float = 10.0
     cap_percent: float = 50.0
-    grace_minutes: int = 15
+    grace_minutes: int = GRACE // timedelta(minutes=1)
 
     def __post_init__(self) -> None:
         for name in ("percent_per_day", "cap_percent"):
@@ -39,12 +43,11 @@ class LatePolicy:
 
     def penalty_percent(self, submitted_at: datetime, due_at: datetime | None) -> float:
         """The percentage taken off a submission made at ``submitted_at``."""
-        if due_at is None:
+        grace = timedelta(minutes=self.grace_minutes)
+        late = lateness(submitted_at, due_at, grace)
+        if late is None:
             return 0.0
-        late = submitted_at - due_at - timedelta(minutes=self.grace_minutes)
-        if late <= timedelta(0):
-            return 0.0
-        days = math.ceil(late / DAY)
+        days = math.ceil((late - grace) / DAY)
         return min(days * self.percent_per_day, self.cap_percent)
 
     def apply(self, total: float, submitted_at: datetime, due_at: datetime | None) -> float:

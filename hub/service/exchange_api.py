@@ -16,6 +16,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from grading.exchange.archive import MIB, check_relative_path, pack, unpack
+from grading.exchange.deadlines import lateness
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Feedback, Release, Submission
 from grading.exchange.store import (
@@ -58,7 +59,7 @@ def submission_json(submission: Submission, store: ExchangeStore | None, *,
         due = store.due_for(submission.class_id, submission.assignment_id, submission.username)
     if feedback is _LOOK_UP:
         feedback = store.feedback_of(submission)
-    late = (submission.submitted_at - due).total_seconds() if due else 0.0
+    late = lateness(submission.submitted_at, due)
     return {
         "id": submission.key,
         "class_id": submission.class_id,
@@ -69,8 +70,8 @@ def submission_json(submission: Submission, store: ExchangeStore | None, *,
         "files": [{"path": e["path"], "sha256": e["sha256"], "size": e["size"]}
                   for e in submission.manifest],
         "due_at": iso(due),
-        "late": late > 0,
-        "late_seconds": max(late, 0.0),
+        "late": late is not None,
+        "late_seconds": late.total_seconds() if late is not None else 0.0,
         "chosen": submission.chosen,
         "feedback": None if feedback is None else {
             "released_at": iso(feedback.released_at),

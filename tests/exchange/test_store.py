@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from grading.exchange.archive import ArchiveLimits, pack, unpack
 from grading.exchange.content_store import ContentStore
+from grading.exchange.deadlines import lateness
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import ExchangeBase
-from grading.exchange.store import ExchangeStore, NewSubmission, SubmissionLimits, lateness, utcnow
+from grading.exchange.store import ExchangeStore, NewSubmission, SubmissionLimits, utcnow
 
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                        "nbformat_minor": 5}).encode()

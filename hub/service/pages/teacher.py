@@ -21,6 +21,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from grading.exchange.archive import unpack
+from grading.exchange.deadlines import is_late
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Fetch, Release, Submission
 from grading.exchange.store import ExchangeStore, check_assignment_id, generate_student_version
@@ -265,7 +266,7 @@ class ProgressHandler(PageHandler):
             for name, submission, due in store.collect(class_id, assignment_id, list(people)):
                 status = "missing"
                 if submission is not None:
-                    status = "late" if due and submission.submitted_at > due else "on_time"
+                    status = "late" if is_late(submission.submitted_at, due) else "on_time"
                     session.expunge(submission)
                 rows.append({"username": name, "display_name": people[name],
                              "fetched": name in fetched, "submission": submission,
