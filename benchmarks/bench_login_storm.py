@@ -40,7 +40,7 @@ import requests
 from benchmarks import argument_parser
 from hub.commands.up import find_proxy
 from hub.images import image_reference
-from hub.spawners.docker import prepare_class
+from hub.service.prepare import prepare_class
 
 REPO = Path(__file__).resolve().parents[1]
 #: Students entering a classroom sign in over about half a minute, not in the same millisecond.

@@ -18,7 +18,8 @@ import requests
 
 from benchmarks import argument_parser
 from hub.db import ServiceDatabase
-from hub.org.mirror import HubAPI, MirrorReport, hub_api_url, mirror_from_settings, mirror_token
+from hub.hub_api import HubAPI, hub_api_url
+from hub.org.mirror import MirrorReport, mirror_from_settings, mirror_token
 from hub.org.roster import ImportReport, apply_roster, read_tables
 from hub.settings import Settings, load_settings
 from tests.hub.hubprocess import start_hub, stop_process_group, world_traversable_dir

@@ -24,13 +24,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db import ServiceDatabase
+from hub.hub_api import HubAPI, HubAPIError, hub_api_url
 from hub.org.directory import hub_groups, hub_roles
 from hub.org.models import Person, Role
 from hub.settings import Settings, settings_from_environment
@@ -45,8 +44,8 @@ USERS_PER_REQUEST = 5000
 log = logging.getLogger("aiclass.org.mirror")
 
 
-class MirrorError(Exception):
-    """The hub refused or could not be reached; the message says which call and why."""
+MirrorError = HubAPIError
+"""What a failed reconciliation raises: the hub refused or could not be reached."""
 
 
 def mirror_token(data_dir: Path) -> str:
@@ -56,35 +55,6 @@ def mirror_token(data_dir: Path) -> str:
         path.touch(mode=0o600)
         path.write_text(secrets.token_hex(32), encoding="ascii")
     return path.read_text(encoding="ascii").strip()
-
-
-def hub_api_url(settings: Settings) -> str:
-    """The hub's REST API on loopback, where the hub itself listens."""
-    return f"http://127.0.0.1:{settings.hub.hub_port}{settings.hub.base_url}hub/api"
-
-
-class HubAPI:
-    """A small client of the JupyterHub REST API, authenticated with one token."""
-
-    def __init__(self, url: str, token: str, timeout: float = 300) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"token {token}"
-        self.requests = 0
-
-    def call(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,),
-             **params: Any) -> Any:
-        self.requests += 1
-        try:
-            response = self.http.request(method, f"{self.url}/{path}", json=body,
-                                         params=params or None, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise MirrorError(f"hub 无法连接 / hub unreachable: {method} {path}: {exc}") from exc
-        if response.status_code not in ok:
-            raise MirrorError(f"hub 拒绝 / hub refused {method} {path}: "
-                              f"{response.status_code} {response.text[:300]}")
-        return response.json() if response.content else None
 
 
 @dataclass
@@ -143,9 +113,7 @@ def _create_users(api: HubAPI, usernames: list[str]) -> int:
     """Create the missing accounts through :mod:`hub.auth.user_api`, one transaction a request."""
     created = 0
     for start in range(0, len(usernames), USERS_PER_REQUEST):
-        chunk = usernames[start:start + USERS_PER_REQUEST]
-        answer = api.call("POST", "aiclass/users", {"usernames": chunk}, ok=(200, 201))
-        created += len(answer["created"])
+        created += len(api.create_users(usernames[start:start + USERS_PER_REQUEST]))
     return created
 
 
@@ -153,25 +121,22 @@ def mirror_organisation(api: HubAPI, wanted: Organisation) -> MirrorReport:
     """Make the hub's groups, roles and region-admin flags match ``wanted``."""
     report = MirrorReport()
     before = api.requests
-    current = {name: set(members)
-               for name, members in api.call("GET", "aiclass/groups").items()}
-    current_roles = {role["name"]: role for role in api.call("GET", "aiclass/roles")}
+    current = {name: set(members) for name, members in api.groups().items()}
+    current_roles = {role["name"]: role for role in api.roles()}
     known_users = {u for members in current.values() for u in members}
     known_users |= {u for role in current_roles.values() for u in role["users"]}
     report.users_created = _create_users(api, sorted(wanted.users - known_users))
     if current != wanted.groups:
-        changes = api.call("PUT", "aiclass/groups",
-                           {"groups": {name: sorted(members)
-                                       for name, members in sorted(wanted.groups.items())}})
+        changes = api.set_groups(wanted.groups)
         report.groups_created = changes["created"]
         report.groups_deleted = changes["deleted"]
         report.memberships_added = changes["added"]
         report.memberships_removed = changes["removed"]
-    report.roles = api.call("PUT", "aiclass/roles", {"roles": wanted.roles})
+    report.roles = api.set_roles(wanted.roles)
     for username in sorted(wanted.region_admins - wanted.keep_admin):
         should_be = username in wanted.superusers
-        if api.call("GET", f"users/{username}").get("admin") != should_be:
-            api.call("PATCH", f"users/{username}", {"admin": should_be})
+        if api.user(username).get("admin") != should_be:
+            api.set_admin(username, should_be)
             report.admins_changed += 1
     report.requests = api.requests - before
     return report

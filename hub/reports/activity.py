@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.hub_api import server_state
 from hub.reports.tables import ActivityDay
 
 GPU_PROFILE = "gpu"
@@ -34,9 +35,9 @@ def active_servers(users: Iterable[Mapping[str, Any]], since: datetime
     """From the hub's user models: who had a ready server active since ``since`` → on a GPU."""
     active: dict[str, bool] = {}
     for user in users:
-        server = (user.get("servers") or {}).get("")
-        if not server or not server.get("ready"):
+        if server_state(user) != "ready":
             continue
+        server = user["servers"][""]
         last = _parse_hub_time(server.get("last_activity"))
         if last is None or last < since:
             continue

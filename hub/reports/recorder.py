@@ -8,19 +8,17 @@ the hub grants ``list:users``, ``read:users:activity`` and ``read:servers``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import UTC, datetime
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.ioloop import PeriodicCallback
 from traitlets import Any, Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
+from hub.hub_api import HubAPI
 from hub.reports.activity import active_servers, record_sample, sample_window
 from hub.reports.snapshot import refresh_region
 
-PAGE_SIZE = 200
 #: How stale the hub's ``last_activity`` may be: servers and the proxy report it every
 #: five minutes (JupyterHub's defaults), so a server counts as in use at a sample when it
 #: was active within that long, even when samples come more often.
@@ -36,28 +34,10 @@ class ActivityRecorder(LoggingConfigurable):
     interval_minutes = Integer(5, help="Minutes between two samples").tag(config=True)
     database = Any(help="The ServiceDatabase to write to")
 
-    async def fetch_active_users(self) -> list[dict]:
-        client = AsyncHTTPClient()
-        users: list[dict] = []
-        offset = 0
-        while True:
-            request = HTTPRequest(
-                f"{self.api_url}/users?state=active&offset={offset}&limit={PAGE_SIZE}",
-                headers={"Authorization": f"token {self.api_token}",
-                         "Accept": "application/jupyterhub-pagination+json"})
-            body = json.loads((await client.fetch(request)).body)
-            items = body["items"] if isinstance(body, dict) else body
-            users.extend(items)
-            next_page = body.get("_pagination", {}).get("next") if isinstance(body, dict) \
-                else None
-            if not next_page or not items:
-                return users
-            offset = next_page["offset"]
-
     async def sample(self) -> int:
         """Take one sample now; return how many users were counted active."""
         now = datetime.now(UTC)
-        users = await self.fetch_active_users()
+        users = await HubAPI(self.api_url, self.api_token).active_users()
         window = max(self.interval_minutes, HUB_ACTIVITY_MINUTES)
         active = active_servers(users, sample_window(now, window))
         with self.database.session() as session:

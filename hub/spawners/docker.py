@@ -9,8 +9,7 @@ the image being upgraded. Teachers' servers start with the teacher's Jupyter pro
 image carries (formgrader and course tools), students' with the image's own; both reach the
 classroom service's exchange on 127.0.0.1 through ``$AICLASS_EXCHANGE_URL``.
 :func:`configure_docker_mode` turns the settings into that configuration, with idle culling and
-a spawn limit; :func:`prepare_class` starts a whole class before the lesson so nobody waits at
-the bell.
+a spawn limit.
 """
 
 from __future__ import annotations
@@ -20,12 +19,11 @@ import html
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import docker.types
-import requests
 from dockerspawner import DockerSpawner
 from jupyterhub.utils import random_port
 from tornado import web
@@ -491,75 +489,3 @@ def configure_idle_culler(c: Config, timeout_seconds: int) -> None:
             "services": ["idle-culler"],
         }
     )
-
-
-def prepare_class(
-    hub_api_url: str,
-    token: str,
-    usernames: Iterable[str],
-    *,
-    wait: bool = True,
-    timeout: float = 600.0,
-    user_options: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """Start every listed user's server through the hub's REST API before the lesson.
-
-    Returns each user's state: ``ready``, ``starting`` (when not waiting or timed out) or an
-    error text. Requests over the hub's concurrent spawn limit (HTTP 429) are retried, so a
-    whole class can be prepared with one call; the token needs ``servers`` on these users.
-    """
-    return asyncio.run(
-        _prepare_class(
-            hub_api_url.rstrip("/"), token, list(usernames), wait, timeout, dict(user_options or {})
-        )
-    )
-
-
-async def _prepare_class(
-    api: str,
-    token: str,
-    usernames: list[str],
-    wait: bool,
-    timeout: float,
-    user_options: dict[str, str],
-) -> dict[str, str]:
-    session = requests.Session()
-    session.headers["Authorization"] = f"token {token}"
-    deadline = time.monotonic() + timeout
-
-    def request(method: str, path: str, **kwargs: Any) -> requests.Response:
-        return session.request(method, f"{api}{path}", timeout=30, **kwargs)
-
-    async def start_one(name: str) -> str:
-        while True:
-            response = await asyncio.to_thread(
-                request, "POST", f"/users/{name}/server", json=user_options
-            )
-            if response.status_code == 429 and time.monotonic() < deadline:
-                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-                continue
-            if "is pending stop" in response.text and time.monotonic() < deadline:
-                await asyncio.sleep(1)  # the previous lesson's server is still shutting down
-                continue
-            break
-        if response.status_code == 201:
-            return "ready"
-        if response.status_code == 400 and "already running" in response.text:
-            return "ready"
-        if response.status_code != 202:
-            return f"error {response.status_code}: {response.text[:200]}"
-        while wait and time.monotonic() < deadline:
-            model = (await asyncio.to_thread(request, "GET", f"/users/{name}")).json()
-            server = model.get("servers", {}).get("")
-            if server and server.get("ready"):
-                return "ready"
-            if not model.get("pending") and not server:
-                return "error: 启动失败 / failed to start"
-            await asyncio.sleep(0.5)
-        return "starting"
-
-    try:
-        states = await asyncio.gather(*(start_one(name) for name in usernames))
-    finally:
-        session.close()
-    return dict(zip(usernames, states, strict=True))

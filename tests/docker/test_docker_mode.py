@@ -16,7 +16,7 @@ import pytest
 from docker_classroom import DockerHub, Student, demo_accounts, demo_students, docker, sign_in
 from dockerspawner import DockerSpawner
 
-from hub.spawners.docker import prepare_class
+from hub.service.prepare import prepare_class
 
 pytestmark = pytest.mark.docker
 

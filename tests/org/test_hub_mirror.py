@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.org.mirror import HubAPI, mirror_from_settings
+from hub.hub_api import HubAPI
+from hub.org.mirror import mirror_from_settings
 from hub.settings import load_settings
 from tests.hub.hubprocess import (
     RunningHub,

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tornado import web
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from grading.exchange.archive import unpack
 from grading.exchange.deadlines import is_late
@@ -28,12 +27,13 @@ from grading.exchange.store import ExchangeStore, check_assignment_id, generate_
 from grading.gradebook.queue import progress as grading_progress
 from grading.gradebook.queue import store_sources
 from grading.gradebook.similarity import class_similarity
+from hub.hub_api import HubAPI, server_state
 from hub.library import BANDS, load_library
 from hub.org.models import Enrollment, Person, Role, SchoolClass
 from hub.service import access
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.timefmt import localtime, parse_local
-from hub.spawners.docker import prepare_class
+from hub.service.prepare import prepare_class
 
 ID = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
 
@@ -194,21 +194,12 @@ class ClassHandler(PageHandler):
 
 
 async def server_states(handler: PageHandler, usernames: list[str]) -> dict[str, str]:
-    """Each user's default server as the hub sees it: ready, pending or stopped."""
-    client = AsyncHTTPClient()
-    auth = handler.hub_auth
-    headers = {"Authorization": f"token {auth.api_token}"}
+    """Each user's default server as the hub sees it: ready, pending, stopped or unknown."""
+    api = HubAPI(handler.hub_auth.api_url, handler.hub_auth.api_token)
 
     async def one(name: str) -> str:
-        response = await client.fetch(HTTPRequest(f"{auth.api_url}/users/{name}",
-                                                  headers=headers), raise_error=False)
-        if response.code != 200:
-            return "unknown"
-        model = json.loads(response.body)
-        server = (model.get("servers") or {}).get("")
-        if server and server.get("ready"):
-            return "ready"
-        return "pending" if model.get("pending") else "stopped"
+        model = await api.user_model(name)
+        return "unknown" if model is None else server_state(model)
 
     states = await asyncio.gather(*(one(name) for name in usernames))
     return dict(zip(usernames, states, strict=True))
