@@ -30,12 +30,13 @@ from grading.exchange.store import ExchangeStore
 from grading.gradebook.models import CellGrade, GradingJob
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Role, School, SchoolClass
+from hub.reports.class_gradebook import class_gradebook
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.snapshot import refresh_region, stored_region
 from hub.reports.tables import ActivityDay
 from hub.service.pages.base import page_environment
-from hub.service.pages.gradebook_pages import class_gradebook
+from hub.service.pages.gradebook_pages import cell_time
 from hub.service.pages.reports_pages import comparison_rows, week_series
 from hub.service.pages.texts import TEXTS
 from hub.service.pages.timefmt import localtime
@@ -138,7 +139,8 @@ def grade_class(database: ServiceDatabase, class_id: str, questions: int = 5) ->
 
 def gradebook_page(database: ServiceDatabase, content: ContentStore, class_id: str) -> str:
     with database.session() as session:
-        book = class_gradebook(session, ExchangeStore(session, content), class_id)
+        book = class_gradebook(session, ExchangeStore(session, content), class_id,
+                               cell_time)
     return render("gradebook.html", school_class={"id": class_id, "name": class_id},
                   book=book)
 

@@ -24,9 +24,9 @@ from grading.gradebook.models import CellGrade, GradingJob
 from hub.db import ServiceDatabase
 from hub.org.credentials import set_initial_password
 from hub.org.models import Enrollment, Person, Role
+from hub.reports.class_gradebook import BANDS
 from hub.reports.columns import FIGURE_COLUMNS
 from hub.reports.tables import ActivityDay
-from hub.service.pages.gradebook_pages import BANDS
 from hub.service.pages.texts import TEXTS
 from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
 from tests.pages.pagesession import PagePerson, sign_in

@@ -8,17 +8,12 @@ import pytest
 from jinja2 import StrictUndefined
 
 from grading.gradebook.similarity import SimilarPair
+from hub.reports.class_gradebook import BANDS, Cell, ClassGradebook, Row
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.scores import SubmissionScore
 from hub.service.pages.base import page_environment
-from hub.service.pages.gradebook_pages import (
-    BANDS,
-    Cell,
-    ClassGradebook,
-    Row,
-    render_notebook,
-)
+from hub.service.pages.gradebook_pages import render_notebook
 from hub.service.pages.texts import LOCALES, TEXTS
 from hub.service.pages.timefmt import localtime, parse_local
 

@@ -1,28 +1,27 @@
 """The gradebook pages: students × assignments, a submission and its grades, feedback, export.
 
 Scores, manual grading, overrides (audited), feedback and the export are the central
-gradebook's (``grading/``); these pages check who is asking and show them. The table
-is built from a fixed number of queries per class, whatever its size. Student notebooks are rendered
-with nbconvert and then cleaned with nh3, so a submission's HTML or script can never
-run in the teacher's browser.
+gradebook's (``grading/``); the class table and its charts are built by
+``hub.reports.class_gradebook``; these pages check who is asking and show them.
+Student notebooks are rendered with nbconvert and then cleaned with nh3, so a
+submission's HTML or script can never run in the teacher's browser.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from urllib.parse import urlencode
 
 import nbformat
 import nh3
 from nbconvert import HTMLExporter
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tornado import web
 
-from grading.exchange.models import Extension, Submission
+from grading.exchange.deadlines import is_late
+from grading.exchange.models import Submission
 from grading.exchange.store import ExchangeStore
 from grading.gradebook.export import class_table, to_csv, to_xlsx
 from grading.gradebook.feedback import release_feedback
@@ -30,7 +29,7 @@ from grading.gradebook.late_policy import LatePolicy
 from grading.gradebook.manual import find_cell, history, set_comment, set_manual_score, set_override
 from grading.gradebook.models import CellGrade, NotebookGrade
 from hub.org.models import Enrollment, Person, Role
-from hub.reports.scores import SubmissionScore, submission_scores
+from hub.reports.class_gradebook import class_gradebook
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.teacher import ID
 from hub.service.pages.timefmt import localtime
@@ -41,153 +40,9 @@ ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"div", "span", "pre", "code", "table", "thead
 ALLOWED_ATTRIBUTES = {"*": {"class"}, "img": {"src", "alt", "width", "height"}}
 
 
-@dataclass
-class Cell:
-    status: str
-    key: str | None = None
-    shown: str = ""
-    score: SubmissionScore | None = None
-
-
-@dataclass
-class Row:
-    username: str
-    display_name: str
-    cells: list[Cell] = field(default_factory=list)
-    submitted: int = 0
-
-    @property
-    def graded(self) -> list[SubmissionScore]:
-        return [c.score for c in self.cells if c.score is not None and c.score.fraction is not None]
-
-    @property
-    def total_shown(self) -> str:
-        graded = self.graded
-        if not graded:
-            return f"{self.submitted}/{len(self.cells)}"
-        return f"{sum(g.score for g in graded):g}/{sum(g.max_score for g in graded):g}"
-
-
-#: The bands of the score distribution: tenths of an assignment's points.
-BANDS = tuple(f"{i * 10}–{i * 10 + 10}%" for i in range(10))
-
-
-def band(fraction: float) -> int:
-    """The tenth of the points a fraction falls in (exactly 100% is in the top band)."""
-    return min(max(int(fraction * 10 + 1e-9), 0), 9)
-
-
-@dataclass
-class ClassGradebook:
-    assignments: list[str]
-    rows: list[Row]
-    #: assignment → (``notebook/question``, share of its points the class got), in order.
-    questions: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
-    #: The assignment the charts show first: the newest release that has scores.
-    latest: str | None = None
-
-    @property
-    def has_scores(self) -> bool:
-        return any(row.graded for row in self.rows)
-
-    @cached_property
-    def distributions(self) -> dict[str, list[tuple[str, int]]]:
-        """Per assignment with scores, students per tenth of that assignment's points.
-
-        Each student counts once per assignment, with the submission that counts, once
-        it is fully graded; built from the rows already loaded (no query).
-        """
-        bins = {a: [0] * 10 for a in self.assignments}
-        for row in self.rows:
-            for assignment_id, cell in zip(self.assignments, row.cells, strict=True):
-                fraction = cell.score.fraction if cell.score is not None else None
-                if fraction is not None:
-                    bins[assignment_id][band(fraction)] += 1
-        return {a: list(zip(BANDS, counts, strict=True))
-                for a, counts in bins.items() if any(counts)}
-
-    @property
-    def chart_assignments(self) -> list[str]:
-        """The assignments a chart can show: those with scores or graded questions."""
-        shown = set(self.distributions) | set(self.questions)
-        return [a for a in self.assignments if a in shown]
-
-    @property
-    def submission_rates(self) -> list[tuple[str, float]]:
-        total = len(self.rows) or 1
-        return [(a, round(sum(r.cells[i].status != "missing" for r in self.rows) / total, 3))
-                for i, a in enumerate(self.assignments)]
-
-
-def question_difficulty(session: Session, submission_ids: list[int]
-                        ) -> dict[str, list[tuple[str, float]]]:
-    """Per assignment, per graded question, the share of its points the class got.
-
-    A low share is a hard question. Questions are named ``notebook/grade id`` within
-    their assignment, in the notebook's order; the database averages them (one query).
-    """
-    scored = func.coalesce(CellGrade.override_score, CellGrade.manual_score,
-                           CellGrade.auto_score)
-    got: dict[str, list[tuple[str, float]]] = {}
-    for assignment_id, notebook, grade_id, share in session.execute(
-            select(CellGrade.assignment_id, CellGrade.notebook, CellGrade.grade_id,
-                   func.avg(scored / CellGrade.max_score))
-            .where(CellGrade.submission_id.in_(submission_ids), scored.is_not(None),
-                   CellGrade.max_score > 0)
-            .group_by(CellGrade.assignment_id, CellGrade.notebook, CellGrade.grade_id)
-            .order_by(CellGrade.assignment_id, CellGrade.notebook,
-                      func.min(CellGrade.position), CellGrade.grade_id)):
-        got.setdefault(assignment_id, []).append((f"{notebook}/{grade_id}",
-                                                  round(float(share), 3)))
-    return got
-
-
-def class_gradebook(session: Session, store: ExchangeStore, class_id: str) -> ClassGradebook:
-    """The class's students × its current assignments, each cell the submission that counts."""
-    people = session.execute(
-        select(Person.username, Person.display_name)
-        .join(Enrollment, Enrollment.username == Person.username)
-        .where(Enrollment.class_id == class_id, Enrollment.role == Role.STUDENT)
-        .order_by(Person.username)).all()
-    releases = {r.assignment_id: r for r in store.current_releases([class_id])}
-    assignments = sorted(releases)
-    latest: dict[tuple[str, str], Submission] = {}
-    chosen: dict[tuple[str, str], Submission] = {}
-    for submission in session.scalars(
-            select(Submission).where(Submission.class_id == class_id)
-            .order_by(Submission.submitted_at, Submission.id)):
-        pair = (submission.username, submission.assignment_id)
-        latest[pair] = submission
-        if submission.chosen:
-            chosen[pair] = submission
-    counted = {pair: chosen.get(pair) or submission for pair, submission in latest.items()}
-    scores = submission_scores(session, [s.id for s in counted.values()])
-    extensions = {(u, a): due for u, a, due in session.execute(
-        select(Extension.username, Extension.assignment_id, Extension.due_at)
-        .where(Extension.class_id == class_id))}
-    rows = []
-    for username, display_name in people:
-        row = Row(username, display_name)
-        for assignment_id in assignments:
-            submission = counted.get((username, assignment_id))
-            if submission is None:
-                row.cells.append(Cell("missing"))
-                continue
-            due = extensions.get((username, assignment_id), releases[assignment_id].due_at)
-            late = due is not None and submission.submitted_at > due
-            score = scores.get(submission.id)
-            shown = localtime(submission.submitted_at)[5:]
-            if score is not None:
-                shown = f"{score.score:g}/{score.max_score:g}" + ("…" if score.pending else "")
-            row.cells.append(Cell("late" if late else "on_time", submission.key, shown, score))
-            row.submitted += 1
-        rows.append(row)
-    current = [s.id for s in counted.values() if s.assignment_id in releases]
-    questions = question_difficulty(session, current)
-    book = ClassGradebook(assignments, rows, questions)
-    book.latest = max(book.chart_assignments, default=None,
-                      key=lambda a: (releases[a].released_at, a))
-    return book
+def cell_time(moment: datetime) -> str:
+    """A submission's time in a gradebook cell: school time, without the year."""
+    return localtime(moment)[5:]
 
 
 class GradebookHandler(PageHandler):
@@ -195,7 +50,7 @@ class GradebookHandler(PageHandler):
     def get(self, class_id: str) -> None:
         with self.classroom.store() as (session, store):
             school_class, _access = self.class_access(session, class_id)
-            book = class_gradebook(session, store, class_id)
+            book = class_gradebook(session, store, class_id, cell_time)
             name = school_class.name
         self.render_page("gradebook.html", school_class={"id": class_id, "name": name},
                          book=book)
@@ -258,7 +113,7 @@ class SubmissionPageHandler(PageHandler):
             feedback = store.feedback_of(submission)
             due = store.due_for(submission.class_id, submission.assignment_id,
                                 submission.username)
-            status = "late" if due and submission.submitted_at > due else "on_time"
+            status = "late" if is_late(submission.submitted_at, due) else "on_time"
             grades = list(session.scalars(
                 select(CellGrade).where(CellGrade.submission_id == submission.id)
                 .order_by(CellGrade.notebook, CellGrade.position)))
