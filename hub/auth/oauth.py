@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import jwt
 from oauthenticator.generic import GenericOAuthenticator
@@ -22,15 +21,11 @@ from tornado import web
 from traitlets import Bool, Unicode
 from traitlets.config import Config
 
-from hub.auth.group_api import GROUP_API_HANDLERS
-from hub.auth.role_api import ROLE_API_HANDLERS
-from hub.auth.user_api import USER_API_HANDLERS
-from hub.db import ServiceDatabase
+from hub.auth.base import ClassroomAuthenticator
 from hub.org.directory import class_group, current_enrollments, school_group
 from hub.org.models import Enrollment, Person, Role
 from hub.org.roster import ROLE_NAMES
-from hub.settings import Settings, SettingsError
-from hub.spawners.pending import SPAWN_PENDING_HANDLERS
+from hub.settings import OAuthSettings, Settings, SettingsError
 
 
 class SignInRefused(web.HTTPError):
@@ -41,29 +36,22 @@ class SignInRefused(web.HTTPError):
                               "administrator.")
 
 
-class RegionOAuthenticator(GenericOAuthenticator):
-    """GenericOAuthenticator whose users must be on the roster and agree with it."""
+class RegionOAuthenticator(ClassroomAuthenticator, GenericOAuthenticator):
+    """GenericOAuthenticator whose users must be on the roster and agree with it.
 
-    database_url = Unicode(help="SQLAlchemy URL of the service database").tag(config=True)
-    school_claim = Unicode("school", help="Claim holding the school id").tag(config=True)
-    classes_claim = Unicode("classes", help="Claim holding the list of class ids").tag(
-        config=True)
-    role_claim = Unicode("role", help="Claim holding the role").tag(config=True)
-    issuer = Unicode("", help="Expected iss of ID tokens; empty: not checked").tag(config=True)
+    The defaults are the settings' (:class:`hub.settings.OAuthSettings`), declared there once.
+    """
+
+    school_claim = Unicode(OAuthSettings.school_claim,
+                           help="Claim holding the school id").tag(config=True)
+    classes_claim = Unicode(OAuthSettings.classes_claim,
+                            help="Claim holding the list of class ids").tag(config=True)
+    role_claim = Unicode(OAuthSettings.role_claim, help="Claim holding the role").tag(config=True)
+    issuer = Unicode(OAuthSettings.issuer,
+                     help="Expected iss of ID tokens; empty: not checked").tag(config=True)
     require_verified_email = Bool(
-        True, help="Refuse users whose email_verified claim is not true").tag(config=True)
-
-    _database: ServiceDatabase | None = None
-
-    @property
-    def database(self) -> ServiceDatabase:
-        if self._database is None:
-            self._database = ServiceDatabase(self.database_url)
-        return self._database
-
-    def get_handlers(self, app: Any) -> list[tuple[str, type]]:
-        return [*super().get_handlers(app), *ROLE_API_HANDLERS, *USER_API_HANDLERS,
-                *GROUP_API_HANDLERS, *SPAWN_PENDING_HANDLERS]
+        OAuthSettings.require_verified_email,
+        help="Refuse users whose email_verified claim is not true").tag(config=True)
 
     def _check_id_token(self, id_token: str | None) -> None:
         if not id_token:

@@ -12,15 +12,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jupyterhub.auth import Authenticator
 from jupyterhub.handlers.login import LoginHandler
 from tornado import web
 from traitlets import Integer, Unicode
 
-from hub.auth.group_api import GROUP_API_HANDLERS
-from hub.auth.role_api import ROLE_API_HANDLERS
-from hub.auth.user_api import USER_API_HANDLERS
-from hub.db import ServiceDatabase
+from hub.auth.base import ClassroomAuthenticator
+from hub.auth.handlers import HUB_HANDLERS
 from hub.messages import text
 from hub.org.credentials import (
     hash_password,
@@ -30,7 +27,7 @@ from hub.org.credentials import (
     verify_password,
 )
 from hub.org.models import Credential
-from hub.spawners.pending import SPAWN_PENDING_HANDLERS
+from hub.settings import AuthSettings, LocaleSettings
 
 
 class PasswordChangeRequired(web.HTTPError):
@@ -53,30 +50,24 @@ class RosterLoginHandler(LoginHandler):
                                            change_password=True))
 
 
-class RosterAuthenticator(Authenticator):
-    """Authenticate against the roster in the service database."""
+class RosterAuthenticator(ClassroomAuthenticator):
+    """Authenticate against the roster in the service database.
 
-    database_url = Unicode(help="SQLAlchemy URL of the service database").tag(config=True)
-    locale = Unicode("zh_CN", help="Language of the messages shown on the login page").tag(
-        config=True
-    )
-    max_failed_logins = Integer(5, help="Failed sign-ins before the account locks").tag(
-        config=True
-    )
-    lockout_minutes = Integer(15, help="Minutes a locked account stays locked").tag(config=True)
-    min_password_length = Integer(8, help="Shortest new password accepted").tag(config=True)
+    The defaults are the settings' (:class:`hub.settings.AuthSettings`), declared there once.
+    """
 
-    _database: ServiceDatabase | None = None
-
-    @property
-    def database(self) -> ServiceDatabase:
-        if self._database is None:
-            self._database = ServiceDatabase(self.database_url)
-        return self._database
+    locale = Unicode(LocaleSettings.default,
+                     help="Language of the messages shown on the login page").tag(config=True)
+    max_failed_logins = Integer(AuthSettings.max_failed_logins,
+                                help="Failed sign-ins before the account locks").tag(config=True)
+    lockout_minutes = Integer(AuthSettings.lockout_minutes,
+                              help="Minutes a locked account stays locked").tag(config=True)
+    min_password_length = Integer(AuthSettings.min_password_length,
+                                  help="Shortest new password accepted").tag(config=True)
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
-        return [("/login", RosterLoginHandler), *ROLE_API_HANDLERS, *USER_API_HANDLERS,
-                *GROUP_API_HANDLERS, *SPAWN_PENDING_HANDLERS]
+        """Our login page, which also asks for a new password, in place of JupyterHub's."""
+        return [("/login", RosterLoginHandler), *HUB_HANDLERS]
 
     def check_allowed(self, username: str, authentication: dict | None = None) -> bool:
         """Everyone who passed :meth:`authenticate` is on the roster, hence allowed."""
