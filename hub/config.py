@@ -7,7 +7,6 @@ the one settings object, so that a mode is a setting and not a fork.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -22,12 +21,7 @@ from hub.org.mirror import SERVICE_ROLE as MIRROR_ROLE
 from hub.org.mirror import SERVICE_SCOPES as MIRROR_SCOPES
 from hub.org.mirror import mirror_token
 from hub.service.registration import configure_services
-from hub.settings import (
-    DATA_DIR_ENV,
-    OVERRIDES_ENV,
-    Settings,
-    settings_from_environment,
-)
+from hub.settings import Settings, service_environment, settings_from_environment
 from hub.spawners import configure_spawner
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -78,13 +72,11 @@ def configure_organisation(c: Config, settings: Settings) -> None:
     Only JupyterHub admins may grant admin, so the mirror is one exactly when
     ``[org] region_admins_are_superusers`` asks it to make region admins superusers.
     """
-    environment = {DATA_DIR_ENV: str(settings.data_dir),
-                   OVERRIDES_ENV: os.environ.get(OVERRIDES_ENV, "{}")}
     c.JupyterHub.services.append({
         "name": MIRROR_SERVICE,
         "api_token": mirror_token(settings.data_dir),
         "command": [sys.executable, "-m", "hub.org.mirror"],
-        "environment": environment,
+        "environment": service_environment(settings),
         "display": False,
         "admin": settings.org.region_admins_are_superusers,
     })

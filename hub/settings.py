@@ -446,13 +446,25 @@ def settings_from_environment() -> Settings:
     environment; this is the one place they are read.
     """
     data_dir = Path(os.environ.get(DATA_DIR_ENV, "aiclass-data"))
-    overrides = json.loads(os.environ.get(OVERRIDES_ENV) or "{}")
-    return load_settings(data_dir, overrides)
+    return load_settings(data_dir, _overrides_from_environment())
+
+
+def _overrides_from_environment() -> dict[str, Any]:
+    return json.loads(os.environ.get(OVERRIDES_ENV) or "{}")
 
 
 def environment_for(settings: Settings, overrides: Mapping[str, Any]) -> dict[str, str]:
     """The environment variables that let a child process load these settings."""
     return {DATA_DIR_ENV: str(settings.data_dir), OVERRIDES_ENV: json.dumps(dict(overrides))}
+
+
+def service_environment(settings: Settings) -> dict[str, str]:
+    """The environment of a service the hub starts, so that it loads the hub's own settings.
+
+    The hub was given its command-line overrides by ``aiclass up`` (:func:`environment_for`);
+    each of its services is given the same, unchanged.
+    """
+    return environment_for(settings, _overrides_from_environment())
 
 
 def _toml_value(value: Any) -> str:

@@ -7,14 +7,13 @@ the servers where it is so that the nbgrader exchange plugin can reach it.
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 
 from traitlets.config import Config
 
 from hub.service.app import SERVICE_NAME
-from hub.settings import OVERRIDES_ENV, Settings, environment_for
+from hub.settings import Settings, service_environment
 
 ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 EXCHANGE_URL_ENV = "AICLASS_EXCHANGE_URL"
@@ -35,14 +34,11 @@ def service_url(settings: Settings) -> str:
 def configure_services(c: Config, settings: Settings) -> None:
     """Start the classroom service with the hub and let users' tokens reach it."""
     port = settings.service.port or _free_loopback_port()
-    environment = environment_for(settings, {})
-    if OVERRIDES_ENV in os.environ:
-        environment[OVERRIDES_ENV] = os.environ[OVERRIDES_ENV]
     c.JupyterHub.services.append({
         "name": SERVICE_NAME,
         "url": f"http://127.0.0.1:{port}",
         "command": [sys.executable, "-m", "hub.service", "--port", str(port)],
-        "environment": environment,
+        "environment": service_environment(settings),
         "oauth_no_confirm": True,
         "timeout": 180,
         "display": True,

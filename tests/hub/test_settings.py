@@ -13,8 +13,11 @@ from hub.settings import (
     Settings,
     SettingsError,
     default_settings_text,
+    environment_for,
     load_settings,
     sections,
+    service_environment,
+    settings_from_environment,
     settings_reference_markdown,
 )
 from tests.hub.hubprocess import AICLASS
@@ -46,6 +49,19 @@ def test_overrides_are_validated_like_the_file(tmp_path: Path) -> None:
     assert load_settings(tmp_path, {"hub": {"port": 9000}}).hub.port == 9000
     with pytest.raises(SettingsError, match="port"):
         load_settings(tmp_path, {"hub": {"port": 0}})
+
+
+def test_services_load_the_settings_the_hub_was_started_with(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does a service the hub starts see the hub's data dir and command-line overrides?"""
+    started_with = environment_for(load_settings(tmp_path), {"hub": {"port": 9000}})
+    for name, value in started_with.items():
+        monkeypatch.setenv(name, value)
+    hub_settings = settings_from_environment()
+    for name, value in service_environment(hub_settings).items():
+        monkeypatch.setenv(name, value)
+    assert settings_from_environment() == hub_settings
+    assert hub_settings.hub.port == 9000
 
 
 def test_settings_are_immutable(tmp_path: Path) -> None:
