@@ -2,6 +2,9 @@
 
 Help text is bilingual (Chinese first, then English) because teachers and center
 admins read it; each subcommand lives in its own module under :mod:`hub.commands`.
+The errors a command lets through become an exit status here, by their type, from
+one table (:data:`EXIT_STATUS`), so that a settings error is 2 and a bad roster is 1
+whichever command met it, and no status depends on the wording of a message.
 """
 
 from __future__ import annotations
@@ -11,9 +14,39 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from hub.commands import assignments, grade, images, roster, up
+from grading.autograde.assignment import GradingError
+from grading.sandbox import SandboxError
+from hub.commands import UsageError, assignments, grade, images, roster, up
+from hub.images import ImageBuildError
+from hub.library import LibraryError
+from hub.org.mirror import MirrorError
+from hub.org.password_reset import ResetRefused
+from hub.org.roster import RosterError
+from hub.org.slips import UnknownClassError
+from hub.settings import SettingsError
 
 COMMANDS: list[ModuleType] = [up, images, grade, assignments, roster]
+
+EXIT_STATUS: tuple[tuple[type[Exception], int, str | None], ...] = (
+    (SettingsError, 2, "设置错误 / settings error"),
+    (UsageError, 2, "用法错误 / usage error"),
+    (RosterError, 1, "花名册有问题，未做任何修改 / the roster has problems; nothing was "
+                     "changed:\n"),
+    (UnknownClassError, 1, None),
+    (ResetRefused, 1, None),
+    (LibraryError, 1, "作业库有错误 / library error"),
+    (GradingError, 1, "批改失败 / grading failed"),
+    (SandboxError, 1, "批改失败 / grading failed"),
+    (ImageBuildError, 1, "镜像构建失败 / image build failed"),
+    (MirrorError, 3, "已导入，但未能同步到 hub / imported, but not mirrored into the hub"),
+)
+"""Each kind of error a command lets through: its exit status and what it was, in words.
+
+The first row whose type matches wins; without words, the error's own message says
+it all. 2 means the command could not start (its
+settings or its command line); 1 that the work was refused or failed; 3 that the
+roster was imported but the running hub refused the mirror.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,11 +64,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def exit_status(error: Exception) -> tuple[int, str] | None:
+    """The exit status and the message for an error, or None for one no row names."""
+    for kind, status, what in EXIT_STATUS:
+        if isinstance(error, kind):
+            if what is None:
+                return status, f"aiclass: {error}"
+            separator = "" if what.endswith("\n") else ": "
+            return status, f"aiclass: {what}{separator}{error}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``aiclass`` subcommand and return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as error:
+        known = exit_status(error)
+        if known is None:
+            raise
+        status, message = known
+        print(message, file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import unicodedata
 from pathlib import Path
 
-from hub.library import BANDS, DEFAULT_ROOT, Assignment, LibraryError, load_library
+from hub.commands import add_actions
+from hub.library import BANDS, DEFAULT_ROOT, Assignment, load_library
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="作业库 / the assignment library",
         description="浏览分学段的人工智能作业库 / browse the graded AI assignment library",
     )
-    actions = parser.add_subparsers(dest="action", metavar="操作/action",
-                                    title="操作 / actions")
-    actions.required = True
+    actions = add_actions(parser, "action")
     listing = actions.add_parser(
         "list",
         help="列出作业目录 / print the catalogue",
@@ -65,11 +63,7 @@ def format_table(lessons: list[Assignment]) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    try:
-        lessons = load_library(args.root)
-    except LibraryError as error:
-        print(f"作业库有错误 / library error: {error}", file=sys.stderr)
-        return 1
+    lessons = load_library(args.root)
     if args.band:
         lessons = [a for a in lessons if a.grade_band == args.band]
     if args.json:

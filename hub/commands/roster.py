@@ -10,13 +10,19 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import requests
+from sqlalchemy.orm import Session
+
+from hub.commands import add_actions, add_data_dir
 from hub.db import ServiceDatabase
 from hub.org.mirror import MirrorError, mirror_from_settings
-from hub.org.password_reset import ResetRefused, reset_password
-from hub.org.roster import STAFF, ImportReport, RosterError, apply_roster, read_tables
-from hub.org.slips import TEMPLATES, UnknownClassError, issue_slips, write_slips
+from hub.org.password_reset import reset_password
+from hub.org.roster import STAFF, apply_roster, read_tables
+from hub.org.slips import TEMPLATES, issue_slips, write_slips
 from hub.settings import Settings, SettingsError, load_settings
 
 
@@ -25,9 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "roster", help="花名册：导入、登录条、重置密码 / roster: import, slips, passwords",
         description="管理区域花名册 / manage the region's roster",
     )
-    actions = parser.add_subparsers(dest="roster_command", metavar="操作/action",
-                                    title="操作 / actions")
-    actions.required = True
+    actions = add_actions(parser, "roster_command")
 
     importing = actions.add_parser(
         "import", help="导入花名册（CSV 或 XLSX）/ import a roster (CSV or XLSX)",
@@ -72,45 +76,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     template.set_defaults(func=run_template)
 
     for action in (importing, slips, reset):
-        action.add_argument("--data", type=Path, default=Path("aiclass-data"),
-                            help="数据目录 / data dir (default: ./aiclass-data)")
+        add_data_dir(action)
 
 
-class _DryRun(Exception):
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__("dry run")
-        self.report = report
+@contextmanager
+def service_session(data: Path) -> Iterator[tuple[Settings, Session]]:
+    """The settings of the data dir and a session on its service database.
 
-
-def _settings(data: Path) -> Settings:
+    The session commits when the block succeeds; the database's connections are closed
+    either way, since the command ends soon after.
+    """
     if not (data / "aiclass.toml").exists() and not data.is_dir():
         raise SettingsError(f"{data}: 数据目录不存在 / no such data dir")
-    return load_settings(data)
+    settings = load_settings(data)
+    database = ServiceDatabase(settings.database_url)
+    try:
+        with database.session() as session:
+            yield settings, session
+    finally:
+        database.engine.dispose()
 
 
 def run_import(args: argparse.Namespace) -> int:
-    try:
-        settings = _settings(args.data)
-    except SettingsError as exc:
-        print(f"aiclass: 设置错误 / settings error: {exc}", file=sys.stderr)
-        return 2
-    database = ServiceDatabase(settings.database_url)
-    try:
-        tables = read_tables(args.files)
-        with database.session() as session:
-            report = apply_roster(session, tables, settings.org.region_id,
-                                  settings.org.region_name)
-            if args.dry_run:
-                raise _DryRun(report)
-    except RosterError as exc:
-        print(f"花名册有 {len(exc.problems)} 个问题，未做任何修改 / the roster has "
-              f"{len(exc.problems)} problems; nothing was changed:\n{exc}", file=sys.stderr)
-        return 1
-    except _DryRun as dry:
-        print(f"试运行，未做修改 / dry run, nothing changed: {dry.report.summary()}")
-        return 0
-    finally:
-        database.engine.dispose()
+    tables = read_tables(args.files)
+    with service_session(args.data) as (settings, session):
+        trial = session.begin_nested()
+        report = apply_roster(session, tables, settings.org.region_id, settings.org.region_name)
+        if args.dry_run:
+            trial.rollback()
+            print(f"试运行，未做修改 / dry run, nothing changed: {report.summary()}")
+            return 0
     print(f"已导入 / imported: {report.summary()}")
     for class_id, usernames in sorted(report.new_accounts.items()):
         if class_id == STAFF:
@@ -124,30 +119,21 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         mirrored = mirror_from_settings(settings)
     except MirrorError as exc:
+        if not isinstance(exc.__cause__, requests.RequestException):
+            raise
+        # The hub is not running: its mirror service reconciles as it starts.
         print(f"未能同步到 hub（hub 启动后会自动同步）/ not mirrored into the hub (it "
               f"catches up when it starts): {exc}", file=sys.stderr)
-        return 0 if "unreachable" in str(exc) else 3
+        return 0
     print(f"已同步 / mirrored: {mirrored.summary()}")
     return 0
 
 
 def run_slips(args: argparse.Namespace) -> int:
-    try:
-        settings = _settings(args.data)
-    except SettingsError as exc:
-        print(f"aiclass: 设置错误 / settings error: {exc}", file=sys.stderr)
-        return 2
-    database = ServiceDatabase(settings.database_url)
-    try:
-        with database.session() as session:
-            school_class, slips = issue_slips(session, args.class_id)
-            paths = write_slips(args.out or settings.data_dir / "slips", school_class.school,
-                                school_class, slips, settings.public_url)
-    except UnknownClassError as exc:
-        print(f"aiclass: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        database.engine.dispose()
+    with service_session(args.data) as (settings, session):
+        school_class, slips = issue_slips(session, args.class_id)
+        paths = write_slips(args.out or settings.data_dir / "slips", school_class.school,
+                            school_class, slips, settings.public_url)
     issued = sum(1 for slip in slips if slip.password)
     print(f"{len(slips)} 名学生，新初始密码 {issued} 个 / {len(slips)} students, {issued} new "
           f"initial passwords:")
@@ -157,20 +143,8 @@ def run_slips(args: argparse.Namespace) -> int:
 
 
 def run_reset(args: argparse.Namespace) -> int:
-    try:
-        settings = _settings(args.data)
-    except SettingsError as exc:
-        print(f"aiclass: 设置错误 / settings error: {exc}", file=sys.stderr)
-        return 2
-    database = ServiceDatabase(settings.database_url)
-    try:
-        with database.session() as session:
-            password = reset_password(session, args.username, args.by)
-    except ResetRefused as exc:
-        print(f"aiclass: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        database.engine.dispose()
+    with service_session(args.data) as (_settings, session):
+        password = reset_password(session, args.username, args.by)
     print(f"{args.username} 的新初始密码 / new initial password: {password}")
     return 0
 

@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from hub.commands import UsageError, add_data_dir
 from hub.db import ServiceDatabase
 from hub.org.demo import ACCOUNTS_FILE_NAME, seed_demo_region, write_accounts_file
 from hub.org.models import Person
@@ -35,8 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mode", choices=("local", "docker"),
                         help="运行模式（覆盖设置文件）/ run mode (overrides the settings file)")
     parser.add_argument("--port", type=int, help="对外端口 / public port")
-    parser.add_argument("--data", type=Path, default=Path("aiclass-data"),
-                        help="数据目录 / data dir (default: ./aiclass-data)")
+    add_data_dir(parser)
     parser.add_argument("--demo", action="store_true",
                         help="创建演示区域 / seed the demo region")
     parser.set_defaults(func=run)
@@ -87,15 +87,14 @@ def run(args: argparse.Namespace) -> int:
         overrides["hub"]["port"] = args.port
     try:
         prepare_data_dir(args.data)
-        settings = load_settings(args.data, overrides)
-    except (SettingsError, OSError) as exc:
-        print(f"aiclass: 设置错误 / settings error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:
+        raise SettingsError(f"{args.data}: 无法准备数据目录 / cannot prepare the data dir: "
+                            f"{exc}") from exc
+    settings = load_settings(args.data, overrides)
     proxy = find_proxy()
     if proxy is None:
-        print("aiclass: 找不到 configurable-http-proxy / configurable-http-proxy not found: "
-              "npm install -g configurable-http-proxy", file=sys.stderr)
-        return 2
+        raise UsageError("找不到 configurable-http-proxy / configurable-http-proxy not found: "
+                         "npm install -g configurable-http-proxy")
     database = ServiceDatabase(settings.database_url)
     accounts = seed_demo(settings, database, args.demo)
     database.engine.dispose()
