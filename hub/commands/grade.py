@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 from grading import grade_folder
-from grading.autograde.assignment import GradingError
 from grading.autograde.results import NotebookResult
-from grading.sandbox import SandboxError
+from hub.commands import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,16 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
-        print("--jobs 至少为 1 / --jobs must be at least 1", file=sys.stderr)
-        return 2
+        raise UsageError("--jobs 至少为 1 / --jobs must be at least 1")
     bar = _progress_bar()
     try:
         result = grade_folder(args.source_dir, args.submissions_dir, jobs=args.jobs,
                               sandbox=args.sandbox, image=args.image,
                               progress=bar.update if bar else None)
-    except (GradingError, SandboxError, ValueError) as error:
-        print(f"批改失败 / grading failed: {error}", file=sys.stderr)
-        return 1
     finally:
         if bar:
             bar.close()
