@@ -20,19 +20,7 @@ from aiclass_exchange.teacher import (
     ExchangeReleaseFeedback,
 )
 
-FACTORY_CONFIG = {
-    "exchange": "aiclass_exchange.Exchange",
-    "fetch_assignment": "aiclass_exchange.ExchangeFetchAssignment",
-    "fetch_feedback": "aiclass_exchange.ExchangeFetchFeedback",
-    "list": "aiclass_exchange.ExchangeList",
-    "submit": "aiclass_exchange.ExchangeSubmit",
-    "release_assignment": "aiclass_exchange.ExchangeReleaseAssignment",
-    "release_feedback": "aiclass_exchange.ExchangeReleaseFeedback",
-    "collect": "aiclass_exchange.ExchangeCollect",
-}
-
 __all__ = [
-    "FACTORY_CONFIG",
     "Exchange",
     "ExchangeCollect",
     "ExchangeFetchAssignment",
