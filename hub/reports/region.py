@@ -1,8 +1,9 @@
 """Per class, per school and per region figures, each computed by a handful of grouped queries.
 
 A region report covers tens of thousands of students; every figure here comes from one
-``GROUP BY`` query over all the classes at once (never a query per student or class), so
-the report's cost grows with the number of rows the database scans, not with round trips.
+``GROUP BY`` (or ranking) query over all the classes at once (never a query per student
+or class), so the report's cost grows with the number of rows the database scans, not
+with round trips.
 Scores come in as a mapping from the gradebook, so this module needs no grading tables.
 """
 
@@ -12,9 +13,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import String, and_, func, select
+from sqlalchemy import String, and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from grading.exchange.counted import counted_submission_ids
+from grading.exchange.deadlines import applicable_due, is_late
 from grading.exchange.models import Extension, Release, Submission
 from hub.org.models import Enrollment, Person, Role, School, SchoolClass
 from hub.reports.figures import Figures, ReportPolicy
@@ -125,10 +128,11 @@ def _count_submissions(session: Session, ids: list[str], releases, start: dateti
                        rows: dict[str, Figures]) -> None:
     """Submitted and on-time (student, assignment) pairs per class.
 
-    The database groups the submissions to one latest time per pair (on the
-    ``class, assignment, student`` index); comparing those with the due dates
-    happens here, because joining the grouped pairs to the releases and extensions
-    in SQL made SQLite scan them once per release.
+    The database ranks the submissions to the one that counts per pair
+    (:mod:`grading.exchange.counted`); comparing its time with the due dates happens
+    here, by the exchange's rule (:mod:`grading.exchange.deadlines`, grace period
+    included), also because joining the pairs to the releases and extensions in SQL
+    made SQLite scan them once per release.
     """
     due = {(c, a): d for c, a, d, released_at in session.execute(
         select(releases.c.class_id, releases.c.assignment_id, releases.c.due_at,
@@ -136,20 +140,20 @@ def _count_submissions(session: Session, ids: list[str], releases, start: dateti
     extended = {(c, a, u): d for c, a, u, d in session.execute(
         select(Extension.class_id, Extension.assignment_id, Extension.username,
                Extension.due_at).where(Extension.class_id.in_(ids)))}
-    for class_id, assignment_id, username, last in session.execute(
+    for class_id, assignment_id, username, submitted_at in session.execute(
             select(Submission.class_id, Submission.assignment_id, Submission.username,
-                   func.max(Submission.submitted_at, type_=String))
-            .where(Submission.class_id.in_(ids), Submission.submitted_at >= start)
-            .group_by(Submission.class_id, Submission.assignment_id, Submission.username)):
+                   type_coerce(Submission.submitted_at, String))
+            .where(Submission.id.in_(counted_submission_ids(Submission.class_id.in_(ids))),
+                   Submission.submitted_at >= start)):
         if (class_id, assignment_id) not in due:
             continue
-        deadline = extended.get((class_id, assignment_id, username),
-                                due[(class_id, assignment_id)])
-        if not isinstance(last, datetime):  # SQLite: text, parsed here much faster than by
-            last = datetime.fromisoformat(last)  # SQLAlchemy's generic DateTime processor
+        deadline = applicable_due(due[(class_id, assignment_id)],
+                                  extended.get((class_id, assignment_id, username)))
+        if not isinstance(submitted_at, datetime):  # SQLite: text, parsed here much faster
+            submitted_at = datetime.fromisoformat(submitted_at)  # than by SQLAlchemy
         figures = rows[class_id]
         figures.submitted += 1
-        figures.on_time += deadline is None or last <= deadline
+        figures.on_time += not is_late(submitted_at, deadline)
 
 
 def _school_teachers(session: Session, school_ids: Collection[str], start: datetime

@@ -2,7 +2,9 @@
 
 A submission counts as graded when every one of its graded cells has a score (an
 open answer still waiting for its teacher keeps it pending). Per student and
-assignment the teacher's chosen submission counts, else the latest graded one.
+assignment the reports take the submission that counts (the teacher's choice, else
+the latest: :mod:`grading.exchange.counted`), the one the gradebook page shows, and
+its score once it is graded.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grading.exchange.counted import counted_submission_ids
 from grading.exchange.models import Submission
 from grading.gradebook.models import CellGrade
 
@@ -50,19 +53,19 @@ def submission_scores(session: Session, submission_ids: Collection[int]
 
 def counted_fractions(session: Session, class_ids: Collection[str]
                       ) -> dict[tuple[str, str, str], float]:
-    """(class, assignment, student) → the fraction of the points of the submission that counts."""
+    """(class, assignment, student) → the fraction of the points of the submission that
+    counts, for those whose counted submission is graded."""
     scored = _score()
+    counted = counted_submission_ids(Submission.class_id.in_(list(class_ids)))
     rows = session.execute(
         select(CellGrade.class_id, CellGrade.assignment_id, CellGrade.username,
-               Submission.chosen, Submission.submitted_at, func.sum(scored),
-               func.sum(CellGrade.max_score), func.count() - func.count(scored))
-        .join(Submission, Submission.id == CellGrade.submission_id)
-        .where(CellGrade.class_id.in_(list(class_ids)))
+               func.sum(scored), func.sum(CellGrade.max_score),
+               func.count() - func.count(scored))
+        .where(CellGrade.submission_id.in_(counted))
         .group_by(CellGrade.submission_id, CellGrade.class_id, CellGrade.assignment_id,
-                  CellGrade.username, Submission.chosen, Submission.submitted_at)
-        .order_by(Submission.chosen, Submission.submitted_at))
+                  CellGrade.username))
     fractions: dict[tuple[str, str, str], float] = {}
-    for class_id, assignment_id, username, _chosen, _at, score, top, pending in rows:
+    for class_id, assignment_id, username, score, top, pending in rows:
         if not pending and top:
             fractions[(class_id, assignment_id, username)] = float(score or 0) / float(top)
     return fractions
