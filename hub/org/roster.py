@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
@@ -109,6 +109,21 @@ class RosterError(Exception):
 
 
 @dataclass(frozen=True)
+class Where:
+    """A row of an input file, as the spreadsheet numbers it."""
+
+    source: str
+    row: int
+
+    def zh(self, here: str) -> str:
+        """This row in Chinese, naming its file only when it is not ``here`` (the row's own)."""
+        return f"第 {self.row} 行" if self.source == here else f"{self.source} 第 {self.row} 行"
+
+    def en(self, here: str) -> str:
+        return f"row {self.row}" if self.source == here else f"{self.source} row {self.row}"
+
+
+@dataclass(frozen=True)
 class RosterRow:
     """A validated row, with where it came from."""
 
@@ -120,20 +135,41 @@ class RosterRow:
     school: str
     class_id: str
 
+    @property
+    def where(self) -> Where:
+        return Where(self.source, self.row)
+
 
 @dataclass(frozen=True)
 class ClassSpec:
+    """A class as the input (or the database) defines it."""
+
     school: str
     name: str
     school_year: str
     grade: int
+    defined_at: Where | None = field(default=None, compare=False)
+    """The row that first defined it; ``None`` for a class already in the database."""
 
 
 @dataclass(frozen=True)
 class SchoolSpec:
+    """A school as the input defines it."""
+
     name: str
     locality: str
     stage: str
+    defined_at: Where | None = field(default=None, compare=False)
+    """The row that first named it."""
+
+
+@dataclass(frozen=True)
+class KnownPerson:
+    """A person as the database holds them, in the form a row would set."""
+
+    display_name: str
+    role: str
+    school: str | None
 
 
 @dataclass
@@ -173,19 +209,19 @@ class _Existing:
     """The parts of the database a roster is checked against, loaded once."""
 
     schools: dict[str, School]
-    classes: dict[str, tuple[str, str, str, int]]
-    people: dict[str, tuple[str, str, str | None]]
+    classes: dict[str, ClassSpec]
+    people: dict[str, KnownPerson]
 
     @classmethod
     def load(cls, session: Session) -> _Existing:
         return cls(
             schools={s.id: s for s in session.scalars(select(School))},
-            classes={row.id: (row.school_id, row.name, row.school_year, row.grade)
+            classes={row.id: ClassSpec(row.school_id, row.name, row.school_year, row.grade)
                      for row in session.execute(select(SchoolClass.id, SchoolClass.school_id,
                                                        SchoolClass.name,
                                                        SchoolClass.school_year,
                                                        SchoolClass.grade))},
-            people={row.username: (row.display_name, row.role, row.school_id)
+            people={row.username: KnownPerson(row.display_name, row.role, row.school_id)
                     for row in session.execute(select(Person.username, Person.display_name,
                                                       Person.role, Person.school_id))},
         )
@@ -262,12 +298,15 @@ class _Validator:
         self.existing = existing
         self.problems: list[Problem] = []
         self.rows: list[RosterRow] = []
-        self.schools: dict[str, tuple[SchoolSpec, str, int]] = {}
-        self.classes: dict[str, tuple[ClassSpec, str, int]] = {}
-        self.seen: dict[tuple[str, str], tuple[str, int]] = {}
-        self.people: dict[str, tuple[str, Role, str, int]] = {}
-        self.student_years: dict[tuple[str, str], tuple[str, str, int]] = {}
-        self._row_number = 0
+        self.schools: dict[str, SchoolSpec] = {}
+        self.classes: dict[str, ClassSpec] = {}
+        self.seen: dict[tuple[str, str], Where] = {}
+        """The first row of each (username, class)."""
+        self.people: dict[str, RosterRow] = {}
+        """The first row of each person."""
+        self.student_years: dict[tuple[str, str], RosterRow] = {}
+        """The row that put a student in a class of a school year."""
+        self._where = Where("", 0)
 
     def problem(self, source: str, row: int | None, column: str | None, zh: str,
                 en: str) -> None:
@@ -299,7 +338,7 @@ class _Validator:
     def check_row(self, source: str, number: int, values: dict[str, str],
                   headers: dict[str, str]) -> None:
         before = len(self.problems)
-        self._row_number = number
+        self._where = Where(source, number)
 
         def bad(key: str, zh: str, en: str) -> None:
             column = headers.get(key) or next(c.zh for c in COLUMNS if c.key == key)
@@ -331,7 +370,8 @@ class _Validator:
                 "it empty")
         if len(self.problems) > before or role is None:
             return
-        self.check_person(source, number, username, display_name, role, school, class_id, bad)
+        self.check_person(RosterRow(source, number, username, display_name, role, school,
+                                    class_id), bad)
 
     def check_school(self, values: dict[str, str], bad) -> str:  # noqa: ANN001
         school = values.get("school", "")
@@ -357,14 +397,16 @@ class _Validator:
             return ""
         known = self.existing.schools.get(school)
         if name:
-            spec = SchoolSpec(name, locality or (known.locality if known else "urban"),
-                              stage or (known.stage if known else ""))
+            here = self._where
             earlier = self.schools.get(school)
-            if earlier and earlier[0].name != name:
-                bad("school_name", f"与第 {earlier[2]} 行的学校名称不一致",
-                    f"does not match the school name in row {earlier[2]}")
+            if earlier and earlier.name != name:
+                bad("school_name", f"与{earlier.defined_at.zh(here.source)}的学校名称"
+                    f"“{earlier.name}”不一致", f"does not match the school name "
+                    f"“{earlier.name}” in {earlier.defined_at.en(here.source)}")
             elif not earlier:
-                self.schools[school] = (spec, "", 0)
+                self.schools[school] = SchoolSpec(
+                    name, locality or (known.locality if known else "urban"),
+                    stage or (known.stage if known else ""), defined_at=here)
         elif known is None and school not in self.schools:
             bad("school", f"未知的学校“{school}”（新学校请填写学校名称）",
                 f"unknown school “{school}” (give the school name to create it)")
@@ -411,13 +453,15 @@ class _Validator:
                     f"unknown class “{class_id}” (give its name, school year and grade to "
                     "create it)")
                 return ""
-        reference = earlier[0] if earlier else (ClassSpec(*known) if known else None)
+        reference = earlier or known
         spec = ClassSpec(school, name or (reference.name if reference else ""),
                          year_text or (reference.school_year if reference else ""),
-                         grade if grade is not None else (reference.grade if reference else 0))
+                         grade if grade is not None else (reference.grade if reference else 0),
+                         defined_at=self._where)
         if reference is not None:
-            where_zh = f"第 {earlier[2]} 行" if earlier else "已有的班级"
-            where_en = f"row {earlier[2]}" if earlier else "the existing class"
+            here = self._where.source
+            where_zh = earlier.defined_at.zh(here) if earlier else "已有的班级"
+            where_en = earlier.defined_at.en(here) if earlier else "the existing class"
             for key, mine, theirs in (("school", spec.school, reference.school),
                                       ("school_year", spec.school_year, reference.school_year),
                                       ("grade", spec.grade, reference.grade)):
@@ -430,48 +474,48 @@ class _Validator:
                     f"class “{class_id}” has a different name in {where_en}")
                 return ""
         if earlier is None and school:
-            self.classes[class_id] = (spec, "", self._row_number)
+            self.classes[class_id] = spec
         return class_id
 
 
-    def check_person(self, source: str, number: int, username: str, display_name: str,
-                     role: Role, school: str, class_id: str, bad) -> None:  # noqa: ANN001
-        key = (username, class_id)
+    def check_person(self, row: RosterRow, bad) -> None:  # noqa: ANN001
+        here = row.source
+        key = (row.username, row.class_id)
         if key in self.seen:
-            first_source, first_row = self.seen[key]
-            bad("username", f"用户名“{username}”重复（第一次出现在第 {first_row} 行）",
-                f"duplicate username “{username}” (first in row {first_row})")
+            first = self.seen[key]
+            bad("username", f"用户名“{row.username}”重复（第一次出现在{first.zh(here)}）",
+                f"duplicate username “{row.username}” (first in {first.en(here)})")
             return
-        self.seen[key] = (source, number)
-        earlier = self.people.get(username)
+        self.seen[key] = row.where
+        earlier = self.people.get(row.username)
         if earlier is not None:
-            earlier_name, earlier_role, _school, earlier_row = earlier
-            if earlier_role != role:
-                bad("role", f"与第 {earlier_row} 行的角色不一致",
-                    f"does not match the role in row {earlier_row}")
+            first = earlier.where
+            if earlier.role != row.role:
+                bad("role", f"与{first.zh(here)}的角色不一致",
+                    f"does not match the role in {first.en(here)}")
                 return
-            if earlier_name != display_name:
-                bad("display_name", f"与第 {earlier_row} 行的姓名不一致",
-                    f"does not match the name in row {earlier_row}")
+            if earlier.display_name != row.display_name:
+                bad("display_name", f"与{first.zh(here)}的姓名不一致",
+                    f"does not match the name in {first.en(here)}")
                 return
-            if role in (Role.SCHOOL_ADMIN, Role.REGION_ADMIN):
-                bad("username", f"用户名“{username}”重复（第一次出现在第 {earlier_row} 行）",
-                    f"duplicate username “{username}” (first in row {earlier_row})")
+            if row.role in (Role.SCHOOL_ADMIN, Role.REGION_ADMIN):
+                bad("username", f"用户名“{row.username}”重复（第一次出现在{first.zh(here)}）",
+                    f"duplicate username “{row.username}” (first in {first.en(here)})")
                 return
         else:
-            self.people[username] = (display_name, role, school, number)
-        if role == Role.STUDENT:
-            year = self.classes[class_id][0].school_year if class_id in self.classes else (
-                self.existing.classes[class_id][2])
-            other = self.student_years.get((username, year))
+            self.people[row.username] = row
+        if row.role == Role.STUDENT:
+            school_class = self.classes.get(row.class_id) or self.existing.classes[row.class_id]
+            year = school_class.school_year
+            other = self.student_years.get((row.username, year))
             if other is not None:
-                bad("class", f"学生“{username}”在 {year} 学年同时属于两个班级（另见第 {other[2]} 行"
-                    f"的“{other[1]}”）", f"student “{username}” is in two classes of school "
-                    f"year {year} (see row {other[2]}, class “{other[1]}”)")
+                bad("class", f"学生“{row.username}”在 {year} 学年同时属于两个班级（另见"
+                    f"{other.where.zh(here)}的“{other.class_id}”）", f"student “{row.username}” "
+                    f"is in two classes of school year {year} (see {other.where.en(here)}, "
+                    f"class “{other.class_id}”)")
                 return
-            self.student_years[(username, year)] = (source, class_id, number)
-        self.rows.append(RosterRow(source, number, username, display_name, role, school,
-                                   class_id))
+            self.student_years[(row.username, year)] = row
+        self.rows.append(row)
 
 
 def validate(tables: Iterable[Table], session: Session, existing: _Existing | None = None
@@ -482,9 +526,7 @@ def validate(tables: Iterable[Table], session: Session, existing: _Existing | No
         validator.check_table(table)
     if validator.problems:
         raise RosterError(validator.problems)
-    schools = {k: v[0] for k, v in validator.schools.items()}
-    classes = {k: v[0] for k, v in validator.classes.items()}
-    return validator.rows, schools, classes
+    return validator.rows, validator.schools, validator.classes
 
 
 def read_tables(paths: Iterable[Path]) -> list[Table]:
@@ -536,7 +578,7 @@ def _apply_classes(session: Session, classes: dict[str, ClassSpec], existing: _E
         if known is None:
             new.append({"id": class_id, "school_id": spec.school, "name": spec.name,
                         "school_year": spec.school_year, "grade": spec.grade})
-        elif known[1] != spec.name:
+        elif known.name != spec.name:
             session.execute(update(SchoolClass).where(SchoolClass.id == class_id)
                             .values(name=spec.name))
             report.classes_updated += 1
@@ -552,7 +594,7 @@ def _apply_people(session: Session, rows: list[RosterRow], existing: _Existing,
         if row.username in seen:
             continue
         seen.add(row.username)
-        wanted = (row.display_name, row.role.value, row.school or None)
+        wanted = KnownPerson(row.display_name, row.role.value, row.school or None)
         known = existing.people.get(row.username)
         if known is None:
             new.append({"username": row.username, "display_name": row.display_name,
@@ -578,25 +620,27 @@ def _apply_enrollments(session: Session, rows: list[RosterRow], report: ImportRe
     years = dict(session.execute(select(SchoolClass.id, SchoolClass.school_year)).all())
     student_years = {(row.username, years[row.class_id]) for row in rows
                      if row.role == Role.STUDENT}
-    existing: dict[tuple[str, str], tuple[int, str]] = {}
+    existing: dict[tuple[str, str], Row] = {}
     removals = []
-    for enrollment_id, class_id, username, role in session.execute(
+    for enrollment in session.execute(
             select(Enrollment.id, Enrollment.class_id, Enrollment.username, Enrollment.role)):
+        class_id, username = enrollment.class_id, enrollment.username
         if class_id in desired:
             if username not in desired[class_id]:
-                removals.append(enrollment_id)
+                removals.append(enrollment.id)
             else:
-                existing[(class_id, username)] = (enrollment_id, role)
-        elif role == Role.STUDENT and (username, years[class_id]) in student_years:
-            removals.append(enrollment_id)
+                existing[(class_id, username)] = enrollment
+        elif (enrollment.role == Role.STUDENT
+              and (username, years[class_id]) in student_years):
+            removals.append(enrollment.id)
     additions = []
     for class_id, members in desired.items():
         for username, role in members.items():
             known = existing.get((class_id, username))
             if known is None:
                 additions.append({"class_id": class_id, "username": username, "role": role})
-            elif known[1] != role:
-                session.execute(update(Enrollment).where(Enrollment.id == known[0])
+            elif known.role != role:
+                session.execute(update(Enrollment).where(Enrollment.id == known.id)
                                 .values(role=role))
                 report.enrollments_added += 1
                 report.enrollments_removed += 1

@@ -24,7 +24,7 @@ from tests.org.rosterfiles import (
     write_xlsx,
 )
 
-USERNAME, NAME, ROLE, CLASS, GRADE, YEAR = 8, 9, 10, 4, 7, 6
+USERNAME, NAME, ROLE, CLASS, GRADE, YEAR, SCHOOL_NAME = 8, 9, 10, 4, 7, 6, 1
 NEXT_YEAR_CLASSES = {"s1-2026-g10c1": "s1-2027-g11c1", "s1-2026-g10c2": "s1-2027-g11c2",
                      "s2-2026-g8c1": "s2-2027-g9c1"}
 
@@ -259,6 +259,9 @@ BAD_FILES: dict[str, tuple[Callable[[Path], Path], int | None, str | None, str]]
                       "unknown class"),
     "class-mismatch": (lambda p: _rows(p, _edit(_set(6, GRADE, "11"))), 6, "年级",
                        "does not match row 3"),
+    "school-name-mismatch": (lambda p: _rows(p, _edit(_set(6, SCHOOL_NAME, "别的中学"))), 6,
+                             "学校名称",
+                             "does not match the school name “样例市第一中学” in row 2"),
     "student-without-class": (lambda p: _rows(p, _edit(_set(5, CLASS, ""))), 5, "班级代码",
                               "students and teachers need a class"),
 }
@@ -284,6 +287,21 @@ def test_a_bad_file_names_the_row_and_column_and_changes_nothing(
     if row is not None:
         assert f"第 {row} 行" in message and f"row {row}" in message
     assert dump(database) == before
+
+
+def test_a_conflict_with_another_file_names_that_file_and_row(
+        database: ServiceDatabase, tmp_path: Path) -> None:
+    """Does a school named differently in a second file point at the first file's row?"""
+    first = write_csv(tmp_path / "first.csv", template_rows())
+    renamed = [template_rows()[0]] + [[*row[:SCHOOL_NAME], "别的中学", *row[SCHOOL_NAME + 1:]]
+                                      for row in template_rows()[1:] if row[0] == "sample-s1"]
+    second = write_csv(tmp_path / "second.csv", renamed)
+    with pytest.raises(RosterError) as caught:
+        import_files(database, first, second)
+    problem = caught.value.problems[0]
+    assert (problem.source, problem.row, problem.column) == ("second.csv", 2, "学校名称")
+    assert "first.csv row 2" in problem.en and "first.csv 第 2 行" in problem.zh
+    assert "row 0" not in str(caught.value)
 
 
 def test_one_bad_row_among_many_good_ones_applies_nothing(tmp_path: Path) -> None:
