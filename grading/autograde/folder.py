@@ -17,7 +17,8 @@ from grading.autograde.grader import NotebookGrader
 from grading.autograde.results import NotebookResult, StudentResult, assignment_result
 from grading.sandbox.base import SandboxBackend
 from grading.sandbox.limits import SandboxLimits
-from grading.sandbox.pool import SandboxPool, choose_backend
+from grading.sandbox.pool import SandboxPool
+from grading.sandbox.registry import choose_backend
 
 Progress = Callable[[str, str, NotebookResult], None]
 
@@ -79,6 +80,7 @@ def grade_folder(
     Returns the result dict (``{"assignment": ..., "students": [...]}``). Raises
     :class:`GradingError` (or :class:`~grading.sandbox.SandboxError`) only when
     grading itself fails; a student's broken notebook is a flag, not an error.
+    ``sandbox`` and ``image`` choose the backend (:func:`~grading.sandbox.choose_backend`).
     """
     source_dir, submissions_dir = Path(source_dir), Path(submissions_dir)
     if jobs < 1:

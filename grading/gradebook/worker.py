@@ -2,9 +2,11 @@
 
 The submission and the instructor version it was released from come out of the
 content store into a private temporary folder; grading is ``grade_folder``'s own
-path for one student (nbgrader's pipeline, one sandbox per notebook). Only the
-worker holding the job's lease may write its result, in the transaction that marks
-the job done, so a job lands in the gradebook exactly once however often it is tried.
+path for one student (nbgrader's pipeline, one sandbox per notebook). The worker
+renews the job's lease while it grades, so however long a submission takes, no
+other worker takes it up. Only the worker holding the lease may write the result,
+in the transaction that marks the job done, so a job lands in the gradebook exactly
+once however often it is tried.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import tempfile
 import threading
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import nbformat
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grading.autograde.assignment import GradingError, PreparedAssignment
@@ -32,10 +35,10 @@ from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Submission
 from grading.exchange.store import utcnow
 from grading.gradebook.models import CellGrade, GradeChange, NotebookGrade
-from grading.gradebook.queue import QueuePolicy, claim, finish, holds, source_of
+from grading.gradebook.queue import QueuePolicy, claim, finish, holds, renew, source_of
 from grading.sandbox.base import SandboxBackend, SandboxError
 from grading.sandbox.limits import SandboxLimits
-from grading.sandbox.pool import choose_backend
+from grading.sandbox.registry import choose_backend
 
 log = logging.getLogger("aiclass.grading")
 
@@ -139,7 +142,9 @@ class GradingWorker:
         error = None
         result = None
         try:
-            result = self.grade(assignment_id, username, source_manifest, submission_manifest)
+            with self._lease_kept(job_id):
+                result = self.grade(assignment_id, username, source_manifest,
+                                    submission_manifest)
         except (GradingError, SandboxError, OSError, KeyError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("grading job %d failed: %s", job_id, error)
@@ -156,6 +161,35 @@ class GradingWorker:
                 record_result(session, job_id, submission, result, self.content, executed_of)
             finish(session, job_id, self.name, error)
         return job_id
+
+    @contextmanager
+    def _lease_kept(self, job_id: int) -> Iterator[None]:
+        """Renew the job's lease every third of its length until the block ends.
+
+        Grading blocks this thread (a submission may take longer than a lease), so a
+        thread of its own renews; a dead worker's lease still runs out on time. Should
+        another worker have taken the job meanwhile, renewing stops and the result
+        is dropped when it is written (:func:`holds`).
+        """
+        stop = threading.Event()
+
+        def renew_until_stopped() -> None:
+            while not stop.wait(self.policy.lease_seconds / 3):
+                try:
+                    with self.sessions() as session:
+                        if not renew(session, job_id, self.name, self.policy):
+                            return
+                except SQLAlchemyError as exc:  # a busy database: try again next time
+                    log.warning("grading job %d: lease not renewed: %s", job_id, exc)
+
+        renewer = threading.Thread(target=renew_until_stopped, name=f"lease-{job_id}",
+                                   daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
 
     def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
               submission_manifest: list[dict]) -> StudentResult:

@@ -16,10 +16,10 @@ import sys
 import tempfile
 import time
 import uuid
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from pathlib import Path
 
-from traitlets import Instance, Unicode
+from traitlets import Instance, MetaHasTraits, Unicode
 from traitlets.config import LoggingConfigurable
 
 from grading.sandbox.limits import SandboxLimits
@@ -164,16 +164,39 @@ class WarmSandbox:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-class SandboxBackend(LoggingConfigurable):
-    """Starts warm sandboxes; subclasses say how (bubblewrap, Docker)."""
+class ConfigurableABCMeta(ABCMeta, MetaHasTraits):
+    """traitlets' metaclass with abc's: a configurable class whose abstract methods count."""
+
+
+class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
+    """Starts warm sandboxes; each backend says how (bubblewrap, Docker).
+
+    A backend must say whether it can run here (:meth:`available`) and how a sandbox
+    starts (:meth:`command`); it registers itself by name with
+    :func:`grading.sandbox.registry.register_backend`. Host-side limits, memory verdicts
+    and clean-up have defaults for backends that need none.
+    """
 
     name = "base"
     limits = Instance(SandboxLimits, args=())
     python = Unicode(sys.executable, help="Python with ipykernel, as seen inside the sandbox")
 
+    @classmethod
+    def for_run(cls, limits: SandboxLimits, image: str | None) -> SandboxBackend:
+        """This backend for one grading run; ``image`` is for backends that run a container."""
+        return cls(limits=limits)
+
     @abstractmethod
     def available(self) -> bool:
         """Whether this backend can start sandboxes on this machine."""
+
+    def unavailable_reason(self) -> str:
+        """What to tell the teacher when :meth:`available` is false."""
+        return f"{self.name} 沙箱不可用 / the {self.name} sandbox is not available here"
+
+    def remove_orphans(self) -> list[str]:
+        """Remove sandboxes that graders which died left running; their names."""
+        return []
 
     @abstractmethod
     def command(

@@ -29,12 +29,14 @@ from grading.sandbox.base import (
 )
 from grading.sandbox.cgroups import CgroupLimits
 from grading.sandbox.limits import SandboxLimits
+from grading.sandbox.registry import register_backend
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 ETC_FILES = ("/etc/fonts", "/etc/localtime", "/etc/ld.so.cache", "/etc/alternatives",
              "/etc/matplotlibrc")
 
 
+@register_backend("local", "bubblewrap")
 class BubblewrapSandbox(SandboxBackend):
     """Sandboxes made with ``bwrap`` (Debian package ``bubblewrap``)."""
 
@@ -60,6 +62,9 @@ class BubblewrapSandbox(SandboxBackend):
 
     def available(self) -> bool:
         return shutil.which(self.bwrap) is not None
+
+    def unavailable_reason(self) -> str:
+        return "未找到 bubblewrap / bubblewrap (bwrap) is not installed"
 
     def runtime_paths(self) -> list[str]:
         """Host directories that hold the Python runtime with ipykernel."""

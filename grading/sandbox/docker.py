@@ -3,7 +3,8 @@
 The container has no network, a read-only root, tmpfs work and temp dirs, a
 non-root uid, memory with swap equal to memory, a pids limit and a CPU share.
 Only the connection directory is mounted from the host. The image (built by
-``images/``) must hold python3, ipykernel and nbgrader.
+``images/``) must hold python3, ipykernel and nbgrader; the hub names it (the
+student image of this version, under the center's registry prefix).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from traitlets import Unicode, default
+from traitlets import Unicode
 
 from grading.sandbox.base import (
     BOOT_SOURCE,
@@ -28,7 +29,7 @@ from grading.sandbox.base import (
     sandbox_environment,
 )
 from grading.sandbox.limits import SandboxLimits
-from hub.commands.images import image_reference
+from grading.sandbox.registry import register_backend
 
 #: How long :meth:`DockerSandbox.kill` keeps removing a container before it kills the client.
 REMOVAL_SECONDS = 30
@@ -58,23 +59,26 @@ def owner_alive(token: str) -> bool:
         return False
 
 
+@register_backend("docker")
 class DockerSandbox(SandboxBackend):
     """Sandboxes made with ``docker run``."""
 
     name = "docker"
     docker = Unicode("docker", help="The docker client executable").tag(config=True)
-    image = Unicode(help="Image with python3, ipykernel, nbgrader; default: this version's "
-                    "student image").tag(config=True)
+    image = Unicode(help="""Image with python3, ipykernel, nbgrader: the student image.
+
+        Given by the caller, which knows this version and the center's registry prefix
+        (``hub.images.image_reference``); the grading library does not.""").tag(config=True)
     python = Unicode("/opt/venv/bin/python3", help="Python inside the image (the student "
                      "image's environment, not Debian's bare python3)").tag(config=True)
 
-    @default("image")
-    def _default_image(self) -> str:
-        return image_reference("student")
+    @classmethod
+    def for_run(cls, limits: SandboxLimits, image: str | None) -> DockerSandbox:
+        return cls(limits=limits, image=image or "")
 
     def available(self) -> bool:
-        """An engine answers and the grading image is present."""
-        if shutil.which(self.docker) is None:
+        """An engine answers and the grading image is named and present."""
+        if not self.image or shutil.which(self.docker) is None:
             return False
         result = subprocess.run(
             [self.docker, "image", "inspect", self.image],
@@ -83,6 +87,12 @@ class DockerSandbox(SandboxBackend):
             check=False,
         )
         return result.returncode == 0
+
+    def unavailable_reason(self) -> str:
+        if not self.image:
+            return "未指定 Docker 沙箱镜像 / no image was given for the Docker sandbox"
+        return (f"Docker 引擎或镜像 {self.image} 不可用 / "
+                f"the Docker engine or image {self.image} is not available")
 
     def remove_orphans(self) -> list[str]:
         """Remove the sandboxes of graders that died (killed services, crashed workers).

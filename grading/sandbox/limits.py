@@ -6,7 +6,7 @@ notebook behaves the same on a laptop and on the regional server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 MIB = 1024 * 1024
 
@@ -40,9 +40,3 @@ class SandboxLimits:
     def cpu_shares(self) -> int:
         """Docker's ``--cpu-shares`` for ``nice`` (the kernel weighs each step by 1.25)."""
         return max(2, round(1024 / 1.25 ** self.nice))
-
-    def with_budget(self, seconds: float | None) -> SandboxLimits:
-        """Return these limits with the notebook's wall-clock budget replaced."""
-        if not seconds:
-            return self
-        return replace(self, wall_seconds=float(seconds))

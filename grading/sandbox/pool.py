@@ -8,35 +8,9 @@ worker that finishes one notebook finds the next kernel already waiting.
 from __future__ import annotations
 
 import queue
-import shutil
 import threading
 
 from grading.sandbox.base import SandboxBackend, SandboxError, WarmSandbox
-from grading.sandbox.bubblewrap import BubblewrapSandbox
-from grading.sandbox.docker import DockerSandbox
-from grading.sandbox.limits import SandboxLimits
-
-
-def choose_backend(kind: str = "auto", limits: SandboxLimits | None = None,
-                   image: str | None = None) -> SandboxBackend:
-    """The backend for ``--sandbox auto|docker|local``; auto prefers Docker when it answers."""
-    limits = limits or SandboxLimits()
-    if kind not in ("auto", "docker", "local"):
-        raise ValueError(f"未知的沙箱类型 / unknown sandbox kind: {kind!r} (auto, docker, local)")
-    if kind in ("auto", "docker"):
-        docker = DockerSandbox(limits=limits, **({"image": image} if image else {}))
-        if shutil.which(docker.docker) and docker.available():
-            docker.remove_orphans()
-            return docker
-        if kind == "docker":
-            raise SandboxError(
-                f"Docker 引擎或镜像 {docker.image} 不可用 / "
-                f"the Docker engine or image {docker.image} is not available"
-            )
-    local = BubblewrapSandbox(limits=limits)
-    if not local.available():
-        raise SandboxError("未找到 bubblewrap / bubblewrap (bwrap) is not installed")
-    return local
 
 
 class SandboxPool:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from grading import grade_folder
 from grading.autograde.results import NotebookResult
+from grading.sandbox import backend_choices
 from hub.commands import UsageError
+from hub.images import image_reference
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,9 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="结果 JSON 文件（默认输出到终端）/ result JSON file (default: stdout)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="并行批改数（默认核数）/ notebooks graded at once (default: cores)")
-    parser.add_argument("--sandbox", choices=("auto", "docker", "local"), default="auto",
+    parser.add_argument("--sandbox", choices=backend_choices(), default="auto",
                         help="沙箱：auto 优先 Docker / sandbox: auto prefers Docker if it answers")
-    parser.add_argument("--image", help="Docker 沙箱镜像 / image for the docker sandbox")
+    parser.add_argument("--image", default=image_reference("student"),
+                        help="Docker 沙箱镜像（默认本版本的学生镜像）/ image for the docker "
+                             "sandbox (default: this version's student image)")
     parser.set_defaults(func=run)
 
 

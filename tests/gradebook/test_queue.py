@@ -131,6 +131,37 @@ def test_a_job_that_keeps_losing_its_worker_fails_after_the_limit(service: Servi
         assert progress(session, CLASS, "ps1")["failed"] == 1
 
 
+def test_a_worker_keeps_its_lease_while_grading_takes_longer_than_the_lease(
+        service: Service) -> None:
+    """Does a worker still grading keep others off its job after the first lease ran out?"""
+    service.release()
+    slow = {"squares": "import time\ntime.sleep(6)\n" + CORRECT["squares"]}
+    submission_id = service.submit("s-06", {**CORRECT, **slow})
+    with service.store() as (session, _store):
+        enqueue(session, session.get_one(_submission(), submission_id), "submit", "s-06")
+    policy = QueuePolicy(lease_seconds=2)
+    worker = GradingWorker(service.session, service.content, "patient", sandbox="local",
+                           policy=policy)
+    graded: list[int | None] = []
+    grading = threading.Thread(target=lambda: graded.append(worker.run_once()))
+    started = time.monotonic()
+    grading.start()
+    rivals = []
+    try:
+        while grading.is_alive():
+            with service.session() as session:
+                rivals.append(claim(session, "rival", policy))
+            time.sleep(0.2)
+        grading.join()
+    finally:
+        worker.close()
+    assert time.monotonic() - started > 2 * policy.lease_seconds
+    assert [rival for rival in rivals if rival is not None] == []
+    with service.session() as session:
+        job = session.get(GradingJob, graded[0])
+        assert (job.state, job.attempts, job.lease_owner) == ("done", 1, None)
+
+
 def test_regrade_queues_the_counted_submission_once(service: Service) -> None:
     service.release()
     service.submit("s-04", key="first-try-s04")

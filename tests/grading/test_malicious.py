@@ -25,10 +25,12 @@ from nbformat.v4 import new_code_cell
 from grading import grade_folder
 from grading.sandbox.docker import OWNER_LABEL, DockerSandbox, owner_token
 from grading.sandbox.limits import SandboxLimits
+from hub.images import image_reference
 from tests.grading.conftest import CORRECT, write_submission
 
 pytestmark = pytest.mark.timeout(600)
 
+STUDENT_IMAGE = image_reference("student")
 LIMITS = SandboxLimits(memory_bytes=512 * 1024**2, pids=32, wall_seconds=60, cell_timeout=15,
                        output_bytes=256 * 1024, kill_output_bytes=4 * 1024**2)
 
@@ -86,7 +88,7 @@ BUILTINS = "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {
 
 def docker_sandbox_ready() -> bool:
     """The engine answers and the student image is built (``.ci/run`` does both)."""
-    return DockerSandbox().available()
+    return DockerSandbox(image=STUDENT_IMAGE).available()
 
 
 @pytest.fixture(scope="module", params=["local", "docker"])
@@ -158,7 +160,7 @@ def attack(request, released_ps1):
         write_submission(release, submitted, student, **case)
     started = time.monotonic()
     result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox=sandbox,
-                          limits=LIMITS)
+                          limits=LIMITS, image=STUDENT_IMAGE)
     elapsed = time.monotonic() - started
     stop.set()
     listener.close()

@@ -11,6 +11,9 @@ import pytest
 from grading.sandbox.bubblewrap import BubblewrapSandbox
 from grading.sandbox.docker import DockerSandbox
 from grading.sandbox.limits import SandboxLimits
+from hub.images import image_reference
+
+STUDENT_IMAGE = image_reference("student")
 
 
 def niceness(pid: int) -> int:
@@ -40,10 +43,11 @@ def test_a_bubblewrap_kernel_runs_at_the_limits_niceness() -> None:
         sandbox.close()
 
 
-@pytest.mark.skipif(not DockerSandbox().available(), reason="Docker engine or student image "
-                    "missing (.ci/run starts dockerd and builds it)")
+@pytest.mark.skipif(not DockerSandbox(image=STUDENT_IMAGE).available(),
+                    reason="Docker engine or student image missing (.ci/run starts dockerd "
+                    "and builds it)")
 def test_a_docker_sandbox_gets_the_cpu_shares_of_its_niceness() -> None:
-    backend = DockerSandbox(limits=SandboxLimits(nice=5))
+    backend = DockerSandbox(limits=SandboxLimits(nice=5), image=STUDENT_IMAGE)
     sandbox = backend.start()
     try:
         sandbox.wait_booted(timeout=120)
