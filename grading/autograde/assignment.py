@@ -2,25 +2,20 @@
 
 Grading needs what ``nbgrader generate_assignment`` records: each grade cell's
 source (hidden tests included), checksum and points. We run nbgrader's own
-converter on a copy of the source in a directory only the grader reads; the
-sandboxes never see it.
+converter (:mod:`grading.autograde.generate`) on a copy of the source in a
+directory only the grader reads; the sandboxes never see it.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook
-from nbgrader.apps.api import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config import Config
+
+from grading.autograde.generate import COURSE_ID, GenerateFailed, generate_assignment
 
 MAX_SUPPORT_BYTES = 64 * 1024 * 1024
 
@@ -57,43 +52,27 @@ class PreparedAssignment:
         if not list(self.source_dir.glob("*.ipynb")):
             raise GradingError(f"源作业中没有笔记本 / no notebooks in {self.source_dir}")
         self.assignment_id = self.source_dir.name
-        self.course_dir = Path(workdir) / "course"
-        shutil.copytree(self.source_dir, self.course_dir / "source" / self.assignment_id)
-        self.db_url = f"sqlite:///{self.course_dir / 'gradebook.db'}"
-        self._generate()
+        course_dir = Path(workdir) / "course"
+        try:
+            generated = generate_assignment(self.source_dir, course_dir,
+                                            self.assignment_id)
+        except GenerateFailed as failed:
+            raise GradingError(
+                f"nbgrader 无法生成作业 {self.assignment_id} / nbgrader generate_assignment "
+                f"failed for {self.assignment_id}:\n{failed.detail[-3000:]}"
+            ) from failed
+        self.db_url = generated.db_url
+        self.release_dir = generated.release_dir
         self.notebooks = self._read_specs()
         self.support_files = self._support_files()
 
-    def _generate(self) -> None:
-        # nbgrader runs the ``alembic`` command to stamp a new gradebook; it sits next to
-        # this Python, which is not on PATH when the virtualenv is not activated.
-        path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-        with nbgrader_utils.setenv(PATH=path):
-            self._run_generate()
-
-    def _run_generate(self) -> None:
-        config = Config()
-        config.CourseDirectory.root = str(self.course_dir)
-        config.CourseDirectory.db_url = self.db_url
-        config.CourseDirectory.course_id = "aiclass"
-        config.Application.log_level = logging.WARNING
-        coursedir = CourseDirectory(config=config)
-        api = NbGraderAPI(coursedir=coursedir, config=config)
-        result = api.generate_assignment(self.assignment_id, force=True, create=True)
-        if not result["success"]:
-            detail = result.get("error") or result.get("log") or ""
-            raise GradingError(
-                f"nbgrader 无法生成作业 {self.assignment_id} / nbgrader generate_assignment "
-                f"failed for {self.assignment_id}:\n{detail[-3000:]}"
-            )
-
     def _read_specs(self) -> dict[str, NotebookSpec]:
         specs: dict[str, NotebookSpec] = {}
-        release = self.course_dir / "release" / self.assignment_id
-        with Gradebook(self.db_url, "aiclass") as gradebook:
+        with Gradebook(self.db_url, COURSE_ID) as gradebook:
             assignment = gradebook.find_assignment(self.assignment_id)
             for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
-                released = nbformat.read(release / f"{notebook.name}.ipynb", as_version=4)
+                released = nbformat.read(self.release_dir / f"{notebook.name}.ipynb",
+                                         as_version=4)
                 order = [c.metadata.nbgrader["grade_id"] for c in released.cells
                          if "grade_id" in c.metadata.get("nbgrader", {})]
                 cells = {c.name: c for c in notebook.grade_cells}

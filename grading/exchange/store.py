@@ -10,26 +10,14 @@ Timestamps are the server's clock (UTC), never the client's.
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 import secrets
-import shutil
-import sys
-import tempfile
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import NamedTuple
 
-from nbgrader.api import Gradebook
-from nbgrader.apps.api import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import bindparam, case, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from traitlets.config import Config
 
 from grading.exchange.archive import ArchiveLimits, pack
 from grading.exchange.content_store import ContentStore
@@ -38,7 +26,6 @@ from grading.exchange.deadlines import applicable_due
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Extension, Feedback, Fetch, Release, Submission
 
-_PATH_LOCK = threading.Lock()
 ASSIGNMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -128,83 +115,6 @@ def _submission_counts() -> tuple:
     return func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0)
 
 
-_GRADEBOOK_TEMPLATE: dict[str, bytes] = {}
-_GRADEBOOK_LOCK = threading.Lock()
-
-
-def prepare_generator(cache_file: Path | None = None) -> None:
-    """Make the empty nbgrader gradebook every release starts from (once per process).
-
-    nbgrader stamps every new gradebook by running the ``alembic`` command in a
-    subprocess, which costs seconds; copying a stamped empty one costs nothing. With
-    ``cache_file`` the template is kept on disk, so a restarted service is ready at once.
-    """
-    with _GRADEBOOK_LOCK:
-        if "empty" in _GRADEBOOK_TEMPLATE:
-            return
-        if cache_file is not None and cache_file.exists():
-            _GRADEBOOK_TEMPLATE["empty"] = cache_file.read_bytes()
-            return
-        with tempfile.TemporaryDirectory(prefix="aiclass-gradebook-") as workdir:
-            path = Path(workdir) / "gradebook.db"
-            ensure_alembic_on_path()
-            Gradebook(f"sqlite:///{path}", "aiclass").close()
-            template = path.read_bytes()
-        if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            staging = cache_file.with_name(cache_file.name + ".incoming")
-            staging.write_bytes(template)
-            os.replace(staging, cache_file)
-        _GRADEBOOK_TEMPLATE["empty"] = template
-
-
-def _empty_gradebook() -> bytes:
-    prepare_generator()
-    return _GRADEBOOK_TEMPLATE["empty"]
-
-
-def ensure_alembic_on_path() -> None:
-    """Put ``alembic`` (beside this Python) on PATH: nbgrader runs it to stamp gradebooks.
-
-    Changed once for the whole process rather than around each call, because
-    releases run in worker threads and ``os.environ`` is shared by all of them.
-    """
-    with _PATH_LOCK:
-        tools = os.path.dirname(sys.executable)
-        path = os.environ.get("PATH", "")
-        if tools not in path.split(os.pathsep):
-            os.environ["PATH"] = os.pathsep.join([tools, path]) if path else tools
-
-
-def generate_student_version(source_dir: Path, assignment_id: str) -> dict[str, bytes]:
-    """The student version of a source assignment, made by nbgrader's ``generate_assignment``.
-
-    Solutions and hidden tests are removed here, in the service; only the result is
-    stored and handed to students.
-    """
-    with tempfile.TemporaryDirectory(prefix="aiclass-release-") as workdir:
-        course = Path(workdir)
-        shutil.copytree(source_dir, course / "source" / assignment_id, symlinks=False,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__",
-                                                      "*.pyc"))
-        (course / "gradebook.db").write_bytes(_empty_gradebook())
-        config = Config()
-        config.CourseDirectory.root = str(course)
-        config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
-        config.CourseDirectory.course_id = "aiclass"
-        config.Application.log_level = logging.WARNING
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        ensure_alembic_on_path()
-        result = api.generate_assignment(assignment_id, force=True, create=True)
-        if not result["success"]:
-            detail = (result.get("error") or result.get("log") or "")[-2000:]
-            raise ExchangeRefused("generate_failed", f"nbgrader 无法生成学生版本：{detail}",
-                                  f"nbgrader could not generate the student version: {detail}")
-        release_dir = course / "release" / assignment_id
-        return {path.relative_to(release_dir).as_posix(): path.read_bytes()
-                for path in sorted(release_dir.rglob("*")) if path.is_file()}
-
-
 class ExchangeStore:
     """Exchange operations on one database session and one content store."""
 
@@ -276,17 +186,6 @@ class ExchangeStore:
         rows = self.session.execute(select(Fetch.class_id, Fetch.assignment_id, Fetch.version)
                                     .where(Fetch.username == username))
         return {(class_id, assignment_id): version for class_id, assignment_id, version in rows}
-
-    def fetch(self, class_id: str, assignment_id: str, username: str) -> Release:
-        """The current release for a student, recording that they fetched it."""
-        release = self.require_release(class_id, assignment_id)
-        self.record_fetch(class_id, assignment_id, username, release.version)
-        return release
-
-    def record_fetch(self, class_id: str, assignment_id: str, username: str,
-                     version: int) -> None:
-        """Record that a student fetched ``version``: one upsert statement."""
-        self.record_fetches([(class_id, assignment_id, username, version)])
 
     def record_fetches(self, fetches: list[tuple[str, str, str, int]]) -> None:
         """Record many fetches ``(class, assignment, student, version)``, upserted at once."""
@@ -369,33 +268,6 @@ class ExchangeStore:
         return applicable_due(release_due, extension)
 
     # submissions ---------------------------------------------------------------------
-
-    def submit(self, class_id: str, assignment_id: str, username: str,
-               files: dict[str, bytes], idempotency_key: str,
-               limits: SubmissionLimits) -> tuple[Submission, bool]:
-        """Store an immutable submission; return it and whether it is new.
-
-        A retry with the same idempotency key returns the submission already stored.
-        """
-        check_idempotency_key(idempotency_key)
-        existing = self.find_submission(username, idempotency_key)
-        if existing is not None:
-            return existing, False
-        release = self.require_release(class_id, assignment_id)
-        manifest = self._store_files(files)
-        try:
-            with self.session.begin_nested():
-                [outcome] = self.add_submissions([NewSubmission(
-                    class_id, assignment_id, username, release.version, manifest,
-                    idempotency_key)], limits)
-        except IntegrityError:
-            existing = self.find_submission(username, idempotency_key)
-            if existing is None:
-                raise
-            return existing, False
-        if isinstance(outcome, ExchangeRefused):
-            raise outcome
-        return outcome
 
     def add_submissions(self, new: list[NewSubmission], limits: SubmissionLimits
                         ) -> list[tuple[Submission, bool] | ExchangeRefused]:

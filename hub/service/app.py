@@ -19,7 +19,6 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 
 from grading.exchange.archive import MIB
-from grading.exchange.store import prepare_generator
 from hub.images import image_reference
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
@@ -56,8 +55,6 @@ async def serve(port: int) -> None:
     settings = settings_from_environment()
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
-    await asyncio.get_running_loop().run_in_executor(
-        None, prepare_generator, settings.data_dir / "exchange" / "empty-gradebook.db")
     listen(make_app(classroom, prefix, settings), port)
     ActivityRecorder(api_url=os.environ["JUPYTERHUB_API_URL"],
                      api_token=os.environ["JUPYTERHUB_API_TOKEN"],

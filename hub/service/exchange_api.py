@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from grading.autograde.generate import generate_student_version
 from grading.exchange.archive import MIB, check_relative_path, pack, unpack
 from grading.exchange.deadlines import lateness
 from grading.exchange.errors import ExchangeRefused
@@ -24,7 +25,6 @@ from grading.exchange.store import (
     NewSubmission,
     check_assignment_id,
     check_idempotency_key,
-    generate_student_version,
 )
 from grading.gradebook.queue import release_grade_on, store_sources
 from hub.org.models import Role

@@ -16,6 +16,7 @@ from grading.exchange.deadlines import lateness
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import ExchangeBase
 from grading.exchange.store import ExchangeStore, NewSubmission, SubmissionLimits, utcnow
+from tests.exchange.service_steps import fetch, submit
 
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                        "nbformat_minor": 5}).encode()
@@ -34,7 +35,7 @@ def test_re_release_is_a_new_version_and_a_retry_is_not(store: ExchangeStore) ->
     (first,) = store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
     (retry,) = store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
     assert first.version == retry.version == 1
-    store.fetch("c1", "ps1", "s1")
+    fetch(store, "c1", "ps1", "s1")
     (second,) = store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK + b" "}, "t", None)
     assert second.version == 2
     assert store.fetched_versions("s1") == {("c1", "ps1"): 1}
@@ -47,8 +48,8 @@ def test_lateness_follows_extensions_granted_before_or_after_the_due_date(
     past = utcnow() - timedelta(hours=2)
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", past)
     assert store.due_for("c1", "ps1", "s1") == past
-    submission, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
-                                 SubmissionLimits())
+    submission, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
+                           SubmissionLimits())
     assert lateness(submission.submitted_at, past) > timedelta(hours=1)
     later = utcnow() + timedelta(days=1)
     store.grant_extension("c1", "ps1", "s1", later, "t")
@@ -59,10 +60,10 @@ def test_lateness_follows_extensions_granted_before_or_after_the_due_date(
 
 def test_history_is_kept_and_the_teacher_may_choose(store: ExchangeStore) -> None:
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
-    first, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
-                            SubmissionLimits())
-    second, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK + b"\n"}, "key-00002",
-                             SubmissionLimits())
+    first, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
+                      SubmissionLimits())
+    second, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK + b"\n"}, "key-00002",
+                       SubmissionLimits())
     assert store.counted("c1", "ps1", "s1").id == second.id
     store.choose(first)
     assert store.counted("c1", "ps1", "s1").id == first.id
@@ -74,15 +75,15 @@ def test_history_is_kept_and_the_teacher_may_choose(store: ExchangeStore) -> Non
 def test_retry_returns_the_same_submission_and_limits_refuse(store: ExchangeStore) -> None:
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
     limits = SubmissionLimits(per_minute=2, kept=10)
-    first, created = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
-    again, created_again = store.submit("c1", "ps1", "s1", {}, "key-00001", limits)
+    first, created = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
+    again, created_again = submit(store, "c1", "ps1", "s1", {}, "key-00001", limits)
     assert created and not created_again and again.id == first.id
-    store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00002", limits)
+    submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00002", limits)
     with pytest.raises(ExchangeRefused) as refusal:
-        store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00003", limits)
+        submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00003", limits)
     assert refusal.value.code == "too_many_requests"
     with pytest.raises(ExchangeRefused) as unreleased:
-        store.submit("c1", "ps2", "s1", {"a.ipynb": NOTEBOOK}, "key-00004", limits)
+        submit(store, "c1", "ps2", "s1", {"a.ipynb": NOTEBOOK}, "key-00004", limits)
     assert unreleased.value.code == "not_released"
 
 
@@ -90,7 +91,7 @@ def test_a_batch_of_submissions_keeps_keys_and_limits(store: ExchangeStore) -> N
     """The service's writer inserts many at once: the same answers as one at a time."""
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
     limits = SubmissionLimits(per_minute=2, kept=10)
-    earlier, _ = store.submit("c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
+    earlier, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
     manifest = [{"path": "a.ipynb", "sha256": store.content.put(NOTEBOOK),
                  "size": len(NOTEBOOK)}]
 
@@ -115,7 +116,7 @@ def test_a_batch_of_submissions_keeps_keys_and_limits(store: ExchangeStore) -> N
 def test_fetches_are_upserted(store: ExchangeStore) -> None:
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
     store.record_fetches([("c1", "ps1", "s1", 1), ("c1", "ps1", "s2", 1)])
-    store.record_fetch("c1", "ps1", "s1", 2)
+    store.record_fetches([("c1", "ps1", "s1", 2)])
     assert store.fetched_versions("s1") == {("c1", "ps1"): 2}
     assert store.fetched_versions("s2") == {("c1", "ps1"): 1}
 

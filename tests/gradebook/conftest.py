@@ -19,11 +19,13 @@ import pytest
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from grading.autograde.generate import generate_student_version
 from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Submission
-from grading.exchange.store import ExchangeStore, SubmissionLimits, generate_student_version
+from grading.exchange.store import ExchangeStore, SubmissionLimits
 from grading.gradebook.models import ExchangeBase
 from grading.gradebook.queue import store_sources
+from tests.exchange.service_steps import submit
 
 REPO = Path(__file__).resolve().parents[2]
 PS1_SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"
@@ -96,9 +98,9 @@ class Service:
                 data = nbformat.writes(nb).encode()
             files[path] = data
         with self.store() as (_session, store):
-            submission, _created = store.submit(CLASS, "ps1", student, files,
-                                                key or f"key-{abs(hash(student))}",
-                                                SubmissionLimits(per_minute=1000))
+            submission, _created = submit(store, CLASS, "ps1", student, files,
+                                          key or f"key-{abs(hash(student))}",
+                                          SubmissionLimits(per_minute=1000))
             return submission.id
 
     def submission(self, submission_id: int) -> Submission:

@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tornado import web
 
+from grading.autograde.generate import generate_student_version
 from grading.exchange.archive import unpack
 from grading.exchange.deadlines import is_late
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Fetch, Release, Submission
-from grading.exchange.store import ExchangeStore, check_assignment_id, generate_student_version
+from grading.exchange.store import ExchangeStore, check_assignment_id
 from grading.gradebook.queue import progress as grading_progress
 from grading.gradebook.queue import store_sources
 from grading.gradebook.similarity import class_similarity
