@@ -56,8 +56,8 @@ from tornado.httpserver import HTTPServer
 from traitlets.config import Config
 
 from benchmarks import argument_parser
+from grading.autograde.generate import empty_gradebook
 from grading.exchange.models import Submission
-from grading.exchange.store import ensure_alembic_on_path
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
 
@@ -270,8 +270,8 @@ def folder_run(work: Path, students: list[str]
     exchange.mkdir(mode=0o777, parents=True)
     source_assignment(course)
     config = folder_config(course, exchange)
-    ensure_alembic_on_path()
-    Gradebook(config.CourseDirectory.db_url, CLASS).close()  # a course's existing gradebook
+    (course / "gradebook.db").write_bytes(empty_gradebook())  # a course's existing gradebook
+    Gradebook(config.CourseDirectory.db_url, CLASS).close()
     started = time.perf_counter()
     result = NbGraderAPI(coursedir=CourseDirectory(config=config),
                          config=config).generate_assignment(ASSIGNMENT, force=True)

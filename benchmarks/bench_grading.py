@@ -28,8 +28,9 @@ from benchmarks import argument_parser
 from grading.autograde.assignment import PreparedAssignment
 from grading.autograde.folder import find_submissions, grade_submissions
 from grading.autograde.grader import NotebookGrader
-from grading.sandbox import choose_backend
+from grading.sandbox import backend_choices, choose_backend
 from grading.sandbox.limits import SandboxLimits
+from hub.images import image_reference
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,12 +81,12 @@ def plain_nbgrader(root: Path) -> float:
     return time.perf_counter() - started
 
 
-def sandboxed(root: Path, jobs: int, kind: str) -> tuple[float, float]:
+def sandboxed(root: Path, jobs: int, kind: str, image: str) -> tuple[float, float]:
     """Wall seconds for grade_folder's pipeline (including generate), and its mean score."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         assignment = PreparedAssignment(root / "source" / "ps1", workdir)
-        backend = choose_backend(kind, limits=SandboxLimits())
+        backend = choose_backend(kind, limits=SandboxLimits(), image=image)
         grader = NotebookGrader(assignment, backend.limits)
         submissions = find_submissions(root / "submitted", "ps1")
         students = grade_submissions(grader, submissions, backend, jobs)
@@ -96,13 +97,13 @@ def sandboxed(root: Path, jobs: int, kind: str) -> tuple[float, float]:
     return elapsed, sum(sum(n.score for n in s.notebooks) for s in students) / len(students)
 
 
-def serial_overhead(root: Path, kind: str, samples: int) -> float:
+def serial_overhead(root: Path, kind: str, image: str, samples: int) -> float:
     """Seconds per submission the sandbox adds: sandboxed vs. unsandboxed kernel, serially."""
     from grading.sandbox.base import SandboxBackend
 
     with tempfile.TemporaryDirectory() as workdir:
         assignment = PreparedAssignment(root / "source" / "ps1", workdir)
-        backend: SandboxBackend = choose_backend(kind)
+        backend: SandboxBackend = choose_backend(kind, image=image)
         grader = NotebookGrader(assignment, backend.limits)
         submissions = dict(list(find_submissions(root / "submitted", "ps1").items())[:samples])
         started = time.perf_counter()
@@ -120,16 +121,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="submissions of the two-notebook fixture to grade")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
                         help="notebooks graded at once (default: cores)")
-    parser.add_argument("--sandbox", default="local", choices=("auto", "docker", "local"),
+    parser.add_argument("--sandbox", default="local", choices=backend_choices(),
                         help="the sandbox backend")
+    parser.add_argument("--image", default=image_reference("student"),
+                        help="image for the docker sandbox (default: this version's student "
+                             "image)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         root = Path(tmp)
         make_course(root, args.submissions)
         baseline = plain_nbgrader(root)
-        ours, mean_score = sandboxed(root, args.jobs, args.sandbox)
-        cold = serial_overhead(root, args.sandbox, samples=min(5, args.submissions))
+        ours, mean_score = sandboxed(root, args.jobs, args.sandbox, args.image)
+        cold = serial_overhead(root, args.sandbox, args.image,
+                               samples=min(5, args.submissions))
 
     n = args.submissions
     per_plain, per_ours = baseline / n, ours / n
