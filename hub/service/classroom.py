@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,12 +25,18 @@ from sqlalchemy.orm import Session
 from traitlets import Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from grading.autograde.generate import generate_student_version
 from grading.exchange.archive import MIB, ArchiveLimits
 from grading.exchange.content_store import ContentStore
 from grading.exchange.errors import ExchangeRefused
-from grading.exchange.models import Submission
-from grading.exchange.store import ExchangeStore, NewSubmission, SubmissionLimits
-from grading.gradebook.queue import enqueue_new
+from grading.exchange.models import Release, Submission
+from grading.exchange.store import (
+    ExchangeStore,
+    NewSubmission,
+    SubmissionLimits,
+    check_assignment_id,
+)
+from grading.gradebook.queue import enqueue_new, store_sources
 from hub.db import ServiceDatabase
 from hub.settings import Settings
 
@@ -129,6 +136,16 @@ class GroupCommit:
 
 
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "assignments"
+#: Folders of a source assignment that are an editor's or interpreter's leftovers, not the
+#: teacher's work: never kept as the instructor files the workers grade against.
+NOT_SOURCE = frozenset({"__pycache__", ".ipynb_checkpoints"})
+
+
+def instructor_files(source: Path) -> dict[str, bytes]:
+    """The files of a source assignment folder, by relative path, leftovers excluded."""
+    return {path.relative_to(source).as_posix(): path.read_bytes()
+            for path in sorted(source.rglob("*"))
+            if path.is_file() and not NOT_SOURCE & set(path.relative_to(source).parts)}
 
 
 def _commit_without_fsync(dbapi_connection: DBAPIConnection, _record: object) -> None:
@@ -234,6 +251,35 @@ class Classroom(LoggingConfigurable):
         """A session that writes in turn with the exchange (for the grading workers)."""
         with self._turn, self.database.session() as session:
             yield session
+
+    async def release(self, class_ids: list[str], assignment_id: str,
+                      source: Path | Mapping[str, bytes], teacher: str,
+                      due_at: datetime | None, grade_on: str = "submit") -> list[Release]:
+        """Release a source assignment to each class: the one way both the API and pages do.
+
+        ``source`` is a folder (a library lesson) or the uploaded files by relative path.
+        nbgrader makes the student version off the event loop (seconds); the instructor
+        files are kept with each release, so that the workers grade every submission
+        against the version it came from. ``grade_on`` is ``"due"`` to grade everything
+        when the class is due; anything else (a form's empty default) grades on submit.
+        The caller has checked that ``teacher`` teaches every class.
+        """
+        check_assignment_id(assignment_id)
+        with tempfile.TemporaryDirectory(prefix="aiclass-source-") as workdir:
+            if not isinstance(source, Path):
+                for path, data in source.items():
+                    target = Path(workdir) / path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                source = Path(workdir)
+            files = await asyncio.get_running_loop().run_in_executor(
+                None, generate_student_version, source, assignment_id)
+            instructor = instructor_files(source)
+        with self.store() as (session, store):
+            releases = store.release(class_ids, assignment_id, files, teacher, due_at)
+            store_sources(session, releases, instructor, self.content.put,
+                          "due" if grade_on == "due" else "submit")
+        return releases
 
     def library_assignment(self, name: str) -> Path:
         """A source assignment of the library, e.g. ``junior/knn-decision-tree``."""

@@ -7,15 +7,12 @@ Uploads and downloads are zip archives of an assignment folder.
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 from tornado import web
-from tornado.ioloop import IOLoop
 
-from grading.autograde.generate import generate_student_version
 from grading.exchange.archive import MIB, check_relative_path, pack, unpack
 from grading.exchange.deadlines import lateness
 from grading.exchange.errors import ExchangeRefused
@@ -26,7 +23,7 @@ from grading.exchange.store import (
     check_assignment_id,
     check_idempotency_key,
 )
-from grading.gradebook.queue import release_grade_on, store_sources
+from grading.gradebook.queue import release_grade_on
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
@@ -140,19 +137,6 @@ class UploadHandler(APIHandler):
                       notebooks_required=notebooks_required)
 
 
-def _generate(source_dir: Path | None, source: dict[str, bytes],
-              assignment_id: str) -> dict[str, bytes]:
-    """The student version, from a library folder or from uploaded source files."""
-    if source_dir is not None:
-        return generate_student_version(source_dir, assignment_id)
-    with tempfile.TemporaryDirectory(prefix="aiclass-source-") as workdir:
-        for path, data in source.items():
-            target = Path(workdir) / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        return generate_student_version(Path(workdir), assignment_id)
-
-
 class ReleaseHandler(UploadHandler):
     """Release a source assignment (uploaded, or from the library) to classes."""
 
@@ -168,20 +152,10 @@ class ReleaseHandler(UploadHandler):
             for class_id in class_ids:
                 self.require(session, class_id, Role.TEACHER)
         library = self.get_argument("library", "")
-        source = {} if library else self.body_files()
-        source_dir = self.classroom.library_assignment(library) if library else None
-        files = await IOLoop.current().run_in_executor(
-            None, _generate, source_dir, source, assignment_id)
-        if source_dir is not None:
-            source = {p.relative_to(source_dir).as_posix(): p.read_bytes()
-                      for p in sorted(source_dir.rglob("*")) if p.is_file()
-                      and not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts)}
-        with self.classroom.store() as (session, store):
-            releases = store.release(class_ids, assignment_id, files, self.username, due_at)
-            store_sources(session, releases, source, self.classroom.content.put,
-                          "due" if self.get_argument("grade_on", "") == "due" else "submit")
-            body = [release_json(r) for r in releases]
-        self.write_json({"releases": body}, 201)
+        source = self.classroom.library_assignment(library) if library else self.body_files()
+        releases = await self.classroom.release(class_ids, assignment_id, source, self.username,
+                                                due_at, self.get_argument("grade_on", ""))
+        self.write_json({"releases": [release_json(r) for r in releases]}, 201)
 
 
 class FetchHandler(APIHandler):

@@ -1,7 +1,8 @@
 """A teacher's pages: their classes, the library and releasing, preparing a class, progress.
 
-Releases go through the exchange store exactly as the REST API's do (nbgrader's
-``generate_assignment`` makes the student version); preparing a class starts the
+Releases go through :meth:`Classroom.release <hub.service.classroom.Classroom.release>`,
+the same call as the REST API's (nbgrader's ``generate_assignment`` makes the student
+version); preparing a class starts the
 students' servers through the hub's REST API with the service's own token, after the
 organisation model said the caller teaches the class.
 """
@@ -10,26 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from tornado import web
 
-from grading.autograde.generate import generate_student_version
 from grading.exchange.archive import unpack
 from grading.exchange.deadlines import is_late
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Fetch, Release, Submission
 from grading.exchange.store import ExchangeStore, check_assignment_id
 from grading.gradebook.queue import progress as grading_progress
-from grading.gradebook.queue import store_sources
 from grading.gradebook.similarity import class_similarity
 from hub.hub_api import HubAPI, server_state
 from hub.library import BANDS, load_library
+from hub.org.directory import classes_taught
 from hub.org.models import Enrollment, Person, Role, SchoolClass
 from hub.service import access
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
@@ -83,28 +81,19 @@ class LibraryHandler(PageHandler):
         shown = [a for a in lessons if (not band or a.grade_band == band)
                  and (not module or module in (a.module_zh, a.module_en))]
         with self.classroom.database.session() as session:
-            classes = [{"id": c.id, "name": c.name} for c in self.taught(session)]
+            classes = [{"id": c.id, "name": c.name}
+                       for c in classes_taught(session, self.person.username)]
         self.render_page("library.html", lessons=shown, band=band, module=module,
                          modules=modules, classes=classes,
                          bands=[(k, v[1] if zh else v[2]) for k, v in BANDS.items()],
                          band_names={k: v[1] if zh else v[2] for k, v in BANDS.items()},
                          released=self.get_query_arguments("released"))
 
-    def taught(self, session: Session) -> list[SchoolClass]:
-        return list(session.scalars(
-            select(SchoolClass).join(Enrollment, Enrollment.class_id == SchoolClass.id)
-            .where(Enrollment.username == self.person.username,
-                   Enrollment.role == Role.TEACHER).order_by(SchoolClass.id)))
-
 
 class ReleaseFormHandler(PageHandler):
-    """Release a library lesson, or an uploaded source assignment, to the chosen classes.
+    """Release a library lesson, or an uploaded source assignment, to the chosen classes."""
 
-    The instructor files are kept with the release (``grading.gradebook.queue.store_sources``) so
-    that the service's workers grade each submission against the version it came from.
-    """
-
-    async def release(self, assignment_id: str, source: Path) -> None:
+    async def release(self, assignment_id: str, source: Path | dict[str, bytes]) -> None:
         class_ids = self.get_body_arguments("class")
         if not class_ids:
             raise web.HTTPError(400, "class")
@@ -115,16 +104,8 @@ class ReleaseFormHandler(PageHandler):
         with self.classroom.database.session() as session:
             for class_id in class_ids:
                 self.require_teaching(session, class_id)
-        check_assignment_id(assignment_id)
-        files = await asyncio.to_thread(generate_student_version, source, assignment_id)
-        instructor = {path.relative_to(source).as_posix(): path.read_bytes()
-                      for path in sorted(source.rglob("*")) if path.is_file()
-                      and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts)}
-        with self.classroom.store() as (session, store):
-            releases = store.release(class_ids, assignment_id, files, self.person.username,
-                                     due_at)
-            store_sources(session, releases, instructor, self.classroom.content.put,
-                          "due" if self.get_body_argument("grade_on", "") == "due" else "submit")
+        await self.classroom.release(class_ids, assignment_id, source, self.person.username,
+                                     due_at, self.get_body_argument("grade_on", ""))
         self.redirect(f"{self.prefix}library?released={assignment_id}")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -163,12 +144,7 @@ class UploadReleaseHandler(ReleaseFormHandler):
         if not any(path.endswith(".ipynb") for path in files):
             raise ExchangeRefused("bad_request", "请上传至少一个 .ipynb 笔记本",
                                   "upload at least one .ipynb notebook")
-        with tempfile.TemporaryDirectory(prefix="aiclass-upload-") as workdir:
-            for path, data in files.items():
-                target = Path(workdir) / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            await self.release(assignment_id, Path(workdir))
+        await self.release(assignment_id, files)
 
 
 class ClassHandler(PageHandler):
