@@ -26,11 +26,11 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    """How much one upload may hold."""
+    """How much one upload may hold; the caller's settings decide (the hub's ``[service]``)."""
 
-    max_total_bytes: int = 100 * MIB
-    max_file_bytes: int = 50 * MIB
-    max_files: int = 200
+    max_total_bytes: int
+    max_file_bytes: int
+    max_files: int
 
 
 def check_relative_path(name: str) -> str:

@@ -32,11 +32,11 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 @dataclass(frozen=True)
 class SubmissionLimits:
-    """How much and how often a student may submit."""
+    """How much and how often a student may submit; the caller's settings decide."""
 
-    archive: ArchiveLimits = ArchiveLimits()
-    per_minute: int = 6
-    kept: int = 100
+    archive: ArchiveLimits
+    per_minute: int
+    kept: int
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from grading.exchange.store import (
 )
 from grading.gradebook.queue import enqueue_new, store_sources
 from hub.db import ServiceDatabase
-from hub.settings import Settings
+from hub.settings import ServiceSettings, Settings
 
 T = TypeVar("T")
 log = logging.getLogger("aiclass.classroom")
@@ -136,6 +136,7 @@ class GroupCommit:
 
 
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "assignments"
+SERVICE_DEFAULTS = ServiceSettings()
 #: Folders of a source assignment that are an editor's or interpreter's leftovers, not the
 #: teacher's work: never kept as the instructor files the workers grade against.
 NOT_SOURCE = frozenset({"__pycache__", ".ipynb_checkpoints"})
@@ -167,14 +168,18 @@ class Classroom(LoggingConfigurable):
         config=True)
     library_dir = Unicode(help="Source assignments teachers may release by name").tag(
         config=True)
-    max_submission_bytes = Integer(100 * MIB, help="Size limit of one upload").tag(config=True)
-    max_file_bytes = Integer(50 * MIB, help="Size limit of one file of an upload").tag(
-        config=True)
-    max_files = Integer(200, help="Files in one upload").tag(config=True)
-    submissions_per_minute = Integer(6, help="Submissions per student, assignment, minute").tag(
-        config=True)
-    max_submissions = Integer(100, help="Submissions kept per student and assignment").tag(
-        config=True)
+    # The limits' defaults are the ``[service]`` settings' own, declared once in hub.settings.
+    max_submission_bytes = Integer(SERVICE_DEFAULTS.max_submission_mb * MIB,
+                                   help="Size limit of one upload").tag(config=True)
+    max_file_bytes = Integer(SERVICE_DEFAULTS.max_file_mb * MIB,
+                             help="Size limit of one file of an upload").tag(config=True)
+    max_files = Integer(SERVICE_DEFAULTS.max_files, help="Files in one upload").tag(config=True)
+    submissions_per_minute = Integer(SERVICE_DEFAULTS.submissions_per_minute,
+                                     help="Submissions per student, assignment, minute").tag(
+                                         config=True)
+    max_submissions = Integer(SERVICE_DEFAULTS.max_submissions,
+                              help="Submissions kept per student and assignment").tag(
+                                  config=True)
 
     @default("library_dir")
     def _default_library_dir(self) -> str:

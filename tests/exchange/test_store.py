@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from grading.exchange.archive import ArchiveLimits, pack, unpack
+from grading.exchange.archive import MIB, ArchiveLimits, pack, unpack
 from grading.exchange.content_store import ContentStore
 from grading.exchange.deadlines import lateness
 from grading.exchange.errors import ExchangeRefused
@@ -20,6 +21,7 @@ from tests.exchange.service_steps import fetch, submit
 
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                        "nbformat_minor": 5}).encode()
+LIMITS = SubmissionLimits(ArchiveLimits(10 * MIB, 10 * MIB, 50), per_minute=6, kept=100)
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def test_lateness_follows_extensions_granted_before_or_after_the_due_date(
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", past)
     assert store.due_for("c1", "ps1", "s1") == past
     submission, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
-                           SubmissionLimits())
+                           LIMITS)
     assert lateness(submission.submitted_at, past) > timedelta(hours=1)
     later = utcnow() + timedelta(days=1)
     store.grant_extension("c1", "ps1", "s1", later, "t")
@@ -61,9 +63,9 @@ def test_lateness_follows_extensions_granted_before_or_after_the_due_date(
 def test_history_is_kept_and_the_teacher_may_choose(store: ExchangeStore) -> None:
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
     first, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001",
-                      SubmissionLimits())
+                      LIMITS)
     second, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK + b"\n"}, "key-00002",
-                       SubmissionLimits())
+                       LIMITS)
     assert store.counted("c1", "ps1", "s1").id == second.id
     store.choose(first)
     assert store.counted("c1", "ps1", "s1").id == first.id
@@ -74,7 +76,7 @@ def test_history_is_kept_and_the_teacher_may_choose(store: ExchangeStore) -> Non
 
 def test_retry_returns_the_same_submission_and_limits_refuse(store: ExchangeStore) -> None:
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
-    limits = SubmissionLimits(per_minute=2, kept=10)
+    limits = replace(LIMITS, per_minute=2, kept=10)
     first, created = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
     again, created_again = submit(store, "c1", "ps1", "s1", {}, "key-00001", limits)
     assert created and not created_again and again.id == first.id
@@ -90,7 +92,7 @@ def test_retry_returns_the_same_submission_and_limits_refuse(store: ExchangeStor
 def test_a_batch_of_submissions_keeps_keys_and_limits(store: ExchangeStore) -> None:
     """The service's writer inserts many at once: the same answers as one at a time."""
     store.release(["c1"], "ps1", {"a.ipynb": NOTEBOOK}, "t", None)
-    limits = SubmissionLimits(per_minute=2, kept=10)
+    limits = replace(LIMITS, per_minute=2, kept=10)
     earlier, _ = submit(store, "c1", "ps1", "s1", {"a.ipynb": NOTEBOOK}, "key-00001", limits)
     manifest = [{"path": "a.ipynb", "sha256": store.content.put(NOTEBOOK),
                  "size": len(NOTEBOOK)}]

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from grading.autograde.generate import generate_student_version
+from grading.exchange.archive import MIB, ArchiveLimits
 from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Submission
 from grading.exchange.store import ExchangeStore, SubmissionLimits
@@ -28,6 +29,7 @@ from grading.gradebook.queue import store_sources
 from tests.exchange.service_steps import submit
 
 REPO = Path(__file__).resolve().parents[2]
+LIMITS = SubmissionLimits(ArchiveLimits(10 * MIB, 10 * MIB, 50), per_minute=1000, kept=100)
 PS1_SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"
 CLASS = "c-7a"
 TEACHER = "t-0001"
@@ -100,7 +102,7 @@ class Service:
         with self.store() as (_session, store):
             submission, _created = submit(store, CLASS, "ps1", student, files,
                                           key or f"key-{abs(hash(student))}",
-                                          SubmissionLimits(per_minute=1000))
+                                          LIMITS)
             return submission.id
 
     def submission(self, submission_id: int) -> Submission:
