@@ -12,21 +12,48 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 SETTINGS_FILE_NAME = "aiclass.toml"
 DATA_DIR_ENV = "AICLASS_DATA"
 OVERRIDES_ENV = "AICLASS_OVERRIDES"
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
 class SettingsError(Exception):
     """A settings file that cannot be used; the message names the file and the key."""
+
+
+def pinned_version(distribution: str) -> str:
+    """The exact version (``==``) that ``pyproject.toml`` pins ``distribution`` to.
+
+    ``pyproject.toml`` is the one place a dependency's version is written. The torch
+    requirements of the student images default to the hub's own torch, read here, so
+    the explainers, the grader and a student's server run the same version, and moving
+    torch is one edit. The checkout's file is read; a hub installed without its checkout
+    reads the same list from its installed metadata.
+    """
+    if PYPROJECT.is_file():
+        with PYPROJECT.open("rb") as f:
+            requirements = tomllib.load(f)["project"]["dependencies"]
+    else:
+        requirements = metadata.requires("aiclass") or []
+    for requirement in requirements:
+        pinned = re.fullmatch(rf"{re.escape(distribution)}\s*==\s*([\w.+!-]+)", requirement.strip())
+        if pinned:
+            return pinned.group(1)
+    raise LookupError(f"pyproject.toml pins no exact version of {distribution}")
+
+
+TORCH_VERSION = pinned_version("torch")
 
 
 def setting(
@@ -176,10 +203,13 @@ class DockerSettings:
                               "mirror for image builds; empty: the one this host's APT uses")
     apt_security_mirror: str = setting("", "Debian 安全更新源；留空则沿用本机 / Debian "
                                        "security mirror; empty: this host's")
-    cpu_torch: str = setting("torch==2.13.0+cpu", "student 镜像的 torch 要求 / torch "
+    cpu_torch: str = setting(f"torch=={TORCH_VERSION}+cpu", "student 镜像的 torch 要求 / torch "
                              "requirement of the student image (CPU build)")
-    gpu_torch: str = setting("torch==2.13.0,!=2.13.0+cpu", "student-gpu 镜像的 torch 要求 / "
-                             "torch requirement of the student-gpu image (CUDA build)")
+    #: PyPI's plain build is the CUDA one; excluding ``+cpu`` keeps pip from preferring a CPU
+    #: wheel that a find-links folder offers.
+    gpu_torch: str = setting(f"torch=={TORCH_VERSION},!={TORCH_VERSION}+cpu",
+                             "student-gpu 镜像的 torch 要求 / torch requirement of the "
+                             "student-gpu image (CUDA build)")
 
 
 @dataclass(frozen=True)
