@@ -3,8 +3,10 @@
 JupyterHub starts it with ``python -m hub.service --port N`` and proxies
 ``/services/classroom/`` to it; the hub passes the settings location in the
 environment, and its own API URL and token for :class:`HubAuth`. Handlers are
-grouped by concern (``exchange_api`` today; teacher pages later) and each module
-contributes its routes here.
+grouped by concern, each module contributing its routes here: the exchange REST API
+(``exchange_api``), the grading API (``grading_api``) and the pages for teachers and
+admins (``pages``); beside them run the grading workers, the activity recorder and the
+region report's refresher.
 """
 
 from __future__ import annotations
