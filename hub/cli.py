@@ -17,9 +17,9 @@ from types import ModuleType
 from grading.autograde.assignment import GradingError
 from grading.sandbox import SandboxError
 from hub.commands import UsageError, assignments, grade, images, roster, up
+from hub.hub_api import HubAPIError
 from hub.images import ImageBuildError
 from hub.library import LibraryError
-from hub.org.mirror import MirrorError
 from hub.org.password_reset import ResetRefused
 from hub.org.roster import RosterError
 from hub.org.slips import UnknownClassError
@@ -38,7 +38,7 @@ EXIT_STATUS: tuple[tuple[type[Exception], int, str | None], ...] = (
     (GradingError, 1, "批改失败 / grading failed"),
     (SandboxError, 1, "批改失败 / grading failed"),
     (ImageBuildError, 1, "镜像构建失败 / image build failed"),
-    (MirrorError, 3, "已导入，但未能同步到 hub / imported, but not mirrored into the hub"),
+    (HubAPIError, 3, "已导入，但未能同步到 hub / imported, but not mirrored into the hub"),
 )
 """Each kind of error a command lets through: its exit status and what it was, in words.
 

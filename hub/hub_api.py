@@ -31,6 +31,10 @@ class HubAPIError(Exception):
     """The hub refused or could not be reached; the message says which call and why."""
 
 
+class HubUnreachable(HubAPIError):
+    """No answer at all: the hub is not running (yet), as opposed to a refusal."""
+
+
 def hub_api_url(settings: Settings) -> str:
     """The hub's REST API on loopback, where the hub itself listens."""
     return f"http://127.0.0.1:{settings.hub.hub_port}{settings.hub.base_url}hub/api"
@@ -77,7 +81,7 @@ class HubAPI:
             return self.http.request(method, f"{self.url}/{path}", json=body,
                                      params=params or None, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise HubAPIError(f"hub 无法连接 / hub unreachable: {method} {path}: {exc}") from exc
+            raise HubUnreachable(f"hub 无法连接 / hub unreachable: {method} {path}: {exc}") from exc
 
     def call(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,),
              **params: Any) -> Any:

@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hub.settings import load_settings
+from hub.settings import DockerSettings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPES = REPO_ROOT / "images"
@@ -73,10 +73,10 @@ class BuildOptions:
     registry_prefix: str = ""
     apt_mirror: str = DEFAULT_MIRROR
     apt_security_mirror: str = DEFAULT_SECURITY_MIRROR
-    cpu_torch: str = "torch==2.13.0+cpu"
-    #: The CUDA build: PyPI's plain 2.13.0 (or a ``+cuXXX`` from a PyTorch mirror); the
+    cpu_torch: str = DockerSettings().cpu_torch
+    #: The CUDA build: PyPI's plain release (or a ``+cuXXX`` from a PyTorch mirror); the
     #: exclusion keeps pip from preferring a ``+cpu`` wheel that a find-links folder offers.
-    gpu_torch: str = "torch==2.13.0,!=2.13.0+cpu"
+    gpu_torch: str = DockerSettings().gpu_torch
 
     def tag(self, name: str) -> str:
         """The full image reference for one of our images, e.g. ``aiclass/student:0.1.0``."""

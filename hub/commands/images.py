@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from hub.images import ImageBuilder, ImageBuildError, build_options, recipes
-from hub.settings import SettingsError
+from hub.images import ImageBuilder, build_options, recipes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,11 +51,6 @@ def build_command(args: argparse.Namespace) -> int:
     names = args.only or [r.name for r in recipes().values() if r.default]
     if args.gpu and "student-gpu" not in names:
         names.append("student-gpu")
-    try:
-        tags = ImageBuilder(build_options(args.data)).build(names)
-    except (ImageBuildError, SettingsError) as error:
-        print(f"错误 / error: {error}", file=sys.stderr)
-        return 1
-    for tag in tags:
+    for tag in ImageBuilder(build_options(args.data)).build(names):
         print(tag)
     return 0

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
 from sqlalchemy.orm import Session
 
 from hub.commands import add_actions, add_data_dir
 from hub.db import ServiceDatabase
-from hub.org.mirror import MirrorError, mirror_from_settings
+from hub.hub_api import HubUnreachable
+from hub.org.mirror import mirror_from_settings
 from hub.org.password_reset import reset_password
 from hub.org.roster import STAFF, apply_roster, read_tables
 from hub.org.slips import TEMPLATES, issue_slips, write_slips
@@ -118,9 +118,7 @@ def run_import(args: argparse.Namespace) -> int:
         return 0
     try:
         mirrored = mirror_from_settings(settings)
-    except MirrorError as exc:
-        if not isinstance(exc.__cause__, requests.RequestException):
-            raise
+    except HubUnreachable as exc:
         # The hub is not running: its mirror service reconciles as it starts.
         print(f"未能同步到 hub（hub 启动后会自动同步）/ not mirrored into the hub (it "
               f"catches up when it starts): {exc}", file=sys.stderr)

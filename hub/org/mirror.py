@@ -44,10 +44,6 @@ USERS_PER_REQUEST = 5000
 log = logging.getLogger("aiclass.org.mirror")
 
 
-MirrorError = HubAPIError
-"""What a failed reconciliation raises: the hub refused or could not be reached."""
-
-
 def mirror_token(data_dir: Path) -> str:
     """The mirror service's API token, made on first use and readable only by the hub's user."""
     path = data_dir / TOKEN_FILE_NAME
@@ -163,7 +159,7 @@ def main() -> None:
     while True:
         try:
             report = mirror_from_settings(settings, api)
-        except MirrorError as exc:
+        except HubAPIError as exc:
             log.warning("mirror failed, retrying in 10 s: %s", exc)
             time.sleep(10)
             continue

@@ -39,7 +39,7 @@ class GradingHandler(APIHandler):
 
     @property
     def late_policy(self) -> LatePolicy:
-        return self.settings.get("late_policy") or LatePolicy()
+        return LatePolicy()
 
 
 class RegradeHandler(GradingHandler):

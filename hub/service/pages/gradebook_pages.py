@@ -70,7 +70,7 @@ class GradebookExportHandler(PageHandler):
                 .order_by(Person.username)).all())
             names = people if self.get_query_argument("names", "") == "1" else None
             table = class_table(session, store, class_id, list(people),
-                                self.settings.get("late_policy") or LatePolicy(), names)
+                                LatePolicy(), names)
         stamp = datetime.now().strftime("%Y%m%d")
         if extension == "csv":
             body = to_csv(table)
