@@ -135,11 +135,11 @@ def test_a_worker_keeps_its_lease_while_grading_takes_longer_than_the_lease(
         service: Service) -> None:
     """Does a worker still grading keep others off its job after the first lease ran out?"""
     service.release()
-    slow = {"squares": "import time\ntime.sleep(6)\n" + CORRECT["squares"]}
+    slow = {"squares": "import time\ntime.sleep(10)\n" + CORRECT["squares"]}
     submission_id = service.submit("s-06", {**CORRECT, **slow})
     with service.store() as (session, _store):
         enqueue(session, session.get_one(_submission(), submission_id), "submit", "s-06")
-    policy = QueuePolicy(lease_seconds=2)
+    policy = QueuePolicy(lease_seconds=3)
     worker = GradingWorker(service.session, service.content, "patient", sandbox="local",
                            policy=policy)
     graded: list[int | None] = []

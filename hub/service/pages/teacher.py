@@ -112,7 +112,7 @@ class ReleaseFormHandler(PageHandler):
         error = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(error, ExchangeRefused):
             self.set_status(422 if error.code == "generate_failed" else 400)
-            message = error.message if self.locale_name == "zh_CN" else error.message_en
+            message = error.zh if self.locale_name == "zh_CN" else error.en
             self.finish(self.settings["page_templates"].get_template("error.html").render(
                 t=self.text, lang=self.locale_name, prefix=self.prefix, person=None, xsrf="",
                 path=self.request.path, status=self.get_status(), message=message))
