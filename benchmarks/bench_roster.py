@@ -19,6 +19,7 @@ import requests
 from benchmarks import argument_parser
 from hub.db import ServiceDatabase
 from hub.hub_api import HubAPI, hub_api_url
+from hub.org.grants import REGION_OPERATOR
 from hub.org.mirror import MirrorReport, mirror_from_settings, mirror_token
 from hub.org.roster import ImportReport, apply_roster, read_tables
 from hub.settings import Settings, load_settings
@@ -64,7 +65,8 @@ def import_and_mirror(settings: Settings, csv_path: Path) -> tuple[ImportReport,
     database = ServiceDatabase(settings.database_url)
     started = time.perf_counter()
     with database.session() as session:
-        report = apply_roster(session, tables, settings.org.region_id, settings.org.region_name)
+        report = apply_roster(session, tables, settings.org.region_id, settings.org.region_name,
+                              grantor=REGION_OPERATOR)
     database.engine.dispose()
     timings["validate+apply"] = time.perf_counter() - started
     started = time.perf_counter()

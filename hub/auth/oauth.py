@@ -3,7 +3,11 @@
 The SSO says who someone is; the roster says what they may do here. A person is let in
 only when both agree: they are on the roster under the SSO's username, their email is
 verified (when the center asks for it), the ID token is still valid, and the school,
-classes and role the SSO claims match the roster. The claimed classes and school
+classes and role the SSO claims match the roster. A claim never changes a role or a
+school: the claims go through the one rule of who may grant what
+(:func:`hub.org.grants.check_grant`, as :data:`~hub.org.grants.SIGN_IN_CLAIMS`, which
+may grant nothing), so only the roster makes someone an admin or moves them between
+schools. The claimed classes and school
 become the student's JupyterHub groups (``manage_groups``), the same ones the mirror
 keeps, so a sign-in never contradicts the mirror. Every refusal is a page that says
 why, in Chinese and English, and whom to ask.
@@ -23,6 +27,7 @@ from traitlets.config import Config
 
 from hub.auth.base import ClassroomAuthenticator
 from hub.org.directory import class_group, current_enrollments, school_group
+from hub.org.grants import SIGN_IN_CLAIMS, GrantRefused, Standing, check_grant
 from hub.org.models import Enrollment, Person, Role
 from hub.org.roster import ROLE_NAMES
 from hub.settings import OAuthSettings, Settings, SettingsError
@@ -72,17 +77,17 @@ class RegionOAuthenticator(ClassroomAuthenticator, GenericOAuthenticator):
         """The student's groups if the claims agree with the roster; refuse otherwise."""
         with self.database.session() as session:
             person = session.get(Person, username)
-            if person is None:
-                raise SignInRefused(f"账号 {username} 不在本区域的花名册中",
-                                    f"account {username} is not on this region's roster")
             claimed_role = ROLE_NAMES.get(str(claims.get(self.role_claim, "")).lower())
-            if claimed_role != person.role:
-                raise SignInRefused("统一身份认证中的角色与花名册不一致",
-                                    "the role given by the SSO does not match the roster")
-            claimed_school = claims.get(self.school_claim) or None
-            if person.school_id and claimed_school != person.school_id:
-                raise SignInRefused("统一身份认证中的学校与花名册不一致",
-                                    "the school given by the SSO does not match the roster")
+            # People of the whole region have no school here; an SSO may still name the
+            # education bureau's code for them, which is not a school membership.
+            claimed_school = (claims.get(self.school_claim) or None
+                              if person is None or person.school_id else None)
+            try:
+                check_grant(SIGN_IN_CLAIMS, username,
+                            Standing(person.role, person.school_id) if person else None,
+                            Standing(claimed_role or "", claimed_school))
+            except GrantRefused as refused:
+                raise SignInRefused(refused.zh, refused.en) from refused
             claimed_classes = set(claims.get(self.classes_claim) or [])
             if person.role == Role.STUDENT:
                 roster_classes = {class_id for class_id, _school, student

@@ -3,6 +3,12 @@
 ``import`` checks every row before it changes anything, applies the file in one
 transaction, then mirrors the organisation into the running hub (when the hub is not
 running, its mirror service catches up as it starts).
+
+Whoever runs it on the server can already write the databases, so the command acts for
+the region (:data:`hub.org.grants.REGION_OPERATOR`): a narrower ``--as USER`` would be
+a label, not a boundary. What can be narrowed is the *file*: ``--school`` checks a file
+a school sent in by the rule of that school's admins (only its students and teachers),
+so importing it for them grants nothing their own upload could not.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from hub.commands import add_actions, add_data_dir
+from hub.commands import UsageError, add_actions, add_data_dir
 from hub.db import ServiceDatabase
 from hub.hub_api import HubUnreachable
+from hub.org.grants import REGION_OPERATOR, Authority, Grantor
 from hub.org.mirror import mirror_from_settings
+from hub.org.models import School
 from hub.org.password_reset import reset_password
 from hub.org.roster import STAFF, apply_roster, read_tables
 from hub.org.slips import TEMPLATES, issue_slips, write_slips
@@ -44,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            help="只检查并显示将要做的修改 / check and show the changes only")
     importing.add_argument("--no-mirror", action="store_true",
                            help="不同步到 hub / do not mirror into the hub")
+    importing.add_argument("--school", metavar="SCHOOL",
+                           help="按该校学校管理员的权限检查：只能包含本校的学生和教师 / check "
+                                "the file as that school's admin's: only its students and "
+                                "teachers")
     importing.set_defaults(func=run_import)
 
     slips = actions.add_parser(
@@ -100,8 +112,15 @@ def service_session(data: Path) -> Iterator[tuple[Settings, Session]]:
 def run_import(args: argparse.Namespace) -> int:
     tables = read_tables(args.files)
     with service_session(args.data) as (settings, session):
+        grantor = REGION_OPERATOR
+        if args.school is not None:
+            if session.get(School, args.school) is None:
+                raise UsageError(f"--school：未知的学校“{args.school}” / --school: unknown "
+                                 f"school “{args.school}”")
+            grantor = Grantor(Authority.SCHOOL, args.school)
         trial = session.begin_nested()
-        report = apply_roster(session, tables, settings.org.region_id, settings.org.region_name)
+        report = apply_roster(session, tables, settings.org.region_id, settings.org.region_name,
+                              grantor=grantor)
         if args.dry_run:
             trial.rollback()
             print(f"试运行，未做修改 / dry run, nothing changed: {report.summary()}")

@@ -10,7 +10,9 @@ student named in a class of a school year leaves their other class of that year 
 move). Enrollments of earlier years are kept as history, so next year's file moves
 students on without losing what they did; the hub mirrors only each student's
 latest year (see :mod:`hub.org.directory`). People not in the file are untouched.
-Importing the same file twice changes nothing.
+Importing the same file twice changes nothing. Whose file it is matters: each row is
+also checked against what its uploader may grant (:mod:`hub.org.grants`), so a school
+admin's file can touch only their own school's students and teachers.
 
 Initial passwords are not made here: they are never stored in clear, so they are
 issued when a class's sign-in slips are printed (:mod:`hub.org.slips`).
@@ -28,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from hub.org.grants import Grantor, GrantRefused, Standing, check_grant
 from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
 from hub.org.tables import Table, TableError, read_table
 
@@ -294,8 +297,9 @@ def _stage_for_grade(grade: int) -> str:
 class _Validator:
     """Checks every row of every table, collecting problems instead of stopping at the first."""
 
-    def __init__(self, existing: _Existing) -> None:
+    def __init__(self, existing: _Existing, grantor: Grantor) -> None:
         self.existing = existing
+        self.grantor = grantor
         self.problems: list[Problem] = []
         self.rows: list[RosterRow] = []
         self.schools: dict[str, SchoolSpec] = {}
@@ -504,6 +508,14 @@ class _Validator:
                 return
         else:
             self.people[row.username] = row
+        known = self.existing.people.get(row.username)
+        try:
+            check_grant(self.grantor, row.username,
+                        Standing(known.role, known.school) if known else None,
+                        Standing(row.role, row.school or None))
+        except GrantRefused as refused:
+            bad(refused.column, refused.zh, refused.en)
+            return
         if row.role == Role.STUDENT:
             school_class = self.classes.get(row.class_id) or self.existing.classes[row.class_id]
             year = school_class.school_year
@@ -518,10 +530,12 @@ class _Validator:
         self.rows.append(row)
 
 
-def validate(tables: Iterable[Table], session: Session, existing: _Existing | None = None
+def validate(tables: Iterable[Table], session: Session, *, grantor: Grantor,
+             existing: _Existing | None = None
              ) -> tuple[list[RosterRow], dict[str, SchoolSpec], dict[str, ClassSpec]]:
-    """Check every row of every table against each other and the database; raise on problems."""
-    validator = _Validator(existing or _Existing.load(session))
+    """Check every row of every table against each other, the database and what ``grantor``
+    may grant (:func:`hub.org.grants.check_grant`); raise on problems."""
+    validator = _Validator(existing or _Existing.load(session), grantor)
     for table in tables:
         validator.check_table(table)
     if validator.problems:
@@ -653,10 +667,11 @@ def _apply_enrollments(session: Session, rows: list[RosterRow], report: ImportRe
 
 
 def apply_roster(session: Session, tables: list[Table], region_id: str,
-                 region_name: str) -> ImportReport:
-    """Validate ``tables`` and apply them in ``session``; raise :class:`RosterError` first."""
+                 region_name: str, *, grantor: Grantor) -> ImportReport:
+    """Validate ``tables`` as ``grantor``'s and apply them in ``session``; raise
+    :class:`RosterError` first."""
     existing = _Existing.load(session)
-    rows, schools, classes = validate(tables, session, existing)
+    rows, schools, classes = validate(tables, session, grantor=grantor, existing=existing)
     report = ImportReport(rows=len(rows))
     _apply_schools(session, schools, classes, region_id, region_name, report)
     _apply_classes(session, classes, existing, report)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hub.db import ServiceDatabase
 from hub.org.directory import hub_groups, hub_roles
+from hub.org.grants import REGION_OPERATOR
 from hub.org.models import Credential, Enrollment, Person, School, SchoolClass
 from hub.org.password_reset import ResetRefused, reset_password
 from hub.org.roster import ImportReport, RosterError, apply_roster, read_tables
@@ -38,7 +39,8 @@ def database(tmp_path: Path) -> ServiceDatabase:
 
 def import_files(database: ServiceDatabase, *paths: Path) -> ImportReport:
     with database.session() as session:
-        return apply_roster(session, read_tables(paths), "region", "本区域")
+        return apply_roster(session, read_tables(paths), "region", "本区域",
+                            grantor=REGION_OPERATOR)
 
 
 def dump(database: ServiceDatabase) -> dict:

@@ -2,17 +2,21 @@
 
 The uploaded file is kept under ``<data>/roster-uploads/`` between the dry run and the
 confirmation (named by a random token the form carries back), so what is applied is
-exactly what was checked. A school admin may only upload rows of their own school.
+exactly what was checked. What the uploader may change is the one rule of
+:mod:`hub.org.grants` (a school admin: their own school's students and teachers), checked
+again when the file is applied, so a role changed in between counts.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 from tornado import web
 
+from hub.org.grants import Grantor
 from hub.org.models import Role
 from hub.org.roster import Problem, RosterError, apply_roster, validate
 from hub.org.tables import TableError, read_table
@@ -57,23 +61,18 @@ class RosterHandler(PageHandler):
     def run(self, path: Path, *, apply: bool, source: str | None = None) -> None:
         source = source or path.name
         try:
-            table = read_table(path)
+            table = replace(read_table(path), source=source)
         except TableError as exc:
             self.show([Problem(source, None, None, str(exc), str(exc))])
             return
         settings = self.settings["aiclass_settings"]
+        grantor = Grantor.person(self.person.username, self.person.role, self.person.school_id)
         try:
             with self.classroom.database.session() as session:
-                rows, _schools, _classes = validate([table], session)
-                foreign = [r for r in rows if self.person.role == Role.SCHOOL_ADMIN
-                           and r.school != self.person.school_id]
-                if foreign:
-                    raise RosterError([Problem(source, r.row, None, "只能导入本校的行",
-                                               "only rows of your own school")
-                                       for r in foreign])
+                rows, _schools, _classes = validate([table], session, grantor=grantor)
                 trial = session.begin_nested()
                 report = apply_roster(session, [table], settings.org.region_id,
-                                      settings.org.region_name)
+                                      settings.org.region_name, grantor=grantor)
                 if not apply:
                     trial.rollback()
         except RosterError as exc:
