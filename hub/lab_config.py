@@ -4,8 +4,8 @@ Written by the hub into ``<data dir>/jupyter/<role>/`` and put first on the
 server's ``JUPYTER_CONFIG_PATH``: JupyterLab's locale (zh-CN by default) through
 ``labconfig/default_setting_overrides.json``, which nbgrader tools appear
 (students get the Assignments panel and validation; teachers also get the
-formgrader and course tools), and a ``matplotlibrc`` with a CJK font so that
-Chinese axis labels render.
+formgrader and course tools, with autograding left to the service's sandbox), and a
+``matplotlibrc`` with a CJK font so that Chinese axis labels render.
 
 Docker mode's containers cannot see the data dir (the hub may itself run in a container), so
 the student image carries the same profiles: the student's is the image's own configuration and
@@ -49,6 +49,16 @@ EXCHANGE_PLUGINS = {
     )
 }
 """nbgrader's exchange over HTTP (``extensions/exchange``) instead of a shared folder."""
+TEACHER_NBGRADER_CONFIG = {
+    "Autograde": {
+        pipeline: ["aiclass_exchange.central_grading.CentralGradingOnly"]
+        for pipeline in ("sanitize_preprocessors", "autograde_preprocessors")
+    },
+}
+"""nbgrader settings of the teacher profile only: ``Autograde``'s pipelines are one step that
+refuses, so neither the formgrader nor ``nbgrader autograde`` runs a submission's code in the
+teacher's server, where it would hold the teacher's token
+(``extensions/exchange/aiclass_exchange/central_grading.py``); the service's sandbox grades."""
 TEACHER_PROFILE_IN_IMAGE = "/opt/aiclass/jupyter/teacher"
 """The teacher's profile in the student image (``images/student/teacher/``)."""
 ENGLISH_LAB_IN_IMAGE = "/opt/aiclass/jupyter/locale-en"
@@ -104,7 +114,8 @@ def write_lab_config(data_dir: Path, locale: str, cjk_font: str) -> None:
         _write_json(directory / "jupyter_server_config.json",
                     {"ServerApp": {"jpserver_extensions": extensions}})
         _write_json(directory / "nbgrader_config.json",
-                    {"ExchangeFactory": EXCHANGE_PLUGINS})
+                    {"ExchangeFactory": EXCHANGE_PLUGINS,
+                     **(TEACHER_NBGRADER_CONFIG if teacher else {})})
     rc = matplotlibrc_path(data_dir)
     rc.write_text(
         "font.family: sans-serif\n"

@@ -24,6 +24,7 @@ from hub.lab_config import (
     NBGRADER_STUDENT_SERVER_EXTENSIONS,
     NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
     NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS,
+    TEACHER_NBGRADER_CONFIG,
     TEACHER_PROFILE_IN_IMAGE,
 )
 from hub.org.models import Person, Role
@@ -186,6 +187,8 @@ def test_the_images_profiles_match_the_local_modes() -> None:
     etc, teacher = STUDENT_IMAGE / "etc" / "jupyter", STUDENT_IMAGE / "teacher"
     exchange = json.loads((etc / "nbgrader_config.json").read_text(encoding="utf-8"))
     assert exchange == {"ExchangeFactory": EXCHANGE_PLUGINS}
+    refusal = json.loads((teacher / "nbgrader_config.json").read_text(encoding="utf-8"))
+    assert refusal == TEACHER_NBGRADER_CONFIG
     for directory, enabled in ((etc, False), (teacher, True)):
         server = json.loads((directory / "jupyter_server_config.json").read_text())
         assert server["ServerApp"]["jpserver_extensions"] == {

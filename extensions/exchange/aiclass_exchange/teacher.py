@@ -3,7 +3,9 @@
 Release sends the *source* assignment: the service makes the student version with
 nbgrader's ``generate_assignment`` itself, so hidden tests never leave the service.
 Collect brings each student's counted submission into nbgrader's ``submitted/``
-folder with the server's timestamp, ready for ``nbgrader autograde``.
+folder with the server's timestamp, for the teacher to read (and the formgrader to list):
+the teacher profile's ``Autograde`` refuses to execute them (``central_grading.py``), because
+the service has already graded them in its sandbox.
 """
 
 from __future__ import annotations
