@@ -3,7 +3,9 @@
 Columns are ``assignment/notebook/grade_id`` in the assignments' order, then each
 assignment's total, late penalty and final score. Usernames are pseudonymous; real
 names are added only when the teacher asks (``names``), as display data. Text that a
-spreadsheet would run as a formula is prefixed with ``'``.
+spreadsheet would run as a formula is prefixed with ``'`` by :func:`spreadsheet_safe`,
+the one function every export of the project (gradebook, region workbook, sign-in
+slips) passes its cells through.
 """
 
 from __future__ import annotations
@@ -68,7 +70,11 @@ def class_table(session: Session, store: ExchangeStore, class_id: str, students:
     return Table(header, rows)
 
 
-def _safe(value: object) -> object:
+def spreadsheet_safe(value: object) -> object:
+    """``value`` as a spreadsheet cell that cannot run: text starting like a formula
+    (``=``, ``+``, ``-``, ``@``, tab, carriage return: what Excel, WPS and LibreOffice
+    evaluate, e.g. a student named ``=HYPERLINK(…)``) gets a leading ``'``, which makes
+    it text; numbers, dates and empty cells stay as they are, so ``-3`` stays a number."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
@@ -78,9 +84,9 @@ def to_csv(table: Table) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel opens the Chinese headers correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([_safe(v) for v in table.header])
+    writer.writerow([spreadsheet_safe(v) for v in table.header])
     for row in table.rows:
-        writer.writerow(["" if v is None else _safe(v) for v in row])
+        writer.writerow(["" if v is None else spreadsheet_safe(v) for v in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -89,9 +95,9 @@ def to_xlsx(table: Table, sheet_title: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = sheet_title[:31]
-    sheet.append([_safe(v) for v in table.header])
+    sheet.append([spreadsheet_safe(v) for v in table.header])
     for row in table.rows:
-        sheet.append([_safe(v) for v in row])
+        sheet.append([spreadsheet_safe(v) for v in row])
     sheet.freeze_panes = "B2"
     buffer = io.BytesIO()
     book.save(buffer)

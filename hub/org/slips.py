@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grading.gradebook.export import spreadsheet_safe
 from hub.org.credentials import set_initial_password
 from hub.org.models import Credential, Enrollment, Person, Role, School, SchoolClass
 
@@ -65,7 +66,8 @@ def _private_file(path: Path) -> None:
 
 def write_slips(out_dir: Path, school: School, school_class: SchoolClass, slips: list[Slip],
                 hub_url: str) -> tuple[Path, Path]:
-    """Write ``<class>-slips.csv`` (UTF-8 with BOM, for Excel) and a printable HTML page."""
+    """Write ``<class>-slips.csv`` (UTF-8 with BOM, for Excel; names that look like a
+    formula made text) and a printable HTML page."""
     csv_path = out_dir / f"{school_class.id}-slips.csv"
     html_path = out_dir / f"{school_class.id}-slips.html"
     _private_file(csv_path)
@@ -73,7 +75,8 @@ def write_slips(out_dir: Path, school: School, school_class: SchoolClass, slips:
         writer = csv.writer(handle)
         writer.writerow(["用户名", "姓名", "初始密码", "登录地址"])
         for slip in slips:
-            writer.writerow([slip.username, slip.display_name, slip.password or "", hub_url])
+            writer.writerow([spreadsheet_safe(value) for value in (
+                slip.username, slip.display_name, slip.password or "", hub_url)])
     environment = Environment(loader=FileSystemLoader(TEMPLATES),
                               autoescape=select_autoescape(["html"]))
     page = environment.get_template("slips.html").render(

@@ -1,7 +1,8 @@
 """The region report as an XLSX workbook: schools, classes, comparisons and weeks.
 
 Rates are stored as numbers with a percent format, so that the evaluation office can
-compute with them in Excel/WPS; headings carry both languages.
+compute with them in Excel/WPS; headings carry both languages. School and class names
+come from rosters: the cells of those sheets go through :func:`spreadsheet_safe`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from grading.gradebook.export import spreadsheet_safe
 from hub.reports.columns import FIGURE_COLUMNS
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.region import RegionReport
@@ -26,11 +28,11 @@ def _figure_cells(figures: Figures, policy: ReportPolicy) -> list:
 
 def _sheet(workbook: Workbook, title: str, headings: list[str], rows: list[list]) -> Worksheet:
     sheet = workbook.create_sheet(title)
-    sheet.append(headings)
+    sheet.append([spreadsheet_safe(heading) for heading in headings])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([spreadsheet_safe(value) for value in row])
     first_figure = len(headings) - len(FIGURE_COLUMNS) + 1
     for offset, column in enumerate(FIGURE_COLUMNS):
         if column.kind in ("rate", "hours"):
