@@ -163,13 +163,27 @@ def _memory_size(value: str) -> str | None:
     return None
 
 
+def _students_network(value: str) -> str | None:
+    if value in ("host", "none", "bridge", ""):
+        return ("必须是学生专用的 bridge 网络：host 让学生访问宿主机上的一切 / must be a bridge "
+                "network of the students' own: host lets them reach everything on the host")
+    return None
+
+
 @dataclass(frozen=True)
 class DockerSettings:
     """[docker]: docker mode, a container per student, and how its images are built."""
 
-    network: str = setting("host", "学生容器的 Docker 网络；host 时各容器只监听 "
-                           "127.0.0.1 的独立端口 / Docker network of student containers; "
-                           "with host each listens on its own port on 127.0.0.1")
+    network: str = setting("aiclass-students", "学生容器所在的 Docker bridge 网络（不存在时以 "
+                           "--internal 创建），每个容器有自己的网络命名空间 / Docker bridge "
+                           "network of student containers, created --internal if missing; each "
+                           "container has a network namespace of its own",
+                           check=_students_network)
+    fence_network: bool = setting(True, "用 nftables 把学生网络限制为只能访问代理端口（hub 需 "
+                                  "CAP_NET_ADMIN）；仅在中心自己的防火墙做同样限制时关闭 / fence "
+                                  "the students' network in with nftables to the proxy's port "
+                                  "only (the hub needs CAP_NET_ADMIN); off only where the "
+                                  "center's own firewall does the same")
     registry_prefix: str = setting("", "镜像名前缀（如本地镜像仓库 registry.example.cn/）/ "
                                    "image name prefix, e.g. a center's registry mirror")
     allowed_images: list[str] = setting([], "除 student/student-gpu 外允许的镜像 / images "

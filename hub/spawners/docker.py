@@ -6,8 +6,10 @@ profile's memory, CPU and process limits; containers drop every capability, cann
 privileges and run as the image's unprivileged user; only the configured images may run; the
 student's home lives on a named volume so their work survives the container being removed and
 the image being upgraded. Teachers' servers start with the teacher's Jupyter profile that the
-image carries (formgrader and course tools), students' with the image's own; both reach the
-classroom service's exchange on 127.0.0.1 through ``$AICLASS_EXCHANGE_URL``.
+image carries (formgrader and course tools), students' with the image's own. Every container
+has a network namespace of its own on the students' network (:mod:`hub.spawners.student_network`),
+fenced in so that it reaches the hub and the classroom service through the proxy's port and
+nothing else; ``user_options`` may name a profile the person is allowed, and nothing more.
 :func:`configure_docker_mode` turns the settings into that configuration, with idle culling and
 a spawn limit.
 """
@@ -22,10 +24,10 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import docker.types
 from dockerspawner import DockerSpawner
-from jupyterhub.utils import random_port
 from tornado import web
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Config
@@ -38,8 +40,10 @@ from hub.lab_config import (
     TEACHER_PROFILE_IN_IMAGE,
     person_profile,
 )
+from hub.service.registration import EXCHANGE_URL_ENV
 from hub.settings import Settings
 from hub.spawners.gpu import DEVICE_LABEL, GpuAssignment, GpuPool, NoGpuAvailable
+from hub.spawners.student_network import StudentNetwork, StudentNetworkError
 
 OWNER_LABEL = "org.aiclass.owner"
 PROFILE_LABEL = "org.aiclass.profile"
@@ -132,7 +136,21 @@ class ClassroomDockerSpawner(DockerSpawner):
         the cores. Teachers' servers load nbgrader's formgrader anyway, so theirs stay.""",
     ).tag(config=True)
 
+    proxy_port = Integer(
+        8000,
+        help="""The proxy's public port: on the students' network the one port of the host a
+        container may reach, for the hub's API and the classroom service alike.""",
+    ).tag(config=True)
+
+    fence_network = Bool(
+        True,
+        help="""Install the nftables fence around :attr:`network_name` before the first
+        container starts (see :mod:`hub.spawners.student_network`). Off only where the
+        center's own firewall does the same.""",
+    ).tag(config=True)
+
     _gpu_state_restored = False
+    _student_networks: dict[str, StudentNetwork] = {}
     _boot_gate: asyncio.Semaphore | None = None
     _lab_profile: str | None = None
     _docker_executor: ThreadPoolExecutor | None = None
@@ -147,11 +165,12 @@ class ClassroomDockerSpawner(DockerSpawner):
 
     @default("network_name")
     def _default_network(self) -> str:
-        return "host"
+        return "aiclass-students"
 
     @default("use_internal_ip")
     def _default_use_internal_ip(self) -> bool:
-        # no port bindings: on the host network the server binds its own loopback port
+        # the proxy reaches each server at its address on the students' network: no ports
+        # are published on the host
         return True
 
     @default("remove")
@@ -200,11 +219,6 @@ class ClassroomDockerSpawner(DockerSpawner):
         return [f"--ServerApp.jpserver_extensions={extensions!r}"] if extensions else []
 
     @property
-    def on_host_network(self) -> bool:
-        """Host networking: the server listens on its own port on 127.0.0.1."""
-        return self.network_name == "host"
-
-    @property
     def owner(self) -> str:
         """Who holds the GPU slot: one per user and server name."""
         return f"{self.user.name}/{self.name}" if self.name else self.user.name
@@ -219,7 +233,16 @@ class ClassroomDockerSpawner(DockerSpawner):
         return bool(groups.intersection(self.gpu_groups))
 
     def chosen_profile(self) -> str:
-        """The profile of this start, checked against what the user may use."""
+        """The profile of this start, checked against what the user may use.
+
+        ``user_options`` come straight from the REST API's request body: DockerSpawner
+        would honour an ``image`` there, so anything but ``profile`` is refused.
+        """
+        unknown = sorted(set(self.user_options) - {"profile"})
+        if unknown:
+            raise web.HTTPError(
+                400, f"只能选择运行环境 / only a profile may be chosen, not: {', '.join(unknown)}"
+            )
         profile = self.user_options.get("profile", CPU)
         if profile not in self.profiles:
             raise web.HTTPError(400, f"未知的环境 / unknown profile: {profile}")
@@ -297,6 +320,11 @@ class ClassroomDockerSpawner(DockerSpawner):
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
+        if self.hub_connect_url and env.get(EXCHANGE_URL_ENV):
+            # the container's 127.0.0.1 is its own: the service is reached through the proxy
+            hub = urlsplit(self.hub_connect_url)
+            env[EXCHANGE_URL_ENV] = urlunsplit(urlsplit(env[EXCHANGE_URL_ENV])._replace(
+                scheme=hub.scheme, netloc=hub.netloc))
         config_path = ":".join(path for path in (
             self.locale_config_paths.get(self.lab_locale),
             self.lab_config_paths.get(self.lab_profile())) if path)
@@ -334,9 +362,8 @@ class ClassroomDockerSpawner(DockerSpawner):
         self.image = profile["image"]
         self.mem_limit = profile["mem_limit"]
         self.cpu_limit = float(profile["cpu_limit"])
-        if self.on_host_network:
-            self.ip = "127.0.0.1"
-            self.port = random_port()
+        network = await self.student_network()
+        self.hub_connect_url = f"http://{network.gateway}:{self.proxy_port}"
         if profile_key == GPU:
             try:
                 self.gpu_pool().assign(self.owner)
@@ -350,6 +377,34 @@ class ClassroomDockerSpawner(DockerSpawner):
             self.gpu_pool().release(self.owner)
             raise
         return ip, port
+
+    async def student_network(self) -> StudentNetwork:
+        """The students' network, made and fenced in once per hub; the proxy must be on it."""
+        networks = ClassroomDockerSpawner._student_networks
+        if self.network_name not in networks:
+            loop = asyncio.get_running_loop()
+            network = await loop.run_in_executor(
+                self.executor, StudentNetwork.ensure, self.client, self.network_name
+            )
+            try:
+                if self.fence_network:
+                    await loop.run_in_executor(
+                        self.executor, network.install_fence, self.proxy_port
+                    )
+                _, writer = await asyncio.open_connection(network.gateway, self.proxy_port)
+            except StudentNetworkError as error:
+                raise web.HTTPError(500, str(error)) from error
+            except OSError as error:
+                raise web.HTTPError(
+                    500,
+                    f"代理没有在学生网络的 {network.gateway} 上监听"
+                    "（[hub] ip 应为 0.0.0.0 或该地址）"
+                    f" / the proxy does not listen on {network.gateway}, the students' "
+                    "network's gateway ([hub] ip must be 0.0.0.0 or that address)",
+                ) from error
+            writer.close()
+            networks[self.network_name] = network
+        return networks[self.network_name]
 
     def boot_gate(self) -> asyncio.Semaphore:
         """The hub-wide turn-taking of :attr:`concurrent_boots` booting containers."""
@@ -376,11 +431,6 @@ class ClassroomDockerSpawner(DockerSpawner):
             writer.close()
             return
 
-    async def get_ip_and_port(self) -> tuple[str, int]:
-        if self.on_host_network:
-            return "127.0.0.1", self.port
-        return await super().get_ip_and_port()
-
     async def stop(self, now: bool = False) -> None:
         try:
             await super().stop(now=now)
@@ -392,16 +442,6 @@ class ClassroomDockerSpawner(DockerSpawner):
             # a restarted hub polls every server first: rebuild the GPU slots then
             self.gpu_pool()
         return await super().poll()
-
-    def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["port"] = self.port
-        return state
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        super().load_state(state)
-        if state.get("port"):
-            self.port = int(state["port"])
 
 
 def _profile(display: str, image: str, mem: str, cpus: float, pids: int) -> dict[str, Any]:
@@ -445,6 +485,8 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     spawner.profiles = profiles
     spawner.gpu_groups = list(gpu.groups)
     spawner.network_name = docker_settings.network
+    spawner.fence_network = docker_settings.fence_network
+    spawner.proxy_port = settings.hub.port
     spawner.home_volume = docker_settings.home_volume
     spawner.prefix = docker_settings.container_prefix
     spawner.course_data = docker_settings.course_data

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from docker_classroom import (
@@ -16,8 +17,11 @@ from docker_classroom import (
     docker_available,
     ensure_image,
     free_port,
+    students_network,
     wait_for,
 )
+
+from hub.spawners.student_network import StudentNetwork
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +37,11 @@ def student_image(engine: None) -> str:
 
 @pytest.fixture(scope="module")
 def docker_hub(student_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerHub]:
-    """``aiclass up --mode docker`` on 127.0.0.1 with small, checkable limits."""
+    """``aiclass up --mode docker`` on its own students' network with small, checkable limits.
+
+    The proxy listens on the network's gateway, an address of this host that the containers
+    reach, and no other.
+    """
     data_dir = tmp_path_factory.mktemp("docker-hub")
     course = tmp_path_factory.mktemp("course-data")
     (course / "readme.txt").write_text("课程数据 / course data\n", encoding="utf-8")
@@ -41,11 +49,18 @@ def docker_hub(student_image: str, tmp_path_factory: pytest.TempPathFactory) -> 
     (course / "readme.txt").chmod(0o644)
     run_id = uuid.uuid4().hex[:8]
     port = free_port()
+    with students_network(f"aiclass-test-{run_id}") as network:
+        yield from _docker_hub(data_dir, course, run_id, port, network)
+
+
+def _docker_hub(
+    data_dir: Path, course: Path, run_id: str, port: int, network: StudentNetwork
+) -> Iterator[DockerHub]:
     (data_dir / "aiclass.toml").write_text(
         f"""
 [hub]
 mode = "docker"
-ip = "127.0.0.1"
+ip = "{network.gateway}"
 port = {port}
 hub_port = {free_port()}
 proxy_api_port = {free_port()}
@@ -61,6 +76,7 @@ cpu_pids_limit = 256
 cull_idle_minutes = 0
 container_prefix = "aiclass-test-{run_id}"
 course_data = "{course}"
+network = "{network.name}"
 """,
         encoding="utf-8",
     )
@@ -72,10 +88,10 @@ course_data = "{course}"
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://{network.gateway}:{port}/"
     try:
         wait_for(f"{url}hub/api/", timeout=300)  # seeding and services take long on a busy CI
-        yield DockerHub(url, data_dir, run_id, process)
+        yield DockerHub(url, data_dir, run_id, process, network)
     finally:
         process.terminate()
         try:

@@ -1,7 +1,8 @@
 """What the docker-mode tests do as a student or an operator: the docker CLI, images, sign-in.
 
-Everything talks to 127.0.0.1: the engine runs with ``--bridge=none`` and containers use the
-host's network, each student server on a port of its own.
+Nothing leaves this machine: the engine runs with ``--bridge=none``; each test hub gets an
+internal students' network of its own (:func:`students_network`), listens on its gateway (an
+address of this host) and fences it in, so containers reach nothing but the hub's proxy.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
+import docker as docker_sdk
 import requests
 
 from hub.images import image_reference
+from hub.spawners.student_network import StudentNetwork, fence_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +40,20 @@ def docker(*args: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
     return result.stdout.strip()
+
+
+@contextmanager
+def students_network(name: str) -> Iterator[StudentNetwork]:
+    """An internal Docker network for one test hub, removed with its nftables fence after."""
+    client = docker_sdk.APIClient()
+    try:
+        yield StudentNetwork.ensure(client, name)
+    finally:
+        for family in ("inet", "bridge"):
+            subprocess.run(["nft", "delete", "table", family, fence_table(name)],
+                           capture_output=True)
+        docker("network", "rm", name, check=False)
+        client.close()
 
 
 def free_port() -> int:
@@ -163,3 +182,4 @@ class DockerHub:
     data_dir: Path
     run_id: str
     process: subprocess.Popen
+    network: StudentNetwork

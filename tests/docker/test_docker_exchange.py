@@ -199,7 +199,9 @@ def disabled_lab_plugins(person: Student) -> list[str]:
     return json.loads(found.group(1))["disabledExtensions"]
 
 
-def test_teachers_get_the_course_tools_and_students_do_not(lesson: Lesson) -> None:
+def test_teachers_get_the_course_tools_and_students_do_not(
+    lesson: Lesson, docker_hub: DockerHub
+) -> None:
     teacher, student = lesson.teacher, lesson.student
     teacher_container, student_container = container_of(teacher.name), container_of(student.name)
     assert teacher_container["Config"]["Labels"][LAB_PROFILE_LABEL] == "teacher"
@@ -207,7 +209,8 @@ def test_teachers_get_the_course_tools_and_students_do_not(lesson: Lesson) -> No
     assert teacher_container["Config"]["Image"] == student_container["Config"]["Image"]
     for info in (teacher_container, student_container):
         url = next(e for e in info["Config"]["Env"] if e.startswith("AICLASS_EXCHANGE_URL="))
-        assert url.split("=", 1)[1].startswith("http://127.0.0.1:")
+        # through the proxy: the container's own 127.0.0.1 holds nothing of the hub's
+        assert url.split("=", 1)[1].startswith(docker_hub.url)
 
     teacher_extensions = enabled_extensions(teacher)
     student_extensions = enabled_extensions(student)

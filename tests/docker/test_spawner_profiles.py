@@ -37,6 +37,7 @@ from hub.spawners.docker import (
     configure_docker_mode,
 )
 from hub.spawners.gpu import DEVICE_LABEL, GpuPool
+from hub.spawners.student_network import StudentNetwork
 
 STUDENT_IMAGE = Path(__file__).resolve().parents[2] / "images" / "student"
 
@@ -248,8 +249,12 @@ def test_containers_boot_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> Non
         await asyncio.sleep(0.05)
         booting -= 1
 
+    async def network(self: ClassroomDockerSpawner) -> StudentNetwork:
+        return StudentNetwork("aiclass-students", "br-test", "10.9.0.0/24", "10.9.0.1")
+
     monkeypatch.setattr(DockerSpawner, "start", boot)
     monkeypatch.setattr(ClassroomDockerSpawner, "wait_until_answering", answers)
+    monkeypatch.setattr(ClassroomDockerSpawner, "student_network", network)
     monkeypatch.setattr(ClassroomDockerSpawner, "_boot_gate", None)
     spawners = [spawner(f"stu-{n}", []) for n in range(4)]
     for each in spawners:
