@@ -43,9 +43,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def prepare_data_dir(data_dir: Path) -> None:
-    """Create the data dir, private to the hub, with a commented settings file."""
+    """Create the data dir, private to the hub, with a commented settings file.
+
+    Everything in it is the hub's alone (mode 700/600): the settings (a database
+    password), the databases and their WAL files, the cookie secret, service tokens,
+    the demo accounts and roster uploads. Servers see their own home and the lab
+    profiles through their box's binds, which the hub makes as root, so nothing here
+    needs to be open to others. Entries an older version left readable are closed
+    too; homes keep their owner's modes inside.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o711)
+    data_dir.chmod(0o700)
+    for entry in data_dir.iterdir():
+        if not entry.is_symlink():
+            entry.chmod(entry.stat().st_mode & 0o700)
     settings_file = data_dir / SETTINGS_FILE_NAME
     if not settings_file.exists():
         settings_file.write_text(default_settings_text(), encoding="utf-8")
@@ -70,16 +81,10 @@ def find_proxy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("configurable-http-proxy")
 
 
-def _protect_database_files(settings: Settings) -> None:
-    if settings.database.url:
-        return
-    for suffix in ("", "-wal", "-shm"):
-        path = settings.data_dir / f"aiclass.sqlite{suffix}"
-        if path.exists():
-            path.chmod(0o600)
-
-
 def run(args: argparse.Namespace) -> int:
+    # Every file the hub, its services and its proxy create is the owner's only: JupyterHub
+    # makes its SQLite database and WAL with the umask it finds (0644 under 022).
+    os.umask(0o077)
     overrides: dict[str, dict[str, object]] = {"hub": {}}
     if args.mode:
         overrides["hub"]["mode"] = args.mode
@@ -98,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
     database = ServiceDatabase(settings.database_url)
     accounts = seed_demo(settings, database, args.demo)
     database.engine.dispose()
-    _protect_database_files(settings)
     print(f"AI 课堂 / aiclass: {settings.public_url}  (模式 / mode: {settings.hub.mode})")
     if accounts is not None:
         print(f"演示账号 / demo accounts: {accounts}")

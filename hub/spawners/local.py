@@ -1,41 +1,66 @@
-"""Local mode's spawner: one JupyterLab process per student on this machine.
+"""Local mode's spawner: one JupyterLab process per person on this machine, each in a box.
 
 For a demo, a teacher's laptop or a school lab PC, where Docker is not available.
-It needs no system accounts: each person gets a home under the data dir. When
-the hub runs as root, servers drop to an unprivileged uid so student code cannot
-read the hub's database; students are not isolated from each other here — the
-docker mode gives each student their own container.
+It needs no system accounts: each person gets a home under the data dir. Every server
+runs inside bubblewrap with its own PID, IPC and mount namespaces: the system and the
+Python environment read-only, the lab profiles read-only, the person's home as the only
+writable place and a private ``/tmp``. Other people's homes, the data dir's databases
+and secrets, the exchange store and the grading sandboxes are simply not there, and the
+other servers' processes (with their ``JUPYTERHUB_API_TOKEN``) are not in ``/proc``.
+
+When the hub runs as root, bubblewrap sets the box up as root (so the checkout and the
+data dir may sit under a mode-700 directory such as ``/root``: what the server needs is
+bound in before privileges go) and the server then drops to a uid of its own,
+``[local] uid_base`` plus the person's hub user id. A uid per person rather than per role:
+students must not share one either, since files one writes in a place two can reach
+(a shared dataset dir, ``/dev/shm`` of a future set-up) would be the other's to change,
+and a per-person uid costs nothing here. The grading sandboxes keep uid 65534, below
+the range. A hub that is not root runs every box as its own user, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
-import stat
+import shutil
 import sys
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
-from traitlets import Integer, Unicode, default
+from traitlets import Integer, List, Unicode, default
 from traitlets.config import Config
 
+from grading.sandbox.bubblewrap import SYSTEM_DIRS
 from hub.lab_config import config_dir, matplotlibrc_path, person_profile, write_lab_config
-from hub.settings import Settings
+from hub.settings import LocalSettings, Settings
 
 
 class LocalLabSpawner(LocalProcessSpawner):
-    """Start ``jupyterhub-singleuser`` as a local process with the person's lab profile."""
+    """Start ``jupyterhub-singleuser`` in a bubblewrap box with the person's lab profile."""
 
     data_dir = Unicode(help="The aiclass data dir (homes and lab profiles live there)").tag(
         config=True
     )
     database_url = Unicode(help="SQLAlchemy URL of the service database").tag(config=True)
-    server_uid = Integer(
-        65534, help="uid (and gid) the servers run as when the hub runs as root"
+    uid_base = Integer(
+        LocalSettings.uid_base,
+        help="""When the hub runs as root, a person's server runs as this uid plus their
+        hub user id, so that no two people (and no grading sandbox) share a uid.""",
+    ).tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap executable").tag(config=True)
+    box_packages = List(
+        Unicode(), ["aiclass_exchange", "aiclass_deferred_nbgrader", "aiclass_explainers"],
+        help="""Packages the server or its kernels import that may live outside the venv.
+
+        An editable install (a development checkout) leaves a package's code in its source
+        folder; only that folder is shown in the box, never the checkout around it, which
+        holds the source assignments.""",
     ).tag(config=True)
 
     @default("cmd")
     def _default_cmd(self) -> list[str]:
-        return [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
+        return [*self.box_command(), str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
 
     @default("notebook_dir")
     def _default_notebook_dir(self) -> str:
@@ -45,42 +70,80 @@ class LocalLabSpawner(LocalProcessSpawner):
     def home_dir(self) -> str:
         return str(Path(self.data_dir) / "homes" / self.user.name)
 
-    def _drops_privileges(self) -> bool:
-        return os.geteuid() == 0
+    @property
+    def server_uid(self) -> int | None:
+        """The uid this person's server runs as, or ``None`` when the hub is not root."""
+        return self.uid_base + self.user.id if os.geteuid() == 0 else None
 
-    def _check_reachable(self) -> None:
-        """Refuse clearly when the unprivileged server could not reach its home or Python."""
-        needed = {"data dir": Path(self.home_dir).parent, "Python": Path(self.cmd[0]).parent}
-        for what, path in needed.items():
-            for directory in path.resolve().parents:
-                if not directory.stat().st_mode & stat.S_IXOTH:
-                    raise RuntimeError(
-                        f"{directory} 不允许其他用户进入，学生服务器无法访问{what} / is not "
-                        f"traversable by others (chmod o+x), so servers running as uid "
-                        f"{self.server_uid} cannot reach the {what}"
-                    )
+    def read_only_paths(self) -> list[str]:
+        """Host directories shown read-only in the box besides the system's own."""
+        paths = {sys.base_prefix, sys.prefix, str(Path(self.data_dir) / "jupyter")}
+        for name in self.box_packages:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.origin:
+                paths.add(str(Path(spec.origin).resolve().parent))
+        shown = set(SYSTEM_DIRS)
+        for path in sorted(paths):
+            if not any(Path(path).is_relative_to(outer) for outer in shown):
+                shown.add(path)
+        return sorted(shown - set(SYSTEM_DIRS))
+
+    def box_command(self) -> list[str]:
+        """bubblewrap's argv up to the server's command (``setpriv`` to the person's uid).
+
+        Binds go to the host's own paths, so the venv's scripts, ``JUPYTER_CONFIG_PATH``
+        and ``HOME`` need no translation; their parent directories are made in the box's
+        own root (mode 755), whatever the host's modes are.
+        """
+        argv = [self.bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent",
+                "--new-session"]
+        for path in SYSTEM_DIRS:
+            if os.path.islink(path):
+                argv += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                argv += ["--ro-bind", path, path]
+        argv += ["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev",
+                 "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
+        binds = [("--ro-bind", path) for path in self.read_only_paths()]
+        binds.append(("--bind", self.home_dir))
+        made: set[Path] = set()
+        for kind, path in binds:
+            for parent in reversed(Path(path).parents):
+                if parent not in made and str(parent) not in ("/", "/tmp", "/var", "/var/tmp"):
+                    argv += ["--dir", str(parent)]
+                    made.add(parent)
+            argv += [kind, path, path]
+        argv += ["--chdir", self.home_dir, "--"]
+        uid = self.server_uid
+        if uid is not None:
+            argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                     "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+        return argv
+
+    def _prepare_home(self) -> None:
+        """Make the home, owned by the server's uid, private; hand over an older home."""
+        homes = Path(self.home_dir).parent
+        homes.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home = Path(self.home_dir)
+        home.mkdir(mode=0o700, exist_ok=True)
+        uid = self.server_uid
+        if uid is not None:
+            homes.chmod(0o700)
+            if home.stat().st_uid != uid:
+                for path in (home, *home.rglob("*")):
+                    os.chown(path, uid, uid, follow_symlinks=False)
+        home.chmod(0o700)
 
     async def start(self) -> tuple[str, int]:
-        if self._drops_privileges():
-            self._check_reachable()
-            homes = Path(self.home_dir).parent
-            homes.mkdir(mode=0o711, exist_ok=True)
+        if shutil.which(self.bwrap) is None:
+            raise RuntimeError("未找到 bubblewrap，无法启动服务器 / bubblewrap (bwrap) is not "
+                               "installed: apt-get install bubblewrap")
+        await asyncio.to_thread(self._prepare_home)
         return await super().start()
 
-    def make_preexec_fn(self, name: str):  # noqa: ANN201 - JupyterHub's signature
-        home = self.home_dir
-        uid = self.server_uid if self._drops_privileges() else None
-
-        def preexec() -> None:
-            os.makedirs(home, 0o700, exist_ok=True)
-            if uid is not None:
-                os.chown(home, uid, uid)
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-            os.chdir(home)
-
-        return preexec
+    def make_preexec_fn(self, name: str) -> None:
+        """Nothing to do before exec: the box changes directory and drops privileges."""
+        return None
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         env["USER"] = self.user.name
@@ -106,6 +169,7 @@ def configure_local_mode(c: Config, settings: Settings) -> None:
     c.JupyterHub.spawner_class = LocalLabSpawner
     c.LocalLabSpawner.data_dir = str(settings.data_dir)
     c.LocalLabSpawner.database_url = settings.database_url
+    c.LocalLabSpawner.uid_base = settings.local.uid_base
     c.Spawner.default_url = settings.lab.default_url
     c.Spawner.start_timeout = settings.hub.start_timeout
     c.Spawner.http_timeout = settings.hub.start_timeout
