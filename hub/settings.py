@@ -147,6 +147,17 @@ class LabSettings:
 
 
 @dataclass(frozen=True)
+class LocalSettings:
+    """[local]: local mode, a bubblewrap box per person on this machine."""
+
+    uid_base: int = setting(
+        1000000, "本地模式服务器的 uid 起点：每人 uid = 起点 + hub 用户编号（以 root 运行时）/ "
+        "first uid of local-mode servers: each person's server runs as this plus their hub "
+        "user id (when the hub runs as root); keep the range clear of real accounts and above "
+        "65534, the grading sandboxes' uid", minimum=65536, maximum=2000000000)
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     """[demo]: the demo region seeded on first run."""
 
@@ -177,17 +188,6 @@ class DockerSettings:
     network: str = setting("aiclass-students", "学生容器所在的 Docker bridge 网络（不存在时以 "
                            "--internal 创建），每个容器有自己的网络命名空间 / Docker bridge "
                            "network of student containers, created --internal if missing; each "
-@dataclass(frozen=True)
-class LocalSettings:
-    """[local]: local mode, a bubblewrap box per person on this machine."""
-
-    uid_base: int = setting(
-        1000000, "本地模式服务器的 uid 起点：每人 uid = 起点 + hub 用户编号（以 root 运行时）/ "
-        "first uid of local-mode servers: each person's server runs as this plus their hub "
-        "user id (when the hub runs as root); keep the range clear of real accounts and above "
-        "65534, the grading sandboxes' uid", minimum=65536, maximum=2000000000)
-
-
                            "container has a network namespace of its own",
                            check=_students_network)
     fence_network: bool = setting(True, "用 nftables 把学生网络限制为只能访问代理端口（hub 需 "
@@ -361,6 +361,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     lab: LabSettings = field(default_factory=LabSettings)
+    local: LocalSettings = field(default_factory=LocalSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
     docker: DockerSettings = field(default_factory=DockerSettings)
     gpu: GpuSettings = field(default_factory=GpuSettings)
@@ -397,7 +398,6 @@ def _type_error(expected: Any, value: Any) -> str | None:
         if not isinstance(value, list):
             return "必须是列表 / must be a list"
         for item in value:
-    local: LocalSettings = field(default_factory=LocalSettings)
             if _type_error(item_type, item):
                 name = item_type.__name__
                 return f"列表元素必须是 {name} / list items must be {name}"
