@@ -1,8 +1,9 @@
 """Roster upload for school and region admins: a dry run shown row by row, then apply.
 
-The uploaded file is kept under ``<data>/roster-uploads/`` between the dry run and the
-confirmation (named by a random token the form carries back), so what is applied is
-exactly what was checked. What the uploader may change is the one rule of
+The uploaded file is kept under ``<data>/roster-uploads/`` (owner-only) between a clean dry
+run and the confirmation (named by a random token the form carries back), so what is applied
+is exactly what was checked; it is deleted once applied or refused, and an unconfirmed one
+after an hour. What the uploader may change is the one rule of
 :mod:`hub.org.grants` (a school admin: their own school's students and teachers), checked
 again when the file is applied, so a role changed in between counts.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from hub.org.tables import TableError, read_table
 from hub.service.pages.base import Forbidden, PageHandler
 
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
+UPLOAD_LIFETIME_SECONDS = 3600
+"""How long a checked roster waits for its confirmation before it is deleted."""
 
 
 class RosterHandler(PageHandler):
@@ -46,17 +50,31 @@ class RosterHandler(PageHandler):
             name = self.get_body_argument("upload", "")
             if not UPLOAD_NAME.match(name) or not (self.upload_dir / name).is_file():
                 raise web.HTTPError(400, "upload")
-            self.run(self.upload_dir / name, apply=True)
+            try:
+                self.run(self.upload_dir / name, apply=True)
+            finally:
+                (self.upload_dir / name).unlink(missing_ok=True)
             return
         files = self.request.files.get("roster", [])
         if not files:
             raise web.HTTPError(400, "roster")
         upload = files[0]
         suffix = "xlsx" if upload.filename.lower().endswith(".xlsx") else "csv"
-        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        self.forget_stale_uploads()
         path = self.upload_dir / f"{secrets.token_hex(16)}.{suffix}"
+        path.touch(mode=0o600)
         path.write_bytes(upload.body)
         self.run(path, apply=False, source=Path(upload.filename).name)
+        if self.get_status() != 200:
+            path.unlink(missing_ok=True)
+
+    def forget_stale_uploads(self) -> None:
+        """Delete checked files nobody confirmed: a roster holds minors' names and classes."""
+        self.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stale = time.time() - UPLOAD_LIFETIME_SECONDS
+        for path in self.upload_dir.iterdir():
+            if path.stat().st_mtime < stale:
+                path.unlink(missing_ok=True)
 
     def run(self, path: Path, *, apply: bool, source: str | None = None) -> None:
         source = source or path.name
@@ -78,8 +96,6 @@ class RosterHandler(PageHandler):
         except RosterError as exc:
             self.show(exc.problems)
             return
-        if apply:
-            path.unlink(missing_ok=True)
         self.render_page("roster.html", problems=None, report=report, rows=rows,
                          applied=apply, upload=path.name)
 
