@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader import utils as nbgrader_utils
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, Notebook
 
 from grading.autograde.generate import COURSE_ID, GenerateFailed, generate_assignment
 
@@ -30,7 +30,9 @@ class GradeCellSpec:
 
     grade_id: str
     max_score: float
-    kind: str  # "auto": a test cell; "manual": an answer a teacher grades (0 when left blank)
+    #: "auto": autograder tests; "manual": an answer a teacher grades (0 when left blank);
+    #: "task": a task a teacher grades against the whole notebook (``results.KINDS``).
+    kind: str
 
 
 @dataclass
@@ -75,21 +77,13 @@ class PreparedAssignment:
                                          as_version=4)
                 order = [c.metadata.nbgrader["grade_id"] for c in released.cells
                          if "grade_id" in c.metadata.get("nbgrader", {})]
-                cells = {c.name: c for c in notebook.grade_cells}
-                task_names = {c.name for c in notebook.task_cells}
-                solution_names = {c.name for c in notebook.solution_cells}
+                # nbgrader's maxima count grade cells and task cells alike (Notebook.max_score).
+                cells = {c.name: c for c in [*notebook.grade_cells, *notebook.task_cells]}
                 specs[notebook.name] = NotebookSpec(
                     name=notebook.name,
-                    grade_cells=[
-                        GradeCellSpec(
-                            grade_id=name,
-                            max_score=float(cells[name].max_score),
-                            kind="auto" if (cells[name].cell_type == "code"
-                                            and name not in task_names | solution_names)
-                            else "manual",
-                        )
-                        for name in order if name in cells
-                    ],
+                    grade_cells=[GradeCellSpec(name, float(cells[name].max_score),
+                                               _kind(notebook, name))
+                                 for name in order if name in cells],
                     release_metadata={
                         c.metadata.nbgrader["grade_id"]: dict(c.metadata.nbgrader)
                         for c in released.cells if "grade_id" in c.metadata.get("nbgrader", {})
@@ -112,3 +106,13 @@ class PreparedAssignment:
                                    f"{MAX_SUPPORT_BYTES // 2**20} MiB")
             files[relpath] = data
         return files
+
+
+def _kind(notebook: Notebook, name: str) -> str:
+    """The kind of one graded cell of an nbgrader ``Notebook`` (see :class:`GradeCellSpec`)."""
+    if name in {c.name for c in notebook.task_cells}:
+        return "task"
+    if name in {c.name for c in notebook.solution_cells}:
+        return "manual"
+    grade_cell = next(c for c in notebook.grade_cells if c.name == name)
+    return "auto" if grade_cell.cell_type == "code" else "manual"

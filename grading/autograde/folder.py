@@ -12,6 +12,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import nbformat
+
 from grading.autograde.assignment import GradingError, PreparedAssignment
 from grading.autograde.grader import NotebookGrader
 from grading.autograde.results import NotebookResult, StudentResult, assignment_result
@@ -74,6 +76,7 @@ def grade_folder(
     limits: SandboxLimits | None = None,
     image: str | None = None,
     progress: Progress | None = None,
+    autograded_dir: Path | str | None = None,
 ) -> dict:
     """Grade ``submissions_dir/<student>/<assignment>/*.ipynb`` against ``source_dir``.
 
@@ -81,6 +84,8 @@ def grade_folder(
     :class:`GradingError` (or :class:`~grading.sandbox.SandboxError`) only when
     grading itself fails; a student's broken notebook is a flag, not an error.
     ``sandbox`` and ``image`` choose the backend (:func:`~grading.sandbox.choose_backend`).
+    With ``autograded_dir`` the graded notebooks are kept there, laid out as
+    ``nbgrader autograde``'s ``autograded/`` (:func:`write_autograded`).
     """
     source_dir, submissions_dir = Path(source_dir), Path(submissions_dir)
     if jobs < 1:
@@ -92,4 +97,21 @@ def grade_folder(
         backend = choose_backend(sandbox, limits=limits, image=image)
         grader = NotebookGrader(assignment, limits)
         students = grade_submissions(grader, submissions, backend, jobs, progress)
+    if autograded_dir is not None:
+        write_autograded(Path(autograded_dir), assignment.assignment_id, students)
     return assignment_result(assignment.assignment_id, students)
+
+
+def write_autograded(root: Path, assignment_id: str, students: list[StudentResult]) -> None:
+    """Write each graded notebook to ``root/<student>/<assignment>/<notebook>.ipynb``.
+
+    These are the notebooks as the grader ran them, hidden tests and their errors
+    included: what a teacher opens to see why a point was lost, never for students.
+    """
+    for student in students:
+        for notebook in student.notebooks:
+            if notebook.executed is None:
+                continue
+            folder = root / student.student / assignment_id
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook.executed, folder / f"{notebook.notebook}.ipynb")

@@ -37,6 +37,7 @@ from traitlets import Integer
 
 from grading.autograde.assignment import NotebookSpec, PreparedAssignment
 from grading.autograde.canary import Canary
+from grading.autograde.explain import graded_cells_by_id, lost_points_reason
 from grading.autograde.results import CellResult, NotebookResult
 from grading.sandbox.base import WORK_DIR_INSIDE, SandboxError, WarmSandbox
 from grading.sandbox.kernel import SandboxKernelManager
@@ -127,12 +128,14 @@ class NotebookGrader:
         self.assignment = assignment
         self.limits = limits or SandboxLimits()
 
-    def missing(self, notebook: str) -> NotebookResult:
-        """The result for a notebook the student did not hand in: zero everywhere."""
+    def missing(self, notebook: str, flag: str = "notebook_missing") -> NotebookResult:
+        """The result for a notebook the student did not hand in (or an unreadable one)."""
         spec = self.assignment.notebooks[notebook]
-        result = NotebookResult(notebook, [CellResult(c.grade_id, 0.0, c.max_score, c.kind)
-                                           for c in spec.grade_cells])
-        result.flag("notebook_missing")
+        reason = {"why": "flag", "flags": [flag]}
+        result = NotebookResult(notebook, [
+            CellResult(c.grade_id, 0.0, c.max_score, c.kind, reason if c.max_score else None)
+            for c in spec.grade_cells])
+        result.flag(flag)
         return result
 
     def grade(self, student: str, notebook: str, submission_dir: Path,
@@ -144,9 +147,7 @@ class NotebookGrader:
             try:
                 nb = nbformat.read(submission_dir / f"{notebook}.ipynb", as_version=4)
             except (OSError, ValueError, KeyError, AttributeError):
-                result = self.missing(notebook)
-                result.flags = ["unreadable"]
-                return result
+                return self.missing(notebook, "unreadable")
             resources = {
                 "nbgrader": {"notebook": notebook, "assignment": self.assignment.assignment_id,
                              "student": student, "db_url": self.assignment.db_url},
@@ -245,10 +246,16 @@ class NotebookGrader:
             result.flag("tampered")
 
         scored = self._scores(nb, executor.executed, graded_cells, tampered or died)
+        distrusted_by = list(result.flags) if tampered or died else []
+        found = graded_cells_by_id(nb)
         for cell_spec in spec.grade_cells:
-            score = scored.get(cell_spec.grade_id, 0.0)
+            # A task is graded by hand against the whole notebook: no autograder score.
+            score = None if cell_spec.kind == "task" else scored.get(cell_spec.grade_id, 0.0)
+            index, cell = found.get(cell_spec.grade_id, (None, None))
+            reason = lost_points_reason(cell, score, cell_spec.max_score,
+                                        index in executor.executed, distrusted_by)
             result.cells.append(CellResult(cell_spec.grade_id, score, cell_spec.max_score,
-                                           cell_spec.kind))
+                                           cell_spec.kind, reason))
         result.executed = nb
         return result
 

@@ -25,13 +25,41 @@ FLAGS = {
     "unreadable": "笔记本无法读取 / the notebook file is not a valid notebook",
 }
 
+#: Why a graded cell scored less than its points (``CellResult.reason["why"]``).
+REASONS = {
+    "error": "运行出错 / the cell raised an error",
+    "stderr": "输出了错误信息 / the cell wrote to stderr, which nbgrader scores as a failure",
+    "partial": "部分得分 / the test gave partial credit",
+    "not_executed": "未执行 / the cell never ran (the kernel stopped before it)",
+    "flag": "因标记不计分 / not trusted because of the notebook's flags",
+    "cell_missing": "单元格缺失 / the graded cell was not in the submission",
+    "blank": "未作答 / the answer was left as released",
+}
+
+#: What each ``CellResult.kind`` is, in nbgrader's terms.
+KINDS = {
+    "auto": "自动评分测试 / autograder tests (nbgrader: grade, not solution, code)",
+    "manual": "人工批改答案 / manually graded answer (nbgrader: grade and solution)",
+    "task": "人工批改任务 / manually graded task (nbgrader: task; graded against the whole "
+            "notebook)",
+}
+
 
 @dataclass
 class CellResult:
+    """One graded cell; ``score`` is ``None`` where a teacher has still to grade it."""
+
     grade_id: str
     score: float | None
     max_score: float
     kind: str
+    #: Why the cell scored less than ``max_score``: ``{"why": <a REASONS key>, ...}`` with
+    #: the error's ``ename``/``evalue``, the ``flags`` or the stderr ``text``; else ``None``.
+    reason: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {"grade_id": self.grade_id, "score": self.score, "max_score": self.max_score,
+                "kind": self.kind, "reason": self.reason}
 
 
 @dataclass
@@ -63,11 +91,7 @@ class NotebookResult:
             "score": self.score,
             "max_score": self.max_score,
             "flags": list(self.flags),
-            "cells": [
-                {"grade_id": c.grade_id, "score": c.score, "max_score": c.max_score,
-                 "kind": c.kind}
-                for c in self.cells
-            ],
+            "cells": [c.to_dict() for c in self.cells],
         }
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grading.exchange.store import utcnow
-from grading.gradebook.models import CellGrade, GradeChange
+from grading.gradebook.models import CellGrade, GradeChange, LostPoints
 
 MAX_COMMENT = 10_000
+#: Cell kinds a teacher scores by hand, as in nbgrader's formgrader: answers and tasks.
+HAND_GRADED = ("manual", "task")
 
 
 class GradeRefused(ValueError):
@@ -56,8 +58,8 @@ def _audit(session: Session, cell: CellGrade, field: str, old: object, new: obje
 
 def set_manual_score(session: Session, cell: CellGrade, score: float | None, by: str,
                      reason: str = "") -> None:
-    """Grade an open answer by hand (``None`` takes the teacher's score back)."""
-    if cell.kind != "manual":
+    """Grade an open answer or a task by hand (``None`` takes the teacher's score back)."""
+    if cell.kind not in HAND_GRADED:
         raise GradeRefused(f"{cell.notebook}/{cell.grade_id} 由自动评分；请用“覆盖分数” / "
                            "this cell is autograded; use an override instead")
     score = _check_score(cell, score)
@@ -101,3 +103,9 @@ def history(session: Session, submission_id: int) -> list[dict]:
              "new": json.loads(change.new_value) if change.new_value is not None else None,
              "by": change.changed_by, "at": change.changed_at, "reason": change.reason}
             for change, notebook, grade_id in rows]
+
+
+def lost_points(session: Session, submission_id: int) -> dict[tuple[str, str], dict]:
+    """Why the autograder gave cells of a submission less than their points, by cell."""
+    return {(row.notebook, row.grade_id): row.reason for row in session.scalars(
+        select(LostPoints).where(LostPoints.submission_id == submission_id))}

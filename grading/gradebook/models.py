@@ -102,7 +102,7 @@ class CellGrade(ExchangeBase):
     notebook: Mapped[str] = mapped_column(String(128))
     grade_id: Mapped[str] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(8))  # auto | manual
+    kind: Mapped[str] = mapped_column(String(8))  # auto | manual | task (results.KINDS)
     max_score: Mapped[float] = mapped_column(Float)
     auto_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     manual_score: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -117,6 +117,26 @@ class CellGrade(ExchangeBase):
             if value is not None:
                 return value
         return None
+
+
+class LostPoints(ExchangeBase):
+    """Why the autograder gave one cell less than its points, as of its latest grading.
+
+    ``reason`` is :class:`~grading.autograde.results.CellResult`'s (the error's type and
+    message, "not executed", the flags that voided a run). A table of its own rather than
+    a column of :class:`CellGrade`: these tables are made by ``create_all``, which adds a
+    new table to a center's existing database but never a new column.
+    """
+
+    __tablename__ = "grading_lost_points"
+    __table_args__ = (UniqueConstraint("submission_id", "notebook", "grade_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("exchange_submissions.id"))
+    notebook: Mapped[str] = mapped_column(String(128))
+    grade_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[dict] = mapped_column(JSON)
+    job_id: Mapped[int] = mapped_column(ForeignKey("grading_jobs.id"))
 
 
 class GradeChange(ExchangeBase):

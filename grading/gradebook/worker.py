@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import nbformat
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,7 @@ from grading.autograde.results import StudentResult
 from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Submission
 from grading.exchange.store import utcnow
-from grading.gradebook.models import CellGrade, GradeChange, NotebookGrade
+from grading.gradebook.models import CellGrade, GradeChange, LostPoints, NotebookGrade
 from grading.gradebook.queue import QueuePolicy, claim, finish, holds, renew, source_of
 from grading.sandbox.base import SandboxBackend, SandboxError
 from grading.sandbox.limits import SandboxLimits
@@ -71,7 +71,7 @@ def record_result(session: Session, job_id: int, submission: Submission,
     """Write (or rewrite, on a regrade) the gradebook rows of one graded submission.
 
     Teachers' manual scores, overrides and comments stay; a changed auto score is
-    recorded in the audit trail.
+    recorded in the audit trail; why cells lost points is replaced by this grading's.
     """
     now = utcnow()
     if executed_of is None:
@@ -105,6 +105,11 @@ def record_result(session: Session, job_id: int, submission: Submission,
                                         reason=f"job {job_id}"))
             grade.position, grade.kind, grade.max_score = position, cell.kind, cell.max_score
             grade.auto_score, grade.job_id = cell.score, job_id
+        session.execute(delete(LostPoints).where(LostPoints.submission_id == submission.id,
+                                                 LostPoints.notebook == notebook.notebook))
+        session.add_all(LostPoints(submission_id=submission.id, notebook=notebook.notebook,
+                                   grade_id=cell.grade_id, reason=cell.reason, job_id=job_id)
+                        for cell in notebook.cells if cell.reason)
     session.flush()
 
 

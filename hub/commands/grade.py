@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "<student>/<assignment>/*.ipynb")
     parser.add_argument("--out", type=Path, metavar="FILE.json",
                         help="结果 JSON 文件（默认输出到终端）/ result JSON file (default: stdout)")
+    parser.add_argument("--autograded", type=Path, metavar="DIR",
+                        help="保存批改后的笔记本（含隐藏测试与报错），结构同 nbgrader 的 "
+                             "autograded/；默认放在 --out 文件旁的 autograded/ / keep the "
+                             "graded notebooks (hidden tests and errors included) here, laid "
+                             "out as nbgrader's autograded/; default: autograded/ beside the "
+                             "--out file")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="并行批改数（默认核数）/ notebooks graded at once (default: cores)")
     parser.add_argument("--sandbox", choices=backend_choices(), default="auto",
@@ -48,11 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs 至少为 1 / --jobs must be at least 1")
+    autograded = args.autograded
+    if autograded is None and args.out is not None:
+        autograded = args.out.parent / "autograded"
     bar = _progress_bar()
     try:
         result = grade_folder(args.source_dir, args.submissions_dir, jobs=args.jobs,
                               sandbox=args.sandbox, image=args.image,
-                              progress=bar.update if bar else None)
+                              progress=bar.update if bar else None,
+                              autograded_dir=autograded)
     finally:
         if bar:
             bar.close()

@@ -21,6 +21,7 @@ from grading.gradebook.manual import (
     GradeRefused,
     find_cell,
     history,
+    lost_points,
     set_comment,
     set_manual_score,
     set_override,
@@ -123,6 +124,7 @@ def grades_json(session, store, submission: Submission,  # noqa: ANN001
     notebooks = {n.notebook: n for n in session.scalars(
         select(NotebookGrade).where(NotebookGrade.submission_id == submission.id))}
     total = submission_total(session, store, submission, policy)
+    reasons = lost_points(session, submission.id)
     return {
         "submission": submission.key,
         "student": submission.username,
@@ -131,7 +133,8 @@ def grades_json(session, store, submission: Submission,  # noqa: ANN001
         "cells": [{"notebook": c.notebook, "grade_id": c.grade_id, "kind": c.kind,
                    "max_score": c.max_score, "auto_score": c.auto_score,
                    "manual_score": c.manual_score, "override_score": c.override_score,
-                   "score": c.score, "comment": c.comment} for c in cells],
+                   "score": c.score, "comment": c.comment,
+                   "lost_points": reasons.get((c.notebook, c.grade_id))} for c in cells],
         "total": {"raw": total.raw, "max_score": total.max_score,
                   "late_penalty_percent": total.penalty_percent, "final": total.final,
                   "ungraded_cells": total.ungraded_cells},

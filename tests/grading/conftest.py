@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -64,9 +65,9 @@ def released_ps1(tmp_path_factory) -> Path:
 def write_submission(release: Path, submitted: Path, student: str,
                      edits: dict[str, str] | None = None,
                      change: Callable[[str, nbformat.NotebookNode], None] | None = None,
-                     skip: tuple[str, ...] = ()) -> Path:
-    """Write ``submitted/<student>/ps1/`` from the release, with cells rewritten by grade_id."""
-    folder = submitted / student / "ps1"
+                     skip: tuple[str, ...] = (), assignment: str = "ps1") -> Path:
+    """Write ``submitted/<student>/<assignment>/`` from the release, cells rewritten by grade_id."""
+    folder = submitted / student / assignment
     folder.mkdir(parents=True)
     for path in sorted(release.glob("*.ipynb")):
         if path.stem in skip:
@@ -84,18 +85,40 @@ def write_submission(release: Path, submitted: Path, student: str,
 
 def run_nbgrader_autograde(course: Path) -> dict[tuple[str, str, str], float | None]:
     """Plain ``nbgrader autograde`` over the course: (student, notebook, grade_id) -> score."""
+    book = nbgrader_gradebook(course, "ps1")
+    return {key: auto for key, (auto, _max) in book.cells.items()}
+
+
+@dataclass
+class NbgraderBook:
+    """What plain nbgrader's gradebook holds after ``nbgrader autograde``."""
+
+    #: (student, notebook, grade_id) -> (auto score, max score), task cells included.
+    cells: dict[tuple[str, str, str], tuple[float | None, float]]
+    #: (student, notebook) -> nbgrader's ``SubmittedNotebook.max_score``.
+    notebook_max: dict[tuple[str, str], float]
+    #: student -> nbgrader's ``Submission.max_score``.
+    student_max: dict[str, float]
+
+
+def nbgrader_gradebook(course: Path, assignment: str) -> NbgraderBook:
+    """Run plain ``nbgrader autograde`` for every student of ``assignment``; read its gradebook."""
     from nbgrader.api import Gradebook
 
     config = nbgrader_config(course)
     with setenv(PATH=nbgrader_path()):
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         for student in sorted(p.name for p in (course / "submitted").iterdir()):
-            result = api.autograde("ps1", student, force=True, create=True)
+            result = api.autograde(assignment, student, force=True, create=True)
             assert result["success"], result.get("error")
-    scores = {}
+    book = NbgraderBook({}, {}, {})
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "aiclass") as gradebook:
-        for submission in gradebook.assignment_submissions("ps1"):
+        for submission in gradebook.assignment_submissions(assignment):
+            student = submission.student.id
+            book.student_max[student] = float(submission.max_score)
             for notebook in submission.notebooks:
+                book.notebook_max[student, notebook.name] = float(notebook.max_score)
                 for grade in notebook.grades:
-                    scores[submission.student.id, notebook.name, grade.name] = grade.auto_score
-    return scores
+                    book.cells[student, notebook.name, grade.name] = (
+                        grade.auto_score, float(grade.max_score))
+    return book

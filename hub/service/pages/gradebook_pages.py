@@ -20,13 +20,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tornado import web
 
+from grading.autograde.explain import describe
 from grading.exchange.deadlines import is_late
 from grading.exchange.models import Submission
 from grading.exchange.store import ExchangeStore
 from grading.gradebook.export import class_table, to_csv, to_xlsx
 from grading.gradebook.feedback import release_feedback
 from grading.gradebook.late_policy import LatePolicy
-from grading.gradebook.manual import find_cell, history, set_comment, set_manual_score, set_override
+from grading.gradebook.manual import (
+    HAND_GRADED,
+    find_cell,
+    history,
+    lost_points,
+    set_comment,
+    set_manual_score,
+    set_override,
+)
 from grading.gradebook.models import CellGrade, NotebookGrade
 from hub.org.models import Enrollment, Person, Role
 from hub.reports.class_gradebook import class_gradebook
@@ -120,12 +129,14 @@ class SubmissionPageHandler(PageHandler):
             flags = {n.notebook: n.flags for n in session.scalars(
                 select(NotebookGrade).where(NotebookGrade.submission_id == submission.id))}
             changes = history(session, submission.id)
+            lost = {key: describe(reason)
+                    for key, reason in lost_points(session, submission.id).items()}
         notebooks = [{"path": path, "html": render_notebook(data)}
                      for path, data in sorted(files.items()) if path.endswith(".ipynb")]
         self.render_page("submission.html", submission=submission, notebooks=notebooks,
                          feedback=feedback, status=status, can_teach=access_kind == TEACH,
-                         grades=grades, flags=flags, changes=changes,
-                         error=self.get_query_argument("error", ""))
+                         grades=grades, flags=flags, changes=changes, lost=lost,
+                         hand_graded=HAND_GRADED, error=self.get_query_argument("error", ""))
 
 
 class GradeFormHandler(SubmissionPageHandler):
