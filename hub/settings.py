@@ -151,7 +151,7 @@ class LocalSettings:
     """[local]: local mode, a bubblewrap box per person on this machine."""
 
     uid_base: int = setting(
-        1000000, "本地模式服务器的 uid 起点：每人 uid = 起点 + hub 用户编号（以 root 运行时）/ "
+        1000000, "本地模式服务器的 uid 起点：每人的 uid 为起点加其 hub 用户编号（以 root 运行时）/ "
         "first uid of local-mode servers: each person's server runs as this plus their hub "
         "user id (when the hub runs as root); keep the range clear of real accounts and above "
         "65534, the grading sandboxes' uid", minimum=65536, maximum=2000000000)
