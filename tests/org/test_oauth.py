@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -52,7 +53,13 @@ ACCOUNTS = {
     "stu-a3k9d": {"preferred_username": "stu-a3k9d", "email": "a3k9d@example.edu.cn",
                   **VERIFIED, "school": "sample-s1", "classes": ["s1-2026-g10c2"],
                   "role": "student"},
+    "claims-region-admin": {"preferred_username": "sadm-x7k2m", **VERIFIED,
+                            "school": "sample-s1", "classes": [], "role": "region_admin"},
+    "claims-other-school": {"preferred_username": "stu-b7n2f", **VERIFIED,
+                            "school": "sample-s2", "classes": ["s1-2026-g10c1"],
+                            "role": "student"},
 }
+"""Keyed by the provider's subject; the last two claim more than the roster gives them."""
 
 
 @dataclass
@@ -172,6 +179,8 @@ def test_a_teacher_signs_in_and_keeps_the_mirrored_role(sso) -> None:
     ("stu-nobody", "account stu-nobody is not on this region&#39;s roster"),
     ("stu-g8z2n", "the email address is not verified"),
     ("stu-a3k9d", "the classes given by the SSO do not match the roster"),
+    ("claims-region-admin", "the role does not match the roster"),
+    ("claims-other-school", "the school does not match the roster"),
 ])
 def test_refused_sign_ins_get_a_clear_page(sso, account: str, english: str) -> None:
     hub, _ = sso
@@ -193,3 +202,20 @@ def test_an_expired_token_is_refused(sso) -> None:
         provider.start()
     assert result.status == 403
     assert "the sign-in token has expired" in result.page, result.page[:3000]
+
+
+def test_claims_never_change_a_role_or_a_school(sso) -> None:
+    """Do claims of region admin and of another school leave the roster, and the hub's
+    admins and groups, as they were (the one grant rule gives sign-in claims nothing)?"""
+    hub, _ = sso
+    for account in ("claims-region-admin", "claims-other-school"):
+        assert sign_in(hub, account).status == 403
+    database = hub.data_dir / "aiclass.sqlite"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        people = dict((name, (role, school)) for name, role, school in connection.execute(
+            "SELECT username, role, school_id FROM people"))
+    assert people["sadm-x7k2m"] == ("school_admin", "sample-s1")
+    assert people["stu-b7n2f"] == ("student", "sample-s1")
+    users = {u["name"]: u for u in mirror_api(hub).request("GET", "users?limit=200").json()}
+    assert not users.get("sadm-x7k2m", {}).get("admin")
+    assert "school-sample-s2" not in users.get("stu-b7n2f", {}).get("groups", [])
