@@ -57,7 +57,7 @@ def boot_rlimits(limits: SandboxLimits, *, limited_by_cgroup: bool) -> dict[str,
 
     Memory and process counts are the cgroup's job where there is one: ``RLIMIT_NPROC``
     counts every process of the uid on the whole host, and the sandbox's uid is shared
-    (local-mode servers, other sandboxes, Docker containers without user namespaces), so
+    (other sandboxes, Docker containers without user namespaces), so
     as a fallback it could stop a kernel from starting its own threads on a busy machine.
     """
     rlimits = {
