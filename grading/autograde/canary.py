@@ -1,81 +1,76 @@
-"""The canary: cells appended to every notebook to check the kernel still tells the truth.
+"""Canaries: copies of the notebook's own test cells that must fail, judged from outside.
 
-nbgrader scores a test cell by whether its output holds an error. Student code
-can make a kernel swallow errors (patch ``showtraceback``, an AST transformer
-that drops ``assert``, a custom exception handler, shadowed builtins). After
-the notebook's own cells we run a failing ``assert`` shaped like a real test
-with a fresh random message, and an integrity report comparing builtins and
-IPython's shell with the snapshot :mod:`grading.sandbox.boot` took before any
-student code ran. Any deviation flags the notebook ``tampered``.
+nbgrader scores a test cell by whether it raised. Student code runs in the same kernel
+as the tests and can make that kernel swallow errors (an AST or input transformer that
+wraps every cell in ``try``/``except``, ``post_run_cell`` callbacks, a patched
+``run_code`` or ``showtraceback``). A check that runs inside the kernel can be found and
+fooled by the same code, so nothing of this one lives there: the grader keeps the
+canaries' identity and expected verdict to itself, and reads the verdict off the kernel
+protocol (the ``execute_reply`` status and the error outputs), as it reads every test's.
+
+Each autograded test cell gets a canary: the same source, hidden tests included, with a
+failing ``assert`` in front, run right before or right after the real cell (a coin toss
+per cell). A kernel that makes failures disappear without telling canary from test is
+caught on the first canary; one that spares cells that "look like the canary" must tell
+two copies of an unknown hidden test apart. Because the ``assert`` comes first, a canary
+runs none of the test's code: no side effect, no time, the honest score unchanged.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import secrets
 
 from nbformat.notebooknode import NotebookNode
-from nbformat.v4 import new_code_cell
+from nbgrader import utils as nbgrader_utils
 
 CANARY_TAG = "aiclass-canary"
 
-INTEGRITY_CHECK = """\
-import builtins as _aiclass_b, sys as _aiclass_s, json as _aiclass_j
-_aiclass_r = _aiclass_s.modules["_aiclass_reference"]
-_aiclass_bad = [n for n, v in _aiclass_r.builtins.items()
-                if not n.startswith("_") and n not in _aiclass_r.volatile
-                and getattr(_aiclass_b, n, None) is not v]
-for _aiclass_c, _aiclass_d in _aiclass_r.shell_classes:
-    _aiclass_bad += [_aiclass_c.__name__ + "." + n for n, v in _aiclass_d.items()
-                     if callable(v) and _aiclass_c.__dict__.get(n) is not v]
-_aiclass_bad += ["shell." + n for n, v in vars(get_ipython()).items()
-                 if callable(v) and (_aiclass_r.shell.get(n, v) is not v or (
-                     n not in _aiclass_r.shell
-                     and any(n in d for _, d in _aiclass_r.shell_classes)))]
-_aiclass_bad += ["ast_transformers"] if get_ipython().ast_transformers else []
-_aiclass_bad += ["custom_exceptions"] if get_ipython().custom_exceptions else []
-print("{marker}" + _aiclass_j.dumps(sorted(set(_aiclass_bad))))
-"""
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """An autograded test cell: graded code that is not the student's answer."""
+    return (cell.cell_type == "code" and nbgrader_utils.is_grade(cell)
+            and not nbgrader_utils.is_solution(cell))
 
 
 class Canary:
-    """Appends the canary cells to a notebook, then strips them and judges their outputs."""
+    """Interleaves canaries with a notebook's test cells, then strips and judges them."""
 
-    def __init__(self) -> None:
-        self.nonce = secrets.token_hex(8)
-        self.marker = f"canary-{secrets.token_hex(8)}:"
+    def insert(self, nb: NotebookNode) -> None:
+        """Add a canary beside every test cell (tags live in metadata, never sent to the kernel)."""
+        cells = []
+        for cell in nb.cells:
+            if not is_test_cell(cell):
+                cells.append(cell)
+                continue
+            canary = copy.deepcopy(cell)
+            canary.source = _failing_line() + canary.source
+            canary.metadata = {"tags": [CANARY_TAG]}
+            canary.pop("id", None)
+            canary.outputs = []
+            pair = [canary, cell] if secrets.randbelow(2) else [cell, canary]
+            cells += pair
+        nb.cells = cells
 
-    def append(self, nb: NotebookNode) -> None:
-        left, right = secrets.randbelow(10**6), 10**6 + secrets.randbelow(10**6)
-        failing = new_code_cell(f'assert {left} == {right}, "{self.nonce}"')
-        integrity = new_code_cell(INTEGRITY_CHECK.replace("{marker}", self.marker))
-        for cell in (failing, integrity):
-            cell.metadata["tags"] = [CANARY_TAG]
-            nb.cells.append(cell)
-
-    def strip(self, nb: NotebookNode) -> list[NotebookNode]:
-        canaries = [c for c in nb.cells if CANARY_TAG in c.metadata.get("tags", [])]
-        nb.cells = [c for c in nb.cells if CANARY_TAG not in c.metadata.get("tags", [])]
+    def strip(self, nb: NotebookNode) -> dict[int, NotebookNode]:
+        """Remove the canaries; return them by their index at run time."""
+        canaries = {i: c for i, c in enumerate(nb.cells) if CANARY_TAG in c.metadata.get(
+            "tags", [])}
+        nb.cells = [c for i, c in enumerate(nb.cells) if i not in canaries]
         return canaries
 
-    def tampered(self, canaries: list[NotebookNode]) -> list[str]:
-        """What is wrong with the kernel, judged from the canary cells' outputs; empty if sound."""
-        if len(canaries) != 2:
-            return ["canary cells missing"]
-        failing, integrity = canaries
-        problems = []
-        if not any(o.output_type == "error" and o.get("ename") == "AssertionError"
-                   and self.nonce in o.get("evalue", "") for o in failing.get("outputs", [])):
-            problems.append("failing assert did not fail")
-        reports = [line[len(self.marker):] for o in integrity.get("outputs", [])
-                   if o.output_type == "stream" and o.get("name") == "stdout"
-                   for line in o.get("text", "").splitlines() if line.startswith(self.marker)]
-        if len(reports) != 1:
-            problems.append("integrity report missing")
-        else:
-            try:
-                changed = json.loads(reports[0])
-            except ValueError:
-                changed = ["unreadable integrity report"]
-            problems += [f"changed: {name}" for name in changed]
-        return problems
+    def survivors(self, canaries: dict[int, NotebookNode], statuses: dict[int, str]) -> list[int]:
+        """Indices of canaries that ran and did not fail: the kernel hid a failure.
+
+        A canary the kernel never ran (it died or timed out first) proves nothing.
+        """
+        return [index for index, canary in canaries.items()
+                if index in statuses and not (
+                    statuses[index] == "error"
+                    and any(o.get("output_type") == "error" for o in canary.get("outputs", [])))]
+
+
+def _failing_line() -> str:
+    """An ``assert`` that fails in any honest kernel, whatever the student defined."""
+    left = secrets.randbelow(10**6)
+    return f"assert {left} == {left + 1 + secrets.randbelow(10**6)}\n"

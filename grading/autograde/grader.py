@@ -6,7 +6,9 @@ CheckCellMetadata, then Execute, IgnorePattern, LimitOutput and nbgrader's
 ``determine_grade``), so honest work scores exactly as ``nbgrader autograde``
 scores it. Around it we add what plain nbgrader lacks: flags for tampering
 with cells and metadata, a sandboxed kernel, a cap on output, a deadline, and
-the canary that checks the kernel after the last cell.
+the checks that the kernel told the truth, all made from outside it: the static
+scan of the student's code, canaries beside the test cells and each cell's
+``execute_reply`` status (``grading/README.md`` has the threat model).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from grading.autograde.assignment import NotebookSpec, PreparedAssignment
 from grading.autograde.canary import Canary
 from grading.autograde.explain import graded_cells_by_id, lost_points_reason
 from grading.autograde.results import CellResult, NotebookResult
+from grading.autograde.scan import Finding, scan_submission
 from grading.sandbox.base import WORK_DIR_INSIDE, SandboxError, WarmSandbox
 from grading.sandbox.kernel import SandboxKernelManager
 from grading.sandbox.limits import SandboxLimits
@@ -105,6 +108,10 @@ class SandboxedExecute(Execute):
         self.output_seen = 0
         self.truncated = False
         self.executed: set[int] = set()
+        #: The kernel's own verdict per cell index: the ``execute_reply`` status.
+        self.statuses: dict[int, str] = {}
+        #: Cells whose reply said "error" while the kernel showed no error: a hidden failure.
+        self.hidden_errors: set[int] = set()
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(str(msg.get("content", "")))
@@ -117,8 +124,21 @@ class SandboxedExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
     def on_cell_executed(self, **kwargs):
-        self.executed.add(kwargs["cell_index"])
+        index, status = kwargs["cell_index"], kwargs["execute_reply"]["content"]["status"]
+        self.executed.add(index)
+        self.statuses[index] = status
+        if status == "error" and not any(o.output_type == "error"
+                                         for o in kwargs["cell"].outputs):
+            self.hidden_errors.add(index)
         super().on_cell_executed(**kwargs)
+
+    def forget(self, removed: set[int]) -> None:
+        """Renumber what was recorded after the cells at ``removed`` left the notebook."""
+        def renumber(index: int) -> int:
+            return index - sum(1 for r in removed if r < index)
+        self.executed = {renumber(i) for i in self.executed if i not in removed}
+        self.statuses = {renumber(i): s for i, s in self.statuses.items() if i not in removed}
+        self.hidden_errors = {renumber(i) for i in self.hidden_errors if i not in removed}
 
 
 class NotebookGrader:
@@ -198,11 +218,12 @@ class NotebookGrader:
 
     def _execute(self, nb: NotebookNode, resources: dict, spec: NotebookSpec,
                  submission_dir: Path, sandbox: WarmSandbox) -> NotebookResult:
+        files = self._files(submission_dir)
+        findings = self._scan(nb, files)
         canary = Canary()
-        canary.append(nb)
-        graded_cells = len(nb.cells) - 2
-        km = SandboxKernelManager(sandbox=sandbox, files=self._files(submission_dir),
-                                  kernel_name="python3")
+        graded_cells = len(nb.cells)
+        canary.insert(nb)
+        km = SandboxKernelManager(sandbox=sandbox, files=files, kernel_name="python3")
         executor = SandboxedExecute(
             sandbox=sandbox,
             timeout=self.limits.cell_timeout,
@@ -225,6 +246,8 @@ class NotebookGrader:
         finally:
             deadline.cancel()
         canaries = canary.strip(nb)
+        survivors = canary.survivors(canaries, executor.statuses)
+        executor.forget(set(canaries))
         for preprocessor in (IgnorePattern(), LimitOutput(), CheckCellMetadata()):
             nb, resources = preprocessor(nb, resources)
 
@@ -241,9 +264,15 @@ class NotebookGrader:
             result.flag("kernel_died")
         if _sandbox_denied(nb):
             result.flag("sandbox_denied")
-        tampered = not died and bool(canary.tampered(canaries))
+        evidence = [str(f) for f in findings]
+        evidence += [f"canary beside cell {i} did not fail" for i in sorted(survivors)]
+        evidence += [f"cell {i} failed without showing an error"
+                     for i in sorted(executor.hidden_errors)]
+        tampered = bool(evidence)
         if tampered:
             result.flag("tampered")
+            # Kept with the graded notebook, which only teachers see.
+            nb.metadata.setdefault("aiclass", {})["tamper_evidence"] = evidence
 
         scored = self._scores(nb, executor.executed, graded_cells, tampered or died)
         distrusted_by = list(result.flags) if tampered or died else []
@@ -258,6 +287,15 @@ class NotebookGrader:
                                            cell_spec.kind, reason))
         result.executed = nb
         return result
+
+    def _scan(self, nb: NotebookNode, files: dict[str, bytes]) -> list[Finding]:
+        """The static scan of what the student wrote: unlocked code cells, own ``.py`` files."""
+        cells = [(index, cell.source) for index, cell in enumerate(nb.cells)
+                 if cell.cell_type == "code"
+                 and not cell.metadata.get("nbgrader", {}).get("locked", False)]
+        own = {path: data for path, data in files.items()
+               if path not in self.assignment.support_files}
+        return scan_submission(cells, own)
 
     def _scores(self, nb: NotebookNode, executed: set[int], graded_cells: int,
                 distrust: bool) -> dict[str, float | None]:

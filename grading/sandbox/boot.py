@@ -2,15 +2,16 @@
 
 It must not import ``grading``: the sandbox sees only the Python runtime. It
 lowers resource limits, starts an IPython kernel on IPC sockets in ``/conn``
-(writing ``/conn/kernel.json``) while the sandbox waits in the warm pool, and
-snapshots builtins and the shell for the canary. A thread then waits for one
-JSON line on stdin — the submission's files — writes them into the private work
-directory and creates ``/conn/ready``; only then does the grader send cells.
+(writing ``/conn/kernel.json``) while the sandbox waits in the warm pool. A
+thread then waits for one JSON line on stdin — the submission's files — writes
+them into the private work directory and creates ``/conn/ready``; only then
+does the grader send cells.
 Student code therefore cannot raise the limits or see anyone else's files.
+Nothing here serves to check the kernel: student code could find and rewrite
+it; the grader checks from outside (``grading/README.md``).
 """
 
 import base64
-import builtins
 import json
 import os
 import resource
@@ -57,15 +58,6 @@ def _cap_streams(budget):
 
 
 _cap_streams(_config["stream_chars"])
-
-# What the canary compares against at the end of the notebook.
-_reference = sys.modules["_aiclass_reference"] = type(sys)("_aiclass_reference")
-_reference.builtins = dict(vars(builtins))
-# Builtins the kernel itself swaps while a cell runs (input forwarding, display hooks).
-_reference.volatile = {"exit", "quit", "get_ipython", "display", "help", "copyright", "credits",
-                       "license", "input", "raw_input"}
-_reference.shell_classes = [(c, dict(vars(c))) for c in type(_app.shell).__mro__[:-1]]
-_reference.shell = {n: v for n, v in vars(_app.shell).items() if callable(v)}
 
 threading.Thread(target=_receive_files, args=(os.getcwd(),), daemon=True).start()
 _app.start()

@@ -84,6 +84,73 @@ AST_STRIP = ("import ast\nclass NoAssert(ast.NodeTransformer):\n"
 CUSTOM_EXC = "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"
 BUILTINS = "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n" \
            "builtins.sum = lambda *a, **k: 385"
+#: Wraps every later cell in try/except, sparing what looked like the old canary.
+AST_WRAP = """\
+import ast, re
+class Swallow(ast.NodeTransformer):
+    def visit_Module(self, node):
+        src = ast.unparse(node)
+        if re.match(r'assert \\d+ == \\d+, .[0-9a-f]{16}.$', src):
+            return node
+        handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+        return ast.Module(body=[ast.Try(body=node.body, handlers=[handler], orelse=[],
+                                        finalbody=[])], type_ignores=[])
+get_ipython().ast_transformers.append(Swallow())
+"""
+#: The same wrapper reached through the traitlets store: the static scan sees nothing.
+AST_WRAP_HIDDEN = AST_WRAP.replace(
+    "get_ipython().ast_transformers.append(Swallow())",
+    "get_ipython()._trait_values['ast_' + 'transformers'].append(Swallow())")
+INPUT_WRAP = """\
+def wrap(lines):
+    body = ''.join('    ' + line for line in lines) or '    pass\\n'
+    return ['try:\\n', body, '\\nexcept BaseException:\\n', '    pass\\n']
+get_ipython().input_transformers_post.append(wrap)
+"""
+EVENTS = """\
+ip = get_ipython()
+ip._showtraceback = lambda *a, **k: None
+def forget(result):
+    result.error_in_exec = None
+ip.events.register('post_run_cell', forget)
+"""
+RUN_CODE = """\
+from IPython.core.interactiveshell import InteractiveShell
+async def run_code(self, code_obj, result=None, *, async_=False):
+    try:
+        exec(code_obj, self.user_global_ns, self.user_ns)
+    except BaseException:
+        pass
+    return False
+InteractiveShell.run_code = run_code
+"""
+SYS_MODULES = """\
+import sys, types
+fake = types.ModuleType('csv')
+fake.DictReader = lambda f: [{'name': 'A', 'score': '80'}]
+sys.modules['csv'] = fake
+"""
+ALWAYS_EQUAL = """\
+class Anything(list):
+    def __eq__(self, other):
+        return True
+    __ne__ = lambda self, other: False
+def squares(n):
+    return Anything()
+"""
+FRAMES = """\
+import sys, gc
+frame = sys._getframe()
+while frame.f_back is not None:
+    frame = frame.f_back
+grader_state = [o for o in gc.get_objects() if isinstance(o, dict) and 'canary' in o]
+"""
+EXIT = """\
+import os, signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+def squares(n):
+    os._exit(0)
+"""
 
 
 def docker_sandbox_ready() -> bool:
@@ -155,6 +222,15 @@ def attack(request, released_ps1):
         "patch-custom-exc": dict(change=hide_errors(CUSTOM_EXC)),
         "patch-builtins": dict(change=hide_errors(BUILTINS)),
         "kill-kernel": dict(edits=solution("import os\nos.kill(os.getpid(), 9)")),
+        "ast-wrap": dict(change=hide_errors(AST_WRAP)),
+        "ast-wrap-hidden": dict(change=hide_errors(AST_WRAP_HIDDEN)),
+        "input-wrap": dict(change=hide_errors(INPUT_WRAP)),
+        "event-callbacks": dict(change=hide_errors(EVENTS)),
+        "patch-run-code": dict(change=hide_errors(RUN_CODE)),
+        "sys-modules": dict(change=hide_errors(SYS_MODULES)),
+        "always-equal": dict(edits=solution(ALWAYS_EQUAL)),
+        "frames-and-gc": dict(change=hide_errors(FRAMES)),
+        "exit-and-signal": dict(edits=solution(EXIT)),
     }
     for student, case in cases.items():
         write_submission(release, submitted, student, **case)
@@ -183,7 +259,7 @@ CGROUP_DIR = Path("/sys/fs/cgroup/pids/aiclass-grading")
 
 def sandbox_processes() -> set[str]:
     """Sandboxed kernels on this host (other graders' included, hence the before/after)."""
-    return set(subprocess.run(["pgrep", "-u", "65534", "-f", "aiclass_reference"],
+    return set(subprocess.run(["pgrep", "-u", "65534", "-f", "_receive_files"],
                               capture_output=True, text=True).stdout.split())
 
 
@@ -214,6 +290,15 @@ EXPECTED_FLAGS = {
     "patch-custom-exc": "tampered",
     "patch-builtins": "tampered",
     "kill-kernel": "kernel_died",
+    "ast-wrap": "tampered",
+    "ast-wrap-hidden": "tampered",
+    "input-wrap": "tampered",
+    "event-callbacks": "tampered",
+    "patch-run-code": "tampered",
+    "sys-modules": "tampered",
+    "always-equal": "tampered",
+    "frames-and-gc": "tampered",
+    "exit-and-signal": "tampered",
 }
 
 
