@@ -30,7 +30,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 def configure_network(c: Config, settings: Settings) -> None:
     """Where the proxy, the hub and the proxy's API listen; state files in the data dir."""
     hub, data = settings.hub, settings.data_dir
-    c.JupyterHub.bind_url = f"http://{hub.ip}:{hub.port}{hub.base_url}"
+    c.JupyterHub.bind_url = settings.public_url
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub.hub_port}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.proxy_api_port}"
     c.ConfigurableHTTPProxy.pid_file = str(data / "proxy.pid")
@@ -38,6 +38,21 @@ def configure_network(c: Config, settings: Settings) -> None:
     c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
     c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
     c.JupyterHub.db_kwargs = {"creator": sqlite_wal_connector(data / "jupyterhub.sqlite")}
+
+
+def configure_tls(c: Config, settings: Settings) -> None:
+    """HTTPS at the proxy from ``[tls]``'s certificate and key, and only ``Secure`` cookies.
+
+    The proxy then speaks nothing but TLS on the public port. JupyterHub marks its cookies
+    ``Secure`` when the request came over HTTPS; ``cookie_options`` says so outright, so
+    that no cookie of the hub (its sign-in and XSRF cookies included) ever depends on a
+    forwarded header.
+    """
+    if not settings.tls.enabled:
+        return
+    c.JupyterHub.ssl_cert = settings.tls.certificate
+    c.JupyterHub.ssl_key = settings.tls.key
+    c.JupyterHub.tornado_settings.update({"cookie_options": {"secure": True}})
 
 
 def configure_pages(c: Config, settings: Settings) -> None:
@@ -57,6 +72,8 @@ def configure_authentication(c: Config, settings: Settings) -> None:
     c.RosterAuthenticator.max_failed_logins = settings.auth.max_failed_logins
     c.RosterAuthenticator.lockout_minutes = settings.auth.lockout_minutes
     c.RosterAuthenticator.min_password_length = settings.auth.min_password_length
+    c.RosterAuthenticator.address_failure_burst = settings.auth.address_failure_burst
+    c.RosterAuthenticator.address_failures_per_minute = settings.auth.address_failures_per_minute
     c.Authenticator.allow_all = True
     c.Authenticator.admin_users = set(settings.hub.admin_users)
 
@@ -88,6 +105,7 @@ def configure_hub(c: Config, settings: Settings | None = None) -> Settings:
     """Fill ``c`` from the settings (by default those ``aiclass up`` passed down)."""
     settings = settings or settings_from_environment()
     configure_network(c, settings)
+    configure_tls(c, settings)
     configure_pages(c, settings)
     configure_authentication(c, settings)
     configure_spawner(c, settings)

@@ -18,8 +18,8 @@ TEXT: dict[str, dict[str, str]] = {
         "new_password_confirm": "再次输入新密码",
         "sign_in": "登录",
         "change_password_submit": "设置新密码并登录",
-        "bad_credentials": "用户名或密码错误。",
-        "locked": "登录失败次数过多，账号已锁定，请在 {minutes} 分钟后再试，或请老师重置密码。",
+        "bad_credentials": "用户名或密码错误。连续输错多次后账号会暂时锁定，可请老师重置密码。",
+        "retry_later": "这个网络的登录失败次数过多，请 {seconds} 秒后再试。",
         "must_change": "这是你的初始密码。请再次输入初始密码，并设置一个新密码。",
         "password_too_short": "新密码至少需要 {length} 个字符。",
         "password_mismatch": "两次输入的新密码不一致。",
@@ -46,9 +46,9 @@ TEXT: dict[str, dict[str, str]] = {
         "new_password_confirm": "New password again",
         "sign_in": "Sign in",
         "change_password_submit": "Set new password and sign in",
-        "bad_credentials": "Wrong username or password.",
-        "locked": "Too many failed sign-ins: the account is locked. Try again in {minutes} "
-                  "minutes, or ask your teacher to reset your password.",
+        "bad_credentials": "Wrong username or password. After several wrong tries the account "
+                           "locks for a while; your teacher can reset your password.",
+        "retry_later": "Too many failed sign-ins from this network: try again in {seconds} s.",
         "must_change": "This is your initial password. Enter it again and choose a new one.",
         "password_too_short": "The new password needs at least {length} characters.",
         "password_mismatch": "The two new passwords differ.",

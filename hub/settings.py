@@ -126,6 +126,37 @@ class AuthSettings:
                                    minimum=1, maximum=1440)
     min_password_length: int = setting(8, "新密码最短长度 / shortest new password",
                                        minimum=6, maximum=128)
+    address_failure_burst: int = setting(
+        100, "同一网络地址可连续失败的登录次数（一个班共用一个地址，需大于班级人数）/ failed "
+        "sign-ins one network address may make in a burst (a class shares one address: keep it "
+        "above a class's size)", minimum=1, maximum=100000)
+    address_failures_per_minute: int = setting(
+        20, "同一网络地址每分钟恢复的失败次数 / failed sign-ins an address earns back per "
+        "minute", minimum=1, maximum=100000)
+
+
+def _readable_file(value: str) -> str | None:
+    if value and not Path(value).is_file():
+        return f"文件不存在或不可读 / is not a readable file: {value}"
+    return None
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """[tls]: serve HTTPS from a certificate and its key (both, or neither for plain HTTP)."""
+
+    certificate: str = setting("", "证书文件（PEM，含中间证书）/ certificate file (PEM, with the "
+                               "chain); empty: plain HTTP", check=_readable_file)
+    key: str = setting("", "私钥文件（PEM）/ private key file (PEM)", check=_readable_file)
+
+    def __post_init__(self) -> None:
+        if bool(self.certificate) != bool(self.key):
+            raise ValueError("certificate 和 key 必须同时设置 / certificate and key go together")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the hub serves HTTPS (and its cookies are ``Secure``)."""
+        return bool(self.certificate)
 
 
 @dataclass(frozen=True)
@@ -359,6 +390,7 @@ class Settings:
     hub: HubSettings = field(default_factory=HubSettings)
     locale: LocaleSettings = field(default_factory=LocaleSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     lab: LabSettings = field(default_factory=LabSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
@@ -379,7 +411,8 @@ class Settings:
     @property
     def public_url(self) -> str:
         """The URL people open in their browser."""
-        return f"http://{self.hub.ip}:{self.hub.port}{self.hub.base_url}"
+        scheme = "https" if self.tls.enabled else "http"
+        return f"{scheme}://{self.hub.ip}:{self.hub.port}{self.hub.base_url}"
 
 
 def sections() -> dict[str, type]:
@@ -446,7 +479,10 @@ def _build_section(name: str, cls: type, raw: Any, source: str) -> Any:
         if problem:
             raise SettingsError(f"{source}: [{name}] {key} = {value!r}: {problem}")
         values[key] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise SettingsError(f"{source}: [{name}]: {exc}") from exc
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

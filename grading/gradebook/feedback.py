@@ -1,10 +1,15 @@
-"""Feedback a student may read: their executed notebook as HTML, scores and comments.
+"""Feedback a student may read: their submitted notebook as HTML, scores and comments.
 
-The executed notebook holds the hidden tests (they ran inside the sandbox). Before
-anything is rendered, every ``### BEGIN HIDDEN TESTS`` block is cut out, the outputs
-of cells that held one are dropped (a traceback would quote the hidden line), and
-any output that repeats a hidden line is withheld. Student-made HTML goes through
-nh3; scripts and JavaScript outputs are never rendered. The page is then released
+The page shows the notebook *as the student handed it in*, with the outputs it had
+then, never the grading run's: during grading, student code ran next to the hidden
+tests and could capture their source (a ``pre_run_cell`` hook) and write it, encoded,
+into any output (``update_display``), so nothing that run produced may reach the
+student, in any encoding, except the scores and, for a failed test, its error type
+(a builtin exception's name) and message (only when the test's visible source
+already holds that text). Defensively, hidden-test blocks are still cut out of the
+submitted source and submitted outputs that repeat a hidden line withheld. Student-made
+HTML goes through nh3; scripts and JavaScript outputs are never rendered. The page is
+then released
 through the exchange's feedback mechanism, readable only by its student and teachers.
 """
 
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import html
 import re
 
@@ -107,16 +113,55 @@ def _grade_html(grade: CellGrade) -> str:
             f"{comment}</div>")
 
 
-def feedback_html(executed: NotebookNode, grades: list[CellGrade], flags: list[str],
-                  title: str) -> str:
-    """The feedback page for one notebook; contains no hidden test and no student script."""
+def failure_summary(graded_cell: NotebookNode) -> str | None:
+    """What a student may learn of why a test cell failed: ``"AssertionError: msg"``.
+
+    The name is shown only for a builtin exception (student code names its own classes
+    at will), the message only when the test's visible source holds it word for word
+    (an ``assert``'s message written by the teacher); anything else could carry what
+    student code captured while grading.
+    """
+    visible, _hidden = strip_hidden_tests(_text(graded_cell.get("source", "")))
+    for output in graded_cell.get("outputs", []):
+        if output.get("output_type") != "error":
+            continue
+        ename = str(output.get("ename", ""))
+        known = isinstance(getattr(builtins, ename, None), type) and issubclass(
+            getattr(builtins, ename), BaseException)
+        summary = ename if known else "Exception"
+        evalue = str(output.get("evalue", "")).strip()
+        if evalue and evalue in visible:
+            summary += f": {evalue}"
+        return summary
+    return None
+
+
+def _failure_html(graded_cell: NotebookNode | None, grade: CellGrade) -> str:
+    if graded_cell is None or grade.score is None or grade.score >= grade.max_score:
+        return ""
+    summary = failure_summary(graded_cell)
+    if summary is None:
+        return ""
+    return f'<pre class="error">{html.escape(summary)}</pre>'
+
+
+def feedback_html(submitted: NotebookNode, graded: NotebookNode, grades: list[CellGrade],
+                  flags: list[str], title: str) -> str:
+    """The feedback page for one notebook: the submitted cells and outputs, the scores.
+
+    ``graded`` (the grading run's notebook) is read for the hidden lines to withhold and
+    for :func:`failure_summary`, nothing else.
+    """
     by_id = {g.grade_id: g for g in grades}
+    graded_by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in graded.cells
+                    if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
+    every_hidden = [line.strip() for cell in graded.cells
+                    for line in strip_hidden_tests(_text(cell.get("source", "")))[1]
+                    if len(line.strip()) >= MIN_HIDDEN_LINE]
     cells = []
     stripped = []
-    every_hidden: list[str] = []
-    for cell in executed.cells:
+    for cell in submitted.cells:
         source, hidden = strip_hidden_tests(_text(cell.get("source", "")))
-        every_hidden += [line.strip() for line in hidden if len(line.strip()) >= MIN_HIDDEN_LINE]
         stripped.append((cell, source, bool(hidden)))
     for cell, source, had_hidden in stripped:
         parts = []
@@ -130,9 +175,11 @@ def feedback_html(executed: NotebookNode, grades: list[CellGrade], flags: list[s
                         parts.append(f"<pre>{html.escape(WITHHELD)}</pre>")
                     else:
                         parts.append(_output_html(output))
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        nbgrader_meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = nbgrader_meta.get("grade_id") if isinstance(nbgrader_meta, dict) else None
         if grade_id in by_id:
             parts.append(_grade_html(by_id[grade_id]))
+            parts.append(_failure_html(graded_by_id.get(grade_id), by_id[grade_id]))
         cells.append(f'<div class="cell">{"".join(parts)}</div>')
     counted = [g.score for g in grades if g.score is not None]
     total = f"{sum(counted):g} / {sum(g.max_score for g in grades):g}"
@@ -158,13 +205,24 @@ def feedback_files(session: Session, store: ExchangeStore, submission: Submissio
         else:
             executed = nbformat.reads(store.content.read(notebook.executed_sha256).decode(),
                                       as_version=4)
+        submitted = _submitted_notebook(store, submission, f"{notebook.notebook}.ipynb")
         grades = list(session.scalars(select(CellGrade).where(
             CellGrade.submission_id == submission.id, CellGrade.notebook == notebook.notebook)
             .order_by(CellGrade.position)))
         title = f"{submission.assignment_id} · {notebook.notebook}"
-        files[f"{notebook.notebook}.html"] = feedback_html(executed, grades, notebook.flags,
-                                                           title).encode()
+        files[f"{notebook.notebook}.html"] = feedback_html(submitted, executed, grades,
+                                                           notebook.flags, title).encode()
     return files
+
+
+def _submitted_notebook(store: ExchangeStore, submission: Submission,
+                        path: str) -> NotebookNode:
+    """The notebook as handed in; an empty one where it is missing or unreadable."""
+    entries = [e for e in submission.manifest if e["path"] == path]
+    try:
+        return nbformat.reads(store.files_of(entries)[path].decode(), as_version=4)
+    except (KeyError, ValueError, UnicodeDecodeError, AttributeError):
+        return nbformat.v4.new_notebook()
 
 
 def release_feedback(session: Session, store: ExchangeStore, submission: Submission,

@@ -1,5 +1,9 @@
 """Sign-in with roster passwords: Argon2id hashes, lock-out, forced change of the initial password.
 
+One refusal, in text, status and cost, for a wrong password, an unknown user and a
+locked account; failures are counted per account in single statements
+(:func:`hub.org.credentials.begin_attempt`) and per address (:mod:`hub.auth.throttle`).
+
 The roster (people and their credentials) lives in the service database, the
 organisation model's store. The initial password handed out on a sign-in slip must
 be replaced before the lab opens: a correct initial password does not sign in, it
@@ -18,11 +22,12 @@ from traitlets import Integer, Unicode
 
 from hub.auth.base import ClassroomAuthenticator
 from hub.auth.handlers import HUB_HANDLERS
+from hub.auth.throttle import FailedSignInThrottle, client_address
 from hub.messages import text
 from hub.org.credentials import (
+    begin_attempt,
     hash_password,
-    locked_minutes_left,
-    record_failure,
+    lock,
     record_success,
     verify_password,
 )
@@ -64,6 +69,16 @@ class RosterAuthenticator(ClassroomAuthenticator):
                               help="Minutes a locked account stays locked").tag(config=True)
     min_password_length = Integer(AuthSettings.min_password_length,
                                   help="Shortest new password accepted").tag(config=True)
+    address_failure_burst = Integer(
+        AuthSettings.address_failure_burst,
+        help="Failed sign-ins one address may make in a burst (hub.auth.throttle)",
+    ).tag(config=True)
+    address_failures_per_minute = Integer(
+        AuthSettings.address_failures_per_minute,
+        help="Failed sign-ins an address earns back per minute (hub.auth.throttle)",
+    ).tag(config=True)
+
+    _throttle: FailedSignInThrottle | None = None
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
         """Our login page, which also asks for a new password, in place of JupyterHub's."""
@@ -73,48 +88,72 @@ class RosterAuthenticator(ClassroomAuthenticator):
         """Everyone who passed :meth:`authenticate` is on the roster, hence allowed."""
         return True
 
+    @property
+    def throttle(self) -> FailedSignInThrottle:
+        """The per-address limit on failed sign-ins, made on first use from the traits."""
+        if self._throttle is None:
+            self._throttle = FailedSignInThrottle(self.address_failure_burst,
+                                                  self.address_failures_per_minute)
+        return self._throttle
+
     async def authenticate(self, handler: web.RequestHandler, data: dict) -> dict | None:
+        """Check the password, within the per-address limit on failures.
+
+        A wrong password, an unknown user and a locked account get the same 403 and text,
+        after the same work (one Argon2 check), so that neither the page nor its timing
+        tells a guesser which usernames exist or which accounts they have locked.
+        """
         username = self.normalize_username(data.get("username", ""))
+        address = client_address(handler.request)
+        wait = self.throttle.take(address)
+        if wait:
+            self.log.warning("Sign-in from %s held back %d s: too many failures", address, wait)
+            raise web.HTTPError(429, self._message("retry_later", seconds=wait))
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            None,
-            self._check_password,
-            username,
-            data.get("password", ""),
-            data.get("new_password"),
-            data.get("new_password_confirm"),
-        )
+        try:
+            await loop.run_in_executor(
+                None,
+                self._check_password,
+                username,
+                data.get("password", ""),
+                data.get("new_password"),
+                data.get("new_password_confirm"),
+            )
+        except PasswordChangeRequired:
+            self.throttle.give_back(address)
+            raise
+        self.throttle.give_back(address)
+        return {"name": username}
 
     def _message(self, key: str, **values: object) -> str:
         return text(self.locale, key, **values)
 
+    def _refusal(self, username: str) -> web.HTTPError:
+        self.log.warning("Failed sign-in for %r", username[:64])
+        return web.HTTPError(403, self._message("bad_credentials"))
+
     def _check_password(self, username: str, password: str, new_password: str | None,
-                        new_password_confirm: str | None) -> dict:
+                        new_password_confirm: str | None) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        refusal: web.HTTPError | None = None
         with self.database.session() as session:
-            credential = session.get(Credential, username) if username else None
-            if credential is None:
-                verify_password(None, password)
-                refusal = web.HTTPError(403, self._message("bad_credentials"))
-            elif minutes := locked_minutes_left(credential, now):
-                refusal = web.HTTPError(403, self._message("locked", minutes=minutes))
-            elif not verify_password(credential.password_hash, password):
-                record_failure(credential, now, self.max_failed_logins,
-                               timedelta(minutes=self.lockout_minutes))
-                self.log.warning("Failed sign-in for %s", username)
-                locked = credential.locked_until is not None
-                refusal = web.HTTPError(403, self._message(
-                    "locked", minutes=self.lockout_minutes) if locked
-                    else self._message("bad_credentials"))
-            else:
-                if credential.must_change:
-                    self._change_initial_password(credential, password, new_password,
-                                                  new_password_confirm)
-                record_success(credential)
-        if refusal is not None:
-            raise refusal
-        return {"name": username}
+            attempt = begin_attempt(session, username, now) if username else None
+        if attempt is None or attempt.number > self.max_failed_logins:
+            verify_password(None, password)
+            if attempt is not None:
+                with self.database.session() as session:
+                    lock(session, username, now + timedelta(minutes=self.lockout_minutes))
+            raise self._refusal(username)
+        if not verify_password(attempt.password_hash, password):
+            if attempt.number >= self.max_failed_logins:
+                with self.database.session() as session:
+                    lock(session, username, now + timedelta(minutes=self.lockout_minutes))
+            raise self._refusal(username)
+        with self.database.session() as session:
+            record_success(session, username)
+        if attempt.must_change:
+            with self.database.session() as session:
+                self._change_initial_password(session.get(Credential, username), password,
+                                              new_password, new_password_confirm)
 
     def _change_initial_password(self, credential: Credential, password: str,
                                  new_password: str | None,

@@ -1,16 +1,19 @@
 """Roster passwords: hashing with Argon2id, initial passwords, lock-out bookkeeping.
 
 Only hashes are stored. Initial passwords avoid look-alike characters because
-they are printed on sign-in slips that twelve-year-olds type in.
+they are printed on sign-in slips that twelve-year-olds type in. Lock-out is counted
+in the database with single statements, so concurrent guesses cannot slip past it.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from hub.org.models import Credential
@@ -60,23 +63,45 @@ def set_initial_password(session: Session, username: str) -> str:
     return password
 
 
-def locked_minutes_left(credential: Credential, now: datetime) -> int:
-    """Whole minutes until a locked account opens again; 0 when it is not locked."""
-    if credential.locked_until is None or credential.locked_until <= now:
-        return 0
-    return max(1, int((credential.locked_until - now) / timedelta(minutes=1) + 0.999))
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt, counted before its password is checked."""
+
+    number: int
+    """Its place among the account's consecutive failed attempts, itself included."""
+    password_hash: str
+    must_change: bool
 
 
-def record_failure(credential: Credential, now: datetime, max_failed: int,
-                   lockout: timedelta) -> None:
-    """Count a failed sign-in and lock the account once ``max_failed`` is reached."""
-    credential.failed_attempts += 1
-    if credential.failed_attempts >= max_failed:
-        credential.locked_until = now + lockout
-        credential.failed_attempts = 0
+def begin_attempt(session: Session, username: str, now: datetime) -> Attempt | None:
+    """Count an attempt at ``username`` in one statement; ``None`` if unknown or locked.
+
+    The count goes up *before* the password is checked, in a single
+    ``UPDATE ... SET failed_attempts = failed_attempts + 1 ... RETURNING`` (SQLite and
+    PostgreSQL alike), so that thirty guesses sent at once get thirty different numbers:
+    a read followed by a write would let them all read the same count, and every one of
+    them would be checked although the account should have locked after the fifth. A
+    right password gives the attempt back (:func:`record_success`).
+    """
+    statement = (
+        update(Credential)
+        .where(Credential.username == username,
+               or_(Credential.locked_until.is_(None), Credential.locked_until <= now))
+        .values(failed_attempts=Credential.failed_attempts + 1)
+        .returning(Credential.failed_attempts, Credential.password_hash,
+                   Credential.must_change)
+    )
+    row = session.execute(statement).one_or_none()
+    return None if row is None else Attempt(*row)
 
 
-def record_success(credential: Credential) -> None:
-    """Forget earlier failures after a good sign-in."""
-    credential.failed_attempts = 0
-    credential.locked_until = None
+def lock(session: Session, username: str, until: datetime) -> None:
+    """Lock ``username`` until ``until``; the count starts again once it opens."""
+    session.execute(update(Credential).where(Credential.username == username)
+                    .values(locked_until=until, failed_attempts=0))
+
+
+def record_success(session: Session, username: str) -> None:
+    """Forget earlier failures after a right password."""
+    session.execute(update(Credential).where(Credential.username == username)
+                    .values(failed_attempts=0, locked_until=None))

@@ -20,5 +20,13 @@ url = "${AICLASS_DATABASE_URL:-}"
 network = "${AICLASS_DOCKER_NETWORK:-host}"
 registry_prefix = "${AICLASS_REGISTRY_PREFIX:-}"
 TOML
+    if [ -n "${AICLASS_TLS_CERTIFICATE:-}" ]; then
+        cat >> "$data/aiclass.toml" <<TOML
+
+[tls]
+certificate = "$AICLASS_TLS_CERTIFICATE"
+key = "${AICLASS_TLS_KEY:?AICLASS_TLS_KEY goes with AICLASS_TLS_CERTIFICATE}"
+TOML
+    fi
 fi
 exec aiclass up --mode docker --data "$data" "$@"

@@ -136,7 +136,9 @@ def test_feedback_has_no_hidden_tests_and_no_student_script() -> None:
         nbformat.v4.new_output("stream", text="<script>plain()</script>"),
     ]
     grade = CellGrade(grade_id="t1", max_score=2.0, auto_score=0.0, comment="<i>try</i>")
-    page = feedback_html(nbformat.v4.new_notebook(cells=[student, test]), [grade],
+    submitted = nbformat.v4.new_notebook(cells=[
+        student, nbformat.v4.new_code_cell("a = 1", metadata=test.metadata)])
+    page = feedback_html(submitted, nbformat.v4.new_notebook(cells=[student, test]), [grade],
                          ["tampered"], "ps1 · problem1")
     assert "hidden_answer_is_42" not in page
     assert "BEGIN HIDDEN" not in page
@@ -156,7 +158,9 @@ def test_feedback_is_released_to_the_student_through_the_exchange(service: Servi
         files = store.files_of(feedback.manifest)
     assert list(files) == ["problem1.html"]
     page = files["problem1.html"].decode()
-    assert "secret_check" not in page and "x = 1" in page and "2 / 2" in page
+    # The submitted notebook is shown, not the grading run's.
+    assert "secret_check" not in page and "x = 1" not in page and "2 / 2" in page
+    assert "def squares(n):" in page
 
 
 def test_export_has_a_column_per_question_in_csv_and_xlsx(service: Service) -> None:

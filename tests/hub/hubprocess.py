@@ -39,6 +39,8 @@ class RunningHub:
     process: subprocess.Popen
     log_path: Path
     accounts: list[dict[str, str]] = field(default_factory=list)
+    ca_file: Path | None = None
+    """The certificate to trust when the hub serves HTTPS (``[tls]``)."""
 
     def account(self, role: str, index: int = 0) -> dict[str, str]:
         return [a for a in self.accounts if a["role"] == role][index]
@@ -64,8 +66,12 @@ def world_traversable_dir(prefix: str) -> Path:
 
 
 def start_hub(data_dir: Path, settings_toml: str = "", extra_args: tuple[str, ...] = (),
-              timeout: float = 180) -> RunningHub:
-    """Write the settings, run ``aiclass up --demo`` and wait for the login page."""
+              timeout: float = 180, ca_file: Path | None = None) -> RunningHub:
+    """Write the settings, run ``aiclass up --demo`` and wait for the login page.
+
+    With ``ca_file`` the hub is expected to serve HTTPS (the settings name its ``[tls]``)
+    with a certificate that file vouches for.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     (data_dir / "aiclass.toml").write_text(
@@ -79,13 +85,16 @@ def start_hub(data_dir: Path, settings_toml: str = "", extra_args: tuple[str, ..
         [AICLASS, "up", "--data", str(data_dir), "--demo", *extra_args],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    hub = RunningHub(data_dir, f"http://127.0.0.1:{port}", process, log_path)
+    scheme = "https" if ca_file else "http"
+    hub = RunningHub(data_dir, f"{scheme}://127.0.0.1:{port}", process, log_path,
+                     ca_file=ca_file)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"aiclass up exited with {process.returncode}:\n{hub.log()}")
         try:
-            if requests.get(f"{hub.url}/hub/login", timeout=5).status_code == 200:
+            if requests.get(f"{hub.url}/hub/login", timeout=5,
+                            verify=str(ca_file) if ca_file else True).status_code == 200:
                 break
         except (requests.ConnectionError, requests.Timeout):
             pass
@@ -121,6 +130,9 @@ class Browser:
     def __init__(self, hub: RunningHub) -> None:
         self.hub = hub
         self.session = requests.Session()
+        if hub.ca_file:  # REQUESTS_CA_BUNDLE in the environment would override it
+            self.session.trust_env = False
+            self.session.verify = str(hub.ca_file)
 
     def xsrf(self, path_prefix: str = "/hub/") -> str:
         for cookie in self.session.cookies:

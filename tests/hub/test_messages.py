@@ -19,5 +19,5 @@ def test_locales_have_the_same_messages_and_placeholders() -> None:
 
 
 def test_text_fills_values() -> None:
-    assert "15" in text("zh_CN", "locked", minutes=15)
-    assert "15" in text("en", "locked", minutes=15)
+    assert "15" in text("zh_CN", "retry_later", seconds=15)
+    assert "15" in text("en", "retry_later", seconds=15)

@@ -75,7 +75,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         chosen = self.get_query_argument("lang", None)
         if chosen in LOCALES:
             self.set_cookie(LANGUAGE_COOKIE, chosen, path=self.prefix, httponly=True,
-                            samesite="Lax")
+                            samesite="Lax", **self.settings["cookie_options"])
             return chosen
         cookie = self.get_cookie(LANGUAGE_COOKIE)
         return cookie if cookie in LOCALES else self.settings["default_locale"]

@@ -36,12 +36,16 @@ def page_settings(prefix: str, settings: Settings) -> dict[str, Any]:
     ``xsrf_cookies`` makes every POST need the form's ``_xsrf`` value (the REST API's
     token-authenticated handlers opt out); the cookie secret signs the OAuth state and
     XSRF cookies and is per process, so a restart signs teachers in again silently.
+    Behind ``[tls]`` every cookie of the pages is ``Secure``.
     """
+    cookie_options = {"secure": True} if settings.tls.enabled else {}
     templates = page_environment()
     templates.filters["localtime"] = localtime
     return {
         "page_prefix": prefix,
-        "page_auth": HubOAuth(base_url=prefix, hub_prefix="/hub/"),
+        "page_auth": HubOAuth(base_url=prefix, hub_prefix="/hub/",
+                              cookie_options=cookie_options),
+        "cookie_options": cookie_options,
         "page_templates": templates,
         "default_locale": settings.locale.default,
         "report_policy": ReportPolicy.from_settings(settings.reports),
@@ -49,5 +53,6 @@ def page_settings(prefix: str, settings: Settings) -> dict[str, Any]:
         "aiclass_settings": settings,
         "cookie_secret": secrets.token_bytes(32),
         "xsrf_cookies": True,
+        "xsrf_cookie_kwargs": cookie_options,
         "login_url": "/hub/login",
     }
