@@ -49,13 +49,13 @@ def prepare_data_dir(data_dir: Path) -> None:
     password), the databases and their WAL files, the cookie secret, service tokens,
     the demo accounts and roster uploads. Servers see their own home and the lab
     profiles through their box's binds, which the hub makes as root, so nothing here
-    needs to be open to others. Entries an older version left readable are closed
-    too; homes keep their owner's modes inside.
+    needs to be open to others. Files an older version left readable are closed too;
+    directories inside (homes, lab profiles) keep their modes behind the closed data dir.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     for entry in data_dir.iterdir():
-        if not entry.is_symlink():
+        if entry.is_file() and not entry.is_symlink():
             entry.chmod(entry.stat().st_mode & 0o700)
     settings_file = data_dir / SETTINGS_FILE_NAME
     if not settings_file.exists():
