@@ -15,7 +15,9 @@ import re
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,13 +29,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from requests.adapters import HTTPAdapter
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
+from hub.db import ServiceDatabase
+from hub.images import image_reference
 from hub.messages import TEXT
+from hub.org.credentials import begin_attempt
+from hub.org.demo import seed_demo_region
 from hub.settings import AuthSettings, SettingsError, parse_settings
 from tests.hub.hubprocess import (
     Browser,
     LoginResult,
     RunningHub,
+    free_port,
     start_hub,
     stop_process_group,
     world_traversable_dir,
@@ -93,6 +102,54 @@ def timed_login(browser: Browser, username: str, password: str) -> tuple[float, 
     result = LoginResult(response.status_code, match.group(1) if match else None, False, "")
     page = re.sub(r'name="_xsrf" value="[^"]*"', "", page).replace(username, "USERNAME")
     return elapsed, result, page
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL of the hub's own image on a loopback port, for as long as the module runs."""
+    if subprocess.run(["docker", "info"], capture_output=True).returncode:
+        pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
+    port, name = free_port(), f"aiclass-signin-pg-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
+                    "-e", "POSTGRES_USER=aiclass", "-e", "POSTGRES_DB=aiclass",
+                    "-e", "POSTGRES_PASSWORD=signin-test", "-e", "POSTGRES_LISTEN=127.0.0.1",
+                    "-e", f"PGPORT={port}", image_reference("postgres")],
+                   check=True, capture_output=True)
+    url = f"postgresql+psycopg2://aiclass:signin-test@127.0.0.1:{port}/aiclass"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with create_engine(url).connect():
+                    break
+            except OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        yield url
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_attempts_sent_together_get_a_number_each(
+        dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Does the count of attempts lose any when thirty arrive at once, on either database?"""
+    url = (f"sqlite:///{tmp_path / 'service.sqlite'}" if dialect == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    database = ServiceDatabase(url)
+    with database.session() as session:
+        username = next(a.username for a in seed_demo_region(session, 2) if a.role == "student")
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+    def attempt(_: int) -> int:
+        with database.session() as session:
+            return begin_attempt(session, username, now).number
+
+    with ThreadPoolExecutor(30) as pool:
+        numbers = sorted(pool.map(attempt, range(30)))
+    assert numbers == list(range(1, 31))
+    database.engine.dispose()
 
 
 def test_wrong_password_unknown_user_and_locked_account_look_the_same(
