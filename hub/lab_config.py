@@ -123,3 +123,16 @@ def write_lab_config(data_dir: Path, locale: str, cjk_font: str) -> None:
         "axes.unicode_minus: False\n",
         encoding="utf-8",
     )
+    _open_to_servers(rc.parent)
+
+
+def _open_to_servers(profiles: Path) -> None:
+    """Make the profiles readable by every server, whatever the hub's umask.
+
+    The hub creates its files owner-only (umask 077, for its secrets), but each local-mode
+    server reads these as a uid of its own; a profile it cannot read is silently skipped,
+    which would give a student the formgrader and a teacher nbgrader's default exchange and
+    autograde. They hold no secret.
+    """
+    for path in (profiles, *profiles.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)

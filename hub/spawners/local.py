@@ -157,6 +157,10 @@ class LocalLabSpawner(LocalProcessSpawner):
         profile = person_profile(self.database_url, self.user.name)
         env["JUPYTER_CONFIG_PATH"] = str(config_dir(data_dir, profile))
         env["MATPLOTLIBRC"] = str(matplotlibrc_path(data_dir))
+        # The venv's scripts first: nbgrader runs ``alembic`` by name to make a course's
+        # gradebook (the formgrader's first step), and a terminal's ``nbgrader`` is the venv's.
+        env["PATH"] = os.pathsep.join([str(Path(sys.prefix) / "bin"),
+                                       env.get("PATH", os.defpath)])
         return env
 
     def move_certs(self, paths: dict) -> dict:
