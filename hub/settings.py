@@ -298,6 +298,10 @@ class ServiceSettings:
                                "of a submission in MB", minimum=1, maximum=10240)
     max_files: int = setting(200, "每次提交的文件数上限 / files in one submission",
                              minimum=1, maximum=100000)
+    max_unpack_ratio: int = setting(100, "上传的压缩包最多可解压为自身大小的几倍（超过即视为"
+                                    "压缩炸弹）/ how many times its size an uploaded zip may "
+                                    "inflate to (beyond: refused as a zip bomb)",
+                                    minimum=2, maximum=100000)
     submissions_per_minute: int = setting(6, "每个学生每份作业每分钟的提交次数上限 / "
                                           "submissions per student and assignment per minute",
                                           minimum=1, maximum=1000)

@@ -2,8 +2,13 @@
 
 An upload is untrusted: its entry names may climb out of the assignment folder,
 name a symlink, repeat, or hide a zip bomb; a ``.ipynb`` may not be a notebook.
-:func:`unpack` reads it entirely in memory, checks everything before anything is
-stored, and refuses with a message that names the offending file.
+:func:`unpack` checks everything before anything is stored, and refuses with a
+message that names the offending file. A zip bomb (kilobytes that inflate to
+gigabytes) is refused twice over: first from the sizes the archive declares,
+before a byte is inflated, then while inflating, a chunk at a time, because
+declared sizes are the attacker's to write; either way no more than the limits
+(total, per file, and :attr:`ArchiveLimits.max_ratio` times the upload) is ever
+held in memory.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from grading.exchange.errors import ExchangeRefused
 
 SKIPPED_PARTS = frozenset({".ipynb_checkpoints", "__pycache__"})
 MIB = 1024 * 1024
+RATIO_FLOOR = MIB
+"""Archives that inflate to less than this are never refused for their ratio."""
+CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,13 @@ class ArchiveLimits:
     max_total_bytes: int
     max_file_bytes: int
     max_files: int
+    max_ratio: int = 100
+    """How many times its own size an archive may inflate to (beyond :data:`RATIO_FLOOR`):
+    notebooks deflate three to ten times, a zip bomb a thousand times."""
+
+    def inflated_limit(self, archive_bytes: int) -> int:
+        """The most an archive of ``archive_bytes`` may inflate to."""
+        return min(self.max_total_bytes, max(RATIO_FLOOR, self.max_ratio * archive_bytes))
 
 
 def check_relative_path(name: str) -> str:
@@ -98,8 +113,47 @@ def unpack(data: bytes, limits: ArchiveLimits, *, notebooks_required: bool = Tru
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ExchangeRefused("bad_archive", "上传的内容不是有效的 zip 压缩包",
                               "the upload is not a valid zip archive") from exc
+    members = _members(infos, limits)
+    inflated_limit = limits.inflated_limit(len(data))
+    declared = sum(info.file_size for _path, info in members)
+    if declared > inflated_limit and inflated_limit < limits.max_total_bytes:
+        raise _inflates_too_much(inflated_limit, limits)
+    for path, info in members:
+        if info.file_size > limits.max_file_bytes:
+            raise _file_too_large(path, limits)
+    if declared > inflated_limit:
+        raise _too_large(limits)
     files: dict[str, bytes] = {}
     total = 0
+    for path, info in members:
+        content = bytearray()
+        try:
+            with archive.open(info) as stream:
+                while chunk := stream.read(CHUNK):
+                    content += chunk
+                    total += len(chunk)
+                    if len(content) > limits.max_file_bytes:
+                        raise _file_too_large(path, limits)
+                    if total > inflated_limit:
+                        raise _inflates_too_much(inflated_limit, limits)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ExchangeRefused("bad_archive", f"压缩包中的 {path!r} 已损坏",
+                                  f"{path!r} in the archive is damaged") from exc
+        if path.endswith(".ipynb"):
+            check_notebook(path, bytes(content))
+        files[path] = bytes(content)
+    if notebooks_required and not any(path.endswith(".ipynb") for path in files):
+        raise ExchangeRefused("no_notebooks", "上传的内容中没有笔记本（.ipynb）",
+                              "the upload holds no notebook (.ipynb)")
+    return files
+
+
+def _members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits
+             ) -> list[tuple[str, zipfile.ZipInfo]]:
+    """The entries to unpack with their checked paths (names, links, duplicates, count);
+    :func:`unpack` checks their declared sizes next, still before inflating anything."""
+    members: list[tuple[str, zipfile.ZipInfo]] = []
+    seen: set[str] = set()
     for info in infos:
         if _is_symlink(info):
             raise ExchangeRefused("symlink", f"不允许提交符号链接：{info.filename!r}",
@@ -109,31 +163,14 @@ def unpack(data: bytes, limits: ArchiveLimits, *, notebooks_required: bool = Tru
         path = check_relative_path(info.filename)
         if SKIPPED_PARTS.intersection(path.split("/")) or path.endswith(".pyc"):
             continue
-        if path in files:
+        if path in seen:
             raise ExchangeRefused("bad_path", f"文件重复：{path!r}", f"duplicate file: {path!r}")
-        if len(files) >= limits.max_files:
+        if len(members) >= limits.max_files:
             raise ExchangeRefused("too_many_files", f"文件太多（最多 {limits.max_files} 个）",
                                   f"too many files (at most {limits.max_files})")
-        if info.file_size > limits.max_file_bytes:
-            raise _file_too_large(path, limits)
-        try:
-            with archive.open(info) as stream:
-                content = stream.read(limits.max_file_bytes + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise ExchangeRefused("bad_archive", f"压缩包中的 {path!r} 已损坏",
-                                  f"{path!r} in the archive is damaged") from exc
-        if len(content) > limits.max_file_bytes:
-            raise _file_too_large(path, limits)
-        total += len(content)
-        if total > limits.max_total_bytes:
-            raise _too_large(limits)
-        if path.endswith(".ipynb"):
-            check_notebook(path, content)
-        files[path] = content
-    if notebooks_required and not any(path.endswith(".ipynb") for path in files):
-        raise ExchangeRefused("no_notebooks", "上传的内容中没有笔记本（.ipynb）",
-                              "the upload holds no notebook (.ipynb)")
-    return files
+        seen.add(path)
+        members.append((path, info))
+    return members
 
 
 def pack(files: dict[str, bytes]) -> bytes:
@@ -155,3 +192,12 @@ def _file_too_large(path: str, limits: ArchiveLimits) -> ExchangeRefused:
     limit = limits.max_file_bytes // MIB
     return ExchangeRefused("file_too_large", f"文件 {path} 超过 {limit} MB 的上限",
                            f"file {path} is over the {limit} MB limit")
+
+
+def _inflates_too_much(inflated_limit: int, limits: ArchiveLimits) -> ExchangeRefused:
+    """Over the total limit, or (a smaller limit) over the ratio: a zip bomb."""
+    if inflated_limit == limits.max_total_bytes:
+        return _too_large(limits)
+    return ExchangeRefused(
+        "zip_bomb", f"压缩包解压后超过其大小的 {limits.max_ratio} 倍，疑似压缩炸弹，已拒绝",
+        f"the archive inflates to over {limits.max_ratio} times its size: refused as a zip bomb")

@@ -6,6 +6,10 @@ mid-write. Writing the same content twice is a no-op, which makes retried upload
 idempotent. Rows that name blobs are committed only after the blobs are on disk
 (``put`` returns, or ``make_durable`` has flushed what ``write`` wrote); a crash in
 between leaves an orphan blob, never a row pointing at a missing or partial file.
+Orphans (and a refused upload's files, when a refusal comes only in the transaction)
+are collected by :meth:`ContentStore.sweep`, with a grace period long enough for any
+upload in flight to commit its row; writing content that already exists restarts
+its grace period, so a blob about to be named again is never swept.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -73,6 +78,7 @@ class ContentStore:
         target = self.path(sha256)
         with self._unflushed_lock:
             if target.exists():
+                os.utime(target)
                 return sha256, target if target in self._unflushed else None
         target.parent.mkdir(exist_ok=True, mode=0o700)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
@@ -123,3 +129,30 @@ class ContentStore:
                     _old, dropped = self._cache.popitem(last=False)
                     self._cached_bytes -= len(dropped)
         return data
+
+    def sweep(self, referenced: Collection[str], older_than: float) -> list[str]:
+        """Remove blobs no row names (``referenced``: every SHA-256 the rows name) and
+        unfinished temporary files, unless written or re-written in the last
+        ``older_than`` seconds; returns the SHA-256s removed.
+
+        A row committed after the caller read ``referenced`` names either a blob
+        written within the grace period or one :meth:`write` touched when it found
+        the content already there; the age is checked under the lock :meth:`write`
+        takes, so neither is removed.
+        """
+        cutoff = time.time() - older_than
+        removed = []
+        for path in sorted(self.root.glob("??/*")):
+            name = path.name
+            if name in referenced:
+                continue
+            with self._unflushed_lock:
+                try:
+                    if path.stat().st_mtime >= cutoff:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+            if not name.startswith(".incoming-"):
+                removed.append(name)
+        return removed

@@ -10,13 +10,14 @@ Timestamps are the server's clock (UTC), never the client's.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import MetaData, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from grading.exchange.archive import ArchiveLimits, pack
@@ -113,6 +114,29 @@ def _submission_counts() -> tuple:
     """Columns counting submissions: all of them, and those of the last minute."""
     recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
     return func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0)
+
+
+def referenced_blobs(session: Session) -> set[str]:
+    """Every SHA-256 a row of the database names: what :meth:`ContentStore.sweep` keeps.
+
+    The tables are read from the database itself, not from the models this process
+    happens to have imported, and by one convention: a column named ``manifest``
+    holds ``[{"sha256": …}, …]`` and a column whose name ends in ``sha256`` holds one.
+    A table added later that names blobs that way is covered without a change here.
+    """
+    metadata = MetaData()
+    metadata.reflect(bind=session.connection())
+    names: set[str] = set()
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if column.name == "manifest":
+                for (manifest,) in session.execute(select(column).where(column.is_not(None))):
+                    entries = json.loads(manifest) if isinstance(manifest, str) else manifest
+                    names.update(entry["sha256"] for entry in entries or ()
+                                 if isinstance(entry, dict) and "sha256" in entry)
+            elif column.name.endswith("sha256"):
+                names.update(session.scalars(select(column).where(column.is_not(None))))
+    return names
 
 
 class ExchangeStore:
@@ -324,6 +348,18 @@ class ExchangeStore:
         return [outcome if not isinstance(outcome, int)
                 else (inserted[outcome], True) if outcome >= 0
                 else (inserted[-1 - outcome], False) for outcome in outcomes]
+
+    def check_flood(self, class_id: str, assignment_id: str, username: str,
+                    limits: SubmissionLimits) -> None:
+        """Refuse one more submission now, before its files are written, if the flood limits
+        already refuse it; :meth:`add_submissions` checks again in its transaction."""
+        kept, recent = self.session.execute(
+            select(*_submission_counts()).where(
+                Submission.class_id == class_id, Submission.assignment_id == assignment_id,
+                Submission.username == username)).one()
+        refusal = flood_refusal(kept, recent, limits)
+        if refusal is not None:
+            raise refusal
 
     def find_submission(self, username: str, idempotency_key: str) -> Submission | None:
         """The submission a student already made with this idempotency key, if any."""

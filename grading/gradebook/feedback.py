@@ -8,9 +8,9 @@ student, in any encoding, except the scores and, for a failed test, its error ty
 (a builtin exception's name) and message (only when the test's visible source
 already holds that text). Defensively, hidden-test blocks are still cut out of the
 submitted source and submitted outputs that repeat a hidden line withheld. Student-made
-HTML goes through nh3; scripts and JavaScript outputs are never rendered. The page is
-then released
-through the exchange's feedback mechanism, readable only by its student and teachers.
+HTML goes through ``student_html`` (no script, no URL but inline images); JavaScript
+outputs are never rendered. The page is then released through the exchange's feedback
+mechanism, readable only by its student and teachers.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import re
 
 import mistune
 import nbformat
-import nh3
 from nbformat.notebooknode import NotebookNode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +31,7 @@ from grading.autograde.results import FLAGS
 from grading.exchange.models import Feedback, Submission
 from grading.exchange.store import ExchangeStore
 from grading.gradebook.models import CellGrade, NotebookGrade
+from grading.gradebook.student_html import clean_student_html
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -90,9 +90,9 @@ def _output_html(output: NotebookNode) -> str:
                 return ""
             return f'<img alt="" src="data:{mime};base64,{payload}">'
     if "text/html" in data:
-        return nh3.clean(_text(data["text/html"]))
+        return clean_student_html(_text(data["text/html"]))
     if "text/markdown" in data:
-        return nh3.clean(mistune.html(_text(data["text/markdown"])))
+        return clean_student_html(mistune.html(_text(data["text/markdown"])))
     if "text/plain" in data:
         return f"<pre>{html.escape(_text(data['text/plain']))}</pre>"
     return ""
@@ -166,7 +166,7 @@ def feedback_html(submitted: NotebookNode, graded: NotebookNode, grades: list[Ce
     for cell, source, had_hidden in stripped:
         parts = []
         if cell.cell_type == "markdown":
-            parts.append(nh3.clean(mistune.html(source)))
+            parts.append(clean_student_html(mistune.html(source)))
         elif cell.cell_type == "code":
             parts.append(f"<pre><code>{html.escape(source)}</code></pre>")
             if not had_hidden:

@@ -32,6 +32,7 @@ STATUS_OF_REFUSAL = {
     "not_released": 404,
     "too_large": 413,
     "file_too_large": 413,
+    "zip_bomb": 413,
     "too_many_requests": 429,
     "history_full": 429,
     "generate_failed": 422,

@@ -58,6 +58,7 @@ async def serve(port: int) -> None:
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
     listen(make_app(classroom, prefix, settings), port)
+    classroom.start_blob_sweeps()
     ActivityRecorder(api_url=os.environ["JUPYTERHUB_API_URL"],
                      api_token=os.environ["JUPYTERHUB_API_TOKEN"],
                      interval_minutes=settings.reports.activity_poll_minutes,

@@ -22,6 +22,7 @@ from typing import TypeVar
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
+from tornado.ioloop import PeriodicCallback
 from traitlets import Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -35,6 +36,7 @@ from grading.exchange.store import (
     NewSubmission,
     SubmissionLimits,
     check_assignment_id,
+    referenced_blobs,
 )
 from grading.gradebook.queue import enqueue_new, store_sources
 from hub.db import ServiceDatabase
@@ -174,6 +176,9 @@ class Classroom(LoggingConfigurable):
     max_file_bytes = Integer(SERVICE_DEFAULTS.max_file_mb * MIB,
                              help="Size limit of one file of an upload").tag(config=True)
     max_files = Integer(SERVICE_DEFAULTS.max_files, help="Files in one upload").tag(config=True)
+    max_unpack_ratio = Integer(SERVICE_DEFAULTS.max_unpack_ratio,
+                               help="How many times its size an upload may inflate to").tag(
+                                   config=True)
     submissions_per_minute = Integer(SERVICE_DEFAULTS.submissions_per_minute,
                                      help="Submissions per student, assignment, minute").tag(
                                          config=True)
@@ -191,6 +196,7 @@ class Classroom(LoggingConfigurable):
         return cls(database_url=settings.database_url, data_dir=str(settings.data_dir),
                    max_submission_bytes=service.max_submission_mb * MIB,
                    max_file_bytes=service.max_file_mb * MIB, max_files=service.max_files,
+                   max_unpack_ratio=service.max_unpack_ratio,
                    submissions_per_minute=service.submissions_per_minute,
                    max_submissions=service.max_submissions)
 
@@ -201,6 +207,13 @@ class Classroom(LoggingConfigurable):
                                   "stored on the event loop (a millisecond or two); larger "
                                   "ones on a worker thread, so that one big upload cannot "
                                   "hold up everybody else's requests").tag(config=True)
+
+    sweep_grace_seconds = Integer(6 * 3600, help="Blobs no row names are removed once this "
+                                  "old: far longer than any upload takes between writing its "
+                                  "files and committing its row").tag(config=True)
+    sweep_interval_seconds = Integer(3600, help="Seconds between two sweeps of blobs no row "
+                                     "names (one also runs at start-up, after a crash)").tag(
+                                         config=True)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -221,9 +234,32 @@ class Classroom(LoggingConfigurable):
             return work(*args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
 
+    def sweep_blobs(self) -> list[str]:
+        """Remove the blobs no row names, past the grace period (blocking: a thread's job)."""
+        with self.reader() as (session, _store):
+            referenced = referenced_blobs(session)
+        removed = self.content.sweep(referenced, self.sweep_grace_seconds)
+        if removed:
+            log.info("removed %d blobs no row names", len(removed))
+        return removed
+
+    def start_blob_sweeps(self) -> PeriodicCallback:
+        """Sweep now and then every ``sweep_interval_seconds``, off the event loop."""
+        def sweep() -> None:
+            done = asyncio.get_running_loop().run_in_executor(self.executor, self.sweep_blobs)
+            done.add_done_callback(
+                lambda future: future.exception() and log.error(
+                    "sweeping blobs failed", exc_info=future.exception()))
+
+        sweeps = PeriodicCallback(sweep, self.sweep_interval_seconds * 1000)
+        sweep()
+        sweeps.start()
+        return sweeps
+
     @property
     def archive_limits(self) -> ArchiveLimits:
-        return ArchiveLimits(self.max_submission_bytes, self.max_file_bytes, self.max_files)
+        return ArchiveLimits(self.max_submission_bytes, self.max_file_bytes, self.max_files,
+                             self.max_unpack_ratio)
 
     @property
     def submission_limits(self) -> SubmissionLimits:

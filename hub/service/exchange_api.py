@@ -112,23 +112,49 @@ class AssignmentsHandler(APIHandler):
 
 @web.stream_request_body
 class UploadHandler(APIHandler):
-    """A handler that receives a zip body, refusing an oversize one without storing it."""
+    """A handler that receives a zip body, refusing an oversize one without storing it.
+
+    The body is streamed (``stream_request_body``), so :meth:`prepare` runs when the
+    headers have arrived and before any of the body has: the caller is authenticated
+    and :meth:`authorise_upload` decides whether they may upload here at all, so that
+    a student posting to a teacher's endpoint is refused before the service has kept,
+    let alone inflated, a byte of what they sent. The refused body is read and dropped
+    as it arrives and the refusal answered after it: a service that answers and hangs
+    up mid-body makes the hub's proxy answer 503 instead of the refusal.
+    """
 
     async def prepare(self) -> None:
         self._chunks: list[bytes] = []
         self._received = 0
+        self._refusal: ExchangeRefused | None = None
         self.request.connection.set_max_body_size(2 * self.classroom.max_submission_bytes
                                                   + MIB)
         await super().prepare()
+        if self.request.method in ("POST", "PUT"):
+            try:
+                with self.classroom.reader() as (session, store):
+                    self.authorise_upload(session, store, *self.path_args)
+            except ExchangeRefused as refusal:
+                self._refusal = refusal
+
+    def authorise_upload(self, session: Session, store: ExchangeStore, *path_args: str) -> None:
+        """Refuse unless the caller may upload to this URL (from the URL and headers only)."""
+        raise NotImplementedError
+
+    def upload_allowed(self) -> None:
+        """Raise the refusal :meth:`prepare` decided on, if any (first thing an upload does)."""
+        if self._refusal is not None:
+            raise self._refusal
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
-        if self._received <= self.classroom.max_submission_bytes + MIB:
+        if self._refusal is None and self._received <= self.classroom.max_submission_bytes + MIB:
             self._chunks.append(chunk)
         else:
             self._chunks = []
 
     def body_files(self, *, notebooks_required: bool = True) -> dict[str, bytes]:
+        self.upload_allowed()
         if self._received > self.classroom.max_submission_bytes + MIB:
             limit = self.classroom.max_submission_bytes // MIB
             raise ExchangeRefused("too_large", f"提交内容超过 {limit} MB 的上限",
@@ -140,17 +166,21 @@ class UploadHandler(APIHandler):
 class ReleaseHandler(UploadHandler):
     """Release a source assignment (uploaded, or from the library) to classes."""
 
-    async def post(self, assignment_id: str) -> None:
-        check_assignment_id(assignment_id)
-        class_ids = self.get_arguments("class")
+    def authorise_upload(self, session: Session, store: ExchangeStore, *path_args: str) -> None:
+        class_ids = self.get_query_arguments("class")
         if not class_ids:
             raise ExchangeRefused("bad_request", "请至少指定一个班级（class=…）",
                                   "name at least one class (class=…)")
+        for class_id in class_ids:
+            self.require(session, class_id, Role.TEACHER)
+
+    async def post(self, assignment_id: str) -> None:
+        """The caller teaches every class (:meth:`authorise_upload`, before the body)."""
+        self.upload_allowed()
+        check_assignment_id(assignment_id)
+        class_ids = self.get_query_arguments("class")
         due = self.get_argument("due", "")
         due_at = parse_time(due, "due") if due else None
-        with self.classroom.store() as (session, _store):
-            for class_id in class_ids:
-                self.require(session, class_id, Role.TEACHER)
         library = self.get_argument("library", "")
         source = self.classroom.library_assignment(library) if library else self.body_files()
         releases = await self.classroom.release(class_ids, assignment_id, source, self.username,
@@ -180,6 +210,9 @@ class FetchHandler(APIHandler):
 class SubmissionsHandler(UploadHandler):
     """Submit (a student) or list submissions (a student's own; all for a teacher)."""
 
+    def authorise_upload(self, session: Session, store: ExchangeStore, *path_args: str) -> None:
+        self.require(session, path_args[0], Role.STUDENT)
+
     async def post(self, class_id: str, assignment_id: str) -> None:
         """Check, store the files, then hand the row to the classroom's group commit.
 
@@ -188,6 +221,7 @@ class SubmissionsHandler(UploadHandler):
         and the idempotency key are checked again in that transaction, so two
         submissions at once can neither slip under the limits nor both be stored.
         """
+        self.upload_allowed()
         check_assignment_id(assignment_id)
         key = self.request.headers.get("Idempotency-Key", "")
         with self.classroom.reader() as (session, store):
@@ -198,6 +232,8 @@ class SubmissionsHandler(UploadHandler):
             if existing is not None:
                 self.write_json(submission_json(existing, store), 200)
                 return
+            store.check_flood(class_id, assignment_id, self.username,
+                              self.classroom.submission_limits)
             grade_on = release_grade_on(session, class_id, assignment_id, release.version)
             due = store.due_for(class_id, assignment_id, self.username, release)
         manifest, unflushed = await self.classroom.handle_upload(self._received, self._store)
@@ -317,6 +353,9 @@ class ChoiceHandler(SubmissionBase):
 @web.stream_request_body
 class FeedbackHandler(UploadHandler, SubmissionBase):
     """Release feedback for a submission (a teacher), or read it (its student)."""
+
+    def authorise_upload(self, session: Session, store: ExchangeStore, *path_args: str) -> None:
+        self.submission_for(session, store, path_args[0], teacher_only=True)
 
     def put(self, key: str) -> None:
         files = self.body_files(notebooks_required=False)

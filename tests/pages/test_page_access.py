@@ -116,8 +116,10 @@ def test_roster_dry_run_shows_rows_then_applies(people: People) -> None:
                     "stu-newtwo,新同学,学生\n")
 
     def upload(text: str) -> requests.Response:
-        return people.admin.post("roster", {"_xsrf": people.admin.form_xsrf("roster"),
-                                            "action": "dry_run"},
+        """As the form does: ``_xsrf`` in the action URL too (the page streams its body)."""
+        xsrf = people.admin.form_xsrf("roster")
+        return people.admin.post("roster", {"_xsrf": xsrf, "action": "dry_run"},
+                                 params={"_xsrf": xsrf},
                                  files={"roster": ("roster.csv", text.encode("utf-8"))})
 
     refused = upload(bad)
@@ -128,8 +130,9 @@ def test_roster_dry_run_shows_rows_then_applies(people: People) -> None:
     assert 'id="roster-rows"' in checked.text and "stu-newone" in checked.text
     assert people.admin.get("classes/demo-s1-g11c9").status_code == 403  # not created yet
     token = re.search(r'name="upload" value="([^"]+)"', checked.text).group(1)
-    applied = people.admin.post("roster", {"_xsrf": people.admin.form_xsrf("roster"),
-                                           "action": "apply", "upload": token})
+    xsrf = people.admin.form_xsrf("roster")
+    applied = people.admin.post("roster", {"_xsrf": xsrf, "action": "apply", "upload": token},
+                                params={"_xsrf": xsrf})
     assert applied.status_code == 200 and 'id="roster-summary"' in applied.text
     page = people.admin.get("classes/demo-s1-g11c9")
     assert page.status_code == 200 and "stu-newone" in page.text

@@ -22,14 +22,25 @@ from hub.org.grants import Grantor
 from hub.org.models import Role
 from hub.org.roster import Problem, RosterError, apply_roster, validate
 from hub.org.tables import TableError, read_table
-from hub.service.pages.base import Forbidden, PageHandler
+from hub.service.pages.base import Forbidden
+from hub.service.pages.uploads import FormUploadHandler
 
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
+MAX_ROSTER_BYTES = 32 * 1024 * 1024
+"""A region's roster of a hundred thousand people is a few megabytes as CSV or XLSX."""
 UPLOAD_LIFETIME_SECONDS = 3600
 """How long a checked roster waits for its confirmation before it is deleted."""
 
 
-class RosterHandler(PageHandler):
+class RosterHandler(FormUploadHandler):
+    """Only an admin may post a roster, checked before the file is read."""
+
+    def max_upload_bytes(self) -> int:
+        return MAX_ROSTER_BYTES
+
+    def authorise_upload(self) -> None:
+        self.check_admin()
+
     @property
     def upload_dir(self) -> Path:
         return Path(self.classroom.data_dir) / "roster-uploads"
@@ -45,7 +56,7 @@ class RosterHandler(PageHandler):
 
     @web.authenticated
     def post(self) -> None:
-        self.check_admin()
+        self.parse_form()
         if self.get_body_argument("action", "dry_run") == "apply":
             name = self.get_body_argument("upload", "")
             if not UPLOAD_NAME.match(name) or not (self.upload_dir / name).is_file():

@@ -110,8 +110,12 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             xsrf=self.xsrf_token.decode() if isinstance(self.xsrf_token, bytes)
             else self.xsrf_token, path=self.request.path, **context)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
+        # Images only inline: 'self' would let a student's <img src="/hub/logout"> that
+        # got past the sanitiser make the teacher's browser call the hub (no page needs
+        # an image file; figures are drawn on a canvas).
         self.set_header("Content-Security-Policy",
-                        "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                        "default-src 'self'; img-src data:; media-src 'none'; "
+                        "object-src 'none'; frame-src 'none'; style-src 'self' "
                         "'unsafe-inline'; frame-ancestors 'self'")
         self.finish(html)
 

@@ -3,8 +3,10 @@
 Scores, manual grading, overrides (audited), feedback and the export are the central
 gradebook's (``grading/``); the class table and its charts are built by
 ``hub.reports.class_gradebook``; these pages check who is asking and show them.
-Student notebooks are rendered with nbconvert and then cleaned with nh3, so a
-submission's HTML or script can never run in the teacher's browser.
+Student notebooks are rendered with nbconvert and then cleaned
+(``grading.gradebook.student_html``), so a submission's HTML or script can never run
+in the teacher's browser nor make it fetch a URL; the submission page's
+Content-Security-Policy allows only inline images as well.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import nbformat
-import nh3
 from nbconvert import HTMLExporter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,16 +38,12 @@ from grading.gradebook.manual import (
     set_override,
 )
 from grading.gradebook.models import CellGrade, NotebookGrade
+from grading.gradebook.student_html import clean_student_html
 from hub.org.models import Enrollment, Person, Role
 from hub.reports.class_gradebook import class_gradebook
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.teacher import ID
 from hub.service.pages.timefmt import localtime
-
-#: Tags and attributes a rendered notebook keeps: text, tables, images, code; no script.
-ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"div", "span", "pre", "code", "table", "thead", "tbody",
-                                   "tr", "th", "td", "img", "h1", "h2", "h3", "h4", "p"}
-ALLOWED_ATTRIBUTES = {"*": {"class"}, "img": {"src", "alt", "width", "height"}}
 
 
 def cell_time(moment: datetime) -> str:
@@ -100,8 +97,7 @@ def render_notebook(data: bytes) -> str:
     except (ValueError, UnicodeDecodeError, nbformat.reader.NotJSONError):
         return f"<pre>{html.escape(data[:20000].decode('utf-8', 'replace'))}</pre>"
     body, _resources = HTMLExporter(template_name="basic").from_notebook_node(notebook)
-    return nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"data"})
+    return clean_student_html(body)
 
 
 class SubmissionPageHandler(PageHandler):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from tornado import web
 
-from grading.exchange.archive import unpack
+from grading.exchange.archive import MIB, unpack
 from grading.exchange.deadlines import is_late
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Fetch, Release, Submission
@@ -32,6 +32,7 @@ from hub.org.models import Enrollment, Person, Role, SchoolClass
 from hub.service import access
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.timefmt import localtime, parse_local
+from hub.service.pages.uploads import FormUploadHandler
 from hub.service.prepare import prepare_class
 
 ID = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
@@ -93,17 +94,22 @@ class LibraryHandler(PageHandler):
 class ReleaseFormHandler(PageHandler):
     """Release a library lesson, or an uploaded source assignment, to the chosen classes."""
 
-    async def release(self, assignment_id: str, source: Path | dict[str, bytes]) -> None:
+    def chosen_classes(self) -> list[str]:
+        """The form's classes, each one the caller teaches (else refused)."""
         class_ids = self.get_body_arguments("class")
         if not class_ids:
             raise web.HTTPError(400, "class")
+        with self.classroom.database.session() as session:
+            for class_id in class_ids:
+                self.require_teaching(session, class_id)
+        return class_ids
+
+    async def release(self, assignment_id: str, source: Path | dict[str, bytes]) -> None:
+        class_ids = self.chosen_classes()
         try:
             due_at = parse_local(self.get_body_argument("due", ""))
         except ValueError as exc:
             raise web.HTTPError(400, "due") from exc
-        with self.classroom.database.session() as session:
-            for class_id in class_ids:
-                self.require_teaching(session, class_id)
         await self.classroom.release(class_ids, assignment_id, source, self.person.username,
                                      due_at, self.get_body_argument("grade_on", ""))
         self.redirect(f"{self.prefix}library?released={assignment_id}")
@@ -128,12 +134,26 @@ class LibraryReleaseHandler(ReleaseFormHandler):
         await self.release(source.name, source)
 
 
-class UploadReleaseHandler(ReleaseFormHandler):
-    """A teacher's own source assignment: notebooks, or one zip of the assignment folder."""
+class UploadReleaseHandler(FormUploadHandler, ReleaseFormHandler):
+    """A teacher's own source assignment: notebooks, or one zip of the assignment folder.
+
+    Only someone who teaches a class may send one (checked before the body is read),
+    and the chosen classes are checked before a zip is unpacked.
+    """
+
+    def max_upload_bytes(self) -> int:
+        return self.classroom.max_submission_bytes + MIB
+
+    def authorise_upload(self) -> None:
+        with self.classroom.database.session() as session:
+            if not classes_taught(session, self.person.username):
+                raise Forbidden("teachers_only")
 
     @web.authenticated
     async def post(self) -> None:
+        self.parse_form()
         assignment_id = check_assignment_id(self.get_body_argument("assignment", ""))
+        self.chosen_classes()
         uploads = self.request.files.get("source", [])
         files: dict[str, bytes] = {}
         for upload in uploads:
