@@ -240,15 +240,29 @@ class ClassroomDockerSpawner(DockerSpawner):
         """
         unknown = sorted(set(self.user_options) - {"profile"})
         if unknown:
-            raise web.HTTPError(
+            raise self.refuse_options(
                 400, f"只能选择运行环境 / only a profile may be chosen, not: {', '.join(unknown)}"
             )
         profile = self.user_options.get("profile", CPU)
         if profile not in self.profiles:
-            raise web.HTTPError(400, f"未知的环境 / unknown profile: {profile}")
+            raise self.refuse_options(400, f"未知的环境 / unknown profile: {profile}")
         if profile == GPU and not self.may_use_gpu():
-            raise web.HTTPError(403, "你的班级不能使用 GPU 环境 / your class may not use GPUs")
+            raise self.refuse_options(
+                403, "你的班级不能使用 GPU 环境 / your class may not use GPUs"
+            )
         return profile
+
+    def refuse_options(self, status: int, message: str) -> web.HTTPError:
+        """The refusal of this start's ``user_options``, which are forgotten.
+
+        JupyterHub keeps the last options it was given as the default of every later start
+        without options (the spawn button), so refused ones would refuse those too.
+        """
+        self.user_options = {}
+        if self.orm_spawner is not None:
+            self.orm_spawner.user_options = {}
+            self.db.commit()
+        return web.HTTPError(status, message)
 
     def profile_form(self) -> str:
         """The spawn page: CPU always, GPU for allowed groups, marked full when no slot is free."""

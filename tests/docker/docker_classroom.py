@@ -8,6 +8,7 @@ address of this host) and fences it in, so containers reach nothing but the hub'
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import socket
 import subprocess
@@ -183,3 +184,60 @@ class DockerHub:
     run_id: str
     process: subprocess.Popen
     network: StudentNetwork
+
+
+@contextmanager
+def running_docker_hub(
+    data_dir: Path, run_id: str, network: StudentNetwork, docker_settings: str = "",
+    more_settings: str = "",
+) -> Iterator[DockerHub]:
+    """``aiclass up --mode docker`` listening on ``network``'s gateway, removed with its
+    containers and volumes after; ``docker_settings`` go into ``[docker]``, ``more_settings``
+    (whole sections) after it."""
+    port = free_port()
+    (data_dir / "aiclass.toml").write_text(
+        f"""
+[hub]
+mode = "docker"
+ip = "{network.gateway}"
+port = {port}
+hub_port = {free_port()}
+proxy_api_port = {free_port()}
+
+[demo]
+students = 4
+
+[docker]
+home_volume = "aiclass-test-{run_id}-{{username}}"
+cull_idle_minutes = 0
+container_prefix = "aiclass-test-{run_id}"
+network = "{network.name}"
+{docker_settings}
+{more_settings}
+""",
+        encoding="utf-8",
+    )
+    log = (data_dir / "hub.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "up", "--data", str(data_dir)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    url = f"http://{network.gateway}:{port}/"
+    try:
+        wait_for(f"{url}hub/api/", timeout=300)  # seeding and services take long on a busy CI
+        yield DockerHub(url, data_dir, run_id, process, network)
+    finally:
+        process.terminate()
+        try:
+            process.wait(120)  # the hub stops every server it started before it exits
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        volumes = docker("volume", "ls", "-q", "--filter", f"name=aiclass-test-{run_id}-")
+        for volume in volumes.split():
+            for container in docker("ps", "-aq", "--filter", f"volume={volume}").split():
+                docker("rm", "-f", container, check=False)
+            docker("volume", "rm", "-f", volume, check=False)
