@@ -310,6 +310,11 @@ class ServiceSettings:
     grading_workers: int = setting(1, "课堂服务中的评分进程数（0 不在服务中评分）/ grading "
                                    "workers in the classroom service (0: none)",
                                    minimum=0, maximum=64)
+    grading_queue_per_student: int = setting(3, "每个学生同时等待评分的提交数上限（同一作业的"
+                                             "新提交替换旧的）/ submissions one student may "
+                                             "have waiting to be graded (a newer one of the "
+                                             "same assignment replaces the older)",
+                                             minimum=1, maximum=1000)
 
 
 def _identifier(value: str) -> str | None:

@@ -6,6 +6,14 @@ dies leaves its lease to expire and the job is claimed again; a result is writte
 only by the worker holding the job's lease, in the same transaction that marks the
 job done, so a job's result lands exactly once. Works alike on SQLite and
 PostgreSQL: nothing here needs ``SELECT … FOR UPDATE SKIP LOCKED``.
+
+The queue is fair, so that no one can starve the others' grading: a student's newer
+submission of an assignment replaces their older one still waiting
+(:func:`enqueue_new`), a student may have only a few jobs waiting at once
+(:func:`check_queue_share`), and :func:`claim` serves classes and then students in
+turn (the one served longest ago first) rather than first come, first served: a
+student who queued a hundred two-minute notebooks, or a class that submitted at
+once, delays anyone else by at most the job each worker is grading.
 """
 
 from __future__ import annotations
@@ -15,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Release, Submission
 from grading.exchange.store import ExchangeStore, utcnow
 from grading.gradebook.models import GradingJob, GradingSource
@@ -69,10 +78,46 @@ def enqueue_new(session: Session, submission: Submission, grade_on: str | None,
     """
     if grade_on is None:
         return None
+    session.execute(delete(GradingJob).where(
+        GradingJob.state == "queued", GradingJob.reason.in_(("submit", "due")),
+        GradingJob.submission_id.in_(select(Submission.id).where(
+            Submission.class_id == submission.class_id,
+            Submission.assignment_id == submission.assignment_id,
+            Submission.username == submission.username, Submission.chosen.is_(False),
+            Submission.id != submission.id))).execution_options(synchronize_session=False))
     when = due_at if grade_on == "due" else None
     job = _queued_job(submission, "due" if when else "submit", submission.username, when)
     session.add(job)
     return job
+
+
+def queued_for(session: Session, username: str, now: datetime | None = None) -> dict[
+        tuple[str, str], int]:
+    """The student's jobs waiting to be graded now, by ``(class, assignment)``."""
+    now = now or utcnow()
+    return dict(Counter(session.execute(
+        select(GradingJob.class_id, GradingJob.assignment_id)
+        .join(Submission, Submission.id == GradingJob.submission_id)
+        .where(Submission.username == username, GradingJob.state == "queued",
+               GradingJob.not_before <= now)).all()))
+
+
+def check_queue_share(session: Session, class_id: str, assignment_id: str, username: str,
+                      most: int) -> None:
+    """Refuse a submission while the student already has ``most`` jobs waiting.
+
+    Asked before the files are written, so a refusal leaves nothing behind; a waiting
+    job of the same assignment does not count, since the new submission replaces it.
+    Two submissions at the same instant may both pass: the bound is for fairness, and
+    :func:`claim`'s turns keep even those from delaying anyone else.
+    """
+    waiting = queued_for(session, username)
+    waiting.pop((class_id, assignment_id), None)
+    if sum(waiting.values()) >= most:
+        raise ExchangeRefused(
+            "grading_queue_full", f"你已有 {most} 份提交在等待评分，请等它们评完再提交",
+            f"you already have {most} submissions waiting to be graded; submit again once "
+            "they are graded")
 
 
 def _queued_job(submission: Submission, reason: str, requested_by: str,
@@ -131,7 +176,8 @@ def release_grade_on(session: Session, class_id: str, assignment_id: str,
 
 def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
           now: datetime | None = None) -> GradingJob | None:
-    """Take the oldest job that is due, or whose lease ran out; ``None`` when there is none.
+    """Take the next job that is due, or whose lease ran out, in turn (:func:`_in_turn`);
+    ``None`` when there is none.
 
     The conditional ``UPDATE`` is the lock: of two workers racing for one job only one
     sees a row changed. The caller commits right after, before it starts grading.
@@ -139,10 +185,7 @@ def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
     now = now or utcnow()
     claimable = or_(GradingJob.state == "queued",
                     (GradingJob.state == "running") & (GradingJob.lease_expires_at < now))
-    candidates = session.scalars(
-        select(GradingJob.id).where(claimable, GradingJob.not_before <= now)
-        .order_by(GradingJob.not_before, GradingJob.id).limit(20)).all()
-    for job_id in candidates:
+    for job_id in _in_turn(session, claimable, now)[:20]:
         changed = session.execute(
             update(GradingJob).where(GradingJob.id == job_id, claimable)
             .values(state="running", lease_owner=worker,
@@ -159,6 +202,43 @@ def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
             continue
         return job
     return None
+
+
+def _in_turn(session: Session, claimable: ColumnElement[bool], now: datetime) -> list[int]:
+    """The claimable jobs that are due, in the order the workers should take them.
+
+    Classes take turns, and within a class its students: first those with nothing
+    being graded right now, then the one whose last grading finished longest ago (or
+    never), then the oldest job. A worker that frees up therefore serves the class and
+    student that waited longest, whoever else has jobs queued; the flooder's next job
+    comes after everyone who has not yet had one.
+    """
+    owner = select(Submission.username).where(
+        Submission.id == GradingJob.submission_id).scalar_subquery()
+    candidates = session.execute(
+        select(GradingJob.id, GradingJob.class_id, owner, GradingJob.not_before)
+        .where(claimable, GradingJob.not_before <= now)).all()
+    if not candidates:
+        return []
+    busy = session.execute(
+        select(GradingJob.class_id, owner).where(GradingJob.state == "running",
+                                                 GradingJob.lease_expires_at >= now)).all()
+    busy_classes = Counter(class_id for class_id, _name in busy)
+    busy_students = Counter(name for _class_id, name in busy)
+    waiting_students = {name for _id, _class_id, name, _due in candidates}
+    waiting_classes = {class_id for _id, class_id, _name, _due in candidates}
+    served = select(owner.label("username"), GradingJob.class_id,
+                    GradingJob.finished_at).where(GradingJob.finished_at.is_not(None)).subquery()
+    last_student = dict(session.execute(
+        select(served.c.username, func.max(served.c.finished_at))
+        .where(served.c.username.in_(waiting_students)).group_by(served.c.username)).all())
+    last_class = dict(session.execute(
+        select(served.c.class_id, func.max(served.c.finished_at))
+        .where(served.c.class_id.in_(waiting_classes)).group_by(served.c.class_id)).all())
+    never = datetime.min
+    return [job_id for job_id, *_rest in sorted(candidates, key=lambda row: (
+        busy_classes[row[1]], last_class.get(row[1]) or never, busy_students[row[2]],
+        last_student.get(row[2]) or never, row[3], row[0]))]
 
 
 def holds(session: Session, job_id: int, worker: str) -> bool:

@@ -35,6 +35,7 @@ STATUS_OF_REFUSAL = {
     "zip_bomb": 413,
     "too_many_requests": 429,
     "history_full": 429,
+    "grading_queue_full": 429,
     "generate_failed": 422,
 }
 

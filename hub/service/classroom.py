@@ -185,6 +185,9 @@ class Classroom(LoggingConfigurable):
     max_submissions = Integer(SERVICE_DEFAULTS.max_submissions,
                               help="Submissions kept per student and assignment").tag(
                                   config=True)
+    queued_per_student = Integer(SERVICE_DEFAULTS.grading_queue_per_student,
+                                 help="Submissions one student may have waiting to be "
+                                 "graded").tag(config=True)
 
     @default("library_dir")
     def _default_library_dir(self) -> str:
@@ -198,7 +201,8 @@ class Classroom(LoggingConfigurable):
                    max_file_bytes=service.max_file_mb * MIB, max_files=service.max_files,
                    max_unpack_ratio=service.max_unpack_ratio,
                    submissions_per_minute=service.submissions_per_minute,
-                   max_submissions=service.max_submissions)
+                   max_submissions=service.max_submissions,
+                   queued_per_student=service.grading_queue_per_student)
 
     worker_threads = Integer(4, help="Threads for blocking work off the event loop: large "
                              "uploads, and waiting for a group's files to reach the disk").tag(

@@ -23,7 +23,7 @@ from grading.exchange.store import (
     check_assignment_id,
     check_idempotency_key,
 )
-from grading.gradebook.queue import release_grade_on
+from grading.gradebook.queue import check_queue_share, release_grade_on
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
@@ -235,6 +235,9 @@ class SubmissionsHandler(UploadHandler):
             store.check_flood(class_id, assignment_id, self.username,
                               self.classroom.submission_limits)
             grade_on = release_grade_on(session, class_id, assignment_id, release.version)
+            if grade_on == "submit":
+                check_queue_share(session, class_id, assignment_id, self.username,
+                                  self.classroom.queued_per_student)
             due = store.due_for(class_id, assignment_id, self.username, release)
         manifest, unflushed = await self.classroom.handle_upload(self._received, self._store)
         submission, created = await self.classroom.commits.write(SubmitWrite(

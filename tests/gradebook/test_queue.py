@@ -8,13 +8,36 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from grading.exchange.store import utcnow
+from grading.exchange.errors import ExchangeRefused
+from grading.exchange.models import Submission
+from grading.exchange.store import NewSubmission, utcnow
 from grading.gradebook.models import CellGrade, GradingJob, NotebookGrade
-from grading.gradebook.queue import QueuePolicy, claim, enqueue, finish, progress, regrade
+from grading.gradebook.queue import (
+    QueuePolicy,
+    check_queue_share,
+    claim,
+    enqueue,
+    enqueue_new,
+    finish,
+    progress,
+    regrade,
+    store_sources,
+)
 from grading.gradebook.worker import GradingWorker
-from tests.gradebook.conftest import CLASS, CORRECT, REPO, TEACHER, Service, open_sessions
+from tests.exchange.service_steps import submit
+from tests.gradebook.conftest import (
+    CLASS,
+    CORRECT,
+    LIMITS,
+    PS1_SOURCE,
+    REPO,
+    TEACHER,
+    Service,
+    open_sessions,
+)
 
 #: A worker that claims one job, says so, and waits to be killed (as a crash mid-job).
 DYING_WORKER = """
@@ -182,3 +205,119 @@ def _submission() -> type:
 def _lease_expiry(service: Service, job_id: int):  # noqa: ANN202
     with service.session() as session:
         return session.get(GradingJob, job_id).lease_expires_at
+
+
+def _submit_as_the_service(service: Service, student: str, key: str,
+                           class_id: str = CLASS, assignment_id: str = "ps1") -> int:
+    """A submission stored and queued the way the service's group commit does it."""
+    with service.store() as (session, store):
+        check_queue_share(session, class_id, assignment_id, student, most=3)
+        release = store.require_release_head(class_id, assignment_id)
+        manifest = [{"path": path, "sha256": service.content.put(data), "size": len(data)}
+                    for path, data in sorted(service.release_files.items())]
+        [(submission, _new)] = store.add_submissions([NewSubmission(
+            class_id, assignment_id, student, release.version, manifest, key)], LIMITS)
+        enqueue_new(session, submission, "submit", None)
+        session.flush()
+        return submission.id
+
+
+def _release_to(service: Service, class_id: str, assignment_id: str) -> None:
+    source = {p.name: p.read_bytes() for p in PS1_SOURCE.iterdir() if p.is_file()}
+    with service.store() as (session, store):
+        releases = store.release([class_id], assignment_id, service.release_files, TEACHER,
+                                 None)
+        store_sources(session, releases, source, service.content.put)
+
+
+def _queued(service: Service) -> list[tuple[str, int]]:
+    with service.session() as session:
+        return sorted(session.execute(
+            select(Submission.username, GradingJob.submission_id)
+            .join(Submission, Submission.id == GradingJob.submission_id)
+            .where(GradingJob.state == "queued")).all())
+
+
+def test_a_newer_submission_replaces_the_same_students_queued_older_one(
+        service: Service) -> None:
+    """Does resubmitting leave one waiting job (the newest), and touch no one else's,
+    nor a teacher's regrade, nor the submission a teacher chose?"""
+    service.release()
+    first = _submit_as_the_service(service, "s-01", "key-first-1")
+    other = _submit_as_the_service(service, "s-02", "key-other-1")
+    newest = [_submit_as_the_service(service, "s-01", f"key-again-{n}") for n in range(5)][-1]
+    assert _queued(service) == [("s-01", newest), ("s-02", other)]
+    with service.session() as session:
+        regraded = session.get_one(Submission, first)
+        assert enqueue(session, regraded, "regrade", TEACHER) is not None
+        chosen = session.get_one(Submission, newest)
+        chosen.chosen = True
+    latest = _submit_as_the_service(service, "s-01", "key-latest-1")
+    assert _queued(service) == [("s-01", first), ("s-01", newest), ("s-01", latest),
+                                ("s-02", other)]
+
+
+def test_a_student_holds_at_most_the_configured_number_of_waiting_jobs(
+        service: Service) -> None:
+    """Is a fourth assignment refused while three wait, with nothing written, and allowed
+    again (or for the same assignment, which replaces its job) meanwhile?"""
+    for assignment_id in ("ps1", "ps2", "ps3", "ps4"):
+        _release_to(service, CLASS, assignment_id)
+    for assignment_id in ("ps1", "ps2", "ps3"):
+        _submit_as_the_service(service, "s-01", f"key-{assignment_id}-1", CLASS, assignment_id)
+    with pytest.raises(ExchangeRefused) as refusal:
+        _submit_as_the_service(service, "s-01", "key-ps4-1", CLASS, "ps4")
+    assert refusal.value.code == "grading_queue_full" and "等待评分" in refusal.value.zh
+    with service.session() as session:
+        assert session.scalar(select(func.count()).select_from(Submission).where(
+            Submission.assignment_id == "ps4")) == 0
+    _submit_as_the_service(service, "s-01", "key-ps3-2", CLASS, "ps3")
+    _submit_as_the_service(service, "s-02", "key-ps4-2", CLASS, "ps4")
+    with service.session() as session:
+        job = claim(session, "w1")
+        assert finish(session, job.id, "w1")
+    _submit_as_the_service(service, "s-01", "key-ps4-3", CLASS, "ps4")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_take_turns_so_a_flood_delays_others_by_one_job(service: Service,
+                                                                 workers: int) -> None:
+    """With one student's 40 jobs queued first, is everyone else (6 classmates, 3 students
+    of another class) graded before the flooder gets more than one job per worker?"""
+    service.release()
+    _release_to(service, "other-class", "ps1")
+    with service.store() as (session, store):
+        for n in range(40):
+            submission, _new = submit(store, CLASS, "ps1", "flooder", service.release_files,
+                                      f"key-flood-{n:03d}", LIMITS)
+            enqueue(session, submission, "submit", "flooder")
+    others = [f"s-{n:02d}" for n in range(6)]
+    for name in others:
+        _submit_as_the_service(service, name, f"key-{name}-1")
+    for name in ("o-00", "o-01", "o-02"):
+        _submit_as_the_service(service, name, f"key-{name}-1", "other-class")
+        others.append(name)
+    order = _claim_all(service, workers)
+    assert len(order) == 40 + len(others)
+    last_honest = max(order.index(name) for name in others)
+    assert order[:last_honest].count("flooder") <= workers, order[:last_honest + 1]
+
+
+def _claim_all(service: Service, workers: int) -> list[str]:
+    """Whose jobs ``workers`` workers take, in order, finishing each before taking another."""
+    order = []
+    with service.session() as session:
+        names = dict(session.execute(select(Submission.id, Submission.username)).all())
+    while True:
+        taken = []
+        for worker in range(workers):
+            with service.session() as session:
+                job = claim(session, f"w{worker}")
+                if job is not None:
+                    taken.append((worker, job.id, job.submission_id))
+        if not taken:
+            return order
+        for worker, job_id, submission_id in taken:
+            with service.session() as session:
+                assert finish(session, job_id, f"w{worker}")
+            order.append(names[submission_id])
