@@ -26,6 +26,10 @@ from grading.exchange.store import ExchangeStore
 SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
            tokenize.ENCODING, tokenize.ENDMARKER}
 KEPT_NAMES = set(keyword.kwlist) | set(dir(builtins))
+MAX_CODE_CHARS = 50_000
+"""Each student's code compared is cut here: an answer to a school assignment is a few
+kilobytes, and a notebook padded with megabytes of code must not make the check (run
+when a teacher opens the progress page) take minutes."""
 
 
 @dataclass(frozen=True)
@@ -123,5 +127,5 @@ def class_similarity(store: ExchangeStore, class_id: str, assignment_id: str,
                                               template))
                 except (ValueError, UnicodeDecodeError, AttributeError, KeyError):
                     continue
-        code[student] = "\n".join(parts)
+        code[student] = "\n".join(parts)[:MAX_CODE_CHARS]
     return similar_pairs(code, threshold)

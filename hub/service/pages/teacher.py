@@ -234,11 +234,23 @@ class PrepareHandler(PageHandler):
 
 
 class ProgressHandler(PageHandler):
-    """Who fetched, who submitted, who is late, and how far grading got."""
+    """Who fetched, who submitted, who is late, how far grading got, and similar pairs.
+
+    The work grows with the class and its submissions (the similarity check tokenizes
+    every counted notebook and compares every pair), so it runs on one of the
+    classroom's few worker threads, reading without the writers' turn: a teacher
+    opening this page holds up neither the event loop nor the class's submits.
+    """
 
     @web.authenticated
-    def get(self, class_id: str, assignment_id: str) -> None:
-        with self.classroom.store() as (session, store):
+    async def get(self, class_id: str, assignment_id: str) -> None:
+        page = await asyncio.get_running_loop().run_in_executor(
+            self.classroom.executor, self.progress_page, class_id, assignment_id)
+        self.render_page("progress.html", **page)
+
+    def progress_page(self, class_id: str, assignment_id: str) -> dict[str, Any]:
+        """The page's context (blocking: a worker thread's job)."""
+        with self.classroom.reader() as (session, store):
             school_class, access_kind = self.class_access(session, class_id)
             release = store.latest_release(class_id, assignment_id)
             if release is None:
@@ -270,10 +282,10 @@ class ProgressHandler(PageHandler):
             name = school_class.name
             due_at = release.due_at
         graded_percent = round(100 * jobs["done"] / max(sum(jobs.values()), 1))
-        self.render_page("progress.html", school_class={"id": class_id, "name": name},
-                         assignment_id=assignment_id, due=due_at, rows=rows, counts=summary,
-                         graded_percent=graded_percent, timeline=timeline, similar=similar,
-                         can_teach=access_kind == TEACH)
+        return {"school_class": {"id": class_id, "name": name}, "assignment_id": assignment_id,
+                "due": due_at, "rows": rows, "counts": summary,
+                "graded_percent": graded_percent, "timeline": timeline, "similar": similar,
+                "can_teach": access_kind == TEACH}
 
 
 def submission_timeline(store: ExchangeStore, class_id: str, assignment_id: str
