@@ -25,8 +25,15 @@ def _free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def service_url(settings: Settings) -> str:
-    """The service's URL through the hub's proxy, as the users' servers reach it."""
+def service_url(settings: Settings, port: int) -> str:
+    """The service's URL as the users' servers reach it: through the hub's proxy.
+
+    Behind ``[tls]`` the proxy speaks only TLS with a certificate for the hub's public name,
+    which ``127.0.0.1`` is not; servers then reach the service at its own loopback ``port``,
+    where the traffic never leaves the machine.
+    """
+    if settings.tls.enabled:
+        return f"http://127.0.0.1:{port}{settings.hub.base_url}services/{SERVICE_NAME}/"
     host = "127.0.0.1" if settings.hub.ip in ("", "0.0.0.0") else settings.hub.ip
     return f"http://{host}:{settings.hub.port}{settings.hub.base_url}services/{SERVICE_NAME}/"
 
@@ -53,4 +60,4 @@ def configure_services(c: Config, settings: Settings) -> None:
     })
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
                                      ACCESS_SCOPE]
-    c.Spawner.environment.update({EXCHANGE_URL_ENV: service_url(settings)})
+    c.Spawner.environment.update({EXCHANGE_URL_ENV: service_url(settings, port)})

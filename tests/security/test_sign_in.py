@@ -39,7 +39,8 @@ from hub.images import image_reference
 from hub.messages import TEXT
 from hub.org.credentials import begin_attempt, hash_password, verify_password
 from hub.org.demo import seed_demo_region
-from hub.settings import AuthSettings, SettingsError, parse_settings
+from hub.service.registration import service_url
+from hub.settings import AuthSettings, SettingsError, load_settings, parse_settings
 from tests.hub.hubprocess import (
     Browser,
     LoginResult,
@@ -329,8 +330,9 @@ def test_tls_hub_serves_only_https_with_secure_cookies() -> None:
     """Does a hub given a certificate leak its sign-in cookie over plain HTTP?"""
     base = world_traversable_dir("aiclass-tls-test-")
     cert, key = self_signed_certificate(base)
-    running = start_hub(base / "data", f'[tls]\ncertificate = "{cert}"\nkey = "{key}"\n',
-                        ca_file=cert)
+    service_port = free_port()
+    running = start_hub(base / "data", f'[tls]\ncertificate = "{cert}"\nkey = "{key}"\n'
+                        f"[service]\nport = {service_port}\n", ca_file=cert)
     try:
         teacher = Browser(running)
         teacher.sign_in(running.account("teacher"), NEW_PASSWORD)
@@ -345,6 +347,9 @@ def test_tls_hub_serves_only_https_with_secure_cookies() -> None:
         plain = running.url.replace("https://", "http://")
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{plain}/hub/login", timeout=10)
+        # servers reach the exchange at the service's loopback port, not the TLS-only proxy
+        exchange = service_url(load_settings(running.data_dir), service_port)
+        assert requests.get(f"{exchange}api/v1/", timeout=30).status_code == 401  # no token
     finally:
         stop_process_group(running)
         shutil.rmtree(base, ignore_errors=True)
