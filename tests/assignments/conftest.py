@@ -1,7 +1,10 @@
-"""Each library assignment generated and graded once per session, shared by the proof tests.
+"""Each library assignment generated and graded once per sandbox, shared by the proof tests.
 
 Grading is the expensive part (a sandboxed kernel per notebook), so one ``grade_folder`` call
-per assignment grades both submissions: the instructor's solution and the untouched release.
+per assignment and sandbox grades both submissions: the instructor's solution and the
+untouched release. Both sandboxes, because a lesson must score the same in bubblewrap (local
+mode) and in the student image's containers (docker mode): a package missing from the image
+once cost ``senior/cnn-digits`` five of its seven points there and nowhere else.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ from pathlib import Path
 import pytest
 
 from grading import grade_folder
+from grading.sandbox.docker import DockerSandbox
 from grading.sandbox.limits import SandboxLimits
+from hub.images import image_reference
 from hub.library import DEFAULT_ROOT, Assignment, load_library
 
 LIBRARY = load_library(DEFAULT_ROOT)
 SOLUTION, UNTOUCHED = "instructor-solution", "untouched-release"
+STUDENT_IMAGE = image_reference("student")
+SANDBOXES = [
+    "local",
+    pytest.param("docker", marks=pytest.mark.skipif(
+        not DockerSandbox(image=STUDENT_IMAGE).available(),
+        reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)")),
+]
 
 
 @dataclass
@@ -29,6 +41,7 @@ class GradedAssignment:
     """One assignment after ``generate_assignment`` and one grading run of both submissions."""
 
     lesson: Assignment
+    sandbox: str
     release_dir: Path
     result: dict
     seconds: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -51,7 +64,7 @@ def generate_release(lesson: Assignment, course: Path) -> Path:
     return course / "release" / lesson.id
 
 
-def grade_both(lesson: Assignment, release: Path, work: Path) -> GradedAssignment:
+def grade_both(lesson: Assignment, release: Path, work: Path, sandbox: str) -> GradedAssignment:
     """Grade the instructor's notebooks and the untouched release in one sandboxed run."""
     submissions = work / "submitted"
     shutil.copytree(lesson.folder, submissions / SOLUTION / lesson.id)
@@ -63,12 +76,12 @@ def grade_both(lesson: Assignment, release: Path, work: Path) -> GradedAssignmen
     def progress(student: str, notebook: str, result) -> None:
         seconds[student, notebook] = result.seconds
 
-    result = grade_folder(lesson.folder, submissions, jobs=2, sandbox="local", limits=limits,
-                          progress=progress)
-    return GradedAssignment(lesson, release, result, seconds)
+    result = grade_folder(lesson.folder, submissions, jobs=2, sandbox=sandbox, limits=limits,
+                          image=STUDENT_IMAGE, progress=progress)
+    return GradedAssignment(lesson, sandbox, release, result, seconds)
 
 
-_graded: dict[str, GradedAssignment] = {}
+_graded: dict[tuple[str, str], GradedAssignment] = {}
 
 
 @pytest.fixture(params=LIBRARY, ids=[lesson.id for lesson in LIBRARY])
@@ -76,13 +89,19 @@ def lesson(request) -> Assignment:
     return request.param
 
 
+@pytest.fixture(params=SANDBOXES)
+def sandbox(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def graded(lesson: Assignment, tmp_path_factory) -> GradedAssignment:
-    """Generate and grade ``lesson`` once per session (later tests reuse the result)."""
-    if lesson.id not in _graded:
-        work = tmp_path_factory.mktemp(lesson.id)
+def graded(lesson: Assignment, sandbox: str, tmp_path_factory) -> GradedAssignment:
+    """Generate and grade ``lesson`` once per session and sandbox (later tests reuse it)."""
+    key = lesson.id, sandbox
+    if key not in _graded:
+        work = tmp_path_factory.mktemp(f"{lesson.id}-{sandbox}")
         started = time.perf_counter()
         release = generate_release(lesson, work / "course")
-        _graded[lesson.id] = grade_both(lesson, release, work)
-        _graded[lesson.id].seconds["total", ""] = time.perf_counter() - started
-    return _graded[lesson.id]
+        _graded[key] = grade_both(lesson, release, work, sandbox)
+        _graded[key].seconds["total", ""] = time.perf_counter() - started
+    return _graded[key]
