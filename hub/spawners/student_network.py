@@ -121,3 +121,10 @@ table bridge {table} {{
                 f"无法隔离学生网络 {self.name} / cannot fence in the students' network "
                 f"{self.name}: {result.stderr.strip()}"
             )
+
+    def remove(self, client: docker.APIClient) -> None:
+        """Remove the fence and the network (a test's or a benchmark's own network)."""
+        for family in ("inet", "bridge"):
+            subprocess.run(["nft", "delete", "table", family, fence_table(self.name)],
+                           capture_output=True)
+        client.remove_network(self.name)

@@ -24,7 +24,7 @@ import docker as docker_sdk
 import requests
 
 from hub.images import image_reference
-from hub.spawners.student_network import StudentNetwork, fence_table
+from hub.spawners.student_network import StudentNetwork
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,13 +47,11 @@ def docker(*args: str, check: bool = True) -> str:
 def students_network(name: str) -> Iterator[StudentNetwork]:
     """An internal Docker network for one test hub, removed with its nftables fence after."""
     client = docker_sdk.APIClient()
+    network = StudentNetwork.ensure(client, name)
     try:
-        yield StudentNetwork.ensure(client, name)
+        yield network
     finally:
-        for family in ("inet", "bridge"):
-            subprocess.run(["nft", "delete", "table", family, fence_table(name)],
-                           capture_output=True)
-        docker("network", "rm", name, check=False)
+        network.remove(client)
         client.close()
 
 
