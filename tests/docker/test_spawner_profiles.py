@@ -28,7 +28,7 @@ from hub.lab_config import (
     TEACHER_PROFILE_IN_IMAGE,
 )
 from hub.org.models import Person, Role
-from hub.settings import parse_settings
+from hub.settings import SettingsError, parse_settings
 from hub.spawners.docker import (
     CPU,
     GPU,
@@ -199,6 +199,14 @@ def test_the_images_profiles_match_the_local_modes() -> None:
         assert page["disabledExtensions"] == {
             name: not enabled for name in NBGRADER_TEACHER_ONLY_LAB_PLUGINS
         }
+
+
+@pytest.mark.parametrize("network", ["host", "none", "bridge"])
+def test_students_containers_cannot_be_put_on_the_hosts_network(network: str) -> None:
+    """On the host's network a student's terminal reaches the database and binds its ports."""
+    with pytest.raises(SettingsError, match=r"docker\.network") as refused:
+        parse_settings({"docker": {"network": network}}, "aiclass.toml", Path("/tmp"))
+    assert "host" in str(refused.value)
 
 
 def test_configure_docker_mode_from_settings() -> None:
