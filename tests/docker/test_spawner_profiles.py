@@ -204,7 +204,7 @@ def test_the_images_profiles_match_the_local_modes() -> None:
 @pytest.mark.parametrize("network", ["host", "none", "bridge"])
 def test_students_containers_cannot_be_put_on_the_hosts_network(network: str) -> None:
     """On the host's network a student's terminal reaches the database and binds its ports."""
-    with pytest.raises(SettingsError, match=r"docker\.network") as refused:
+    with pytest.raises(SettingsError, match=r"\[docker\] network") as refused:
         parse_settings({"docker": {"network": network}}, "aiclass.toml", Path("/tmp"))
     assert "host" in str(refused.value)
 
