@@ -59,15 +59,15 @@ class Canary:
         nb.cells = [c for i, c in enumerate(nb.cells) if i not in canaries]
         return canaries
 
-    def survivors(self, canaries: dict[int, NotebookNode], statuses: dict[int, str]) -> list[int]:
-        """Indices of canaries that ran and did not fail: the kernel hid a failure.
+    def survivors(self, canaries: dict[int, NotebookNode], statuses: dict[int, str],
+                  silent: set[int]) -> list[int]:
+        """Indices of canaries that ran and did not visibly fail: the kernel hid a failure.
 
-        A canary the kernel never ran (it died or timed out first) proves nothing.
+        ``silent`` are the cells whose reply said "error" while the kernel sent no error
+        output. A canary the kernel never ran (it died or timed out first) proves nothing.
         """
-        return [index for index, canary in canaries.items()
-                if index in statuses and not (
-                    statuses[index] == "error"
-                    and any(o.get("output_type") == "error" for o in canary.get("outputs", [])))]
+        return [index for index in canaries
+                if index in statuses and (statuses[index] != "error" or index in silent)]
 
 
 def _failing_line() -> str:

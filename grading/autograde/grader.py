@@ -246,7 +246,7 @@ class NotebookGrader:
         finally:
             deadline.cancel()
         canaries = canary.strip(nb)
-        survivors = canary.survivors(canaries, executor.statuses)
+        survivors = canary.survivors(canaries, executor.statuses, executor.hidden_errors)
         executor.forget(set(canaries))
         for preprocessor in (IgnorePattern(), LimitOutput(), CheckCellMetadata()):
             nb, resources = preprocessor(nb, resources)

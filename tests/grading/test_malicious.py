@@ -101,6 +101,8 @@ get_ipython().ast_transformers.append(Swallow())
 AST_WRAP_HIDDEN = AST_WRAP.replace(
     "get_ipython().ast_transformers.append(Swallow())",
     "get_ipython()._trait_values['ast_' + 'transformers'].append(Swallow())")
+#: Tracebacks silenced through the instance dict: only the reply status tells.
+SHOWTRACEBACK_HIDDEN = "vars(get_ipython())['_show' + 'traceback'] = lambda *a, **k: None"
 INPUT_WRAP = """\
 def wrap(lines):
     body = ''.join('    ' + line for line in lines) or '    pass\\n'
@@ -225,6 +227,7 @@ def attack(request, released_ps1):
         "ast-wrap": dict(change=hide_errors(AST_WRAP)),
         "ast-wrap-hidden": dict(change=hide_errors(AST_WRAP_HIDDEN)),
         "input-wrap": dict(change=hide_errors(INPUT_WRAP)),
+        "showtraceback-hidden": dict(change=hide_errors(SHOWTRACEBACK_HIDDEN)),
         "event-callbacks": dict(change=hide_errors(EVENTS)),
         "patch-run-code": dict(change=hide_errors(RUN_CODE)),
         "sys-modules": dict(change=hide_errors(SYS_MODULES)),
@@ -293,6 +296,7 @@ EXPECTED_FLAGS = {
     "ast-wrap": "tampered",
     "ast-wrap-hidden": "tampered",
     "input-wrap": "tampered",
+    "showtraceback-hidden": "tampered",
     "event-callbacks": "tampered",
     "patch-run-code": "tampered",
     "sys-modules": "tampered",
