@@ -12,8 +12,9 @@ submission of an assignment replaces their older one still waiting
 (:func:`enqueue_new`), a student may have only a few jobs waiting at once
 (:func:`check_queue_share`), and :func:`claim` serves classes and then students in
 turn (the one served longest ago first) rather than first come, first served: a
-student who queued a hundred two-minute notebooks, or a class that submitted at
-once, delays anyone else by at most the job each worker is grading.
+student who queued a hundred two-minute notebooks holds one worker at a time and
+gets their next job only after everyone waiting has had one; a class that submitted
+at once delays another class by at most the job each worker is grading.
 """
 
 from __future__ import annotations
@@ -207,11 +208,15 @@ def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
 def _in_turn(session: Session, claimable: ColumnElement[bool], now: datetime) -> list[int]:
     """The claimable jobs that are due, in the order the workers should take them.
 
-    Classes take turns, and within a class its students: first those with nothing
-    being graded right now, then the one whose last grading finished longest ago (or
-    never), then the oldest job. A worker that frees up therefore serves the class and
-    student that waited longest, whoever else has jobs queued; the flooder's next job
-    comes after everyone who has not yet had one.
+    A student with a job being graded waits for it: one student never holds more than
+    one worker, so whatever they queued, the other workers stay free for everyone
+    else (a worker may idle rather than take a second job of the same student; two
+    workers claiming at the same instant may both take one). Then classes take turns,
+    and within a class its students: first the class with the fewest jobs being graded,
+    then the class, and within it the student, whose last grading finished longest
+    ago (or never), then the oldest job. A worker that frees up therefore
+    serves the class and student that waited longest; a flooder's next job comes after
+    everyone who has not yet had one.
     """
     owner = select(Submission.username).where(
         Submission.id == GradingJob.submission_id).scalar_subquery()
@@ -236,8 +241,9 @@ def _in_turn(session: Session, claimable: ColumnElement[bool], now: datetime) ->
         select(served.c.class_id, func.max(served.c.finished_at))
         .where(served.c.class_id.in_(waiting_classes)).group_by(served.c.class_id)).all())
     never = datetime.min
+    candidates = [row for row in candidates if not busy_students[row[2]]]
     return [job_id for job_id, *_rest in sorted(candidates, key=lambda row: (
-        busy_classes[row[1]], last_class.get(row[1]) or never, busy_students[row[2]],
+        busy_classes[row[1]], last_class.get(row[1]) or never,
         last_student.get(row[2]) or never, row[3], row[0]))]
 
 

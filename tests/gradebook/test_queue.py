@@ -171,6 +171,11 @@ def test_a_worker_keeps_its_lease_while_grading_takes_longer_than_the_lease(
     grading.start()
     rivals = []
     try:
+        while grading.is_alive():  # the rival starts once the patient worker holds the job
+            with service.session() as session:
+                if session.scalar(select(GradingJob.lease_owner)) == "patient":
+                    break
+            time.sleep(0.05)
         while grading.is_alive():
             with service.session() as session:
                 rivals.append(claim(session, "rival", policy))
@@ -283,7 +288,8 @@ def test_a_student_holds_at_most_the_configured_number_of_waiting_jobs(
 def test_workers_take_turns_so_a_flood_delays_others_by_one_job(service: Service,
                                                                  workers: int) -> None:
     """With one student's 40 jobs queued first, is everyone else (6 classmates, 3 students
-    of another class) graded before the flooder gets more than one job per worker?"""
+    of another class) graded before the flooder gets more than one job per worker, and
+    does the flooder never hold two workers at once?"""
     service.release()
     _release_to(service, "other-class", "ps1")
     with service.store() as (session, store):
@@ -297,15 +303,18 @@ def test_workers_take_turns_so_a_flood_delays_others_by_one_job(service: Service
     for name in ("o-00", "o-01", "o-02"):
         _submit_as_the_service(service, name, f"key-{name}-1", "other-class")
         others.append(name)
-    order = _claim_all(service, workers)
+    rounds = _claim_all(service, workers)
+    assert max(taken.count("flooder") for taken in rounds) == 1  # one worker at a time
+    order = [name for taken in rounds for name in taken]
     assert len(order) == 40 + len(others)
     last_honest = max(order.index(name) for name in others)
     assert order[:last_honest].count("flooder") <= workers, order[:last_honest + 1]
 
 
-def _claim_all(service: Service, workers: int) -> list[str]:
-    """Whose jobs ``workers`` workers take, in order, finishing each before taking another."""
-    order = []
+def _claim_all(service: Service, workers: int) -> list[list[str]]:
+    """Whose jobs ``workers`` workers take, round by round (each worker claims, then all
+    finish)."""
+    rounds = []
     with service.session() as session:
         names = dict(session.execute(select(Submission.id, Submission.username)).all())
     while True:
@@ -316,8 +325,8 @@ def _claim_all(service: Service, workers: int) -> list[str]:
                 if job is not None:
                     taken.append((worker, job.id, job.submission_id))
         if not taken:
-            return order
-        for worker, job_id, submission_id in taken:
+            return rounds
+        for worker, job_id, _submission_id in taken:
             with service.session() as session:
                 assert finish(session, job_id, f"w{worker}")
-            order.append(names[submission_id])
+        rounds.append([names[submission_id] for _worker, _job, submission_id in taken])
