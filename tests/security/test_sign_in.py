@@ -251,7 +251,8 @@ def test_thirty_guesses_at_once_are_all_counted(hub: RunningHub) -> None:
 
 
 def test_a_guesser_behind_one_address_is_held_back(hub: RunningHub) -> None:
-    """Can one machine try password after password across a class's accounts?"""
+    """Can one machine try password after password across a class's accounts, even
+    claiming a new address in its headers for every try?"""
     guesser = browser_at(hub, "127.0.8.1")
     targets = [hub.account("student", i)["username"] for i in range(10, 60)]
     burst, per_minute = AuthSettings.address_failure_burst, AuthSettings.address_failures_per_minute
@@ -259,7 +260,10 @@ def test_a_guesser_behind_one_address_is_held_back(hub: RunningHub) -> None:
     guesses = iter(range(10**6))
 
     def guess() -> LoginResult:
+        """A wrong password, claiming in headers to come from a new address every time."""
         attempt = next(guesses)
+        claimed = f"10.{attempt // 250}.{attempt % 250}.1"
+        guesser.session.headers.update({"X-Real-Ip": claimed, "X-Forwarded-For": claimed})
         return guesser.login(targets[attempt % len(targets)], f"guess-{attempt}")
 
     started, failures = time.monotonic(), 0
