@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -109,6 +110,8 @@ def test_reports_only_for_admins(people: People) -> None:
 
 
 def test_roster_dry_run_shows_rows_then_applies(people: People) -> None:
+    """The file waits owner-only between a clean dry run and its confirmation, no longer."""
+    uploads = people.admin.hub.data_dir / "roster-uploads"
     header = "学校代码,学校名称,城乡,学段,班级代码,班级名称,学年,年级,用户名,姓名,角色\n"
     good = header + ("demo-s1,示范区第一中学,城市,高中,demo-s1-g11c9,高二（9）班,2026-2027,11,"
                      "stu-newone,新同学,学生\n")
@@ -125,15 +128,20 @@ def test_roster_dry_run_shows_rows_then_applies(people: People) -> None:
     refused = upload(bad)
     assert refused.status_code == 422
     assert 'id="problem-rows"' in refused.text and "<td>2</td>" in refused.text
+    assert not list(uploads.iterdir())
     checked = upload(good)
     assert checked.status_code == 200, checked.text[-2000:]
     assert 'id="roster-rows"' in checked.text and "stu-newone" in checked.text
+    (kept,) = uploads.iterdir()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(uploads.stat().st_mode) == 0o700
     assert people.admin.get("classes/demo-s1-g11c9").status_code == 403  # not created yet
     token = re.search(r'name="upload" value="([^"]+)"', checked.text).group(1)
     xsrf = people.admin.form_xsrf("roster")
     applied = people.admin.post("roster", {"_xsrf": xsrf, "action": "apply", "upload": token},
                                 params={"_xsrf": xsrf})
     assert applied.status_code == 200 and 'id="roster-summary"' in applied.text
+    assert not list(uploads.iterdir())
     page = people.admin.get("classes/demo-s1-g11c9")
     assert page.status_code == 200 and "stu-newone" in page.text
     assert people.teacher.get("classes/demo-s1-g11c9").status_code == 403

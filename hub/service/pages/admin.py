@@ -61,10 +61,7 @@ class RosterHandler(FormUploadHandler):
             name = self.get_body_argument("upload", "")
             if not UPLOAD_NAME.match(name) or not (self.upload_dir / name).is_file():
                 raise web.HTTPError(400, "upload")
-            try:
-                self.run(self.upload_dir / name, apply=True)
-            finally:
-                (self.upload_dir / name).unlink(missing_ok=True)
+            self.run(self.upload_dir / name, apply=True)
             return
         files = self.request.files.get("roster", [])
         if not files:
@@ -76,8 +73,6 @@ class RosterHandler(FormUploadHandler):
         path.touch(mode=0o600)
         path.write_bytes(upload.body)
         self.run(path, apply=False, source=Path(upload.filename).name)
-        if self.get_status() != 200:
-            path.unlink(missing_ok=True)
 
     def forget_stale_uploads(self) -> None:
         """Delete checked files nobody confirmed: a roster holds minors' names and classes."""
@@ -92,7 +87,7 @@ class RosterHandler(FormUploadHandler):
         try:
             table = replace(read_table(path), source=source)
         except TableError as exc:
-            self.show([Problem(source, None, None, str(exc), str(exc))])
+            self.refuse(path, [Problem(source, None, None, str(exc), str(exc))])
             return
         settings = self.settings["aiclass_settings"]
         grantor = Grantor.person(self.person.username, self.person.role, self.person.school_id)
@@ -105,12 +100,16 @@ class RosterHandler(FormUploadHandler):
                 if not apply:
                     trial.rollback()
         except RosterError as exc:
-            self.show(exc.problems)
+            self.refuse(path, exc.problems)
             return
+        if apply:
+            path.unlink(missing_ok=True)
         self.render_page("roster.html", problems=None, report=report, rows=rows,
                          applied=apply, upload=path.name)
 
-    def show(self, problems: list[Problem]) -> None:
+    def refuse(self, path: Path, problems: list[Problem]) -> None:
+        """Show the problems; the refused file is deleted before the answer leaves."""
+        path.unlink(missing_ok=True)
         self.set_status(422)
         self.render_page("roster.html", problems=problems, report=None, rows=None)
 
