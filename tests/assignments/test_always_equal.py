@@ -1,0 +1,55 @@
+"""Does an object that agrees with every comparison pass the library's own tests?
+
+The student's functions return a ``float`` subclass whose ``==``, ``<``, ``-`` and
+``abs`` answer "yes" to anything, written so that the static scan does not recognise it
+(its methods read their arguments) and without touching the kernel (no canary fires).
+What must stop it is the tests themselves: they convert the student's value with
+``float(...)`` before comparing (grading/README.md, item 5).
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from grading import grade_folder
+from hub.library import DEFAULT_ROOT, load_library
+from tests.assignments.conftest import generate_release
+
+pytestmark = pytest.mark.timeout(600)
+
+AGREE = """\
+class Agree(float):
+    def __eq__(self, other):
+        return other is other
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__
+    def __sub__(self, other):
+        return self if other is other else other
+    __rsub__ = __add__ = __radd__ = __sub__
+    def __abs__(self):
+        return self
+"""
+CHEAT = {
+    "distance": AGREE + "def distance(a, b):\n    return Agree(99)",
+    "knn_predict": "def knn_predict(X, y, x, k=5):\n    return Agree(99)",
+}
+
+
+def test_an_always_agreeing_result_fails_the_knn_tests(tmp_path):
+    [lesson] = [a for a in load_library(DEFAULT_ROOT) if a.id == "knn-decision-tree"]
+    release = generate_release(lesson, tmp_path / "course")
+    folder = tmp_path / "submitted" / "agreeable" / lesson.id
+    folder.mkdir(parents=True)
+    for path in release.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            cell.source = CHEAT.get(grade_id, cell.source)
+        nbformat.write(nb, folder / path.name)
+    [student] = grade_folder(lesson.folder, tmp_path / "submitted", jobs=1,
+                             sandbox="local")["students"]
+    [notebook] = student["notebooks"]
+    cells = {c["grade_id"]: c for c in notebook["cells"]}
+    assert "tampered" not in notebook["flags"]  # neither the scan nor a canary caught it
+    assert cells["test_distance"]["score"] == 0.0
+    assert cells["test_knn_small"]["score"] == 0.0
