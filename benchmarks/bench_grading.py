@@ -9,20 +9,32 @@ nbgrader's throughput on 2 cores; sandbox overhead under 0.5 s per submission.
 Sandbox overhead per submission is measured directly: the same notebooks are
 graded once with the sandbox's kernel and once with the identical pipeline
 whose kernel runs unsandboxed (``jupyter_client``'s own launcher), both serially.
+
+Fairness (``--part fairness``): the real grading queue (its database, ``claim`` and
+``finish``, worker threads) with grading replaced by a wait of the job's length, so
+that the queue's order is what is measured: 40 honest students submit over a minute,
+with and without one student who queued 100 two-minute jobs just before them (all
+enqueued: the worst case, past the per-student limit). Prints the honest students'
+95th percentile from submit to grade in both runs; target: within 1.5x. Times are
+scaled down by ``--time-scale`` and reported unscaled.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import nbformat
+from sqlalchemy.orm import Session
 
 from benchmarks import argument_parser
 from grading.autograde.assignment import PreparedAssignment
@@ -115,6 +127,105 @@ def serial_overhead(root: Path, kind: str, image: str, samples: int) -> float:
     return cold
 
 
+def fairness_run(workers: int, honest: int, flood: int, honest_seconds: float,
+                 flood_seconds: float, window: float, scale: float) -> list[float]:
+    """Submit-to-grade seconds (unscaled) of each honest student, with ``flood`` jobs of
+    one student queued first; the queue in a fresh SQLite database."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.orm import sessionmaker
+
+    from grading.exchange.models import ExchangeBase, Submission
+    from grading.exchange.store import utcnow
+    from grading.gradebook.models import GradingJob
+    from grading.gradebook.queue import claim, finish
+
+    with tempfile.TemporaryDirectory(prefix="bench-fairness-") as tmp:
+        engine = create_engine(f"sqlite:///{tmp}/queue.sqlite", connect_args={"timeout": 60})
+        event.listen(engine, "connect", lambda connection, _record: connection.execute(
+            "PRAGMA journal_mode=WAL"))
+        ExchangeBase.metadata.create_all(engine)
+        maker = sessionmaker(engine, expire_on_commit=False)
+        length: dict[int, float] = {}
+        submitted: dict[int, float] = {}
+        graded: dict[int, float] = {}
+
+        def add(session: Session, student: str, class_id: str, seconds: float) -> int:
+            row = Submission(key=os.urandom(16).hex(), class_id=class_id, assignment_id="ps1",
+                             username=student, release_version=1, submitted_at=utcnow(),
+                             idempotency_key=os.urandom(8).hex(), manifest=[],
+                             total_bytes=0, chosen=False)
+            session.add(row)
+            session.flush()
+            job = GradingJob(submission_id=row.id, class_id=class_id, assignment_id="ps1",
+                             state="queued", reason="submit", requested_by=student,
+                             enqueued_at=utcnow(), not_before=utcnow(), attempts=0)
+            session.add(job)
+            session.flush()
+            length[job.id] = seconds * scale
+            return job.id
+
+        with maker() as session, session.begin():
+            for _ in range(flood):
+                add(session, "flooder", "class-a", flood_seconds)
+        stop = threading.Event()
+
+        def work(name: str) -> None:
+            while not stop.is_set():
+                with maker() as session, session.begin():
+                    job = claim(session, name)
+                    job_id = None if job is None else job.id
+                if job_id is None:
+                    time.sleep(0.005)
+                    continue
+                time.sleep(length[job_id])
+                with maker() as session, session.begin():
+                    finish(session, job_id, name)
+                graded[job_id] = time.perf_counter()
+
+        threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(workers)]
+        for thread in threads:
+            thread.start()
+        rng = random.Random(15)
+        arrivals = sorted(rng.uniform(0, window * scale) for _ in range(honest))
+        started = time.perf_counter()
+        honest_jobs = []
+        for index, arrival in enumerate(arrivals):
+            time.sleep(max(0.0, started + arrival - time.perf_counter()))
+            with maker() as session, session.begin():
+                job_id = add(session, f"student{index:02d}", ("class-a", "class-b")[index % 2],
+                             honest_seconds)
+            submitted[job_id] = time.perf_counter()
+            honest_jobs.append(job_id)
+        while not all(job_id in graded for job_id in honest_jobs):
+            time.sleep(0.01)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        engine.dispose()
+    return [(graded[j] - submitted[j]) / scale for j in honest_jobs]
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def fairness(args: argparse.Namespace) -> None:
+    runs = {}
+    for label, flood in (("without flood", 0), ("with flood", args.flood_jobs)):
+        runs[label] = fairness_run(args.workers, args.honest, flood, args.honest_seconds,
+                                   args.flood_seconds, args.window, args.time_scale)
+    print(f"fairness: {args.workers} workers, {args.honest} honest students "
+          f"({args.honest_seconds:g} s jobs, submitting over {args.window:g} s), one student "
+          f"with {args.flood_jobs} jobs of {args.flood_seconds:g} s queued first; "
+          f"time scale {args.time_scale:g}")
+    for label, latencies in runs.items():
+        print(f"honest submit-to-grade, {label:13}: p95 {p95(latencies):7.1f} s  "
+              f"median {statistics.median(latencies):7.1f} s  max {max(latencies):7.1f} s")
+    ratio = p95(runs["with flood"]) / p95(runs["without flood"])
+    print(f"p95 ratio with/without flood (target <= 1.5x): {ratio:.2f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser(__name__, __doc__)
     parser.add_argument("-n", "--submissions", type=int, default=40,
@@ -126,7 +237,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", default=image_reference("student"),
                         help="image for the docker sandbox (default: this version's student "
                              "image)")
+    parser.add_argument("--part", choices=("all", "throughput", "fairness"), default="all",
+                        help="throughput against nbgrader, the queue's fairness, or both")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="fairness: grading workers taking jobs from the queue")
+    parser.add_argument("--honest", type=int, default=40, help="fairness: honest students")
+    parser.add_argument("--flood-jobs", type=int, default=100,
+                        help="fairness: jobs the flooding student has queued")
+    parser.add_argument("--honest-seconds", type=float, default=5.0,
+                        help="fairness: grading time of an honest submission")
+    parser.add_argument("--flood-seconds", type=float, default=120.0,
+                        help="fairness: grading time of each flood job")
+    parser.add_argument("--window", type=float, default=60.0,
+                        help="fairness: seconds over which the honest students submit")
+    parser.add_argument("--time-scale", type=float, default=0.05,
+                        help="fairness: real seconds per simulated second")
     args = parser.parse_args(argv)
+    if args.part in ("all", "fairness"):
+        fairness(args)
+    if args.part == "fairness":
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         root = Path(tmp)

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Release, Submission
@@ -186,9 +186,14 @@ def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
     now = now or utcnow()
     claimable = or_(GradingJob.state == "queued",
                     (GradingJob.state == "running") & (GradingJob.lease_expires_at < now))
-    for job_id in _in_turn(session, claimable, now)[:20]:
+    for job_id, username in _in_turn(session, claimable, now)[:20]:
+        other = aliased(GradingJob)
+        student_busy = exists().where(
+            other.state == "running", other.lease_expires_at >= now,
+            other.submission_id.in_(select(Submission.id).where(
+                Submission.username == username)))
         changed = session.execute(
-            update(GradingJob).where(GradingJob.id == job_id, claimable)
+            update(GradingJob).where(GradingJob.id == job_id, claimable, ~student_busy)
             .values(state="running", lease_owner=worker,
                     lease_expires_at=now + timedelta(seconds=policy.lease_seconds),
                     attempts=GradingJob.attempts + 1)
@@ -205,13 +210,16 @@ def claim(session: Session, worker: str, policy: QueuePolicy = QueuePolicy(),
     return None
 
 
-def _in_turn(session: Session, claimable: ColumnElement[bool], now: datetime) -> list[int]:
-    """The claimable jobs that are due, in the order the workers should take them.
+def _in_turn(session: Session, claimable: ColumnElement[bool], now: datetime
+             ) -> list[tuple[int, str]]:
+    """The claimable jobs that are due, with their students, in the order the workers
+    should take them.
 
     A student with a job being graded waits for it: one student never holds more than
     one worker, so whatever they queued, the other workers stay free for everyone
-    else (a worker may idle rather than take a second job of the same student; two
-    workers claiming at the same instant may both take one). Then classes take turns,
+    else (a worker may idle rather than take a second job of the same student; the
+    claim's ``UPDATE`` checks it again, so workers claiming at once cannot both take one
+    on SQLite, whose writes are serial). Then classes take turns,
     and within a class its students: first the class with the fewest jobs being graded,
     then the class, and within it the student, whose last grading finished longest
     ago (or never), then the oldest job. A worker that frees up therefore
@@ -242,9 +250,10 @@ def _in_turn(session: Session, claimable: ColumnElement[bool], now: datetime) ->
         .where(served.c.class_id.in_(waiting_classes)).group_by(served.c.class_id)).all())
     never = datetime.min
     candidates = [row for row in candidates if not busy_students[row[2]]]
-    return [job_id for job_id, *_rest in sorted(candidates, key=lambda row: (
+    in_turn = sorted(candidates, key=lambda row: (
         busy_classes[row[1]], last_class.get(row[1]) or never,
-        last_student.get(row[2]) or never, row[3], row[0]))]
+        last_student.get(row[2]) or never, row[3], row[0]))
+    return [(job_id, username) for job_id, _class, username, _due in in_turn]
 
 
 def holds(session: Session, job_id: int, worker: str) -> bool:
