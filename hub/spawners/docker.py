@@ -151,6 +151,7 @@ class ClassroomDockerSpawner(DockerSpawner):
 
     _gpu_state_restored = False
     _student_networks: dict[str, StudentNetwork] = {}
+    _network_lock: asyncio.Lock | None = None
     _boot_gate: asyncio.Semaphore | None = None
     _lab_profile: str | None = None
     _docker_executor: ThreadPoolExecutor | None = None
@@ -395,30 +396,42 @@ class ClassroomDockerSpawner(DockerSpawner):
     async def student_network(self) -> StudentNetwork:
         """The students' network, made and fenced in once per hub; the proxy must be on it."""
         networks = ClassroomDockerSpawner._student_networks
-        if self.network_name not in networks:
-            loop = asyncio.get_running_loop()
-            network = await loop.run_in_executor(
-                self.executor, StudentNetwork.ensure, self.client, self.network_name
-            )
-            try:
-                if self.fence_network:
-                    await loop.run_in_executor(
-                        self.executor, network.install_fence, self.proxy_port
-                    )
-                _, writer = await asyncio.open_connection(network.gateway, self.proxy_port)
-            except StudentNetworkError as error:
-                raise web.HTTPError(500, str(error)) from error
-            except OSError as error:
-                raise web.HTTPError(
-                    500,
-                    f"代理没有在学生网络的 {network.gateway} 上监听"
-                    "（[hub] ip 应为 0.0.0.0 或该地址）"
-                    f" / the proxy does not listen on {network.gateway}, the students' "
-                    "network's gateway ([hub] ip must be 0.0.0.0 or that address)",
-                ) from error
-            writer.close()
-            networks[self.network_name] = network
+        async with self.network_lock():
+            if self.network_name not in networks:
+                networks[self.network_name] = await self.fenced_network()
         return networks[self.network_name]
+
+    def network_lock(self) -> asyncio.Lock:
+        """One hub-wide lock: a class starting together makes the network once, not forty times."""
+        cls = ClassroomDockerSpawner
+        if cls._network_lock is None:
+            cls._network_lock = asyncio.Lock()
+        return cls._network_lock
+
+    async def fenced_network(self) -> StudentNetwork:
+        """Make (if missing) and fence in the students' network, and check the proxy is on it."""
+        loop = asyncio.get_running_loop()
+        network = await loop.run_in_executor(
+            self.executor, StudentNetwork.ensure, self.client, self.network_name
+        )
+        try:
+            if self.fence_network:
+                await loop.run_in_executor(
+                    self.executor, network.install_fence, self.proxy_port
+                )
+            _, writer = await asyncio.open_connection(network.gateway, self.proxy_port)
+        except StudentNetworkError as error:
+            raise web.HTTPError(500, str(error)) from error
+        except OSError as error:
+            raise web.HTTPError(
+                500,
+                f"代理没有在学生网络的 {network.gateway} 上监听"
+                "（[hub] ip 应为 0.0.0.0 或该地址）"
+                f" / the proxy does not listen on {network.gateway}, the students' "
+                "network's gateway ([hub] ip must be 0.0.0.0 or that address)",
+            ) from error
+        writer.close()
+        return network
 
     def boot_gate(self) -> asyncio.Semaphore:
         """The hub-wide turn-taking of :attr:`concurrent_boots` booting containers."""

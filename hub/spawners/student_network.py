@@ -28,6 +28,7 @@ import subprocess
 from dataclasses import dataclass
 
 import docker
+import docker.errors
 
 FENCE_TABLE_PREFIX = "aiclass_"
 CREATED_BY_LABEL = "org.aiclass.students-network"
@@ -55,9 +56,13 @@ class StudentNetwork:
     def ensure(cls, client: docker.APIClient, name: str) -> StudentNetwork:
         """The network ``name``, created ``--internal`` if it does not exist yet."""
         if not any(n["Name"] == name for n in client.networks(names=[name])):
-            client.create_network(
-                name, driver="bridge", internal=True, labels={CREATED_BY_LABEL: "true"}
-            )
+            try:
+                # Docker takes a second network of the same name unless told not to
+                client.create_network(name, driver="bridge", internal=True,
+                                      labels={CREATED_BY_LABEL: "true"}, check_duplicate=True)
+            except docker.errors.APIError as error:
+                if error.status_code != 409:  # another hub made it meanwhile
+                    raise
         info = client.inspect_network(name)
         ipam = (info.get("IPAM") or {}).get("Config") or []
         if info.get("Driver") != "bridge" or not ipam or ":" in ipam[0]["Subnet"]:

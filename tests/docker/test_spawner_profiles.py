@@ -273,3 +273,27 @@ def test_containers_boot_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> Non
 
     assert len(asyncio.run(start_all())) == 4
     assert most == 2
+
+
+def test_a_class_starting_together_makes_the_students_network_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Docker takes two networks of one name: forty first starts must not make forty."""
+    made = []
+
+    async def fenced(self: ClassroomDockerSpawner) -> StudentNetwork:
+        made.append(self.user.name)
+        await asyncio.sleep(0.05)
+        return StudentNetwork("aiclass-students", "br-test", "10.9.0.0/24", "10.9.0.1")
+
+    monkeypatch.setattr(ClassroomDockerSpawner, "fenced_network", fenced)
+    monkeypatch.setattr(ClassroomDockerSpawner, "_student_networks", {})
+    monkeypatch.setattr(ClassroomDockerSpawner, "_network_lock", None)
+    spawners = [spawner(f"stu-{n}", []) for n in range(4)]
+
+    async def start_all() -> list[StudentNetwork]:
+        return await asyncio.gather(*(each.student_network() for each in spawners))
+
+    networks = asyncio.run(start_all())
+    assert len(made) == 1
+    assert {n.gateway for n in networks} == {"10.9.0.1"}
