@@ -330,3 +330,30 @@ def _claim_all(service: Service, workers: int) -> list[list[str]]:
             with service.session() as session:
                 assert finish(session, job_id, f"w{worker}")
         rounds.append([names[submission_id] for _worker, _job, submission_id in taken])
+
+
+def test_workers_starting_together_on_a_flood_take_one_of_its_jobs(service: Service) -> None:
+    """Do four workers claiming at the same instant, with only one student's jobs queued,
+    take exactly one of them (the others stay free for whoever submits next)?"""
+    service.release()
+    with service.store() as (session, store):
+        for n in range(10):
+            submission, _new = submit(store, CLASS, "ps1", "flooder", service.release_files,
+                                      f"key-flood-{n:03d}", LIMITS)
+            enqueue(session, submission, "submit", "flooder")
+    start = threading.Barrier(4)
+    taken: list[int | None] = []
+
+    def work(name: str) -> None:
+        maker = open_sessions(service.url)
+        start.wait()
+        with maker() as session, session.begin():
+            job = claim(session, name)
+            taken.append(None if job is None else job.id)
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(taken) == 4 and len([job for job in taken if job is not None]) == 1, taken
