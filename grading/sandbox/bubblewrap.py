@@ -5,6 +5,11 @@ grader's files, the gradebook, the source assignment and other students'
 folders simply do not exist inside. The work directory and ``/tmp`` are
 size-limited tmpfs mounts. When the grader runs as root, the sandbox runs as
 the host's ``nobody`` and joins per-sandbox control groups for memory and pids.
+
+As root, bubblewrap itself runs as root (no user namespace) and the sandboxed code drops
+to ``nobody`` inside (:func:`drop_to`): what the sandbox shows is bound in before the
+drop, so a runtime under a directory ``nobody`` may not enter (a checkout in ``/root``)
+still works, and the code runs with no capabilities and no way to gain any.
 """
 
 from __future__ import annotations
@@ -32,8 +37,35 @@ from grading.sandbox.limits import SandboxLimits
 from grading.sandbox.registry import register_backend
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
+ROOT_NAMESPACES = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                   "--unshare-cgroup-try")
+"""``--unshare-all`` but the user namespace: as root, one would map the sandbox to root."""
 ETC_FILES = ("/etc/fonts", "/etc/localtime", "/etc/ld.so.cache", "/etc/alternatives",
              "/etc/matplotlibrc")
+
+
+def bind_at_own_paths(binds: list[tuple[str, str]], made: set[Path] | None = None) -> list[str]:
+    """bwrap arguments for ``(option, host path)`` binds at the same path inside.
+
+    bubblewrap makes a bind's missing parents mode 700 and owned by whoever runs it; the
+    parents are made here first, mode 755, so that a uid it drops to can walk down to the
+    bind, whatever the modes of the host's directories on the way.
+    """
+    made = set() if made is None else made
+    argv: list[str] = []
+    for option, path in binds:
+        for parent in reversed(Path(path).parents):
+            if parent not in made and str(parent) not in ("/", "/tmp"):
+                argv += ["--dir", str(parent)]
+                made.add(parent)
+        argv += [option, path, path]
+    return argv
+
+
+def drop_to(uid: int) -> list[str]:
+    """``setpriv`` to ``uid`` with no groups, no capabilities and no way to gain any."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+            "--inh-caps=-all", "--bounding-set=-all", "--"]
 
 
 @register_backend("local", "bubblewrap")
@@ -88,8 +120,10 @@ class BubblewrapSandbox(SandboxBackend):
     def command(
         self, sandbox_id: str, conn_dir: Path, limits: SandboxLimits, cgroup_procs: list[Path]
     ) -> list[str]:
-        argv = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-                "--cap-drop", "ALL", "--hostname", "sandbox"]
+        as_root = os.geteuid() == 0
+        argv = [self.bwrap, *(ROOT_NAMESPACES if as_root else ("--unshare-all", "--cap-drop",
+                                                               "ALL")),
+                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         for path in SYSTEM_DIRS:
             if os.path.islink(path):
                 argv += ["--symlink", os.readlink(path), path]
@@ -97,22 +131,22 @@ class BubblewrapSandbox(SandboxBackend):
                 argv += ["--ro-bind", path, path]
         for path in ETC_FILES:
             argv += ["--ro-bind-try", path, path]
+        # Made by root, the tmpfs mounts are root's: open to the uid the code drops to, the
+        # only one inside.
+        writable = ["--perms", "1777"] if as_root else []
         argv += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(limits.work_bytes), "--tmpfs", "/tmp",
-                 "--size", str(limits.work_bytes), "--tmpfs", WORK_DIR_INSIDE]
+                 "--size", str(limits.work_bytes), *writable, "--tmpfs", "/tmp",
+                 "--size", str(limits.work_bytes), *writable, "--tmpfs", WORK_DIR_INSIDE]
         # After the tmpfs mounts, so that a runtime under /tmp (a checkout there) stays visible.
-        for path in self.runtime_paths():
-            argv += ["--ro-bind", path, path]
-        argv += ["--bind", str(conn_dir), CONN_DIR_INSIDE,
-                 "--remount-ro", "/",
-                 "--uid", "1000", "--gid", "1000", "--chdir", WORK_DIR_INSIDE, "--clearenv"]
+        argv += bind_at_own_paths([("--ro-bind", path) for path in self.runtime_paths()])
+        argv += ["--bind", str(conn_dir), CONN_DIR_INSIDE, "--remount-ro", "/"]
+        if not as_root:
+            argv += ["--uid", "1000", "--gid", "1000"]
+        argv += ["--chdir", WORK_DIR_INSIDE, "--clearenv"]
         for key, value in sandbox_environment().items():
             argv += ["--setenv", key, value]
-        argv += [self.python, "-c", BOOT_SOURCE,
+        argv += ["--", *(drop_to(NOBODY) if as_root else ()), self.python, "-c", BOOT_SOURCE,
                  boot_argument(limits, limited_by_cgroup=bool(cgroup_procs))]
-        if os.geteuid() == 0:
-            argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                    *argv]
         if cgroup_procs:
             joins = "; ".join(f'echo $$ > "{p}"' for p in cgroup_procs)
             argv = ["/bin/sh", "-c", f'{joins}; exec "$@"', "sh", *argv]

@@ -31,7 +31,7 @@ from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Integer, List, Unicode, default
 from traitlets.config import Config
 
-from grading.sandbox.bubblewrap import SYSTEM_DIRS
+from grading.sandbox.bubblewrap import SYSTEM_DIRS, bind_at_own_paths, drop_to
 from hub.lab_config import config_dir, matplotlibrc_path, person_profile, write_lab_config
 from hub.settings import LocalSettings, Settings
 
@@ -105,20 +105,10 @@ class LocalLabSpawner(LocalProcessSpawner):
         argv += ["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev",
                  "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
         binds = [("--ro-bind", path) for path in self.read_only_paths()]
-        binds.append(("--bind", self.home_dir))
-        made: set[Path] = set()
-        for kind, path in binds:
-            for parent in reversed(Path(path).parents):
-                if parent not in made and str(parent) not in ("/", "/tmp", "/var", "/var/tmp"):
-                    argv += ["--dir", str(parent)]
-                    made.add(parent)
-            argv += [kind, path, path]
+        argv += bind_at_own_paths([*binds, ("--bind", self.home_dir)])
         argv += ["--chdir", self.home_dir, "--"]
         uid = self.server_uid
-        if uid is not None:
-            argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                     "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-        return argv
+        return argv if uid is None else argv + drop_to(uid)
 
     def _prepare_home(self) -> None:
         """Make the home, owned by the server's uid, private; hand over an older home."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jupyter_client import BlockingKernelClient
 
 from grading.sandbox.base import NOBODY
 from grading.sandbox.bubblewrap import BubblewrapSandbox
@@ -225,3 +226,32 @@ def test_secrets_and_databases_are_owner_only(room: Room) -> None:
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for path in [data / name for name in SECRET_FILES] + list(data.glob("*.sqlite-*")):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_a_grading_sandbox_reaches_what_it_shows_under_a_mode_700_directory(
+        tmp_path: Path) -> None:
+    """Does a sandbox run, as nobody, code reading a folder whose parent only root may enter?
+
+    The same as a checkout in ``/root``: bubblewrap binds as root, the code drops after.
+    """
+    closed = tmp_path / "closed"
+    shared = closed / "dataset"
+    shared.mkdir(parents=True)
+    closed.chmod(0o700)
+    shared.chmod(0o755)
+    (shared / "rows.csv").write_text("x,y\n1,2\n", encoding="utf-8")
+    (shared / "rows.csv").chmod(0o644)
+    sandbox = BubblewrapSandbox(extra_ro_paths=[str(shared)]).start()
+    try:
+        client = BlockingKernelClient()
+        client.load_connection_info(sandbox.wait_booted())
+        sandbox.activate({})
+        client.start_channels()
+        printed: list[str] = []
+        client.execute_interactive(
+            f"import os; print(os.getuid(), open({str(shared / 'rows.csv')!r}).read())",
+            timeout=60, output_hook=lambda m: printed.append(m["content"].get("text", "")))
+        client.stop_channels()
+    finally:
+        sandbox.close()
+    assert "".join(printed).split() == [str(NOBODY), "x,y", "1,2"]
