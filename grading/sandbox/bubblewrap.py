@@ -1,4 +1,5 @@
-"""Local sandbox with bubblewrap: new user, PID, network, IPC and mount namespaces.
+"""Local sandbox with bubblewrap: new PID, network, IPC and mount namespaces (and user,
+when the grader is not root).
 
 The system is mounted read-only and only what Python needs is visible; the
 grader's files, the gradebook, the source assignment and other students'
