@@ -186,3 +186,14 @@ def test_an_image_pointing_at_logout_does_not_sign_the_teacher_out(room: Room) -
             context.close()
         finally:
             chromium.close()
+
+
+def test_the_progress_page_works_off_the_event_loop_and_still_checks_access(
+        room: Room) -> None:
+    """Does the progress page (computed on a worker thread) show the class to its teacher
+    and refuse a student, with the refusal raised on that thread reaching them?"""
+    path = f"classes/{room.class_id}/assignments/{ASSIGNMENT}"
+    page = room.teacher.get(path)
+    assert page.status_code == 200 and room.student.username in page.text
+    refused = room.student.get(path)
+    assert refused.status_code == 403 and ZH["not_your_class"] in refused.text
