@@ -47,8 +47,9 @@ def test_solution_scores_full_marks(graded: GradedAssignment):
     for notebook in student["notebooks"]:
         cells = auto_cells(notebook)
         assert cells, f"{notebook['notebook']} has no autograded cell"
-        lost = [c["grade_id"] for c in cells if c["score"] != c["max_score"]]
-        assert not lost, f"{graded.lesson.id}/{notebook['notebook']}: solution loses {lost}"
+        lost = {c["grade_id"]: c["reason"] for c in cells if c["score"] != c["max_score"]}
+        assert not lost, (f"{graded.lesson.id}/{notebook['notebook']} in the {graded.sandbox} "
+                          f"sandbox: solution loses {lost}")
 
 
 def test_untouched_release_scores_zero_without_error(graded: GradedAssignment):
