@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import zipfile
+from pathlib import Path
 
 import pytest
 import requests
@@ -165,10 +166,21 @@ def test_symlinks_are_refused(classroom: Classroom, released: dict) -> None:
     assert len(history(student)) == before
 
 
+def fetched_folder(classroom: Classroom, student: Person) -> Path:
+    """The student's copy of the assignment, fetched through the panel if not yet there
+    (so that these tests do not depend on the cycle's tests having run first)."""
+    folder = classroom.hub.data_dir / "homes" / student.username / ASSIGNMENT
+    if not folder.is_dir():
+        response = student.lab("POST", "assignments/fetch",
+                               json={"course_id": CLASS, "assignment_id": ASSIGNMENT})
+        assert response.json()["success"], response.text
+    return folder
+
+
 def test_symlink_in_the_students_folder_is_refused_by_the_panel(classroom: Classroom,
                                                                 released: dict) -> None:
     student = classroom.students[0]
-    folder = classroom.hub.data_dir / "homes" / student.username / ASSIGNMENT
+    folder = fetched_folder(classroom, student)
     before = len(history(student))
     link = folder / "secrets.txt"
     link.symlink_to("/etc/passwd")
@@ -224,8 +236,7 @@ def test_a_flood_of_submissions_is_refused_and_a_retry_is_not_a_duplicate(
 def test_a_service_refusal_reaches_the_panel_in_chinese(classroom: Classroom,
                                                         released: dict) -> None:
     student = classroom.students[1]
-    notebook_path = (classroom.hub.data_dir / "homes" / student.username / ASSIGNMENT
-                     / "classify.ipynb")
+    notebook_path = fetched_folder(classroom, student) / "classify.ipynb"
     original = notebook_path.read_bytes()
     before = len(history(student))
     notebook_path.write_bytes(b"this is not a notebook")
