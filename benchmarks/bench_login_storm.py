@@ -36,14 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker as docker_sdk
 import requests
 
 from benchmarks import argument_parser
 from hub.commands.up import find_proxy
 from hub.images import image_reference
 from hub.service.prepare import prepare_class
-from hub.spawners.student_network import StudentNetwork
+from hub.spawners.student_network import StudentNetwork, temporary_student_network
 
 REPO = Path(__file__).resolve().parents[1]
 #: Students entering a classroom sign in over about half a minute, not in the same millisecond.
@@ -249,21 +248,9 @@ def stock_storm(work: Path, image: str, students: int) -> tuple[list[float], flo
     return times, memory
 
 
-@contextmanager
-def students_network(name: str) -> Iterator[StudentNetwork]:
-    """A students' network of the benchmark's own: the hub listens on its gateway."""
-    client = docker_sdk.APIClient()
-    network = StudentNetwork.ensure(client, name)
-    try:
-        yield network
-    finally:
-        network.remove(client)
-        client.close()
-
-
 def aiclass_storms(work: Path, students: int) -> tuple[list[float], float, list[float], dict]:
     port, volumes = free_port(), f"bench-ours-{uuid.uuid4().hex[:6]}-"
-    with students_network(f"{volumes}network") as network:
+    with temporary_student_network(f"{volumes}network") as network:
         return _aiclass_storms(work, students, port, volumes, network)
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import docker
@@ -133,3 +135,16 @@ table bridge {table} {{
             subprocess.run(["nft", "delete", "table", family, fence_table(self.name)],
                            capture_output=True)
         client.remove_network(self.name)
+
+
+@contextmanager
+def temporary_student_network(name: str) -> Iterator[StudentNetwork]:
+    """A students' network made for one run (a test hub, a benchmark) and removed with its
+    fence after, so runs beside each other never share containers' neighbours."""
+    client = docker.APIClient()
+    network = StudentNetwork.ensure(client, name)
+    try:
+        yield network
+    finally:
+        network.remove(client)
+        client.close()

@@ -11,8 +11,9 @@ from docker_classroom import (
     docker_available,
     ensure_image,
     running_docker_hub,
-    students_network,
 )
+
+from hub.spawners.student_network import temporary_student_network
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +40,7 @@ def docker_hub(student_image: str, tmp_path_factory: pytest.TempPathFactory) -> 
     course.chmod(0o755)
     (course / "readme.txt").chmod(0o644)
     run_id = uuid.uuid4().hex[:8]
-    with students_network(f"aiclass-test-{run_id}") as network:
+    with temporary_student_network(f"aiclass-test-{run_id}") as network:
         docker_settings = (
             'cpu_mem_limit = "1G"\ncpu_cpu_limit = 0.5\ncpu_pids_limit = 256\n'
             f'course_data = "{course}"\n'

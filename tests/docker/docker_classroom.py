@@ -1,7 +1,8 @@
 """What the docker-mode tests do as a student or an operator: the docker CLI, images, sign-in.
 
 Nothing leaves this machine: the engine runs with ``--bridge=none``; each test hub gets an
-internal students' network of its own (:func:`students_network`), listens on its gateway (an
+internal students' network of its own
+(:func:`hub.spawners.student_network.temporary_student_network`), listens on its gateway (an
 address of this host) and fences it in, so containers reach nothing but the hub's proxy.
 """
 
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
-import docker as docker_sdk
 import requests
 
 from hub.images import image_reference
@@ -41,18 +41,6 @@ def docker(*args: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
     return result.stdout.strip()
-
-
-@contextmanager
-def students_network(name: str) -> Iterator[StudentNetwork]:
-    """An internal Docker network for one test hub, removed with its nftables fence after."""
-    client = docker_sdk.APIClient()
-    network = StudentNetwork.ensure(client, name)
-    try:
-        yield network
-    finally:
-        network.remove(client)
-        client.close()
 
 
 def free_port() -> int:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
+from hub.spawners.student_network import temporary_student_network
 from tests.docker.docker_classroom import (
     DockerHub,
     demo_students,
@@ -33,7 +34,6 @@ from tests.docker.docker_classroom import (
     free_port,
     running_docker_hub,
     sign_in,
-    students_network,
 )
 from tests.security.lab_kernel import run_code
 
@@ -110,7 +110,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudentBox]:
     data_dir = tmp_path_factory.mktemp("isolation-hub")
     gpu = ('[gpu]\nenabled = true\ngroups = ["class-of-nobody"]\n'
            'devices = ["GPU-00000000-0000-0000-0000-000000000001"]\n')
-    with students_network(f"aiclass-test-{run_id}") as network, running_docker_hub(
+    with temporary_student_network(f"aiclass-test-{run_id}") as network, running_docker_hub(
         data_dir, run_id, network, 'cpu_mem_limit = "1G"\n', gpu
     ) as hub:
         settings = tomllib.loads((data_dir / "aiclass.toml").read_text(encoding="utf-8"))
