@@ -24,16 +24,10 @@ from grading.sandbox.docker import DockerSandbox
 from grading.sandbox.limits import SandboxLimits
 from hub.images import image_reference
 from hub.library import DEFAULT_ROOT, Assignment, load_library
+from tests.sandboxes import SANDBOXES, STUDENT_IMAGE
 
 LIBRARY = load_library(DEFAULT_ROOT)
 SOLUTION, UNTOUCHED = "instructor-solution", "untouched-release"
-STUDENT_IMAGE = image_reference("student")
-SANDBOXES = [
-    "local",
-    pytest.param("docker", marks=pytest.mark.skipif(
-        not DockerSandbox(image=STUDENT_IMAGE).available(),
-        reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)")),
-]
 
 
 @dataclass

@@ -14,10 +14,16 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
+from grading.exchange.content_store import ContentStore
+from grading.exchange.models import ExchangeBase
+from grading.exchange.store import ExchangeStore
 from tests.hub.hubprocess import (
     Browser,
     RunningHub,
@@ -144,3 +150,13 @@ def released(classroom: Classroom) -> dict:
     assert response.status_code == 201, response.text
     (release,) = response.json()["releases"]
     return release
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ExchangeStore]:
+    """An exchange store of its own, on a SQLite file and a blob folder in ``tmp_path``."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    ExchangeBase.metadata.create_all(engine)
+    session = Session(engine)
+    yield ExchangeStore(session, ContentStore(tmp_path / "blobs"))
+    session.close()

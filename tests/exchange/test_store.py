@@ -8,29 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from grading.exchange.archive import MIB, ArchiveLimits, pack, unpack
 from grading.exchange.content_store import ContentStore
 from grading.exchange.deadlines import lateness
 from grading.exchange.errors import ExchangeRefused
-from grading.exchange.models import ExchangeBase
 from grading.exchange.store import ExchangeStore, NewSubmission, SubmissionLimits, utcnow
 from tests.exchange.service_steps import fetch, submit
 
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                        "nbformat_minor": 5}).encode()
 LIMITS = SubmissionLimits(ArchiveLimits(10 * MIB, 10 * MIB, 50), per_minute=6, kept=100)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ExchangeStore:
-    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    ExchangeBase.metadata.create_all(engine)
-    session = Session(engine)
-    yield ExchangeStore(session, ContentStore(tmp_path / "blobs"))
-    session.close()
 
 
 def test_re_release_is_a_new_version_and_a_retry_is_not(store: ExchangeStore) -> None:

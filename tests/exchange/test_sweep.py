@@ -9,15 +9,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
-
-import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from grading.exchange.archive import MIB, ArchiveLimits
 from grading.exchange.content_store import ContentStore
-from grading.exchange.models import ExchangeBase
 from grading.exchange.store import ExchangeStore, SubmissionLimits, referenced_blobs
 from grading.gradebook.models import GradingSource  # noqa: F401 - its table names blobs too
 from grading.gradebook.queue import store_sources
@@ -27,15 +21,6 @@ NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                        "nbformat_minor": 5}).encode()
 LIMITS = SubmissionLimits(ArchiveLimits(10 * MIB, 10 * MIB, 50), per_minute=6, kept=100)
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ExchangeStore:
-    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    ExchangeBase.metadata.create_all(engine)
-    session = Session(engine)
-    yield ExchangeStore(session, ContentStore(tmp_path / "blobs"))
-    session.close()
 
 
 def age(content: ContentStore, sha256: str, seconds: float) -> None:

@@ -18,8 +18,6 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import setenv
 
 from grading import grade_folder
-from grading.sandbox.docker import DockerSandbox
-from hub.images import image_reference
 from tests.grading.conftest import (
     CORRECT,
     NbgraderBook,
@@ -29,16 +27,10 @@ from tests.grading.conftest import (
     run_nbgrader_autograde,
     write_submission,
 )
+from tests.sandboxes import SANDBOXES, STUDENT_IMAGE
 
 pytestmark = pytest.mark.timeout(900)
 
-STUDENT_IMAGE = image_reference("student")
-SANDBOXES = [
-    "local",
-    pytest.param("docker", marks=pytest.mark.skipif(
-        not DockerSandbox(image=STUDENT_IMAGE).available(),
-        reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)")),
-]
 
 PARTIAL = {
     **CORRECT,
