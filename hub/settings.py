@@ -228,8 +228,6 @@ class DockerSettings:
                                   "center's own firewall does the same")
     registry_prefix: str = setting("", "镜像名前缀（如本地镜像仓库 registry.example.cn/）/ "
                                    "image name prefix, e.g. a center's registry mirror")
-    allowed_images: list[str] = setting([], "除 student/student-gpu 外允许的镜像 / images "
-                                        "allowed besides student and student-gpu")
     home_volume: str = setting("aiclass-home-{username}", "每个学生的主目录卷名 / named "
                                "volume holding each student's home")
     container_prefix: str = setting("aiclass", "学生容器名前缀（容器名为 前缀-用户名）/ "
@@ -513,7 +511,14 @@ def parse_settings(raw: Mapping[str, Any], source: str, data_dir: Path) -> Setti
                 f"(known: {', '.join(known)})"
             )
         built[name] = _build_section(name, known[name], value, source)
-    return Settings(**built, data_dir=data_dir)
+    settings = Settings(**built, data_dir=data_dir)
+    if settings.tls.enabled and settings.hub.mode == "docker":
+        raise SettingsError(
+            f"{source}: [tls]: docker 模式尚不支持（学生容器经内部网络以 HTTP 连接代理），请在 hub "
+            "前终止 TLS / not available in docker mode yet (students' containers reach the proxy "
+            "over plain HTTP on their internal network): terminate TLS in front of the hub"
+        )
+    return settings
 
 
 def load_settings(data_dir: Path, overrides: Mapping[str, Any] | None = None) -> Settings:

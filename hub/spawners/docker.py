@@ -521,10 +521,7 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     spawner.lab_locale = settings.locale.default
     if docker_settings.concurrent_boots:
         spawner.concurrent_boots = docker_settings.concurrent_boots
-    spawner.allowed_images = {
-        image: image
-        for image in [p["image"] for p in profiles.values()] + docker_settings.allowed_images
-    }
+    spawner.allowed_images = {p["image"]: p["image"] for p in profiles.values()}
     spawner.default_url = settings.lab.default_url
     spawner.start_timeout = settings.hub.start_timeout
     spawner.http_timeout = settings.hub.start_timeout

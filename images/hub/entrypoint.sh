@@ -17,16 +17,8 @@ proxy_api_port = ${AICLASS_PROXY_API_PORT:-8001}
 url = "${AICLASS_DATABASE_URL:-}"
 
 [docker]
-network = "${AICLASS_DOCKER_NETWORK:-host}"
+network = "${AICLASS_DOCKER_NETWORK:-aiclass-students}"
 registry_prefix = "${AICLASS_REGISTRY_PREFIX:-}"
 TOML
-    if [ -n "${AICLASS_TLS_CERTIFICATE:-}" ]; then
-        cat >> "$data/aiclass.toml" <<TOML
-
-[tls]
-certificate = "$AICLASS_TLS_CERTIFICATE"
-key = "${AICLASS_TLS_KEY:?AICLASS_TLS_KEY goes with AICLASS_TLS_CERTIFICATE}"
-TOML
-    fi
 fi
 exec aiclass up --mode docker --data "$data" "$@"
