@@ -11,7 +11,7 @@ DATA ?= aiclass-data
 PORT ?= 8000
 PYTEST_ARGS ?=
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
-APT_TEST := docker.io docker-compose debootstrap chromium
+APT_TEST := docker.io docker-compose debootstrap chromium nftables
 
 .PHONY: run test bench system-run system-test venv proxy echarts oidc dockerd images lint
 

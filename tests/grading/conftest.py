@@ -11,14 +11,15 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.utils import setenv
 from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,13 +50,23 @@ def nbgrader_path() -> str:
     return os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 
+def with_nbgrader_path() -> AbstractContextManager:
+    """This process's PATH with :func:`nbgrader_path` for the block, restored after.
+
+    Not nbgrader's own ``nbgrader.utils.setenv``: it saves ``os.environ.get(value)`` instead
+    of the key's old value, so it *deletes* PATH on the way out, and every later subprocess
+    of the test run (``nft``, ``docker``) falls back to ``/bin:/usr/bin``.
+    """
+    return mock.patch.dict(os.environ, {"PATH": nbgrader_path()})
+
+
 @pytest.fixture(scope="session")
 def released_ps1(tmp_path_factory) -> Path:
     """An nbgrader course with ps1 generated: returns the course root."""
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(PS1_SOURCE, root / "source" / "ps1")
     config = nbgrader_config(root)
-    with setenv(PATH=nbgrader_path()):
+    with with_nbgrader_path():
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         result = api.generate_assignment("ps1")
     assert result["success"], result.get("error")
@@ -106,7 +117,7 @@ def nbgrader_gradebook(course: Path, assignment: str) -> NbgraderBook:
     from nbgrader.api import Gradebook
 
     config = nbgrader_config(course)
-    with setenv(PATH=nbgrader_path()):
+    with with_nbgrader_path():
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         for student in sorted(p.name for p in (course / "submitted").iterdir()):
             result = api.autograde(assignment, student, force=True, create=True)

@@ -15,7 +15,6 @@ import nbformat
 import pytest
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.utils import setenv
 
 from grading import grade_folder
 from tests.grading.conftest import (
@@ -23,8 +22,8 @@ from tests.grading.conftest import (
     NbgraderBook,
     nbgrader_config,
     nbgrader_gradebook,
-    nbgrader_path,
     run_nbgrader_autograde,
+    with_nbgrader_path,
     write_submission,
 )
 from tests.sandboxes import SANDBOXES, STUDENT_IMAGE
@@ -166,7 +165,7 @@ def every_course(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("every-type")
     every_type_source(root / "source" / EVERY)
     config = nbgrader_config(root)
-    with setenv(PATH=nbgrader_path()):
+    with with_nbgrader_path():
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         generated = api.generate_assignment(EVERY)
     assert generated["success"], generated.get("error")
