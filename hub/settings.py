@@ -88,9 +88,9 @@ def _username_list(value: list[str]) -> str | None:
 class HubSettings:
     """[hub]: where and how the hub runs."""
 
-    mode: str = setting("local", "运行模式 / run mode: local (processes, SQLite), docker "
-                        "(a container per student, PostgreSQL) or kubernetes",
-                        choices=("local", "docker", "kubernetes"))
+    mode: str = setting("local", "运行模式 / run mode: local (processes, SQLite) or docker "
+                        "(a container per student, PostgreSQL)",
+                        choices=("local", "docker"))
     ip: str = setting("127.0.0.1", "对外监听地址 / address the proxy listens on")
     port: int = setting(8000, "对外端口 / public port of the proxy", minimum=1, maximum=65535)
     hub_port: int = setting(8081, "hub 内部 API 端口 / port of the hub's internal API",

@@ -2,7 +2,8 @@
 
 :func:`configure_spawner` is the one place a mode is chosen: each mode's module offers one
 function that turns the settings into its part of the JupyterHub configuration, and
-:data:`MODES` names it, so a new mode (kubernetes) is one module and one entry here.
+:data:`MODES` names it, so a new mode is one module and one entry here (and one choice of
+``[hub] mode`` in :mod:`hub.settings`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 
 from traitlets.config import Config
 
-from hub.settings import Settings, SettingsError
+from hub.settings import Settings
 from hub.spawners.docker import configure_docker_mode
 from hub.spawners.local import configure_local_mode
 
@@ -24,9 +25,4 @@ MODES: dict[str, Callable[[Config, Settings], None]] = {
 
 def configure_spawner(c: Config, settings: Settings) -> None:
     """What a server is and how long it may take to start, for the settings' mode."""
-    configure = MODES.get(settings.hub.mode)
-    if configure is None:
-        raise SettingsError(
-            f"[hub] mode = {settings.hub.mode!r}: 尚不可用 / is not available yet"
-        )
-    configure(c, settings)
+    MODES[settings.hub.mode](c, settings)

@@ -77,6 +77,7 @@ BAD_FILES = {
     "wrong type": ('[hub]\nport = "8000"\n', "[hub] port"),
     "out of range": ("[hub]\nport = 70000\n", "[hub] port"),
     "not a choice": ('[hub]\nmode = "cloud"\n', "[hub] mode"),
+    "a mode not built": ('[hub]\nmode = "kubernetes"\n', "[hub] mode"),
     "bad locale": ('[locale]\ndefault = "fr"\n', "[locale] default"),
     "bool as string": ('[demo]\nseed_on_first_run = "yes"\n', "[demo] seed_on_first_run"),
     "section as value": ("hub = 3\n", "[hub]"),
