@@ -19,6 +19,7 @@ import importlib.util
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from traitlets import List, Unicode
@@ -63,6 +64,39 @@ def bind_at_own_paths(binds: list[tuple[str, str]], made: set[Path] | None = Non
     return argv
 
 
+def system_binds() -> list[str]:
+    """bwrap arguments that show the system's directories read-only, keeping the symlinks of
+    a merged ``/usr`` (``/bin`` → ``usr/bin``) as symlinks."""
+    argv: list[str] = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    return argv
+
+
+def python_paths(packages: Iterable[str], extra: Iterable[str] = ()) -> list[str]:
+    """Host directories that hold this Python runtime, ``packages`` and ``extra``, for a box
+    that shows the system already (:func:`system_binds`).
+
+    An editable install (a development checkout, the test suite) leaves a package's code in
+    its source folder: only that package folder is listed, never the checkout around it,
+    which holds the source assignments. A directory inside another listed one, or inside the
+    system's, is left out: it is shown already.
+    """
+    paths = {sys.base_prefix, sys.prefix, *extra}
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            paths.add(str(Path(spec.origin).resolve().parent))
+    shown: list[str] = []
+    for path in sorted(paths):
+        if not any(Path(path).is_relative_to(outer) for outer in (*SYSTEM_DIRS, *shown)):
+            shown.append(path)
+    return shown
+
+
 def drop_to(uid: int) -> list[str]:
     """``setpriv`` to ``uid`` with no groups, no capabilities and no way to gain any."""
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
@@ -80,11 +114,8 @@ class BubblewrapSandbox(SandboxBackend):
     ).tag(config=True)
     kernel_packages = List(
         Unicode(), ["aiclass_explainers"],
-        help="""Packages notebooks import that may live outside the runtime's prefix.
-
-        An editable install (a development checkout, the test suite) leaves a package's
-        code in its source folder; only that package folder is shown, never the
-        checkout around it, which holds the source assignments.""",
+        help="""Packages notebooks import that may live outside the runtime's prefix (an
+        editable install): only their own folders are shown (:func:`python_paths`).""",
     ).tag(config=True)
 
     def __init__(self, **kwargs):
@@ -101,12 +132,7 @@ class BubblewrapSandbox(SandboxBackend):
 
     def runtime_paths(self) -> list[str]:
         """Host directories that hold the Python runtime with ipykernel."""
-        paths = {sys.base_prefix, sys.prefix, *self.extra_ro_paths}
-        for name in self.kernel_packages:
-            spec = importlib.util.find_spec(name)
-            if spec is not None and spec.origin:
-                paths.add(str(Path(spec.origin).resolve().parent))
-        return sorted(p for p in paths if not p.startswith("/usr/"))
+        return python_paths(self.kernel_packages, self.extra_ro_paths)
 
     def prepare(self, sandbox_id: str, limits: SandboxLimits) -> list[Path]:
         return self.cgroups.create(sandbox_id, limits) if self.cgroups else []
@@ -124,12 +150,7 @@ class BubblewrapSandbox(SandboxBackend):
         as_root = os.geteuid() == 0
         argv = [self.bwrap, *(ROOT_NAMESPACES if as_root else ("--unshare-all", "--cap-drop",
                                                                "ALL")),
-                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
-        for path in SYSTEM_DIRS:
-            if os.path.islink(path):
-                argv += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                argv += ["--ro-bind", path, path]
+                "--die-with-parent", "--new-session", "--hostname", "sandbox", *system_binds()]
         for path in ETC_FILES:
             argv += ["--ro-bind-try", path, path]
         # Made by root, the tmpfs mounts are root's: open to the uid the code drops to, the

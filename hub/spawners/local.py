@@ -21,7 +21,6 @@ the range. A hub that is not root runs every box as its own user, as before.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import shutil
 import sys
@@ -31,7 +30,7 @@ from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Integer, List, Unicode, default
 from traitlets.config import Config
 
-from grading.sandbox.bubblewrap import SYSTEM_DIRS, bind_at_own_paths, drop_to
+from grading.sandbox.bubblewrap import bind_at_own_paths, drop_to, python_paths, system_binds
 from hub.lab_config import config_dir, matplotlibrc_path, person_profile, write_lab_config
 from hub.settings import LocalSettings, Settings
 
@@ -51,11 +50,8 @@ class LocalLabSpawner(LocalProcessSpawner):
     bwrap = Unicode("bwrap", help="The bubblewrap executable").tag(config=True)
     box_packages = List(
         Unicode(), ["aiclass_exchange", "aiclass_deferred_nbgrader", "aiclass_explainers"],
-        help="""Packages the server or its kernels import that may live outside the venv.
-
-        An editable install (a development checkout) leaves a package's code in its source
-        folder; only that folder is shown in the box, never the checkout around it, which
-        holds the source assignments.""",
+        help="""Packages the server or its kernels import that may live outside the venv (an
+        editable install): only their own folders are shown (``python_paths``).""",
     ).tag(config=True)
 
     @default("cmd")
@@ -77,16 +73,7 @@ class LocalLabSpawner(LocalProcessSpawner):
 
     def read_only_paths(self) -> list[str]:
         """Host directories shown read-only in the box besides the system's own."""
-        paths = {sys.base_prefix, sys.prefix, str(Path(self.data_dir) / "jupyter")}
-        for name in self.box_packages:
-            spec = importlib.util.find_spec(name)
-            if spec is not None and spec.origin:
-                paths.add(str(Path(spec.origin).resolve().parent))
-        shown = set(SYSTEM_DIRS)
-        for path in sorted(paths):
-            if not any(Path(path).is_relative_to(outer) for outer in shown):
-                shown.add(path)
-        return sorted(shown - set(SYSTEM_DIRS))
+        return python_paths(self.box_packages, [str(Path(self.data_dir) / "jupyter")])
 
     def box_command(self) -> list[str]:
         """bubblewrap's argv up to the server's command (``setpriv`` to the person's uid).
@@ -96,12 +83,7 @@ class LocalLabSpawner(LocalProcessSpawner):
         own root (mode 755), whatever the host's modes are.
         """
         argv = [self.bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent",
-                "--new-session"]
-        for path in SYSTEM_DIRS:
-            if os.path.islink(path):
-                argv += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                argv += ["--ro-bind", path, path]
+                "--new-session", *system_binds()]
         argv += ["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev",
                  "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
         binds = [("--ro-bind", path) for path in self.read_only_paths()]
