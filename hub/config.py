@@ -36,8 +36,9 @@ def configure_network(c: Config, settings: Settings) -> None:
     c.ConfigurableHTTPProxy.pid_file = str(data / "proxy.pid")
     c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
     c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
-    c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
-    c.JupyterHub.db_kwargs = {"creator": sqlite_wal_connector(data / "jupyterhub.sqlite")}
+    c.JupyterHub.db_url = settings.hub_database_url
+    if not settings.database.hub_url:
+        c.JupyterHub.db_kwargs = {"creator": sqlite_wal_connector(data / "jupyterhub.sqlite")}
 
 
 def configure_tls(c: Config, settings: Settings) -> None:

@@ -165,6 +165,12 @@ class DatabaseSettings:
 
     url: str = setting("", "SQLAlchemy 数据库地址；留空则用数据目录中的 SQLite / SQLAlchemy URL; "
                        "empty means a SQLite file in the data dir")
+    hub_url: str = setting("", "JupyterHub 自身数据库地址；留空则用数据目录中的 SQLite / "
+                           "SQLAlchemy URL of JupyterHub's own database; empty means a SQLite "
+                           "file in the data dir")
+    password_file: str = setting("", "数据库密码文件（如 compose secret），密码不写入本文件 / "
+                                 "file holding the database password (e.g. a compose secret), "
+                                 "put into both URLs so it is never written here")
 
 
 @dataclass(frozen=True)
@@ -412,8 +418,33 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        """The database URL, defaulting to a SQLite file in the data dir."""
-        return self.database.url or f"sqlite:///{self.data_dir / 'aiclass.sqlite'}"
+        """The service database's URL, defaulting to a SQLite file in the data dir."""
+        return self._with_password(
+            self.database.url or f"sqlite:///{self.data_dir / 'aiclass.sqlite'}")
+
+    @property
+    def hub_database_url(self) -> str:
+        """JupyterHub's own database URL, defaulting to a SQLite file in the data dir."""
+        return self._with_password(
+            self.database.hub_url or f"sqlite:///{self.data_dir / 'jupyterhub.sqlite'}")
+
+    def _with_password(self, url: str) -> str:
+        """Put the password from ``[database] password_file`` into a server URL.
+
+        The file is read each time a URL is asked for (once per process in practice), so a
+        rotated secret takes effect at the next restart without editing ``aiclass.toml``.
+        """
+        if not self.database.password_file or url.startswith("sqlite"):
+            return url
+        from sqlalchemy.engine import make_url
+
+        path = Path(self.database.password_file)
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(f"[database] password_file {path}: 无法读取 / cannot be read: "
+                                f"{exc.strerror}") from exc
+        return make_url(url).set(password=password).render_as_string(hide_password=False)
 
     @property
     def public_url(self) -> str:
