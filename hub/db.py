@@ -13,12 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from grading.gradebook.models import ExchangeBase  # exchange and gradebook tables
-from hub.migrations import upgrade_organisation
-from hub.reports.tables import ReportsBase
-
-METADATA = [ExchangeBase.metadata, ReportsBase.metadata]
-"""Tables made with ``create_all``; the organisation tables are migrated by Alembic first."""
+from hub.migrations import upgrade_service_database
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -48,13 +43,11 @@ def sqlite_wal_connector(path: Path) -> Callable[[], sqlite3.Connection]:
 
 
 def open_engine(url: str) -> Engine:
-    """Create the engine for ``url`` and make sure every table exists and is up to date."""
+    """Create the engine for ``url`` and migrate every table to the newest revision."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-    upgrade_organisation(engine)
-    for metadata in METADATA:
-        metadata.create_all(engine)
+    upgrade_service_database(engine)
     return engine
 
 

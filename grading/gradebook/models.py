@@ -1,8 +1,8 @@
 """Tables of the central gradebook: grading sources, jobs, per-cell grades and their audit trail.
 
 They live on :class:`ExchangeBase` so that grades reference the exchange's immutable
-``Submission`` rows by foreign key and are created with the exchange tables
-(``create_all`` in ``hub/db.py``). A grade row keeps the three scores apart (what the
+``Submission`` rows by foreign key and are created with the exchange tables (by the
+service database's Alembic revisions). A grade row keeps the three scores apart (what the
 autograder gave, what a teacher gave by hand, a teacher's override) so that a regrade
 never erases a teacher's work; every change a person makes is a :class:`GradeChange`.
 """
@@ -124,8 +124,8 @@ class LostPoints(ExchangeBase):
 
     ``reason`` is :class:`~grading.autograde.results.CellResult`'s (the error's type and
     message, "not executed", the flags that voided a run). A table of its own rather than
-    a column of :class:`CellGrade`: these tables are made by ``create_all``, which adds a
-    new table to a center's existing database but never a new column.
+    a column of :class:`CellGrade`: when it was added these tables were made by
+    ``create_all``, which adds a new table to a center's database but never a column.
     """
 
     __tablename__ = "grading_lost_points"

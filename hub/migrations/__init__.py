@@ -1,10 +1,13 @@
-"""Alembic migrations of the organisation tables (regions, schools, classes, people).
+"""Alembic migrations of every table of the service database.
 
-The service database outlives aiclass releases: a center upgrades the code and keeps
-its roster, so the organisation tables change only through revisions here.
-:func:`upgrade_organisation` brings a database to the newest revision; a database
-created by an earlier release with ``create_all`` (tables present, no version row)
-is recognised and stamped instead of being created twice.
+The service database outlives aiclass releases: a center upgrades the code and keeps its
+roster, submissions and grades, so every table (organisation, exchange, gradebook,
+reports) changes only through revisions here, and a fresh database is made by the same
+revisions. :func:`upgrade_service_database` brings a database to the newest revision.
+Databases made by earlier releases are adopted rather than created twice: one with the
+organisation tables and no version row (before 0001) is stamped at 0001, and one whose
+exchange, gradebook and report tables were made by ``create_all`` (before 0003) keeps
+them: revision 0003 creates only the tables that are missing.
 """
 
 from __future__ import annotations
@@ -15,10 +18,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, MetaData, inspect
+
+from grading.gradebook.models import ExchangeBase  # exchange and gradebook tables
+from hub.org.models import OrgBase
+from hub.reports.tables import ReportsBase
 
 MIGRATIONS_DIR = Path(__file__).parent
 VERSION_TABLE = "org_alembic_version"
+"""Named when only the organisation tables were migrated; kept so old databases are found."""
+
+SERVICE_METADATA: list[MetaData] = [OrgBase.metadata, ExchangeBase.metadata,
+                                    ReportsBase.metadata]
+"""The models the revisions must produce (``tests/org/test_migrations.py`` compares them)."""
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -30,7 +42,7 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def head_revision() -> str:
-    """The newest revision of the organisation tables."""
+    """The newest revision of the service database."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     head = ScriptDirectory.from_config(config).get_current_head()
@@ -45,9 +57,14 @@ def current_revision(engine: Engine) -> str | None:
         return context.get_current_revision()
 
 
-def upgrade_organisation(engine: Engine) -> None:
-    """Create or upgrade the organisation tables to the newest revision."""
-    if current_revision(engine) == head_revision():
+def needs_upgrade(engine: Engine) -> bool:
+    """Whether :func:`upgrade_service_database` would change anything (backed up first)."""
+    return current_revision(engine) != head_revision()
+
+
+def upgrade_service_database(engine: Engine) -> None:
+    """Create or upgrade every table of the service database to the newest revision."""
+    if not needs_upgrade(engine):
         return
     config = alembic_config(engine)
     if current_revision(engine) is None and inspect(engine).has_table("people"):

@@ -1,6 +1,6 @@
 """The tables reports keep of their own: server activity per user and day, report snapshots.
 
-Created with ``create_all`` beside the organisation and exchange tables (see ``hub/db.py``).
+Created and upgraded by the service database's Alembic revisions (``hub/migrations/``).
 """
 
 from __future__ import annotations
