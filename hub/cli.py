@@ -16,16 +16,18 @@ from types import ModuleType
 
 from grading.autograde.assignment import GradingError
 from grading.sandbox import SandboxError
-from hub.commands import UsageError, assignments, grade, images, roster, up
+from hub.backup import BackupError
+from hub.commands import UsageError, assignments, backup, grade, images, k8s, restore, roster, up
 from hub.hub_api import HubAPIError
 from hub.images import ImageBuildError
+from hub.kubernetes.deploy import DeployError
 from hub.library import LibraryError
 from hub.org.password_reset import ResetRefused
 from hub.org.roster import RosterError
 from hub.org.slips import UnknownClassError
 from hub.settings import SettingsError
 
-COMMANDS: list[ModuleType] = [up, images, grade, assignments, roster]
+COMMANDS: list[ModuleType] = [up, images, grade, assignments, roster, backup, restore, k8s]
 
 EXIT_STATUS: tuple[tuple[type[Exception], int, str | None], ...] = (
     (SettingsError, 2, "设置错误 / settings error"),
@@ -38,6 +40,8 @@ EXIT_STATUS: tuple[tuple[type[Exception], int, str | None], ...] = (
     (GradingError, 1, "批改失败 / grading failed"),
     (SandboxError, 1, "批改失败 / grading failed"),
     (ImageBuildError, 1, "镜像构建失败 / image build failed"),
+    (BackupError, 1, "备份或恢复失败 / backup or restore failed"),
+    (DeployError, 1, "Kubernetes 安装失败 / kubernetes install failed"),
     (HubAPIError, 3, "已导入，但未能同步到 hub / imported, but not mirrored into the hub"),
 )
 """Each kind of error a command lets through: its exit status and what it was, in words.

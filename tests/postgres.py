@@ -23,7 +23,8 @@ from tests.hub.hubprocess import free_port
 
 @contextmanager
 def running_postgres(prefix: str, databases: tuple[str, ...] = ()) -> Iterator[str]:
-    """Yield the URL of database ``aiclass`` on a fresh server; ``databases`` are made too.
+    """Yield the URL of database ``aiclass`` on a fresh server; ``databases`` are there too
+    (the image may make some of them itself).
 
     Skips the test when no Docker engine runs (``.ci/run`` starts one).
     """
@@ -49,7 +50,10 @@ def running_postgres(prefix: str, databases: tuple[str, ...] = ()) -> Iterator[s
         engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             for database in databases:
-                connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+                if not connection.exec_driver_sql(
+                        "SELECT 1 FROM pg_database WHERE datname = %(name)s",
+                        {"name": database}).first():
+                    connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
         engine.dispose()
         yield url
     finally:
