@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io docker-compose debootstrap chromium nftables
 
-.PHONY: run test bench system-run system-test venv proxy echarts oidc dockerd images lint
+.PHONY: run test bench system-run system-test venv proxy echarts oidc dockerd images lock lint
 
 run: venv proxy echarts
 	$(VENV)/bin/aiclass up --demo --data $(DATA) --port $(PORT)
@@ -39,7 +39,7 @@ system-test: system-run
 $(VENV)/.installed: pyproject.toml $(wildcard extensions/*/pyproject.toml) | system-run
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]' $(foreach ext,$(wildcard extensions/*/pyproject.toml),-e $(dir $(ext)))
+	$(VENV)/bin/pip install -q -e '.[hub,lab,explainers,test]' $(foreach ext,$(wildcard extensions/*/pyproject.toml),-e $(dir $(ext)))
 	touch $@
 
 venv: $(VENV)/.installed
@@ -74,6 +74,10 @@ dockerd: system-test
 
 images: venv dockerd
 	$(VENV)/bin/aiclass images build
+
+# Re-resolve the images' wheels into images/locks/ (after changing pyproject.toml); commit them.
+lock: venv
+	$(VENV)/bin/aiclass images lock
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -28,6 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from packaging.requirements import Requirement
+
 from hub.settings import DockerSettings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +57,13 @@ class ImageRecipe:
 
     name: str
     recipe: str
-    requirements: str | None
+    #: ``pyproject.toml`` extras whose requirements the image installs (``hub``, ``lab``, ...).
+    extras: tuple[str, ...]
     local_distributions: tuple[str, ...]
     torch: str | None = None
     default: bool = True
-    #: Dependencies left out of the image on purpose, each with the reason.
+    #: Distributions left out of the image on purpose, with everything that only they need
+    #: (see :data:`SLOW_TO_IMPORT`, :data:`LAB_ONLY`).
     excluded: tuple[str, ...] = ()
     #: Files of this checkout (relative to its root) copied into the build context.
     checkout_files: tuple[str, ...] = ()
@@ -95,6 +99,14 @@ def extension_directories() -> tuple[str, ...]:
 #: multiplied by a class of 40 at the bell. jsonschema skips those checks when it is absent.
 SLOW_TO_IMPORT = ("rfc3987-syntax", "lark")
 
+#: nbgrader declares JupyterLab, the classic notebook and ipywidgets as its requirements for the
+#: extensions it adds to a server, but the hub only imports its library (the gradebook, the
+#: preprocessors, the course directory): the servers that run those extensions are the
+#: students', in the student image. Leaving them out keeps the hub image a hub's.
+LAB_ONLY = ("jupyterlab", "notebook", "ipywidgets")
+
+LOCKS = RECIPES / "locks"
+
 
 def recipes() -> dict[str, ImageRecipe]:
     """Every image this project builds, in build order (the base comes first, separately)."""
@@ -103,7 +115,7 @@ def recipes() -> dict[str, ImageRecipe]:
         "student": ImageRecipe(
             "student",
             "student",
-            "student/requirements.txt",
+            ("lab", "explainers"),
             extensions,
             torch="cpu",
             excluded=SLOW_TO_IMPORT,
@@ -111,14 +123,21 @@ def recipes() -> dict[str, ImageRecipe]:
         "student-gpu": ImageRecipe(
             "student-gpu",
             "student",
-            "student/requirements.txt",
+            ("lab", "explainers"),
             extensions,
             torch="gpu",
             default=False,
             excluded=SLOW_TO_IMPORT,
         ),
-        "hub": ImageRecipe("hub", "hub", None, (".",), checkout_files=("jupyterhub_config.py",)),
-        "postgres": ImageRecipe("postgres", "postgres", None, ()),
+        "hub": ImageRecipe(
+            "hub",
+            "hub",
+            ("hub",),
+            (".",),
+            excluded=LAB_ONLY + SLOW_TO_IMPORT,
+            checkout_files=("jupyterhub_config.py",),
+        ),
+        "postgres": ImageRecipe("postgres", "postgres", (), ()),
     }
 
 
@@ -202,9 +221,18 @@ def run(command: Sequence[str], what: str, **kwargs: object) -> subprocess.Compl
 class ImageBuilder:
     """Builds the base image, the wheelhouse and each image recipe with the Docker CLI."""
 
-    def __init__(self, options: BuildOptions, docker: str = "docker") -> None:
+    def __init__(
+        self,
+        options: BuildOptions,
+        docker: str = "docker",
+        work_dir: Path = BUILD_DIR,
+        locks: Path = LOCKS,
+    ) -> None:
         self.options = options
         self.docker = docker
+        #: Where the builder's own wheels, pip reports and constraints go (tests use their own).
+        self.work_dir = work_dir
+        self.locks = locks
 
     def image_exists(self, tag: str) -> bool:
         """Whether the engine already holds ``tag``."""
@@ -308,7 +336,7 @@ class ImageBuilder:
 
     def build_image(self, recipe: ImageRecipe) -> str:
         """Assemble one image's build context and run ``docker build`` on it."""
-        context = BUILD_DIR / "context" / recipe.name
+        context = self.work_dir / "context" / recipe.name
         if context.exists():
             shutil.rmtree(context)
         shutil.copytree(RECIPES / recipe.recipe, context)
@@ -347,7 +375,7 @@ class ImageBuilder:
         Fixed timestamps and a fixed umask: a wheel records its files' modes, so a wheel built
         from a shell with a stricter umask would otherwise differ and miss the build cache.
         """
-        out = BUILD_DIR / "local-wheels" / recipe.name
+        out = self.work_dir / "local-wheels" / recipe.name
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
@@ -373,10 +401,13 @@ class ImageBuilder:
         return sorted(out.glob("*.whl"))
 
     def requirements(self, recipe: ImageRecipe, local: Sequence[Path]) -> list[str]:
-        """What pip resolves for the image: the recipe's list, torch, and the local wheels."""
+        """What pip resolves for the image: the local wheels, the recipe's extras, and torch.
+
+        torch comes from the ``[docker]`` settings rather than the extra, so that the student
+        and student-gpu images share one recipe and differ only in that wheel.
+        """
         wanted: list[str] = [str(w) for w in local]
-        if recipe.requirements:
-            wanted += ["-r", str(RECIPES / recipe.requirements)]
+        wanted += [r for r in project_requirements(recipe.extras) if Requirement(r).name != "torch"]
         if recipe.torch == "cpu":
             wanted.append(self.options.cpu_torch)
         elif recipe.torch == "gpu":
@@ -402,21 +433,18 @@ class ImageBuilder:
             target += ["--platform", platform]
         return target
 
-    def wheelhouse(self, recipe: ImageRecipe, local: Sequence[Path], into: Path) -> None:
-        """Resolve, download (cached) and link into ``into`` exactly the wheels the image needs.
+    def resolve(
+        self, recipe: ImageRecipe, local: Sequence[Path], constraints: Path | None = None
+    ) -> dict[str, ResolvedWheel]:
+        """The wheels the image needs, by normalised name: pip's resolution, pruned.
 
-        pip resolves once with ``--dry-run --report`` to learn the exact files; the download
-        then skips files already in the cache, so a rebuild fetches nothing.
+        pip resolves once with ``--dry-run --report`` for the image's Python and platform;
+        the recipe's exclusions and whatever only they need are then dropped, and so are the
+        local wheels, which are installed on their own.
         """
-        wanted = self.requirements(recipe, local)
-        into.mkdir(parents=True)
-        if not wanted:
-            (into / "requirements.txt").write_text("")
-            (into / "SHA256SUMS").write_text("")
-            return
-        cache = BUILD_DIR / "wheelhouse"
-        cache.mkdir(parents=True, exist_ok=True)
-        report_path = BUILD_DIR / f"resolve-{recipe.name}.json"
+        report_path = self.work_dir / f"resolve-{recipe.name}.json"
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        constrained = ["--constraint", str(constraints)] if constraints else []
         run(
             [
                 sys.executable,
@@ -429,30 +457,92 @@ class ImageBuilder:
                 "--report",
                 str(report_path),
                 *self._pip_target(),
-                *wanted,
+                *constrained,
+                *self.requirements(recipe, local),
             ],
             f"resolve wheels for {recipe.name}",
         )
         report = json.loads(report_path.read_text())
-        local_names = {_dist_name(w.name) for w in local} | {
-            _normalise(name) for name in recipe.excluded
-        }
-        pins: list[tuple[str, str]] = []
-        for item in report["install"]:
-            name = item["metadata"]["name"]
-            if _normalise(name) in local_names:
-                continue
-            pins.append((name, item["metadata"]["version"]))
-        pinned = sorted(f"{name}=={version}" for name, version in pins)
-        files = [
-            cache / _url_filename(item["download_info"]["url"])
-            for item in report["install"]
+        local_names = {_dist_name(w.name) for w in local}
+        return {
+            _normalise(item["metadata"]["name"]): ResolvedWheel(
+                name=item["metadata"]["name"],
+                version=item["metadata"]["version"],
+                sha256=item["download_info"]["archive_info"]["hashes"]["sha256"],
+                filename=_url_filename(item["download_info"]["url"]),
+            )
+            for item in needed_items(report, {_normalise(n) for n in recipe.excluded})
             if _normalise(item["metadata"]["name"]) not in local_names
-        ]
-        missing = [f for f in files if not f.exists()]
-        if missing:
-            pin_file = BUILD_DIR / f"pins-{recipe.name}.txt"
-            pin_file.write_text("\n".join(pinned) + "\n")
+        }
+
+    def lock(self, recipe: ImageRecipe) -> Path:
+        """Resolve ``recipe`` afresh and write its lock (``images/locks/<name>.txt``)."""
+        resolved = self.resolve(recipe, self.local_wheels(recipe))
+        path = self.lock_path(recipe)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = (
+            f"# aiclass/{recipe.name} 的依赖锁 / the lock of aiclass/{recipe.name}: every wheel "
+            "its build installs.\n"
+            "# 由 `aiclass images lock` 生成，请勿手改 / written by `aiclass images lock`; "
+            "do not edit.\n"
+        )
+        path.write_text(header + "".join(w.lock_line() + "\n" for w in sorted_wheels(resolved)))
+        return path
+
+    def lock_path(self, recipe: ImageRecipe) -> Path:
+        """Where ``recipe``'s lock is committed: ``images/locks/<name>.txt``."""
+        return self.locks / f"{recipe.name}.txt"
+
+    def locked_resolution(
+        self, recipe: ImageRecipe, local: Sequence[Path]
+    ) -> dict[str, ResolvedWheel]:
+        """The image's wheels, resolved under its lock; refused if they drift from it.
+
+        The lock is given to pip as constraints, so pip picks the locked versions; a package
+        the lock lacks or no longer needs, or a wheel whose bytes differ (another mirror, a
+        rebuilt release), means the lock no longer describes the image, and the build stops.
+        """
+        path = self.lock_path(recipe)
+        if not path.is_file():
+            raise ImageBuildError(
+                f"{path} 不存在：请运行 aiclass images lock --only {recipe.name} 并提交 / "
+                f"missing: run `aiclass images lock --only {recipe.name}` and commit it"
+            )
+        locked = read_lock(path)
+        constraints = self.work_dir / f"constraints-{recipe.name}.txt"
+        constraints.parent.mkdir(parents=True, exist_ok=True)
+        constraints.write_text("".join(f"{w.name}=={w.version}\n" for w in locked.values()))
+        try:
+            resolved = self.resolve(recipe, local, constraints)
+        except ImageBuildError as error:
+            raise ImageBuildError(
+                f"{error}\n锁文件 {path} 已不满足依赖 / the lock no longer satisfies the "
+                f"requirements: run `aiclass images lock --only {recipe.name}`"
+            ) from error
+        drift = lock_drift(locked, resolved)
+        if drift:
+            raise ImageBuildError(
+                f"镜像 {recipe.name} 的依赖与锁文件 {path} 不符 / the resolved wheels differ "
+                f"from the lock:\n  " + "\n  ".join(drift) + "\n"
+                f"请运行 / run `aiclass images lock --only {recipe.name}`, review and commit"
+            )
+        return resolved
+
+    def wheelhouse(self, recipe: ImageRecipe, local: Sequence[Path], into: Path) -> None:
+        """Link into ``into`` exactly the locked wheels, downloading (cached) what is missing.
+
+        Every file is checked against the lock's sha256 before it enters the build context,
+        and the image installs them with ``--require-hashes`` as well.
+        """
+        into.mkdir(parents=True)
+        if not recipe.extras and not local:
+            (into / "requirements.txt").write_text("")
+            return
+        resolved = self.locked_resolution(recipe, local)
+        cache = BUILD_DIR / "wheelhouse"
+        cache.mkdir(parents=True, exist_ok=True)
+        lock_file = self.lock_path(recipe)
+        if any(not (cache / w.filename).exists() for w in resolved.values()):
             run(
                 [
                     sys.executable,
@@ -460,27 +550,123 @@ class ImageBuilder:
                     "pip",
                     "download",
                     "--no-deps",
+                    "--require-hashes",
                     "--progress-bar",
                     "off",
                     "--dest",
                     str(cache),
                     *self._pip_target(),
                     "-r",
-                    str(pin_file),
+                    str(lock_file),
                 ],
                 f"download wheels for {recipe.name}",
             )
-        still_missing = [f.name for f in files if not f.exists()]
-        if still_missing:
+        for wheel in sorted_wheels(resolved):
+            path = cache / wheel.filename
+            if not path.exists():
+                raise ImageBuildError(f"下载后仍缺少 / still missing after download: {path.name}")
+            if _sha256(path) != wheel.sha256:
+                raise ImageBuildError(
+                    f"{path} 与锁文件的 sha256 不符 / does not match the lock's sha256: "
+                    "delete it and build again"
+                )
+            os.link(path, into / path.name)
+        (into / "requirements.txt").write_text(lock_file.read_text())
+
+
+@dataclass(frozen=True)
+class ResolvedWheel:
+    """One wheel of an image: what the lock pins and the file that carries it."""
+
+    name: str
+    version: str
+    sha256: str
+    filename: str = ""
+
+    def lock_line(self) -> str:
+        """The wheel as a pip requirement line with its hash."""
+        return f"{self.name}=={self.version} --hash=sha256:{self.sha256}"
+
+
+def project_requirements(extras: Iterable[str]) -> list[str]:
+    """The requirement strings of these ``pyproject.toml`` extras, in order, without repeats."""
+    with (REPO_ROOT / "pyproject.toml").open("rb") as f:
+        optional = tomllib.load(f)["project"]["optional-dependencies"]
+    found: list[str] = []
+    for extra in extras:
+        found += [r for r in optional[extra] if r not in found]
+    return found
+
+
+def needed_items(report: dict, excluded: set[str]) -> list[dict]:
+    """The items of a pip report that the requested ones need without passing an exclusion.
+
+    pip has no way to leave a declared dependency out, so the report's graph is walked from
+    the requested distributions through each one's ``Requires-Dist`` (markers evaluated for
+    the image's Python, extras followed), stopping at excluded names.
+    """
+    items = {_normalise(item["metadata"]["name"]): item for item in report["install"]}
+    environment = {**report["environment"], "python_version": IMAGE_PYTHON}
+    pending = [
+        (_normalise(item["metadata"]["name"]), frozenset(item.get("requested_extras") or ()))
+        for item in report["install"]
+        if item["requested"]
+    ]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while pending:
+        name, extras = pending.pop()
+        if name in excluded or name not in items or (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        for line in items[name]["metadata"].get("requires_dist", []):
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker and not any(
+                marker.evaluate({**environment, "extra": extra}) for extra in extras or {""}
+            ):
+                continue
+            pending.append((_normalise(requirement.name), frozenset(requirement.extras)))
+    return [items[name] for name in sorted({name for name, _ in seen})]
+
+
+def read_lock(path: Path) -> dict[str, ResolvedWheel]:
+    """A lock file's wheels by normalised name; a line that is not ``name==version --hash``
+    is an error naming the file and line."""
+    wheels: dict[str, ResolvedWheel] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        words = line.split()
+        pin, _, version = words[0].partition("==")
+        if len(words) != 2 or not version or not words[1].startswith("--hash=sha256:"):
             raise ImageBuildError(
-                f"下载后仍缺少 / still missing after download: {', '.join(still_missing)}"
+                f"{path} 第 {number} 行无法识别 / line {number} is not "
+                f"`name==version --hash=sha256:…`: {line}"
             )
-        sums = []
-        for wheel in sorted(files):
-            os.link(wheel, into / wheel.name)
-            sums.append(f"{_sha256(wheel)}  {wheel.name}")
-        (into / "requirements.txt").write_text("\n".join(pinned) + "\n")
-        (into / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+        wheels[_normalise(pin)] = ResolvedWheel(pin, version, words[1].split(":", 1)[1])
+    return wheels
+
+
+def lock_drift(locked: dict[str, ResolvedWheel], resolved: dict[str, ResolvedWheel]) -> list[str]:
+    """How a resolution differs from a lock, one line per wheel (empty when they agree)."""
+    drift = []
+    for key in sorted(locked.keys() | resolved.keys()):
+        lock, now = locked.get(key), resolved.get(key)
+        if now is None:
+            drift.append(f"- {lock.name}=={lock.version}: 已不需要 / locked, no longer needed")
+        elif lock is None:
+            drift.append(f"+ {now.name}=={now.version}: 未锁定 / needed, not in the lock")
+        elif (lock.version, lock.sha256) != (now.version, now.sha256):
+            drift.append(
+                f"~ {now.name}: 锁定 / locked {lock.version} sha256:{lock.sha256[:12]}…, "
+                f"解析为 / resolved {now.version} sha256:{now.sha256[:12]}…"
+            )
+    return drift
+
+
+def sorted_wheels(wheels: dict[str, ResolvedWheel]) -> list[ResolvedWheel]:
+    """Wheels in a stable order (by normalised name), as locks list them."""
+    return [wheels[key] for key in sorted(wheels)]
 
 
 def normalise_modes(context: Path) -> None:

@@ -33,7 +33,7 @@ class SettingsError(Exception):
 
 
 def pinned_version(distribution: str) -> str:
-    """The exact version (``==``) that ``pyproject.toml`` pins ``distribution`` to.
+    """The exact version (``==``) that ``pyproject.toml`` pins ``distribution`` to (in any extra).
 
     ``pyproject.toml`` is the one place a dependency's version is written. The torch
     requirements of the student images default to the hub's own torch, read here, so
@@ -43,11 +43,14 @@ def pinned_version(distribution: str) -> str:
     """
     if PYPROJECT.is_file():
         with PYPROJECT.open("rb") as f:
-            requirements = tomllib.load(f)["project"]["dependencies"]
+            project = tomllib.load(f)["project"]
+        extras = project.get("optional-dependencies", {}).values()
+        requirements = [*project["dependencies"], *(r for extra in extras for r in extra)]
     else:
         requirements = metadata.requires("aiclass") or []
     for requirement in requirements:
-        pinned = re.fullmatch(rf"{re.escape(distribution)}\s*==\s*([\w.+!-]+)", requirement.strip())
+        unmarked = requirement.split(";", 1)[0].strip()
+        pinned = re.fullmatch(rf"{re.escape(distribution)}\s*==\s*([\w.+!-]+)", unmarked)
         if pinned:
             return pinned.group(1)
     raise LookupError(f"pyproject.toml pins no exact version of {distribution}")

@@ -1,4 +1,4 @@
-"""``aiclass images build``: build the container images offline (the builder is ``hub.images``)."""
+"""``aiclass images build`` and ``lock``: the images, offline (the builder is ``hub.images``)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "[docker] settings apply (default: ./aiclass-data)",
     )
     build.set_defaults(func=build_command)
+    lock = actions.add_parser(
+        "lock",
+        help="重新解析并写入镜像的依赖锁 / re-resolve and write the images' locks",
+        description=(
+            "为镜像重新解析依赖，写入 images/locks/<镜像>.txt（每个 wheel 的版本和 sha256）；"
+            "构建只安装锁中的 wheel，解析结果与锁不符时拒绝构建。审阅后提交 / "
+            "resolve each image's wheels afresh and write images/locks/<image>.txt (every "
+            "wheel's version and sha256); builds install only what the lock lists and refuse "
+            "when a resolution drifts from it. Review and commit the result"
+        ),
+    )
+    lock.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        choices=[r.name for r in recipes().values() if r.extras or r.local_distributions],
+        help="只锁定指定镜像，可重复（默认：默认构建的镜像）/ lock only this image (repeatable; "
+        "default: the images built by default)",
+    )
+    lock.add_argument(
+        "--data",
+        type=Path,
+        default=Path("aiclass-data"),
+        help="数据目录，读取其中 aiclass.toml 的 [docker] 设置（torch 版本）/ data dir whose "
+        "aiclass.toml [docker] settings (the torch builds) apply (default: ./aiclass-data)",
+    )
+    lock.set_defaults(func=lock_command)
 
 
 def build_command(args: argparse.Namespace) -> int:
@@ -53,4 +80,16 @@ def build_command(args: argparse.Namespace) -> int:
         names.append("student-gpu")
     for tag in ImageBuilder(build_options(args.data)).build(names):
         print(tag)
+    return 0
+
+
+def lock_command(args: argparse.Namespace) -> int:
+    """Entry point of ``aiclass images lock``."""
+    every = recipes()
+    names = args.only or [
+        r.name for r in every.values() if r.default and (r.extras or r.local_distributions)
+    ]
+    builder = ImageBuilder(build_options(args.data))
+    for name in names:
+        print(builder.lock(every[name]))
     return 0
