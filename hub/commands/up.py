@@ -24,6 +24,7 @@ from hub.settings import (
     environment_for,
     load_settings,
 )
+from hub.upgrade import upgrade_databases
 
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "jupyterhub_config.py"
 
@@ -100,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     if proxy is None:
         raise UsageError("找不到 configurable-http-proxy / configurable-http-proxy not found: "
                          "npm install -g configurable-http-proxy")
+    upgraded = upgrade_databases(settings)
+    if upgraded is not None:
+        print(f"已备份后升级数据库 / databases upgraded after a backup: {upgraded.set_dir}")
     database = ServiceDatabase(settings.database_url)
     accounts = seed_demo(settings, database, args.demo)
     database.engine.dispose()
