@@ -6,6 +6,10 @@ lowers resource limits, starts an IPython kernel on IPC sockets in ``/conn``
 thread then waits for one JSON line on stdin — the submission's files — writes
 them into the private work directory and creates ``/conn/ready``; only then
 does the grader send cells.
+In a Docker sandbox the argument carries the source of
+:mod:`grading.sandbox.stdio_relay` instead: the kernel's sockets stay in the
+container's own ``/conn`` and a relay thread carries them, the files and "ready"
+over stdin and stdout, because the grader may not share a folder with it.
 Student code therefore cannot raise the limits or see anyone else's files.
 Nothing here serves to check the kernel: student code could find and rewrite
 it; the grader checks from outside (``grading/README.md``).
@@ -25,8 +29,7 @@ for _name, _value in _config["rlimits"].items():
 from ipykernel.kernelapp import IPKernelApp  # noqa: E402
 
 
-def _receive_files(work):
-    request = json.loads(sys.stdin.buffer.readline() or b"{}")
+def _write_files(work, request):
     for relpath, data in request.get("files", {}).items():
         target = os.path.realpath(os.path.join(work, relpath))
         if not target.startswith(work + os.sep):
@@ -34,9 +37,14 @@ def _receive_files(work):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as file:
             file.write(base64.b64decode(data))
+
+
+def _receive_files(work):
+    _write_files(work, json.loads(sys.stdin.buffer.readline() or b"{}"))
     open("/conn/ready", "w").close()
 
 
+_relay_stream = os.dup(1) if "relay_source" in _config else None
 _devnull = os.open(os.devnull, os.O_RDWR)
 os.dup2(_devnull, 1)
 os.dup2(_devnull, 2)
@@ -59,5 +67,13 @@ def _cap_streams(budget):
 
 _cap_streams(_config["stream_chars"])
 
-threading.Thread(target=_receive_files, args=(os.getcwd(),), daemon=True).start()
+if _relay_stream is None:
+    threading.Thread(target=_receive_files, args=(os.getcwd(),), daemon=True).start()
+else:
+    _relay = {"__name__": "stdio_relay"}
+    exec(_config["relay_source"], _relay)
+    _work = os.getcwd()
+    threading.Thread(target=_relay["serve_sandbox"], daemon=True, args=(
+        "/conn/kernel.json", 0, _relay_stream,
+        lambda request: _write_files(_work, request))).start()
 _app.start()
