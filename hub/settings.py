@@ -91,9 +91,10 @@ def _username_list(value: list[str]) -> str | None:
 class HubSettings:
     """[hub]: where and how the hub runs."""
 
-    mode: str = setting("local", "运行模式 / run mode: local (processes, SQLite) or docker "
-                        "(a container per student, PostgreSQL)",
-                        choices=("local", "docker"))
+    mode: str = setting("local", "运行模式 / run mode: local (processes, SQLite), docker "
+                        "(a container per student, PostgreSQL) or kubernetes (a pod per "
+                        "student through the Zero to JupyterHub chart, PostgreSQL)",
+                        choices=("local", "docker", "kubernetes"))
     ip: str = setting("127.0.0.1", "对外监听地址 / address the proxy listens on")
     port: int = setting(8000, "对外端口 / public port of the proxy", minimum=1, maximum=65535)
     hub_port: int = setting(8081, "hub 内部 API 端口 / port of the hub's internal API",
@@ -275,6 +276,32 @@ class DockerSettings:
                              "student-gpu image (CUDA build)")
 
 
+def _gpu_resource(value: str) -> str | None:
+    if not re.fullmatch(r"nvidia\.com/(gpu|mig-\d+g\.\d+gb)", value):
+        return ("必须是 nvidia.com/gpu 或 nvidia.com/mig-<n>g.<m>gb / must be nvidia.com/gpu or "
+                "nvidia.com/mig-<n>g.<m>gb")
+    return None
+
+
+def _quantity(value: str) -> str | None:
+    if not re.fullmatch(r"\d+(Mi|Gi|Ti|M|G|T)", value):
+        return "必须形如 10Gi 或 512Mi / must look like 10Gi or 512Mi"
+    return None
+
+
+def _dns_name(value: str) -> str | None:
+    if value and not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+        return ("必须是小写字母、数字和 - 组成的 Kubernetes 名称 / must be a Kubernetes name: "
+                "lowercase letters, digits and -")
+    return None
+
+
+def _host_name(value: str) -> str | None:
+    if value and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", value):
+        return "必须是主机名，如 ai.edu.example.cn / must be a host name like ai.edu.example.cn"
+    return None
+
+
 @dataclass(frozen=True)
 class GpuSettings:
     """[gpu]: sharing the center's GPUs between students in docker mode."""
@@ -290,6 +317,11 @@ class GpuSettings:
     memory_fraction: float = setting(0.0, "每个学生可用的显存比例；0 表示 1/每卡人数 / share "
                                      "of device memory per student; 0: 1 / students per "
                                      "device", minimum=0.0, maximum=1.0)
+    resource: str = setting("nvidia.com/gpu", "kubernetes 模式下 GPU 环境申请的扩展资源：整卡 "
+                            "nvidia.com/gpu，或 MIG 实例如 nvidia.com/mig-1g.10gb / kubernetes "
+                            "mode: the extended resource a GPU server asks for, a whole GPU "
+                            "(nvidia.com/gpu) or a MIG instance such as nvidia.com/mig-1g.10gb",
+                            check=_gpu_resource)
 
 
 @dataclass(frozen=True)
@@ -322,6 +354,51 @@ class ServiceSettings:
                                              "have waiting to be graded (a newer one of the "
                                              "same assignment replaces the older)",
                                              minimum=1, maximum=1000)
+    log_format: str = setting("text", "课堂服务日志的格式：text 便于阅读，json 每行一个 JSON "
+                              "对象，便于日志系统收集 / format of the classroom service's log: "
+                              "text to read, json for one JSON object a line that log "
+                              "collectors parse", choices=("text", "json"))
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    """[kubernetes]: kubernetes mode (Zero to JupyterHub); limits and culling from [docker]."""
+
+    namespace: str = setting("aiclass", "安装到的命名空间 / namespace the chart is installed in",
+                             check=_dns_name)
+    release: str = setting("aiclass", "Helm 发布名 / Helm release name", check=_dns_name)
+    storage_class: str = setting("", "学生主目录 PVC 的 StorageClass；留空用集群默认 / "
+                                 "StorageClass of students' home PVCs; empty: the cluster's "
+                                 "default", check=_dns_name)
+    storage_size: str = setting("5Gi", "每个学生主目录的大小 / size of each student's home",
+                                check=_quantity)
+    cpu_guarantee: float = setting(0.1, "每个服务器保证的 CPU 核数（调度用）/ CPU cores "
+                                   "guaranteed to each server (what the scheduler packs by)",
+                                   minimum=0.01, maximum=256)
+    mem_guarantee: str = setting("512M", "每个服务器保证的内存 / memory guaranteed to each "
+                                 "server", check=_memory_size)
+    ingress_host: str = setting("", "对外主机名（经集群的 Ingress）；留空则用 LoadBalancer 服务 / "
+                                "public host name, served through the cluster's Ingress; empty: "
+                                "a LoadBalancer service", check=_host_name)
+    tls_secret: str = setting("", "Ingress 使用的 TLS Secret（kubernetes.io/tls）名；需要 "
+                              "ingress_host / name of the kubernetes.io/tls Secret the Ingress "
+                              "serves; needs ingress_host", check=_dns_name)
+    secret: str = setting("aiclass-secrets", "hub 的 Secret：数据库密码（键 database-password）"
+                          "和 OIDC 客户端密钥（键 oauth-client-secret）/ the hub's Secret: the "
+                          "database password (key database-password) and the OIDC client "
+                          "secret (key oauth-client-secret)", check=_dns_name)
+    user_placeholders: int = setting(40, "预留给整班同时上课的占位 pod 数（通常为一个班的人数）/ "
+                                     "placeholder pods keeping room for a class arriving at "
+                                     "once (usually one class's size)", minimum=0,
+                                     maximum=10000)
+    prepull: bool = setting(True, "在每个节点预先拉取学生镜像 / pull the student images on "
+                            "every node ahead of the lesson")
+    service_port: int = setting(8181, "课堂服务在 hub pod 中的端口 / port of the classroom "
+                                "service in the hub pod", minimum=1024, maximum=65535)
+
+    def __post_init__(self) -> None:
+        if self.tls_secret and not self.ingress_host:
+            raise ValueError("tls_secret 需要 ingress_host / tls_secret needs ingress_host")
 
 
 def _identifier(value: str) -> str | None:
@@ -413,6 +490,7 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     docker: DockerSettings = field(default_factory=DockerSettings)
     gpu: GpuSettings = field(default_factory=GpuSettings)
+    kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     org: OrgSettings = field(default_factory=OrgSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
@@ -546,13 +624,23 @@ def parse_settings(raw: Mapping[str, Any], source: str, data_dir: Path) -> Setti
             )
         built[name] = _build_section(name, known[name], value, source)
     settings = Settings(**built, data_dir=data_dir)
-    if settings.tls.enabled and settings.hub.mode == "docker":
-        raise SettingsError(
-            f"{source}: [tls]: docker 模式尚不支持（学生容器经内部网络以 HTTP 连接代理），请在 hub "
-            "前终止 TLS / not available in docker mode yet (students' containers reach the proxy "
-            "over plain HTTP on their internal network): terminate TLS in front of the hub"
-        )
+    if settings.hub.mode == "kubernetes":
+        _check_kubernetes(settings, source)
     return settings
+
+
+def _check_kubernetes(settings: Settings, source: str) -> None:
+    """Kubernetes mode's pods come and go: its state must live on PostgreSQL, TLS at the edge."""
+    if not (settings.database.url and settings.database.hub_url):
+        raise SettingsError(
+            f"{source}: [database] url, hub_url: kubernetes 模式需要 PostgreSQL（pod 中的 SQLite "
+            "文件随 pod 消失）/ kubernetes mode needs PostgreSQL (a SQLite file in a pod goes "
+            "with the pod)")
+    if settings.tls.enabled:
+        raise SettingsError(
+            f"{source}: [tls]: kubernetes 模式的 TLS 由 Ingress 终止，请设置 [kubernetes] "
+            "ingress_host 和 tls_secret / in kubernetes mode the Ingress terminates TLS: set "
+            "[kubernetes] ingress_host and tls_secret")
 
 
 def load_settings(data_dir: Path, overrides: Mapping[str, Any] | None = None) -> Settings:

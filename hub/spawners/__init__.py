@@ -14,11 +14,13 @@ from traitlets.config import Config
 
 from hub.settings import Settings
 from hub.spawners.docker import configure_docker_mode
+from hub.spawners.kubernetes import configure_kubernetes_mode
 from hub.spawners.local import configure_local_mode
 
 MODES: dict[str, Callable[[Config, Settings], None]] = {
     "local": configure_local_mode,
     "docker": configure_docker_mode,
+    "kubernetes": configure_kubernetes_mode,
 }
 """``[hub] mode`` → the function that configures that mode's spawner."""
 

@@ -77,7 +77,13 @@ BAD_FILES = {
     "wrong type": ('[hub]\nport = "8000"\n', "[hub] port"),
     "out of range": ("[hub]\nport = 70000\n", "[hub] port"),
     "not a choice": ('[hub]\nmode = "cloud"\n', "[hub] mode"),
-    "a mode not built": ('[hub]\nmode = "kubernetes"\n', "[hub] mode"),
+    "kubernetes on SQLite": ('[hub]\nmode = "kubernetes"\n', "[database] url, hub_url"),
+    "kubernetes with [tls] files": (
+        '[hub]\nmode = "kubernetes"\n[database]\nurl = "postgresql://a@db/s"\n'
+        'hub_url = "postgresql://a@db/h"\n[tls]\ncertificate = "/etc/hostname"\n'
+        'key = "/etc/hostname"\n', "[tls]"),
+    "tls secret without host": ('[kubernetes]\ntls_secret = "x"\n', "[kubernetes]"),
+    "gpu resource": ('[gpu]\nresource = "amd.com/gpu"\n', "[gpu] resource"),
     "bad locale": ('[locale]\ndefault = "fr"\n', "[locale] default"),
     "bool as string": ('[demo]\nseed_on_first_run = "yes"\n', "[demo] seed_on_first_run"),
     "section as value": ("hub = 3\n", "[hub]"),
