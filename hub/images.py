@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import Requirement
 
-from hub.settings import DockerSettings, load_settings
+from hub.settings import DockerSettings, checkout_project, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPES = REPO_ROOT / "images"
@@ -143,11 +143,8 @@ def recipes() -> dict[str, ImageRecipe]:
 
 def project_version() -> str:
     """This project's version, which image tags carry: the checkout's, else the installed one."""
-    pyproject = REPO_ROOT / "pyproject.toml"
-    if pyproject.is_file():
-        with pyproject.open("rb") as f:
-            return str(tomllib.load(f)["project"]["version"])
-    return metadata.version("aiclass")
+    project = checkout_project()
+    return str(project["version"]) if project else metadata.version("aiclass")
 
 
 def image_reference(name: str, registry_prefix: str = "", version: str | None = None) -> str:

@@ -32,6 +32,19 @@ class SettingsError(Exception):
     """A settings file that cannot be used; the message names the file and the key."""
 
 
+def checkout_project() -> dict[str, Any] | None:
+    """The ``[project]`` table of this checkout's ``pyproject.toml``; None when installed.
+
+    Installed, ``hub/`` sits in site-packages, where another distribution may have dropped a
+    ``pyproject.toml`` of its own (kubernetes_asyncio's wheel does): only ours counts.
+    """
+    if not PYPROJECT.is_file():
+        return None
+    with PYPROJECT.open("rb") as f:
+        project = tomllib.load(f).get("project", {})
+    return project if project.get("name") == "aiclass" else None
+
+
 def pinned_version(distribution: str) -> str:
     """The exact version (``==``) that ``pyproject.toml`` pins ``distribution`` to (in any extra).
 
@@ -41,9 +54,8 @@ def pinned_version(distribution: str) -> str:
     torch is one edit. The checkout's file is read; a hub installed without its checkout
     reads the same list from its installed metadata.
     """
-    if PYPROJECT.is_file():
-        with PYPROJECT.open("rb") as f:
-            project = tomllib.load(f)["project"]
+    project = checkout_project()
+    if project:
         extras = project.get("optional-dependencies", {}).values()
         requirements = [*project["dependencies"], *(r for extra in extras for r in extra)]
     else:
