@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes_asyncio.config import kube_config
 
 from hub.db import ServiceDatabase
 from hub.org.models import Person, Role
@@ -116,6 +117,8 @@ def fake_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "contexts": [{"name": "none", "context": {"cluster": "none", "user": "none"}}],
     }), encoding="utf-8")
     monkeypatch.setenv("KUBECONFIG", str(path))
+    # read from the environment when the client was imported
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     return path
 
