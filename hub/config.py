@@ -16,6 +16,7 @@ from hub.auth.oauth import configure_oauth
 from hub.auth.roster import RosterAuthenticator
 from hub.db import sqlite_wal_connector
 from hub.messages import TEXT
+from hub.monitoring import configure_monitoring
 from hub.org.mirror import SERVICE_NAME as MIRROR_SERVICE
 from hub.org.mirror import SERVICE_ROLE as MIRROR_ROLE
 from hub.org.mirror import SERVICE_SCOPES as MIRROR_SCOPES
@@ -112,4 +113,5 @@ def configure_hub(c: Config, settings: Settings | None = None) -> Settings:
     configure_spawner(c, settings)
     configure_organisation(c, settings)
     configure_services(c, settings)
+    configure_monitoring(c, settings)
     return settings

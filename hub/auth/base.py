@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from jupyterhub.auth import Authenticator
+from tornado import web
 from traitlets import Unicode
 
 from hub.auth.handlers import HUB_HANDLERS
 from hub.db import ServiceDatabase
+from hub.hub_metrics import SIGN_INS, sign_in_outcome
 
 
 class ClassroomAuthenticator(Authenticator):
@@ -37,3 +39,19 @@ class ClassroomAuthenticator(Authenticator):
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
         """The sign-in handlers of the base class, then the classroom's own."""
         return [*super().get_handlers(app), *HUB_HANDLERS]
+
+    async def get_authenticated_user(self, handler: web.RequestHandler,
+                                     data: dict | None) -> dict | None:
+        """JupyterHub's sign-in, counted by outcome in ``aiclass_sign_ins`` (/hub/metrics).
+
+        JupyterHub has a hook for a successful sign-in (``post_auth_hook``) but none for a
+        refused one, so this wraps the outer call once for both authenticators, leaving
+        every stage (authenticate, normalize, allow) to JupyterHub.
+        """
+        try:
+            user = await super().get_authenticated_user(handler, data)
+        except web.HTTPError as error:
+            SIGN_INS.labels(sign_in_outcome(error)).inc()
+            raise
+        SIGN_INS.labels("success" if user else "failure").inc()
+        return user

@@ -22,11 +22,13 @@ from jupyterhub.scopes import needs_scope
 from tornado import web
 
 from hub.auth.user_api import users_named
+from hub.monitoring import READ_METRICS_SCOPES
 
 ROLE_PREFIX = "aiclass-"
 ALLOWED_SCOPES = frozenset({"list:users", "read:users", "read:servers", "start:servers",
                             "delete:servers", "list:groups", "read:groups", "access:servers",
-                            "read:users:activity", "read:users:name", "read:groups:name"})
+                            "read:users:activity", "read:users:name", "read:groups:name",
+                            *READ_METRICS_SCOPES})
 
 
 def _role_model(role: orm.Role) -> dict:

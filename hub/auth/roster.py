@@ -38,6 +38,8 @@ from hub.settings import AuthSettings, LocaleSettings
 class PasswordChangeRequired(web.HTTPError):
     """The password was right but is an initial one: ask for a new password."""
 
+    sign_in_outcome = "password_change"
+
     def __init__(self, message: str) -> None:
         super().__init__(403, message)
 

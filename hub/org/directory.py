@@ -13,13 +13,15 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.monitoring import READ_METRICS_SCOPES
 from hub.org.models import Enrollment, Person, Role, SchoolClass
 
 TEACHER_SCOPES = ("list:users", "read:users", "read:servers", "start:servers",
                   "delete:servers")
 SCHOOL_ADMIN_SCOPES = TEACHER_SCOPES
 REGION_ADMIN_SCOPES = ("list:users", "read:users", "read:servers", "start:servers",
-                       "delete:servers", "list:groups", "read:groups")
+                       "delete:servers", "list:groups", "read:groups",
+                       *READ_METRICS_SCOPES)
 
 
 def class_group(class_id: str) -> str:

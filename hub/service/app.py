@@ -28,6 +28,9 @@ from hub.service.classroom import Classroom
 from hub.service.exchange_api import exchange_routes
 from hub.service.grading_api import grading_routes
 from hub.service.grading_workers import start_grading_workers
+from hub.service.log_format import configure_service_logging
+from hub.service.metrics import record_request
+from hub.service.monitoring_api import monitoring_routes
 from hub.service.pages.routes import page_routes, page_settings
 from hub.settings import Settings, settings_from_environment
 
@@ -35,13 +38,27 @@ SERVICE_NAME = "classroom"
 DEFAULT_PREFIX = f"/services/{SERVICE_NAME}/"
 
 
+class ClassroomApplication(web.Application):
+    """Tornado's application, which also counts each request it logs (:mod:`.metrics`).
+
+    ``log_request`` is the one place Tornado sees every finished request, its handler,
+    status and time, the refused and the failed included; the ``log_function`` setting
+    would replace Tornado's access log instead of adding to it.
+    """
+
+    def log_request(self, handler: web.RequestHandler) -> None:
+        super().log_request(handler)
+        record_request(handler)
+
+
 def make_app(classroom: Classroom, prefix: str = DEFAULT_PREFIX,
              settings: Settings | None = None) -> web.Application:
     """The Tornado application serving the service under ``prefix``."""
     settings = settings or settings_from_environment()
-    return web.Application(exchange_routes(prefix) + grading_routes(prefix) + page_routes(prefix),
-                           classroom=classroom,
-                           **page_settings(prefix, settings))
+    return ClassroomApplication(exchange_routes(prefix) + grading_routes(prefix)
+                                + page_routes(prefix) + monitoring_routes(prefix, classroom),
+                                classroom=classroom,
+                                **page_settings(prefix, settings))
 
 
 def listen(app: web.Application, port: int, ip: str = "127.0.0.1") -> HTTPServer:
@@ -83,5 +100,5 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="aiclass classroom service")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[classroom %(levelname)s] %(message)s")
+    configure_service_logging(settings_from_environment().service.log_format)
     asyncio.run(serve(args.port))

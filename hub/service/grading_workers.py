@@ -12,11 +12,41 @@ import logging
 import os
 import socket
 
+from grading.autograde.results import StudentResult
+from grading.gradebook.models import GradingJob
 from grading.gradebook.worker import GradingWorker
+from grading.sandbox.base import SandboxError
 from hub.service.classroom import Classroom
+from hub.service.metrics import GRADING_JOBS, SANDBOX_FAILURES
 
 log = logging.getLogger("aiclass.classroom")
 IDLE_SECONDS = 2.0
+
+
+class MeteredGradingWorker(GradingWorker):
+    """A grading worker that counts its jobs by outcome and its sandbox failures.
+
+    ``grading/`` knows nothing of the service or its metrics, so the counting wraps the
+    worker's two steps here: a sandbox failure is seen as it leaves :meth:`grade` (the
+    worker turns it into a failed job), the outcome by reading back the finished job's
+    state, one primary-key read after seconds of grading.
+    """
+
+    def run_once(self) -> int | None:
+        job_id = super().run_once()
+        if job_id is not None:
+            with self.sessions() as session:
+                state = session.get(GradingJob, job_id).state
+            GRADING_JOBS.labels(state if state in ("done", "failed") else "lease_lost").inc()
+        return job_id
+
+    def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
+              submission_manifest: list[dict]) -> StudentResult:
+        try:
+            return super().grade(assignment_id, username, source_manifest, submission_manifest)
+        except SandboxError:
+            SANDBOX_FAILURES.labels(self.sandbox).inc()
+            raise
 
 
 async def work(worker: GradingWorker) -> None:
@@ -41,6 +71,6 @@ def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "loca
     of ``image`` (the student image, under the center's registry prefix).
     """
     host = f"{socket.gethostname()}-{os.getpid()}"
-    return [asyncio.get_running_loop().create_task(work(GradingWorker(
+    return [asyncio.get_running_loop().create_task(work(MeteredGradingWorker(
         classroom.session, classroom.content, f"{host}-{n}", sandbox=sandbox, image=image)))
         for n in range(count)]

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from traitlets import Float, Integer, List, Unicode, default, validate
 from traitlets.config import SingletonConfigurable
 
+from hub.hub_metrics import GPU_SLOTS, GPU_SLOTS_IN_USE
+
 #: Container labels through which assignments survive a hub restart.
 DEVICE_LABEL = "org.aiclass.gpu.device"
 FRACTION_LABEL = "org.aiclass.gpu.memory-fraction"
@@ -227,12 +229,14 @@ class GpuPool(SingletonConfigurable):
         assignment = GpuAssignment(owner, device, self.memory_fraction)
         self._assignments[owner] = assignment
         self.log.info("GPU %s assigned to %s", device.uuid, owner)
+        self.publish()
         return assignment
 
     def release(self, owner: str) -> None:
         """Free ``owner``'s slot (when their server stops); unknown owners are ignored."""
         if self._assignments.pop(owner, None) is not None:
             self.log.info("GPU slot of %s released", owner)
+            self.publish()
 
     def restore(self, container_labels: Iterable[Mapping[str, str]]) -> int:
         """Rebuild assignments from running containers' labels; return how many were found.
@@ -250,4 +254,14 @@ class GpuPool(SingletonConfigurable):
             fraction = float(labels.get(FRACTION_LABEL, self.memory_fraction))
             self._assignments[owner] = GpuAssignment(owner, device, fraction)
             restored += 1
+        self.publish()
         return restored
+
+    def publish(self) -> None:
+        """Show each device's slots and those in use on ``/hub/metrics`` (:mod:`hub.hub_metrics`).
+
+        Called on every change, so a scrape reads the pool without touching it.
+        """
+        for uuid, count in self.load().items():
+            GPU_SLOTS_IN_USE.labels(uuid).set(count)
+            GPU_SLOTS.labels(uuid).set(self.max_students_per_device)
