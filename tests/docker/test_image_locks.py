@@ -58,7 +58,7 @@ def test_hub_lock_holds_the_hub_and_not_the_lab() -> None:
     assert student["torch"].endswith("+cpu"), "the student image carries the CPU torch"
 
 
-@pytest.mark.parametrize("image", LOCKED_IMAGES)
+@pytest.mark.parametrize("image", [*LOCKED_IMAGES, "student-gpu"])
 def test_each_image_resolves_to_its_lock(image: str, tmp_path: Path) -> None:
     """A change to pyproject.toml (or an extension's) without `aiclass images lock` fails here."""
     builder = ImageBuilder(BuildOptions(version="0.0.0"), work_dir=tmp_path)
