@@ -19,6 +19,7 @@ import os
 
 from tornado import web
 from tornado.httpserver import HTTPServer
+from tornado.log import access_log
 
 from grading.exchange.archive import MIB
 from hub.images import image_reference
@@ -30,7 +31,7 @@ from hub.service.grading_api import grading_routes
 from hub.service.grading_workers import start_grading_workers
 from hub.service.log_format import configure_service_logging
 from hub.service.metrics import record_request
-from hub.service.monitoring_api import monitoring_routes
+from hub.service.monitoring_api import HealthHandler, monitoring_routes
 from hub.service.pages.routes import page_routes, page_settings
 from hub.settings import Settings, settings_from_environment
 
@@ -43,12 +44,19 @@ class ClassroomApplication(web.Application):
 
     ``log_request`` is the one place Tornado sees every finished request, its handler,
     status and time, the refused and the failed included; the ``log_function`` setting
-    would replace Tornado's access log instead of adding to it.
+    would replace Tornado's access log instead of adding to it. A healthy probe's answer
+    is logged at debug level, as JupyterHub logs ``/hub/health``: a probe every ten
+    seconds would otherwise be most of the log.
     """
 
     def log_request(self, handler: web.RequestHandler) -> None:
-        super().log_request(handler)
         record_request(handler)
+        if isinstance(handler, HealthHandler) and handler.get_status() == 200:
+            request = handler.request
+            access_log.debug("200 %s %s (%s) %.2fms", request.method, request.uri,
+                             request.remote_ip, 1000 * request.request_time())
+            return
+        super().log_request(handler)
 
 
 def make_app(classroom: Classroom, prefix: str = DEFAULT_PREFIX,

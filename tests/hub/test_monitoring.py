@@ -183,8 +183,10 @@ def test_failed_sign_in_is_counted(room: Watched) -> None:
 
 def test_service_log_is_json_lines(room: Watched) -> None:
     """With ``log_format = "json"``, is every line the service writes one JSON object with
-    time, level, logger and message, its start and its requests among them?"""
+    time, level, logger and message, its start and its requests among them, and are the
+    probes' healthy answers left out of it (debug level)?"""
     assert get(room.hub, "/services/classroom/health").status_code == 200
+    assert room.student.api("GET", "/").status_code == 200
     records = []
     for line in room.hub.log().splitlines():
         if line.startswith("{"):
@@ -194,8 +196,9 @@ def test_service_log_is_json_lines(room: Watched) -> None:
             records.append(record)
     assert any(r["logger"] == "aiclass.classroom" and r["message"].startswith(
         "classroom service on") for r in records)
-    assert any(r["logger"] == "tornado.access" and "/services/classroom/health" in r["message"]
+    assert any(r["logger"] == "tornado.access" and "/services/classroom/api/v1/" in r["message"]
                for r in records)
+    assert not any("/services/classroom/health" in r["message"] for r in records)
     assert not any(line.startswith("[classroom ") for line in room.hub.log().splitlines())
 
 
