@@ -9,7 +9,7 @@ Layout of a backup folder ``DEST`` (many sets, one store of blobs)::
 
     DEST/blobs/ab/abcd…            exchange blobs, shared by every set
     DEST/sets/<UTC time>/manifest.json
-    DEST/sets/<UTC time>/aiclass.toml, service.*, hub.*, homes/<name>.tar
+    DEST/sets/<UTC time>/aiclass.toml, service.*, hub.*, homes/<user or volume>.tar
 
 Consistency while the hub runs: the databases are snapshot first (SQLite through its
 online backup API, PostgreSQL through ``pg_dump``, each a single transaction's view), then
@@ -44,6 +44,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
+from hub.home_volumes import archive_volume, existing_volumes, home_volumes, restore_volume
+from hub.images import image_reference
 from hub.settings import SETTINGS_FILE_NAME, Settings, load_settings
 
 FORMAT = 1
@@ -173,10 +175,20 @@ def _home_dirs(settings: Settings) -> Iterator[tuple[str, Path]]:
                 yield home.name, home
 
 
+def _helper_image(settings: Settings) -> str:
+    return image_reference("student", settings.docker.registry_prefix)
+
+
 def _archive_homes(settings: Settings, target: Path) -> list[Path]:
-    """One tar per home (local mode: ``<data>/homes/<user>``, modes and times kept)."""
+    """One tar per home, owners, modes and times kept: ``<data>/homes/<user>`` in local
+    mode, each home volume in docker mode (``hub.home_volumes``)."""
     target.mkdir()
     archives = []
+    if settings.hub.mode == "docker":
+        for volume in home_volumes(settings.docker.home_volume):
+            archive_volume(_helper_image(settings), volume, target / f"{volume}.tar")
+            archives.append(target / f"{volume}.tar")
+        return archives
     for name, home in _home_dirs(settings):
         archive = target / f"{name}.tar"
         with tarfile.open(archive, "w") as tar:
@@ -377,6 +389,10 @@ def restore(source: Path, data_dir: Path) -> BackupSummary:
          "JupyterHub 数据库 / JupyterHub database")) if dump is not None]
     for _dump, url, what in databases:
         refuse_if_not_empty(url, what)
+    volumes = sorted(p.stem for p in (set_dir / HOMES).glob("*.tar"))
+    if settings.hub.mode == "docker" and (taken := existing_volumes(volumes)):
+        raise BackupError(f"{', '.join(taken)}: 主目录卷已存在，拒绝覆盖 / home volumes "
+                          "exist; restore onto fresh volumes")
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     if SETTINGS_FILE_NAME in manifest["files"]:
@@ -389,7 +405,11 @@ def restore(source: Path, data_dir: Path) -> BackupSummary:
         target = store / blob[:2] / blob
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / blob[:2] / blob, target)
-    _unpack_homes(set_dir / HOMES, data_dir)
+    if settings.hub.mode == "docker":
+        for volume in volumes:
+            restore_volume(_helper_image(settings), volume, set_dir / HOMES / f"{volume}.tar")
+    else:
+        _unpack_homes(set_dir / HOMES, data_dir)
     written = sum((set_dir / name).stat().st_size for name in manifest["files"])
     return BackupSummary(set_dir, len(manifest["files"]), len(manifest["blobs"]),
                          len(manifest["blobs"]), written)
