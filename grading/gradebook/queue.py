@@ -20,7 +20,7 @@ at once delays another class by at most the job each worker is grading.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -271,6 +271,32 @@ def renew(session: Session, job_id: int, worker: str, policy: QueuePolicy = Queu
                                  GradingJob.lease_owner == worker)
         .values(lease_expires_at=utcnow() + timedelta(seconds=policy.lease_seconds))
         .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def running_owners(session: Session) -> set[str]:
+    """The workers holding a running job, whether their lease is still current or not."""
+    return set(session.scalars(select(GradingJob.lease_owner).where(
+        GradingJob.state == "running", GradingJob.lease_owner.is_not(None))))
+
+
+def requeue(session: Session, owners: Collection[str], counts_as_attempt: bool) -> int:
+    """Put the running jobs of ``owners`` back in the queue at once; how many there were.
+
+    For workers known to be gone, so that their jobs need not wait out a lease of ten
+    minutes: a service that stops puts its own back (``counts_as_attempt=False``: the stop
+    was not the submission's doing), one that starts puts back those of its predecessor
+    that died (the attempt counts: a submission that kills its grader each time must still
+    end as failed). A worker still grading such a job writes nothing: it no longer
+    :func:`holds` it.
+    """
+    if not owners:
+        return 0
+    attempts = GradingJob.attempts if counts_as_attempt else GradingJob.attempts - 1
+    return session.execute(
+        update(GradingJob).where(GradingJob.state == "running",
+                                 GradingJob.lease_owner.in_(owners))
+        .values(state="queued", lease_owner=None, lease_expires_at=None, attempts=attempts)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def finish(session: Session, job_id: int, worker: str, error: str | None = None) -> bool:

@@ -32,6 +32,7 @@ from hub.db import ServiceDatabase
 from hub.hub_api import HubAPI, HubAPIError, hub_api_url
 from hub.org.directory import hub_groups, hub_roles
 from hub.org.models import Person, Role
+from hub.process_lifetime import die_with_parent, exit_on_stop_signals
 from hub.settings import Settings, settings_from_environment
 
 SERVICE_NAME = "aiclass-org-mirror"
@@ -153,6 +154,8 @@ def mirror_from_settings(settings: Settings, api: HubAPI | None = None) -> Mirro
 
 def main() -> None:
     """The managed service: reconcile now, then every ``[org] mirror_interval_minutes``."""
+    die_with_parent()
+    exit_on_stop_signals()
     logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
     settings = settings_from_environment()
     api = HubAPI(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])

@@ -1,8 +1,11 @@
 """Grading workers inside the classroom service process, as asyncio tasks.
 
 Each task hands :meth:`GradingWorker.run_once` to a thread (student code runs in
-the sandbox, not here) and sleeps when the queue is empty. A worker that dies with
-the process leaves its job's lease to expire; another worker takes it up.
+the sandbox, not here) and sleeps when the queue is empty. No job waits out its lease
+because its service went away: a service that stops puts its workers' jobs back in the
+queue (:func:`stop_grading_workers`), and one that starts puts back those of an earlier
+service on this host whose process is gone, killed or crashed (:func:`requeue_abandoned`).
+A worker on another host is left to its lease, which runs out without it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import socket
 
 from grading.autograde.results import StudentResult
 from grading.gradebook.models import GradingJob
+from grading.gradebook.queue import requeue, running_owners
 from grading.gradebook.worker import GradingWorker
 from grading.sandbox.base import SandboxError
 from hub.service.classroom import Classroom
@@ -74,3 +78,53 @@ def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "loca
     return [asyncio.get_running_loop().create_task(work(MeteredGradingWorker(
         classroom.session, classroom.content, f"{host}-{n}", sandbox=sandbox, image=image)))
         for n in range(count)]
+
+
+def _own_prefix(pid: int) -> str:
+    """How the names of the workers of service process ``pid`` on this host begin."""
+    return f"{socket.gethostname()}-{pid}-"
+
+
+def _abandoned_here(owner: str) -> bool:
+    """Whether ``owner`` is a worker of a service process on this host that is gone.
+
+    This process's own pid counts as gone: its workers have not started yet, and a hub
+    container started again hands its new service the pid the old one had.
+    """
+    pid = owner.removeprefix(f"{socket.gethostname()}-").split("-")[0]
+    if not pid.isdigit() or not owner.startswith(_own_prefix(int(pid))):
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def requeue_abandoned(classroom: Classroom) -> int:
+    """Before the workers start: put back the jobs that dead services of this host held."""
+    with classroom.session() as session:
+        owners = {owner for owner in running_owners(session) if _abandoned_here(owner)}
+        count = requeue(session, owners, counts_as_attempt=True)
+    if count:
+        log.info("requeued %d grading jobs of a service that is gone", count)
+    return count
+
+
+def stop_grading_workers(classroom: Classroom, workers: list[asyncio.Task]) -> int:
+    """Stop the workers and put the jobs they hold back in the queue; how many there were.
+
+    A job being graded is given up rather than waited for (a sandbox may run for minutes
+    while the hub waits ten seconds): the next worker grades it from the start, and this
+    one, should it finish first, writes nothing, since it no longer holds the job.
+    """
+    for task in workers:
+        task.cancel()
+    prefix = _own_prefix(os.getpid())
+    with classroom.session() as session:
+        owners = {owner for owner in running_owners(session) if owner.startswith(prefix)}
+        return requeue(session, owners, counts_as_attempt=False)

@@ -16,13 +16,21 @@ students must not share one either, since files one writes in a place two can re
 (a shared dataset dir, ``/dev/shm`` of a future set-up) would be the other's to change,
 and a per-person uid costs nothing here. The grading sandboxes keep uid 65534, below
 the range. A hub that is not root runs every box as its own user, as before.
+
+A box outlives a hub that is killed (no ``--die-with-parent``): the hub started again
+finds the server alive by its pid and adopts it, and the student's lab goes on answering.
+A hub that stops properly stops the boxes (``cleanup_servers``), each as a whole:
+bubblewrap passes no signal on, so :meth:`LocalLabSpawner.stop` kills the box's PID
+namespace, every process in it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -82,8 +90,8 @@ class LocalLabSpawner(LocalProcessSpawner):
         and ``HOME`` need no translation; their parent directories are made in the box's
         own root (mode 755), whatever the host's modes are.
         """
-        argv = [self.bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent",
-                "--new-session", *system_binds()]
+        argv = [self.bwrap, "--unshare-pid", "--unshare-ipc", "--new-session",
+                *system_binds()]
         argv += ["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev",
                  "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
         binds = [("--ro-bind", path) for path in self.read_only_paths()]
@@ -112,6 +120,27 @@ class LocalLabSpawner(LocalProcessSpawner):
                                "installed: apt-get install bubblewrap")
         await asyncio.to_thread(self._prepare_home)
         return await super().start()
+
+    def box_init_pid(self) -> int | None:
+        """The init of the box's PID namespace: the one child of the bubblewrap process."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
+    async def stop(self, now: bool = False) -> None:
+        """Kill the box's PID namespace, then let JupyterHub see the bubblewrap process go.
+
+        Signalling bubblewrap itself (JupyterHub's SIGINT) would end bubblewrap alone and
+        leave the server running in its box; when a namespace's init dies, the kernel
+        kills every process in the namespace.
+        """
+        init = self.box_init_pid() if self.pid else None
+        if init is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(init, signal.SIGKILL)
+        await super().stop(now=now)
 
     def make_preexec_fn(self, name: str) -> None:
         """Nothing to do before exec: the box changes directory and drops privileges."""
@@ -143,6 +172,9 @@ class LocalLabSpawner(LocalProcessSpawner):
 def configure_local_mode(c: Config, settings: Settings) -> None:
     """Local mode's part of the JupyterHub configuration: the spawner and the lab profiles."""
     c.JupyterHub.spawner_class = LocalLabSpawner
+    # A laptop's or a lab PC's hub stopped (Ctrl-C, SIGTERM) takes its servers along: no
+    # box outlives ``aiclass up``'s stop. One that is killed leaves them to be adopted.
+    c.JupyterHub.cleanup_servers = True
     c.LocalLabSpawner.data_dir = str(settings.data_dir)
     c.LocalLabSpawner.database_url = settings.database_url
     c.LocalLabSpawner.uid_base = settings.local.uid_base

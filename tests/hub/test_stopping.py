@@ -1,0 +1,165 @@
+"""Stopping, restarting and a second hub on one machine, with a real ``aiclass up``.
+
+Does SIGTERM stop the hub, its services and the students' servers within 10 s, leaving
+no process behind? Does a second hub on the same ports refuse, naming the port, while
+the first goes on? Does a hub killed mid-lesson come back and adopt the lab a student
+is using, which never stopped answering?
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.hub.hubprocess import (
+    AICLASS,
+    Browser,
+    RunningHub,
+    free_port,
+    start_hub,
+    stop_process_group,
+    world_traversable_dir,
+)
+
+pytestmark = pytest.mark.integration
+NEW_PASSWORD = "tingzhi-2026"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, whatever session it started for itself."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = {int(c) for c in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            todo.extend(children - found)
+            found |= children
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not exited (a zombie has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def lab_status(browser: Browser, username: str) -> int:
+    """The status of the student's own server's API, reached through the hub's proxy."""
+    try:
+        return browser.lab_api(username, "api/status").status_code
+    except requests.RequestException:
+        return 0
+
+
+@pytest.fixture
+def hub() -> Iterator[RunningHub]:
+    base = world_traversable_dir("aiclass-stopping-test-")
+    running = start_hub(base / "data")
+    try:
+        yield running
+    finally:
+        stop_process_group(running)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def open_student_lab(hub: RunningHub) -> tuple[Browser, str]:
+    account = hub.account("student")
+    browser = Browser(hub)
+    browser.sign_in(account, NEW_PASSWORD)
+    browser.open_lab(account["username"])
+    return browser, account["username"]
+
+
+def test_sigterm_stops_hub_services_and_servers_within_10_s(hub: RunningHub) -> None:
+    """SIGTERM to ``aiclass up`` with a student's lab open: gone in 10 s, nothing left."""
+    browser, username = open_student_lab(hub)
+    assert lab_status(browser, username) == 200
+    below = descendants(hub.process.pid)
+    commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in below if alive(pid)}
+    assert any(b"hub.service" in argv for argv in commands.values()), commands
+    assert any(b"jupyterhub-singleuser" in argv for argv in commands.values()), commands
+
+    started = time.monotonic()
+    hub.process.send_signal(signal.SIGTERM)
+    try:
+        hub.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the hub was still running 10 s after SIGTERM:\n{hub.log()[-3000:]}")
+    took = time.monotonic() - started
+    time.sleep(0.5)
+    survivors = {pid: commands[pid] for pid in commands if alive(pid)}
+    assert survivors == {}, f"left running after the hub stopped: {survivors}"
+    log = hub.log()
+    for trouble in ("Task was destroyed", "Failed to stop", "Traceback", "KeyboardInterrupt"):
+        assert trouble not in log, f"{trouble!r} in the hub's log:\n{log[-3000:]}"
+    assert "classroom service stopped" in log
+    print(f"stopped in {took:.1f} s")
+
+
+def test_second_hub_on_the_same_ports_refuses_naming_the_port(hub: RunningHub) -> None:
+    """Two data dirs, the second set up with the first one's hub and proxy API ports."""
+    settings = (hub.data_dir / "aiclass.toml").read_text(encoding="utf-8")
+    taken = dict(line.split(" = ") for line in settings.splitlines() if " = " in line)
+    second = hub.data_dir.parent / "second"
+    for key in ("hub_port", "proxy_api_port"):
+        other = {"hub_port": free_port(), "proxy_api_port": free_port(), key: taken[key]}
+        second.mkdir(exist_ok=True)
+        (second / "aiclass.toml").write_text(
+            f"[hub]\nport = {free_port()}\nhub_port = {other['hub_port']}\n"
+            f"proxy_api_port = {other['proxy_api_port']}\n", encoding="utf-8")
+        refused = subprocess.run([AICLASS, "up", "--data", str(second)], capture_output=True,
+                                 text=True, timeout=60)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert f"[hub] {key} = {taken[key]}" in refused.stderr, refused.stderr
+        assert "already in use" in refused.stderr and "已被占用" in refused.stderr
+        assert not (second / "jupyterhub.pid").exists()
+    assert requests.get(f"{hub.url}/hub/login", timeout=10).status_code == 200
+
+
+def test_killed_hub_comes_back_and_adopts_the_running_lab(hub: RunningHub) -> None:
+    """SIGKILL the hub mid-lesson: the lab keeps running, the new hub adopts it (and
+    stops it when it is stopped itself)."""
+    browser, username = open_student_lab(hub)
+    servers = [pid for pid in descendants(hub.process.pid)
+               if alive(pid) and b"jupyterhub-singleuser" in Path(f"/proc/{pid}/cmdline")
+               .read_bytes()]
+    assert servers
+    hub.process.kill()
+    hub.process.wait()
+    time.sleep(1)
+    assert all(alive(pid) for pid in servers), "the lab died with the hub"
+
+    before = len(hub.log())
+    log = hub.log_path.open("ab")
+    hub.process = subprocess.Popen([AICLASS, "up", "--data", str(hub.data_dir)],
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while "JupyterHub is now running" not in hub.log()[before:]:
+        assert hub.process.poll() is None, hub.log()[before:]
+        assert time.monotonic() < deadline, f"the hub did not start again:\n{hub.log()[before:]}"
+        time.sleep(1)
+    assert f"{username} still running" in hub.log()[before:], hub.log()[before:]
+    assert lab_status(browser, username) == 200
+    assert all(alive(pid) for pid in servers), "the restarted hub started a new server"
+
+    hub.process.send_signal(signal.SIGTERM)
+    hub.process.wait(timeout=10)
+    time.sleep(0.5)
+    assert not any(alive(pid) for pid in servers), "the adopted lab outlived its hub's stop"
