@@ -16,6 +16,7 @@ from hub.commands import UsageError, add_data_dir
 from hub.db import ServiceDatabase
 from hub.org.demo import ACCOUNTS_FILE_NAME, seed_demo_region, write_accounts_file
 from hub.org.models import Person
+from hub.ports import check_ports_free
 from hub.settings import (
     SETTINGS_FILE_NAME,
     Settings,
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         raise SettingsError(f"{args.data}: 无法准备数据目录 / cannot prepare the data dir: "
                             f"{exc}") from exc
     settings = load_settings(args.data, overrides)
+    check_ports_free(settings)
     proxy = find_proxy()
     if proxy is None:
         raise UsageError("找不到 configurable-http-proxy / configurable-http-proxy not found: "

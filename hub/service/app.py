@@ -16,6 +16,7 @@ import asyncio
 import gc
 import logging
 import os
+from typing import NoReturn
 
 from tornado import web
 from tornado.httpserver import HTTPServer
@@ -23,12 +24,17 @@ from tornado.log import access_log
 
 from grading.exchange.archive import MIB
 from hub.images import image_reference
+from hub.process_lifetime import die_with_parent, stop_requested
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
 from hub.service.classroom import Classroom
 from hub.service.exchange_api import exchange_routes
 from hub.service.grading_api import grading_routes
-from hub.service.grading_workers import start_grading_workers
+from hub.service.grading_workers import (
+    requeue_abandoned,
+    start_grading_workers,
+    stop_grading_workers,
+)
 from hub.service.log_format import configure_service_logging
 from hub.service.metrics import record_request
 from hub.service.monitoring_api import HealthHandler, monitoring_routes
@@ -79,10 +85,12 @@ def listen(app: web.Application, port: int, ip: str = "127.0.0.1") -> HTTPServer
 
 
 async def serve(port: int) -> None:
+    """Serve until SIGINT or SIGTERM, then stop at once (:mod:`hub.process_lifetime`)."""
+    stopping = asyncio.ensure_future(stop_requested())
     settings = settings_from_environment()
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
-    listen(make_app(classroom, prefix, settings), port)
+    server = listen(make_app(classroom, prefix, settings), port)
     classroom.start_blob_sweeps()
     ActivityRecorder(api_url=os.environ["JUPYTERHUB_API_URL"],
                      api_token=os.environ["JUPYTERHUB_API_TOKEN"],
@@ -92,21 +100,40 @@ async def serve(port: int) -> None:
                     region_name=settings.org.region_name,
                     policy=ReportPolicy.from_settings(settings.reports),
                     database=classroom.database).start()
-    start_grading_workers(classroom, settings.service.grading_workers,
-                          sandbox="docker" if settings.hub.mode == "docker" else "local",
-                          image=image_reference("student", settings.docker.registry_prefix))
+    requeue_abandoned(classroom)
+    workers = start_grading_workers(classroom, settings.service.grading_workers,
+                                    sandbox="docker" if settings.hub.mode == "docker"
+                                    else "local",
+                                    image=image_reference("student",
+                                                          settings.docker.registry_prefix))
     # What start-up made (mappers, routes, compiled schemas) lives as long as the process:
     # moved out of the collector's sight, so that the full collections a class fetching at
     # once triggers do not walk it (they held the event loop for tens of milliseconds).
     gc.freeze()
     logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
                                                 port, prefix)
-    await asyncio.Event().wait()
+    await stopping
+    stop(server, classroom, workers)
 
+
+def stop(server: HTTPServer, classroom: Classroom, workers: list[asyncio.Task]) -> NoReturn:
+    """Stop listening, put the grading jobs back in the queue and leave the process.
+
+    It leaves with ``os._exit``: grading threads still in a sandbox are given up (their
+    jobs are queued again; bubblewrap boxes die with this process, and the next service's
+    sandbox backend removes containers left running), and a normal exit would wait for them.
+    """
+    server.stop()
+    requeued = stop_grading_workers(classroom, workers)
+    logging.getLogger("aiclass.classroom").info(
+        "classroom service stopped; %d grading jobs back in the queue", requeued)
+    logging.shutdown()
+    os._exit(0)
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="aiclass classroom service")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
+    die_with_parent()
     configure_service_logging(settings_from_environment().service.log_format)
     asyncio.run(serve(args.port))

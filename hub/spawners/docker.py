@@ -491,6 +491,10 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     docker_settings, gpu = settings.docker, settings.gpu
     cpu_memory, cpu_cores = docker_settings.cpu_mem_limit, docker_settings.cpu_cpu_limit
     c.JupyterHub.spawner_class = ClassroomDockerSpawner
+    # Students' containers are not the hub's children: a hub restarted or upgraded mid-lesson
+    # leaves them running and adopts them (their ids are in its database), and stopping the
+    # hub container stays within ``docker stop``'s ten seconds instead of stopping a class.
+    c.JupyterHub.cleanup_servers = False
     profiles = {
         CPU: _profile(
             f"CPU 环境（{cpu_memory} 内存，{cpu_cores:g} 核）",
