@@ -13,6 +13,7 @@ from benchmarks.__main__ import available
 REPO = Path(__file__).resolve().parents[1]
 OPTIONS = {
     "assignments": ["--band", "--only"],
+    "backup": ["--students", "--submissions"],
     "cnn": ["--repeats"],
     "exchange": ["--students"],
     "explainers": ["--quick"],
