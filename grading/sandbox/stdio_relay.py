@@ -29,6 +29,7 @@ import json
 import os
 import struct
 import sys
+from socket import SHUT_RDWR
 
 import zmq
 
@@ -270,6 +271,12 @@ def serve_grader(spec):
         relay.run(sock.fileno(), on_sandbox)
     except (OSError, ValueError) as error:
         print(f"relay: {error}", file=sys.stderr, flush=True)
+    # Hang up first: the engine does not finish removing a container while its output waits
+    # for a reader.
+    try:
+        sock.shutdown(SHUT_RDWR)
+    except OSError:
+        pass  # the engine hung up first
     try:
         state = api.inspect_container(container)["State"]
         status = 137 if state["OOMKilled"] or state["Running"] else state["ExitCode"]
