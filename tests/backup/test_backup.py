@@ -34,6 +34,8 @@ from tests.hub.hubprocess import (
 )
 from tests.security.test_teacher_server import graded
 
+pytestmark = pytest.mark.integration
+
 KEPT_TABLES = ("regions", "schools", "classes", "people", "enrollments", "credentials",
                "exchange_releases", "exchange_fetches", "exchange_submissions",
                "exchange_feedback", "grading_sources", "grading_jobs", "grading_notebooks",

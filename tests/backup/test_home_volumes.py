@@ -17,6 +17,8 @@ from hub.images import image_reference
 from hub.settings import load_settings
 from tests.backup.library_class import seed_class
 
+pytestmark = pytest.mark.docker
+
 
 @pytest.fixture
 def volumes() -> Iterator[tuple[str, list[str]]]:

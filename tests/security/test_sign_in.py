@@ -15,9 +15,7 @@ import re
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,13 +27,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from requests.adapters import HTTPAdapter
-from sqlalchemy import create_engine
-from sqlalchemy.exc import OperationalError
 from tornado import web
 
 from hub.auth.roster import RosterAuthenticator
 from hub.db import ServiceDatabase
-from hub.images import image_reference
 from hub.messages import TEXT
 from hub.org.credentials import begin_attempt, hash_password, verify_password
 from hub.org.demo import seed_demo_region
@@ -50,6 +45,7 @@ from tests.hub.hubprocess import (
     stop_process_group,
     world_traversable_dir,
 )
+from tests.postgres import running_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -110,28 +106,8 @@ def timed_login(browser: Browser, username: str, password: str) -> tuple[float, 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL of the hub's own image on a loopback port, for as long as the module runs."""
-    if subprocess.run(["docker", "info"], capture_output=True).returncode:
-        pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
-    port, name = free_port(), f"aiclass-signin-pg-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
-                    "-e", "POSTGRES_USER=aiclass", "-e", "POSTGRES_DB=aiclass",
-                    "-e", "POSTGRES_PASSWORD=signin-test", "-e", "POSTGRES_LISTEN=127.0.0.1",
-                    "-e", f"PGPORT={port}", image_reference("postgres")],
-                   check=True, capture_output=True)
-    url = f"postgresql+psycopg2://aiclass:signin-test@127.0.0.1:{port}/aiclass"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with create_engine(url).connect():
-                    break
-            except OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+    with running_postgres("aiclass-signin") as url:
         yield url
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
