@@ -39,7 +39,7 @@ from hub.spawners.kubernetes import memory_quantity, pod_volumes, profile_list
 
 #: Where the hub pod finds its data dir (an emptyDir: state lives on PostgreSQL) and secrets.
 POD_DATA_DIR = "/srv/aiclass"
-POD_SECRETS_DIR = "/etc/aiclass/secrets"
+POD_SECRETS_DIR = "/usr/local/etc/aiclass/secrets"
 DATABASE_PASSWORD_KEY = "database-password"
 OAUTH_SECRET_KEY = "oauth-client-secret"
 EXTRA_CONFIG = ("from hub.kubernetes.hub_config import configure_kubernetes_hub\n"

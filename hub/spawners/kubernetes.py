@@ -220,6 +220,8 @@ def configure_kubernetes_mode(c: Config, settings: Settings) -> None:
     c.JupyterHub.spawner_class = ClassroomKubeSpawner
     spawner = c.ClassroomKubeSpawner
     spawner.classroom_profiles = profiles
+    # the chart sets KubeSpawner.profile_list to the whole list: each person sees their own
+    spawner.profile_list = ClassroomKubeSpawner.allowed_profiles
     spawner.gpu_groups = list(settings.gpu.groups)
     spawner.database_url = settings.database_url
     spawner.lab_locale = settings.locale.default

@@ -8,6 +8,10 @@ chart's oldest supported Kubernetes; then the objects are read for what the sett
 from __future__ import annotations
 
 import base64
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -15,7 +19,13 @@ import pytest
 import yaml
 
 from hub.cli import main
-from tests.kubernetes.conftest import KUBE_VERSION, VARIANTS, helm_template, write_settings
+from tests.kubernetes.conftest import (
+    KUBE_VERSION,
+    REPO,
+    VARIANTS,
+    helm_template,
+    write_settings,
+)
 
 
 def render(tmp_path: Path, variant: str, capsys: pytest.CaptureFixture[str]) -> list[dict]:
@@ -104,15 +114,16 @@ def test_hub_runs_non_root_with_our_config_and_settings(
     assert context["capabilities"] == {"drop": ["ALL"]}
     mounts = {m["mountPath"]: m["name"] for m in hub["volumeMounts"]}
     assert mounts["/srv/aiclass/aiclass.toml"] == "files"
-    assert mounts["/etc/aiclass/secrets"] == "aiclass-secrets"
+    assert mounts["/usr/local/etc/aiclass/secrets"] == "aiclass-secrets"
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["aiclass-secrets"]["secret"]["secretName"] == "aiclass-secrets"
     values = chart_values(objects)
     assert "configure_kubernetes_hub(c)" in values["hub"]["extraConfig"]["aiclass"]
     pod_settings = values["hub"]["extraFiles"]["aiclass-settings"]["stringData"]
-    assert 'password_file = "/etc/aiclass/secrets/database-password"' in pod_settings
+    secrets = "/usr/local/etc/aiclass/secrets"
+    assert f'password_file = "{secrets}/database-password"' in pod_settings
     if variant == "oidc":
-        assert 'client_secret_file = "/etc/aiclass/secrets/oauth-client-secret"' in pod_settings
+        assert f'client_secret_file = "{secrets}/oauth-client-secret"' in pod_settings
         assert ('callback_url = "http://ai.edu.example.cn/hub/oauth_callback"'
                 in pod_settings)
     db = values["hub"]["db"]
@@ -171,3 +182,57 @@ def test_tls_at_the_ingress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert ingress["rules"][0]["host"] == "ai.edu.example.cn"
     assert find(objects, "Service", "proxy-public")["spec"]["type"] == "ClusterIP"
     assert not [o for o in render(tmp_path, "cpu", capsys) if o["kind"] == "Ingress"]
+
+
+def test_the_charts_own_hub_config_loads_ours(
+    tmp_path: Path, roster: str, fake_cluster: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The chart's ``jupyterhub_config.py``, its ConfigMap and Secret mounted where the chart
+    mounts them (a mount namespace of bubblewrap's), runs our ``hub.extraConfig``: the hub gets
+    our spawner, sign-in, services and database, and a GPU student's pod carries the chart's
+    labels (so its network policy selects it) and priority with our limits."""
+    objects = render(tmp_path, "gpu", capsys)
+    etc, data, secrets = tmp_path / "etc", tmp_path / "data", tmp_path / "secrets"
+    for directory in (etc / "config", etc / "secret", data, secrets):
+        directory.mkdir(parents=True)
+    for key, text in find(objects, "ConfigMap", "hub")["data"].items():
+        (etc / "config" / key).write_text(text, encoding="utf-8")
+        if key.endswith(".py"):
+            (etc / key).write_text(text, encoding="utf-8")
+    for key, encoded in find(objects, "Secret", "hub")["data"].items():
+        (etc / "secret" / key).write_bytes(base64.b64decode(encoded))
+    values = chart_values(objects)
+    (data / "aiclass.toml").write_text(
+        values["hub"]["extraFiles"]["aiclass-settings"]["stringData"], encoding="utf-8")
+    (secrets / "database-password").write_text("s3cret-db\n", encoding="utf-8")
+    environment = {"POD_NAMESPACE": "aiclass", "HELM_RELEASE_NAME": "aiclass",
+                   "HUB_SERVICE_HOST": "10.0.0.2", "HUB_SERVICE_PORT": "8081",
+                   "PROXY_API_SERVICE_HOST": "10.0.0.3", "PROXY_API_SERVICE_PORT": "8001",
+                   "PROXY_PUBLIC_SERVICE_HOST": "10.0.0.4", "PROXY_PUBLIC_SERVICE_PORT": "80",
+                   "CONFIGPROXY_AUTH_TOKEN": "unused", "KUBECONFIG": str(fake_cluster),
+                   "PROBE_ROSTER": roster, **values["hub"]["extraEnv"]}
+    command = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/usr/local/etc",
+               "--bind", str(etc), "/usr/local/etc/jupyterhub",
+               "--ro-bind", str(secrets), "/usr/local/etc/aiclass/secrets",
+               "--tmpfs", "/srv", "--bind", str(data), "/srv/aiclass",
+               sys.executable, "-m", "tests.kubernetes.chart_hub_probe"]
+    done = subprocess.run(command, cwd=REPO, env={**os.environ, **environment},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    hub = json.loads(done.stdout.splitlines()[-1])
+    assert hub["spawner_class"] == "ClassroomKubeSpawner"
+    assert hub["offered"] == {"stu-a": ["cpu"], "stu-s": ["cpu", "gpu"]}
+    assert hub["authenticator_class"] == "RosterAuthenticator"
+    assert hub["db_url"] == ("postgresql+psycopg2://aiclass:s3cret-db@db.example:5432/"
+                             "jupyterhub")
+    assert hub["services"]["classroom"]["url"] == "http://hub:8181"
+    assert set(hub["services"]) == {"classroom", "aiclass-org-mirror", "jupyterhub-idle-culler"}
+    pod = hub["pod"]
+    kubernetes_validate.validate(pod, KUBE_VERSION, strict=True)
+    policy = find(objects, "NetworkPolicy", "singleuser")["spec"]["podSelector"]["matchLabels"]
+    assert policy.items() <= pod["metadata"]["labels"].items()
+    assert pod["spec"]["priorityClassName"] == "aiclass-default-priority"
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    [container] = pod["spec"]["containers"]
+    assert container["resources"]["limits"] == {"cpu": 4.0, "memory": 12 * 1024**3,
+                                                "nvidia.com/gpu": "1"}
