@@ -15,6 +15,7 @@ from pathlib import Path
 from hub.commands import UsageError, add_data_dir
 from hub.db import ServiceDatabase
 from hub.org.demo import ACCOUNTS_FILE_NAME, seed_demo_region, write_accounts_file
+from hub.org.first_admin import FIRST_ADMIN_USERNAME, create_first_admin
 from hub.org.models import Person
 from hub.ports import check_ports_free
 from hub.settings import (
@@ -98,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         raise SettingsError(f"{args.data}: 无法准备数据目录 / cannot prepare the data dir: "
                             f"{exc}") from exc
     settings = load_settings(args.data, overrides)
+    if settings.hub.mode == "kubernetes":
+        raise UsageError("kubernetes 模式的 hub 运行在集群中：请用 aiclass k8s up / in kubernetes "
+                         "mode the hub runs in the cluster: use aiclass k8s up")
     check_ports_free(settings)
     proxy = find_proxy()
     if proxy is None:
@@ -108,10 +112,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"已备份后升级数据库 / databases upgraded after a backup: {upgraded.set_dir}")
     database = ServiceDatabase(settings.database_url)
     accounts = seed_demo(settings, database, args.demo)
+    with database.session() as session:
+        first_admin_password = create_first_admin(session)
     database.engine.dispose()
     print(f"AI 课堂 / aiclass: {settings.public_url}  (模式 / mode: {settings.hub.mode})")
     if accounts is not None:
         print(f"演示账号 / demo accounts: {accounts}")
+    if first_admin_password is not None:
+        print(f"区域管理员 / region admin: {FIRST_ADMIN_USERNAME}  初始密码 / initial password: "
+              f"{first_admin_password}  （仅显示这一次，首次登录须修改 / shown this once, to be "
+              "changed at the first sign-in)")
     sys.stdout.flush()
     env = {**os.environ, **environment_for(settings, overrides)}
     os.chdir(settings.data_dir)

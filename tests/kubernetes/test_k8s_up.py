@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,12 @@ def test_up_and_values_refuse_a_settings_file_of_another_mode(
     for command in ("values", "up"):
         assert main(["k8s", command, "--settings", str(settings)]) == 2
         assert 'mode = "kubernetes"' in capsys.readouterr().err
+
+
+def test_aiclass_up_points_a_kubernetes_settings_file_to_k8s_up(tmp_path: Path) -> None:
+    settings = write_settings(tmp_path / "data", "cpu")
+    done = subprocess.run([str(Path(sys.executable).parent / "aiclass"), "up", "--data",
+                           str(settings.parent)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "aiclass k8s up" in done.stderr
+    assert not (settings.parent / "jupyterhub.sqlite").exists()
