@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from hub.backup import describe, restore
@@ -25,5 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Password hashes, grades and students' work: readable by the hub's user only, as in
+    # the data dir (``aiclass up`` does the same).
+    os.umask(0o077)
     print(describe(restore(args.source, args.data)))
     return 0

@@ -71,6 +71,7 @@ def seed_class(settings: Settings) -> None:
     hub_db.add(orm.User(name=STUDENT))
     hub_db.commit()
     hub_db.close()
+    hub_db.get_bind().dispose()  # no pooled connection left to hold the database
     home = settings.data_dir / "homes" / STUDENT / HOME_FILE
     home.parent.mkdir(parents=True)
     home.write_text('{"cells": []}', encoding="utf-8")

@@ -115,6 +115,8 @@ def test_a_running_class_comes_back_whole(base: Path) -> None:
 
         made = aiclass("backup", str(base / "backups"), "--data", str(hub.data_dir))
         assert made.returncode == 0, made.stderr
+        readable = [p for p in (base / "backups").rglob("*") if p.stat().st_mode & 0o077]
+        assert readable == []  # password hashes and students' work: the hub's user only
         before_rows = rows(hub.data_dir / "aiclass.sqlite")
     finally:
         stop_process_group(hub)

@@ -76,7 +76,7 @@ def test_postgresql_databases_are_restored_into_fresh_ones(tmp_path: Path) -> No
 
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE jupyterhub"))
+            connection.execute(text("DROP DATABASE jupyterhub WITH (FORCE)"))
             connection.execute(text("CREATE DATABASE jupyterhub"))
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
