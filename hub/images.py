@@ -99,11 +99,11 @@ def extension_directories() -> tuple[str, ...]:
 #: multiplied by a class of 40 at the bell. jsonschema skips those checks when it is absent.
 SLOW_TO_IMPORT = ("rfc3987-syntax", "lark")
 
-#: nbgrader declares JupyterLab, the classic notebook and ipywidgets as its requirements for the
-#: extensions it adds to a server, but the hub only imports its library (the gradebook, the
-#: preprocessors, the course directory): the servers that run those extensions are the
+#: nbgrader declares JupyterLab, its server, the classic notebook and ipywidgets as requirements
+#: for the extensions it adds to a server, but the hub only imports its library (the gradebook,
+#: the preprocessors, the course directory): the servers that run those extensions are the
 #: students', in the student image. Leaving them out keeps the hub image a hub's.
-LAB_ONLY = ("jupyterlab", "notebook", "ipywidgets")
+LAB_ONLY = ("jupyterlab", "jupyterlab-server", "notebook", "ipywidgets")
 
 LOCKS = RECIPES / "locks"
 

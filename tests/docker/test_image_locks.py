@@ -30,6 +30,7 @@ LOCKED_IMAGES = ("hub", "student")
 #: What only a student's server runs: none of it belongs in the hub image.
 LAB_AND_EXPLAINERS = (
     "jupyterlab",
+    "jupyterlab-server",
     "notebook",
     "ipywidgets",
     "ipykernel",
