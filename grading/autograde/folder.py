@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import nbformat
@@ -54,10 +55,15 @@ def grade_submissions(
                 tasks.append((student, notebook, folder))
             else:
                 results[student, notebook] = grader.missing(notebook)
-    with SandboxPool(backend, size=jobs) as pool, ThreadPoolExecutor(jobs) as workers:
+    remote = backend.grades_whole_notebooks
+    pool = nullcontext() if remote else SandboxPool(backend, size=jobs)
+    with pool, ThreadPoolExecutor(jobs) as workers:
         def grade_one(task: tuple[str, str, Path]) -> None:
             student, notebook, folder = task
-            result = grader.grade(student, notebook, folder, pool.take())
+            if remote:
+                result = backend.grade_notebook(grader, student, notebook, folder)
+            else:
+                result = grader.grade(student, notebook, folder, pool.take())
             results[student, notebook] = result
             if progress:
                 progress(student, notebook, result)

@@ -85,6 +85,16 @@ class NotebookResult:
         if name not in self.flags:
             self.flags.append(name)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> NotebookResult:
+        """The result :meth:`to_dict` wrote (a grading pod sends it back this way)."""
+        result = cls(data["notebook"], [CellResult(c["grade_id"], c["score"], c["max_score"],
+                                                   c["kind"], c["reason"])
+                                        for c in data["cells"]])
+        for flag in data["flags"]:
+            result.flag(flag)
+        return result
+
     def to_dict(self) -> dict:
         return {
             "notebook": self.notebook,

@@ -178,6 +178,10 @@ class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
     """
 
     name = "base"
+    #: A backend that grades whole notebooks where it runs them (a Kubernetes Job holds the
+    #: grader beside the kernel) provides ``grade_notebook(grader, student, notebook,
+    #: folder)`` and is never asked to :meth:`start` a kernel for a grader here.
+    grades_whole_notebooks = False
     limits = Instance(SandboxLimits, args=())
     python = Unicode(sys.executable, help="Python with ipykernel, as seen inside the sandbox")
 

@@ -155,6 +155,51 @@ def squares(n):
 """
 
 
+def attack_cases(port: int, source: Path, gradebook: Path, secret: Path,
+                 outside: Path) -> dict[str, dict]:
+    """The corpus, by attacker: ``write_submission`` arguments for each malicious student.
+
+    ``port`` listens on the host's loopback, ``source``, ``gradebook`` and ``secret`` are
+    files the grader or a neighbour has, ``outside`` a path no sandbox may create.
+    """
+    return {
+        "infinite-loop": dict(edits=solution("while True:\n    pass")),
+        "fork-bomb": dict(edits=solution(
+            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+            "        pass")),
+        "huge-allocation": dict(edits=solution("x = b'x' * (20 * 1024 ** 3)")),
+        "huge-output": dict(edits=solution(
+            "for _ in range(1024):\n    print('x' * (1024 * 1024))")),
+        "network": dict(edits=solution(
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)")),
+        "read-source": dict(edits=solution(f"print(open({str(source)!r}).read())")),
+        "read-gradebook": dict(edits=solution(
+            f"print(open({str(gradebook)!r}, 'rb').read()[:100])")),
+        "read-other-student": dict(edits=solution(f"print(open({str(secret)!r}).read())")),
+        "write-outside": dict(edits=solution(
+            f"open({str(outside)!r}, 'w').write('x')\nopen('/usr/evil', 'w').write('x')")),
+        "edit-locked-cell": dict(change=edit_locked),
+        "change-points": dict(change=change_points),
+        "delete-grade-cell": dict(change=delete_cell),
+        "duplicate-grade-cell": dict(change=duplicate_cell),
+        "patch-showtraceback": dict(change=hide_errors(SHOWTRACEBACK)),
+        "patch-assert": dict(change=hide_errors(AST_STRIP)),
+        "patch-custom-exc": dict(change=hide_errors(CUSTOM_EXC)),
+        "patch-builtins": dict(change=hide_errors(BUILTINS)),
+        "kill-kernel": dict(edits=solution("import os\nos.kill(os.getpid(), 9)")),
+        "ast-wrap": dict(change=hide_errors(AST_WRAP)),
+        "ast-wrap-hidden": dict(change=hide_errors(AST_WRAP_HIDDEN)),
+        "input-wrap": dict(change=hide_errors(INPUT_WRAP)),
+        "showtraceback-hidden": dict(change=hide_errors(SHOWTRACEBACK_HIDDEN)),
+        "event-callbacks": dict(change=hide_errors(EVENTS)),
+        "patch-run-code": dict(change=hide_errors(RUN_CODE)),
+        "sys-modules": dict(change=hide_errors(SYS_MODULES)),
+        "always-equal": dict(edits=solution(ALWAYS_EQUAL)),
+        "frames-and-gc": dict(change=hide_errors(FRAMES)),
+        "exit-and-signal": dict(edits=solution(EXIT)),
+    }
+
+
 def docker_sandbox_ready() -> bool:
     """The engine answers and the student image is built (``.ci/run`` does both)."""
     return DockerSandbox(image=STUDENT_IMAGE).available()
@@ -199,42 +244,7 @@ def attack(request, released_ps1):
     stop = threading.Event()
     threading.Thread(target=accept, daemon=True).start()
 
-    cases = {
-        "infinite-loop": dict(edits=solution("while True:\n    pass")),
-        "fork-bomb": dict(edits=solution(
-            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
-            "        pass")),
-        "huge-allocation": dict(edits=solution("x = b'x' * (20 * 1024 ** 3)")),
-        "huge-output": dict(edits=solution(
-            "for _ in range(1024):\n    print('x' * (1024 * 1024))")),
-        "network": dict(edits=solution(
-            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)")),
-        "read-source": dict(edits=solution(f"print(open({str(source)!r}).read())")),
-        "read-gradebook": dict(edits=solution(
-            f"print(open({str(root / 'gradebook.db')!r}, 'rb').read()[:100])")),
-        "read-other-student": dict(edits=solution(f"print(open({str(secret)!r}).read())")),
-        "write-outside": dict(edits=solution(
-            f"open({str(outside)!r}, 'w').write('x')\nopen('/usr/evil', 'w').write('x')")),
-        "edit-locked-cell": dict(change=edit_locked),
-        "change-points": dict(change=change_points),
-        "delete-grade-cell": dict(change=delete_cell),
-        "duplicate-grade-cell": dict(change=duplicate_cell),
-        "patch-showtraceback": dict(change=hide_errors(SHOWTRACEBACK)),
-        "patch-assert": dict(change=hide_errors(AST_STRIP)),
-        "patch-custom-exc": dict(change=hide_errors(CUSTOM_EXC)),
-        "patch-builtins": dict(change=hide_errors(BUILTINS)),
-        "kill-kernel": dict(edits=solution("import os\nos.kill(os.getpid(), 9)")),
-        "ast-wrap": dict(change=hide_errors(AST_WRAP)),
-        "ast-wrap-hidden": dict(change=hide_errors(AST_WRAP_HIDDEN)),
-        "input-wrap": dict(change=hide_errors(INPUT_WRAP)),
-        "showtraceback-hidden": dict(change=hide_errors(SHOWTRACEBACK_HIDDEN)),
-        "event-callbacks": dict(change=hide_errors(EVENTS)),
-        "patch-run-code": dict(change=hide_errors(RUN_CODE)),
-        "sys-modules": dict(change=hide_errors(SYS_MODULES)),
-        "always-equal": dict(edits=solution(ALWAYS_EQUAL)),
-        "frames-and-gc": dict(change=hide_errors(FRAMES)),
-        "exit-and-signal": dict(edits=solution(EXIT)),
-    }
+    cases = attack_cases(port, source, root / "gradebook.db", secret, outside)
     for student, case in cases.items():
         write_submission(release, submitted, student, **case)
     started = time.monotonic()
