@@ -43,15 +43,15 @@ from hub.lab_config import (
 from hub.service.registration import EXCHANGE_URL_ENV
 from hub.settings import Settings
 from hub.spawners.gpu import DEVICE_LABEL, GpuAssignment, GpuPool, NoGpuAvailable
+from hub.spawners.profiles import CPU, GPU, ProfileChoice
 from hub.spawners.student_network import StudentNetwork, StudentNetworkError
 
 OWNER_LABEL = "org.aiclass.owner"
 PROFILE_LABEL = "org.aiclass.profile"
 LAB_PROFILE_LABEL = "org.aiclass.lab-profile"
-CPU, GPU = "cpu", "gpu"
 
 
-class ClassroomDockerSpawner(DockerSpawner):
+class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
     """DockerSpawner with classroom profiles, hardening, per-student volumes and GPU slots."""
 
     profiles = Dict(
@@ -234,36 +234,9 @@ class ClassroomDockerSpawner(DockerSpawner):
         return bool(groups.intersection(self.gpu_groups))
 
     def chosen_profile(self) -> str:
-        """The profile of this start, checked against what the user may use.
-
-        ``user_options`` come straight from the REST API's request body: DockerSpawner
-        would honour an ``image`` there, so anything but ``profile`` is refused.
-        """
-        unknown = sorted(set(self.user_options) - {"profile"})
-        if unknown:
-            raise self.refuse_options(
-                400, f"只能选择运行环境 / only a profile may be chosen, not: {', '.join(unknown)}"
-            )
-        profile = self.user_options.get("profile", CPU)
-        if profile not in self.profiles:
-            raise self.refuse_options(400, f"未知的环境 / unknown profile: {profile}")
-        if profile == GPU and not self.may_use_gpu():
-            raise self.refuse_options(
-                403, "你的班级不能使用 GPU 环境 / your class may not use GPUs"
-            )
-        return profile
-
-    def refuse_options(self, status: int, message: str) -> web.HTTPError:
-        """The refusal of this start's ``user_options``, which are forgotten.
-
-        JupyterHub keeps the last options it was given as the default of every later start
-        without options (the spawn button), so refused ones would refuse those too.
-        """
-        self.user_options = {}
-        if self.orm_spawner is not None:
-            self.orm_spawner.user_options = {}
-            self.db.commit()
-        return web.HTTPError(status, message)
+        """The profile of this start, checked against what the user may use."""
+        allowed = [key for key in self.profiles if key != GPU or self.may_use_gpu()]
+        return self.checked_profile(self.profiles, allowed)
 
     def profile_form(self) -> str:
         """The spawn page: CPU always, GPU for allowed groups, marked full when no slot is free."""

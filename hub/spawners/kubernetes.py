@@ -10,8 +10,8 @@ code cannot talk to the Kubernetes API as anyone); the home lives on a PVC per s
 ``/dev/shm`` is a memory volume the size of the profile's memory (PyTorch's data loaders need
 more than the runtime's 64 MB). ``user_options`` may name a profile the person is allowed and
 nothing more: KubeSpawner would honour profile options and unlisted choices (an image of the
-student's choosing), so every other key is refused. Teachers' servers start with the
-teacher's Jupyter profile the image carries, as in docker mode.
+student's choosing), so every other key is refused (:mod:`hub.spawners.profiles`). Teachers'
+servers start with the teacher's Jupyter profile the image carries, as in docker mode.
 
 The chart's own ``jupyterhub_config.py`` configures KubeSpawner from the chart's values;
 :func:`configure_kubernetes_mode` then sets this subclass from the same settings those values
@@ -26,7 +26,6 @@ import asyncio
 from typing import Any
 
 from kubespawner import KubeSpawner
-from tornado import web
 from traitlets import Bool, Unicode, default
 from traitlets import List as ListTrait
 from traitlets.config import Config
@@ -40,8 +39,8 @@ from hub.lab_config import (
     person_profile,
 )
 from hub.settings import Settings
+from hub.spawners.profiles import CPU, GPU, ProfileChoice
 
-CPU, GPU = "cpu", "gpu"
 HOME = "/home/jovyan"
 #: The student image's user (``jovyan``), as in docker mode's containers.
 STUDENT_UID = 1000
@@ -115,7 +114,7 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
-class ClassroomKubeSpawner(KubeSpawner):
+class ClassroomKubeSpawner(ProfileChoice, KubeSpawner):
     """KubeSpawner with classroom profiles gated by group, hardening and the teacher's tools."""
 
     classroom_profiles = ListTrait(
@@ -165,34 +164,9 @@ class ClassroomKubeSpawner(KubeSpawner):
             return ""
         return await self._render_options_form_dynamically(self)
 
-    def check_user_options(self) -> None:
-        """Refuse anything but a profile this person is allowed.
-
-        ``user_options`` come straight from the REST API's request body, where KubeSpawner
-        would read profile options and their unlisted choices (an image, a node selector).
-        """
-        unknown = sorted(set(self.user_options) - {"profile"})
-        if unknown:
-            raise self.refuse_options(
-                400, f"只能选择运行环境 / only a profile may be chosen, not: {', '.join(unknown)}")
-        slug = self.user_options.get("profile", CPU)
-        if slug not in {p["slug"] for p in self.classroom_profiles}:
-            raise self.refuse_options(400, f"未知的环境 / unknown profile: {slug}")
-        if slug not in {p["slug"] for p in self.allowed_profiles()}:
-            raise self.refuse_options(
-                403, "你的班级不能使用 GPU 环境 / your class may not use GPUs")
-
-    def refuse_options(self, status: int, message: str) -> web.HTTPError:
-        """The refusal of this start's ``user_options``, which are forgotten (as in docker mode:
-        JupyterHub would otherwise offer them again as the next start's defaults)."""
-        self.user_options = {}
-        if self.orm_spawner is not None:
-            self.orm_spawner.user_options = {}
-            self.db.commit()
-        return web.HTTPError(status, message)
-
     async def load_user_options(self) -> None:
-        self.check_user_options()
+        self.checked_profile({p["slug"] for p in self.classroom_profiles},
+                             {p["slug"] for p in self.allowed_profiles()})
         if self.database_url:
             self._lab_profile = await asyncio.to_thread(
                 person_profile, self.database_url, self.user.name)
