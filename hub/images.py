@@ -7,6 +7,11 @@ on the host with ``pip download`` (which honours the host's pip index or mirror)
 with ``--no-index`` inside ``docker build --network host``. The network is only used by ``apt``
 against the configured mirror.
 
+Which wheels, exactly, is not left to the resolver on the day: each image's lock
+(``images/locks/<image>.txt``, written by ``aiclass images lock`` and committed) names every
+wheel with its sha256, so two centers building one version install the same bytes, and a build
+whose resolution no longer matches its lock stops instead of quietly installing something else.
+
 A rebuild with nothing changed must reuse every layer, so the base is imported only when its tag
 is missing, the wheelhouse is a cache keyed by file name, and the wheels built from this checkout
 are made reproducible (``SOURCE_DATE_EPOCH``) so that identical sources give identical bytes.

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from docker_classroom import docker, ensure_image
 
+from hub.cli import build_parser
 from hub.images import (
     LOCKS,
     BuildOptions,
@@ -108,6 +109,13 @@ def test_a_missing_lock_stops_the_build(tmp_path: Path) -> None:
     builder = ImageBuilder(BuildOptions(version="0.0.0"), work_dir=tmp_path, locks=tmp_path)
     with pytest.raises(ImageBuildError, match="aiclass images lock --only hub"):
         builder.locked_resolution(recipes()["hub"], [])
+
+
+def test_cli_registers_images_lock() -> None:
+    args = build_parser().parse_args(["images", "lock", "--only", "student-gpu"])
+    assert args.func.__name__ == "lock_command" and args.only == ["student-gpu"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["images", "lock", "--only", "postgres"])
 
 
 def installed_distributions(tag: str) -> dict[str, str]:
