@@ -1,4 +1,5 @@
-"""``aiclass k8s up``: the hub's Secret and ``helm upgrade --install`` for KUBECONFIG's cluster.
+"""``aiclass k8s up``: the hub's Secret and grading Role, and ``helm upgrade --install`` for
+KUBECONFIG's cluster.
 
 Nothing here talks to a cluster itself: ``kubectl`` applies the Secret (its manifest on stdin,
 so the password never appears on a command line) and ``helm`` installs the chart with the
@@ -49,6 +50,37 @@ def secret_manifest(settings: Settings) -> dict:
             "data": data}
 
 
+#: The chart's hub ServiceAccount (``fullnameOverride: ""``), whose token the hub pod holds.
+HUB_SERVICE_ACCOUNT = "hub"
+GRADING_ROLE = "aiclass-grading"
+
+
+def grading_rbac(settings: Settings) -> list[dict]:
+    """What the classroom service in the hub pod needs to grade in Jobs, beyond the chart's
+    hub Role (pods, claims, secrets, services): the Jobs, their ConfigMaps and pods' logs, and
+    the deny-all NetworkPolicy of grading pods (``grading/sandbox/kubernetes.py``)."""
+    namespace = settings.kubernetes.namespace
+    metadata = {"name": GRADING_ROLE, "namespace": namespace}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": metadata,
+            "rules": [
+                {"apiGroups": ["batch"], "resources": ["jobs"],
+                 "verbs": ["create", "delete", "get"]},
+                {"apiGroups": [""], "resources": ["configmaps"],
+                 "verbs": ["create", "patch", "delete"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+                 "verbs": ["create"]},
+            ]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": metadata,
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": GRADING_ROLE},
+               "subjects": [{"kind": "ServiceAccount", "name": HUB_SERVICE_ACCOUNT,
+                             "namespace": namespace}]}
+    return [role, binding]
+
+
 def helm_command(settings: Settings, values_file: Path, chart: str | None) -> list[str]:
     """``helm upgrade --install`` of the chart (a local copy, or the JupyterHub repository)."""
     kubernetes = settings.kubernetes
@@ -69,14 +101,16 @@ def _run(argv: list[str], stdin: str | None = None) -> None:
 
 
 def install(settings_path: Path, chart: str | None, values_file: Path) -> Settings:
-    """Apply the hub's Secret, write the values to ``values_file``, and install the chart."""
+    """Apply the namespace, the hub's Secret and its grading Role, write the values to
+    ``values_file``, and install the chart."""
     _, settings = read_settings_file(settings_path)
     manifest = secret_manifest(settings)
     values_file.write_text(values_yaml(settings_path), encoding="utf-8")
     kubernetes = settings.kubernetes
     namespace = {"apiVersion": "v1", "kind": "Namespace",
                  "metadata": {"name": kubernetes.namespace}}
+    items = [namespace, manifest, *grading_rbac(settings)]
     _run(["kubectl", "apply", "-f", "-"],
-         stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [namespace, manifest]}))
+         stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     _run(helm_command(settings, values_file, chart))
     return settings

@@ -43,6 +43,9 @@ from hub.settings import Settings, settings_from_environment
 
 SERVICE_NAME = "classroom"
 DEFAULT_PREFIX = f"/services/{SERVICE_NAME}/"
+#: The grading sandbox of each mode: bubblewrap (``local``) where nothing else is named; in
+#: kubernetes mode the hub pod can make no namespaces of its own, so grading runs in Jobs.
+GRADING_SANDBOX = {"docker": "docker", "kubernetes": "kubernetes"}
 
 
 class ClassroomApplication(web.Application):
@@ -84,13 +87,13 @@ def listen(app: web.Application, port: int, ip: str = "127.0.0.1") -> HTTPServer
     return server
 
 
-async def serve(port: int) -> None:
+async def serve(port: int, ip: str) -> None:
     """Serve until SIGINT or SIGTERM, then stop at once (:mod:`hub.process_lifetime`)."""
     stopping = asyncio.ensure_future(stop_requested())
     settings = settings_from_environment()
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
-    server = listen(make_app(classroom, prefix, settings), port)
+    server = listen(make_app(classroom, prefix, settings), port, ip)
     classroom.start_blob_sweeps()
     ActivityRecorder(api_url=os.environ["JUPYTERHUB_API_URL"],
                      api_token=os.environ["JUPYTERHUB_API_TOKEN"],
@@ -102,16 +105,15 @@ async def serve(port: int) -> None:
                     database=classroom.database).start()
     requeue_abandoned(classroom)
     workers = start_grading_workers(classroom, settings.service.grading_workers,
-                                    sandbox="docker" if settings.hub.mode == "docker"
-                                    else "local",
+                                    sandbox=GRADING_SANDBOX.get(settings.hub.mode, "local"),
                                     image=image_reference("student",
                                                           settings.docker.registry_prefix))
     # What start-up made (mappers, routes, compiled schemas) lives as long as the process:
     # moved out of the collector's sight, so that the full collections a class fetching at
     # once triggers do not walk it (they held the event loop for tens of milliseconds).
     gc.freeze()
-    logging.getLogger("aiclass.classroom").info("classroom service on 127.0.0.1:%d%s",
-                                                port, prefix)
+    logging.getLogger("aiclass.classroom").info("classroom service on %s:%d%s",
+                                                ip, port, prefix)
     await stopping
     stop(server, classroom, workers)
 
@@ -130,10 +132,12 @@ def stop(server: HTTPServer, classroom: Classroom, workers: list[asyncio.Task]) 
     logging.shutdown()
     os._exit(0)
 
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="aiclass classroom service")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ip", default="127.0.0.1")
     args = parser.parse_args(argv)
     die_with_parent()
     configure_service_logging(settings_from_environment().service.log_format)
-    asyncio.run(serve(args.port))
+    asyncio.run(serve(args.port, args.ip))

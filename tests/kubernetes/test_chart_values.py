@@ -104,6 +104,9 @@ def test_hub_runs_non_root_with_our_config_and_settings(
     objects = render(tmp_path, variant, capsys)
     pod = find(objects, "Deployment", "hub")["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
+    # the account `aiclass k8s up` binds the grading Role to
+    assert pod["serviceAccountName"] == "hub" == find(objects, "ServiceAccount", "hub")[
+        "metadata"]["name"]
     [hub] = pod["containers"]
     assert hub["image"] == "aiclass/hub:0.1.0"
     assert hub["command"] == ["tini", "-g", "--"]

@@ -11,11 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
 
 from hub.cli import main
 from hub.kubernetes.values import values_yaml
-from tests.kubernetes.conftest import CHART, write_settings
+from tests.kubernetes.conftest import CHART, KUBE_VERSION, write_settings
 
 RECORDER = """#!/bin/sh
 log="{log}/$(basename "$0")"
@@ -56,7 +57,18 @@ def test_up_applies_the_secret_then_installs_the_chart(
     kubectl = (log / "kubectl.argv").read_text(encoding="utf-8").split("\n")[:-1]
     assert kubectl == ["apply", "-f", "-"]
     applied = json.loads((log / "kubectl.stdin").read_text(encoding="utf-8"))
-    namespace, secret = applied["items"]
+    namespace, secret, role, binding = applied["items"]
+    for manifest in applied["items"]:
+        kubernetes_validate.validate(manifest, KUBE_VERSION, strict=True)
+    # the classroom service grades in Jobs with the hub pod's account (grading/sandbox)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "hub",
+                                    "namespace": "aiclass"}]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    granted = {(resource, verb) for rule in role["rules"] for resource in rule["resources"]
+               for verb in rule["verbs"]}
+    assert {("jobs", "create"), ("configmaps", "create"), ("pods/log", "get"),
+            ("networkpolicies", "create")} <= granted
+    assert not {r for r, _ in granted} & {"secrets", "serviceaccounts", "roles"}
     assert namespace == {"apiVersion": "v1", "kind": "Namespace",
                          "metadata": {"name": "aiclass"}}
     assert secret["metadata"] == {"name": "aiclass-secrets", "namespace": "aiclass"}
