@@ -15,6 +15,7 @@ from traitlets.config import Config
 from hub.auth.oauth import configure_oauth
 from hub.auth.roster import RosterAuthenticator
 from hub.db import sqlite_wal_connector
+from hub.hub_api import internal_address
 from hub.messages import TEXT
 from hub.monitoring import configure_monitoring
 from hub.org.mirror import SERVICE_NAME as MIRROR_SERVICE
@@ -32,7 +33,7 @@ def configure_network(c: Config, settings: Settings) -> None:
     """Where the proxy, the hub and the proxy's API listen; state files in the data dir."""
     hub, data = settings.hub, settings.data_dir
     c.JupyterHub.bind_url = settings.public_url
-    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub.hub_port}"
+    c.JupyterHub.hub_bind_url = f"http://{internal_address(settings)}:{hub.hub_port}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.proxy_api_port}"
     c.ConfigurableHTTPProxy.pid_file = str(data / "proxy.pid")
     c.JupyterHub.pid_file = str(data / "jupyterhub.pid")

@@ -14,6 +14,7 @@ Tornado loop and use the ``async`` ones, which never block it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -35,9 +36,38 @@ class HubUnreachable(HubAPIError):
     """No answer at all: the hub is not running (yet), as opposed to a refusal."""
 
 
+@functools.cache
+def _students_gateway(network: str) -> str:
+    from docker import APIClient
+
+    from hub.spawners.student_network import StudentNetwork
+
+    client = APIClient()
+    try:
+        return StudentNetwork.ensure(client, network).gateway
+    finally:
+        client.close()
+
+
+def internal_address(settings: Settings) -> str:
+    """Where the hub's API and the classroom service listen: loopback, except in docker mode
+    behind ``[tls]``.
+
+    There students' containers cannot go through the proxy (its certificate names the hub's
+    public name, not the address they reach it at), so both listen on the students' network's
+    gateway, an address of this host that only the fenced-in containers and the host reach
+    (:mod:`hub.spawners.student_network`), never on every address where the school network
+    would meet them in clear. The network is made here if missing, before the hub binds.
+    """
+    if settings.hub.mode == "docker" and settings.tls.enabled:
+        return _students_gateway(settings.docker.network)
+    return "127.0.0.1"
+
+
 def hub_api_url(settings: Settings) -> str:
-    """The hub's REST API on loopback, where the hub itself listens."""
-    return f"http://127.0.0.1:{settings.hub.hub_port}{settings.hub.base_url}hub/api"
+    """The hub's REST API where the hub itself listens (:func:`internal_address`)."""
+    host = internal_address(settings)
+    return f"http://{host}:{settings.hub.hub_port}{settings.hub.base_url}hub/api"
 
 
 def server_state(user: Mapping[str, Any], server_name: str = "") -> ServerState:

@@ -12,6 +12,7 @@ import sys
 
 from traitlets.config import Config
 
+from hub.hub_api import internal_address
 from hub.service.app import SERVICE_NAME
 from hub.settings import Settings, service_environment
 
@@ -19,9 +20,9 @@ ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 EXCHANGE_URL_ENV = "AICLASS_EXCHANGE_URL"
 
 
-def _free_loopback_port() -> int:
+def _free_port(host: str) -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
@@ -29,22 +30,27 @@ def service_url(settings: Settings, port: int) -> str:
     """The service's URL as the users' servers reach it: through the hub's proxy.
 
     Behind ``[tls]`` the proxy speaks only TLS with a certificate for the hub's public name,
-    which ``127.0.0.1`` is not; servers then reach the service at its own loopback ``port``,
-    where the traffic never leaves the machine.
+    which ``127.0.0.1`` is not; servers then reach the service at its own ``port`` on
+    :func:`internal_address`, where the traffic never leaves the machine.
     """
     if settings.tls.enabled:
-        return f"http://127.0.0.1:{port}{settings.hub.base_url}services/{SERVICE_NAME}/"
+        host = internal_address(settings)
+        return f"http://{host}:{port}{settings.hub.base_url}services/{SERVICE_NAME}/"
     host = "127.0.0.1" if settings.hub.ip in ("", "0.0.0.0") else settings.hub.ip
     return f"http://{host}:{settings.hub.port}{settings.hub.base_url}services/{SERVICE_NAME}/"
 
 
 def configure_services(c: Config, settings: Settings) -> None:
     """Start the classroom service with the hub and let users' tokens reach it."""
-    port = settings.service.port or _free_loopback_port()
+    host = internal_address(settings)
+    port = settings.service.port or _free_port(host)
+    if host != "127.0.0.1":
+        # the one port of the service that students' containers may reach (the fence's)
+        c.ClassroomDockerSpawner.service_port = port
     c.JupyterHub.services.append({
         "name": SERVICE_NAME,
-        "url": f"http://127.0.0.1:{port}",
-        "command": [sys.executable, "-m", "hub.service", "--port", str(port)],
+        "url": f"http://{host}:{port}",
+        "command": [sys.executable, "-m", "hub.service", "--port", str(port), "--ip", host],
         "environment": service_environment(settings),
         "oauth_no_confirm": True,
         "timeout": 180,

@@ -8,8 +8,9 @@ student's home lives on a named volume so their work survives the container bein
 the image being upgraded. Teachers' servers start with the teacher's Jupyter profile that the
 image carries (formgrader and course tools), students' with the image's own. Every container
 has a network namespace of its own on the students' network (:mod:`hub.spawners.student_network`),
-fenced in so that it reaches the hub and the classroom service through the proxy's port and
-nothing else; ``user_options`` may name a profile the person is allowed, and nothing more.
+fenced in so that it reaches the hub and the classroom service through the proxy's port (behind
+``[tls]``, at their own ports on the network's gateway) and nothing else; ``user_options``
+may name a profile the person is allowed, and nothing more.
 :func:`configure_docker_mode` turns the settings into that configuration, with idle culling and
 a spawn limit.
 """
@@ -142,6 +143,25 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
         container may reach, for the hub's API and the classroom service alike.""",
     ).tag(config=True)
 
+    hub_api_port = Integer(
+        0,
+        help="""With TLS at the proxy (``[tls]``): the hub's API port, bound on the students'
+        network's gateway, where containers reach the hub directly. Through the proxy they
+        would have to trust its certificate, which names the hub's public name and not the
+        gateway. 0: containers reach the hub and the service through :attr:`proxy_port`.""",
+    ).tag(config=True)
+
+    service_port = Integer(
+        0,
+        help="""With :attr:`hub_api_port`: the classroom service's port on the gateway.""",
+    ).tag(config=True)
+
+    secure_cookies = Bool(
+        False,
+        help="""The proxy speaks TLS: the server's own cookies (its ``_xsrf``) are ``Secure``
+        too. The server sees the proxy's plain HTTP and would not mark them itself.""",
+    ).tag(config=True)
+
     fence_network = Bool(
         True,
         help="""Install the nftables fence around :attr:`network_name` before the first
@@ -155,6 +175,12 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
     _boot_gate: asyncio.Semaphore | None = None
     _lab_profile: str | None = None
     _docker_executor: ThreadPoolExecutor | None = None
+
+    def gateway_ports(self) -> list[int]:
+        """The host's ports on the gateway a container may reach, the hub API's first."""
+        if self.hub_api_port:
+            return [self.hub_api_port, self.service_port]
+        return [self.proxy_port]
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -217,7 +243,10 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
         if self.defer_nbgrader and self.lab_profile() == "student":
             extensions[DEFERRED_NBGRADER_EXTENSION] = True
             extensions.update({name: False for name in NBGRADER_STUDENT_SERVER_EXTENSIONS})
-        return [f"--ServerApp.jpserver_extensions={extensions!r}"] if extensions else []
+        args = [f"--ServerApp.jpserver_extensions={extensions!r}"] if extensions else []
+        if self.secure_cookies:
+            args.append('--ServerApp.tornado_settings={"xsrf_cookie_kwargs": {"secure": True}}')
+        return args
 
     @property
     def owner(self) -> str:
@@ -309,10 +338,11 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
         if self.hub_connect_url and env.get(EXCHANGE_URL_ENV):
-            # the container's 127.0.0.1 is its own: the service is reached through the proxy
-            hub = urlsplit(self.hub_connect_url)
+            # the container's 127.0.0.1 is its own: the service is reached on the gateway
+            gateway = urlsplit(self.hub_connect_url).hostname
+            port = self.service_port or self.proxy_port
             env[EXCHANGE_URL_ENV] = urlunsplit(urlsplit(env[EXCHANGE_URL_ENV])._replace(
-                scheme=hub.scheme, netloc=hub.netloc))
+                scheme="http", netloc=f"{gateway}:{port}"))
         config_path = ":".join(path for path in (
             self.locale_config_paths.get(self.lab_locale),
             self.lab_config_paths.get(self.lab_profile())) if path)
@@ -351,7 +381,7 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
         self.mem_limit = profile["mem_limit"]
         self.cpu_limit = float(profile["cpu_limit"])
         network = await self.student_network()
-        self.hub_connect_url = f"http://{network.gateway}:{self.proxy_port}"
+        self.hub_connect_url = f"http://{network.gateway}:{self.gateway_ports()[0]}"
         if profile_key == GPU:
             try:
                 self.gpu_pool().assign(self.owner)
@@ -382,7 +412,7 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
         return cls._network_lock
 
     async def fenced_network(self) -> StudentNetwork:
-        """Make (if missing) and fence in the students' network, and check the proxy is on it."""
+        """Make (if missing) and fence in the students' network; check the hub is on it."""
         loop = asyncio.get_running_loop()
         network = await loop.run_in_executor(
             self.executor, StudentNetwork.ensure, self.client, self.network_name
@@ -390,17 +420,18 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
         try:
             if self.fence_network:
                 await loop.run_in_executor(
-                    self.executor, network.install_fence, self.proxy_port
+                    self.executor, network.install_fence, self.gateway_ports()
                 )
-            _, writer = await asyncio.open_connection(network.gateway, self.proxy_port)
+            port = self.gateway_ports()[0]
+            _, writer = await asyncio.open_connection(network.gateway, port)
         except StudentNetworkError as error:
             raise web.HTTPError(500, str(error)) from error
         except OSError as error:
             raise web.HTTPError(
                 500,
-                f"代理没有在学生网络的 {network.gateway} 上监听"
+                f"hub 没有在学生网络的 {network.gateway}:{port} 上监听"
                 "（[hub] ip 应为 0.0.0.0 或该地址）"
-                f" / the proxy does not listen on {network.gateway}, the students' "
+                f" / the hub does not listen on {network.gateway}:{port}, the students' "
                 "network's gateway ([hub] ip must be 0.0.0.0 or that address)",
             ) from error
         writer.close()
@@ -491,6 +522,9 @@ def configure_docker_mode(c: Config, settings: Settings) -> None:
     spawner.network_name = docker_settings.network
     spawner.fence_network = docker_settings.fence_network
     spawner.proxy_port = settings.hub.port
+    if settings.tls.enabled:
+        spawner.hub_api_port = settings.hub.hub_port
+        spawner.secure_cookies = True
     spawner.home_volume = docker_settings.home_volume
     spawner.prefix = docker_settings.container_prefix
     spawner.course_data = docker_settings.course_data

@@ -11,11 +11,13 @@ container runs as uid 1000 (which can also be a person on the host), and hosts o
 So each container gets its own network namespace on a Docker bridge network created
 ``--internal``: its 127.0.0.1 is its own, and so is every port it binds. The host keeps an
 address on the bridge (the gateway), through which the proxy reaches the servers and the
-servers reach the hub and the classroom service, both through the proxy's public port.
+servers reach the hub and the classroom service: through the proxy's public port, or, when
+the proxy speaks TLS (``[tls]``) with a certificate for the hub's public name, at the hub's
+API port and the service's port, both bound on the gateway only.
 Docker's isolation of an internal network is iptables rules, which a daemon started with
 ``--iptables=false`` never writes and which never covered the gateway address itself (a host
 service listening on every address would answer). :class:`StudentNetwork` therefore installs
-its own nftables fence: from the bridge, only the proxy's port on the gateway and replies
+its own nftables fence: from the bridge, only those ports on the gateway and replies
 to the proxy's own connections are accepted, everything else is refused at once (TCP reset,
 ICMP administratively prohibited), nothing is routed off the bridge (no school network, no
 169.254.169.254), and containers on it cannot reach one another.
@@ -79,9 +81,10 @@ class StudentNetwork:
         bridge = options.get("com.docker.network.bridge.name") or f"br-{info['Id'][:12]}"
         return cls(name, bridge, subnet, gateway.split("/")[0])
 
-    def fence_rules(self, proxy_port: int) -> str:
+    def fence_rules(self, open_ports: list[int]) -> str:
         """The nftables script replacing this network's fence, applied as one transaction."""
         table, bridge = fence_table(self.name), self.bridge
+        ports = ", ".join(str(port) for port in sorted(set(open_ports)))
         return f"""
 table inet {table} {{ }}
 delete table inet {table}
@@ -89,7 +92,7 @@ table inet {table} {{
     chain input {{
         type filter hook input priority filter - 1; policy accept;
         iifname "{bridge}" ct state established,related accept
-        iifname "{bridge}" ip daddr {self.gateway} tcp dport {proxy_port} accept
+        iifname "{bridge}" ip daddr {self.gateway} tcp dport {{ {ports} }} accept
         iifname "{bridge}" meta l4proto tcp reject with tcp reset
         iifname "{bridge}" reject with icmpx type admin-prohibited
     }}
@@ -109,12 +112,13 @@ table bridge {table} {{
 }}
 """
 
-    def install_fence(self, proxy_port: int) -> None:
-        """Replace this network's nftables fence (the hub needs ``CAP_NET_ADMIN`` and nft)."""
+    def install_fence(self, open_ports: list[int]) -> None:
+        """Replace this network's fence, open to ``open_ports`` on the gateway (the hub needs
+        ``CAP_NET_ADMIN`` and nft)."""
         try:
             result = subprocess.run(
                 ["nft", "-f", "-"],
-                input=self.fence_rules(proxy_port),
+                input=self.fence_rules(open_ports),
                 capture_output=True,
                 text=True,
             )

@@ -1,0 +1,224 @@
+"""Docker mode behind ``[tls]``: browsers get HTTPS, students' containers stay fenced in.
+
+A real docker-mode hub with a self-signed certificate made by ``openssl`` for this run, on a
+students' network of its own. A student signs in over HTTPS and must get only ``Secure``
+cookies; their container's server starts and answers through the proxy over HTTPS. From
+inside the container (``docker exec`` as its own user, what the student's terminal is) the
+hub's API and the classroom service answer on the gateway, and every other port of the host
+(the proxy's public and API ports, a database stand-in, loopback) and the metadata address
+is refused at once. Plain HTTP to the public port and the hub's API port on the host's other
+addresses must not serve a sign-in page. Each test fails if the attack works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from hub.spawners.student_network import StudentNetwork, temporary_student_network
+from tests.docker.docker_classroom import (
+    REPO,
+    demo_students,
+    docker,
+    docker_available,
+    ensure_image,
+    free_port,
+    sign_in,
+    wait_for,
+)
+from tests.security.test_docker_isolation import METADATA, DatabaseStandIn
+
+pytestmark = pytest.mark.docker
+
+
+@dataclass
+class TlsHub:
+    url: str
+    data_dir: Path
+    run_id: str
+    network: StudentNetwork
+    port: int
+    hub_port: int
+    proxy_api_port: int
+
+
+def self_signed_certificate(directory: Path, address: str) -> tuple[Path, Path]:
+    """A throwaway certificate for ``address``, as a center would test before its real one."""
+    certificate, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=aiclass-test", "-addext", f"subjectAltName=IP:{address}",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )
+    return certificate, key
+
+
+@pytest.fixture(scope="module")
+def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsHub]:
+    if not docker_available():
+        pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
+    ensure_image("student")
+    run_id = f"partc-{uuid.uuid4().hex[:8]}"
+    data_dir = tmp_path_factory.mktemp("tls-hub")
+    with temporary_student_network(f"aiclass-test-{run_id}") as network, \
+            pytest.MonkeyPatch.context() as env:
+        certificate, key = self_signed_certificate(tmp_path_factory.mktemp("tls"),
+                                                   network.gateway)
+        # requests (sign_in, wait_for) trusts the test certificate and nothing else new
+        env.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+        hub = TlsHub(f"https://{network.gateway}:{(port := free_port())}/", data_dir, run_id,
+                     network, port, free_port(), free_port())
+        (data_dir / "aiclass.toml").write_text(f"""
+[hub]
+mode = "docker"
+ip = "{network.gateway}"
+port = {port}
+hub_port = {hub.hub_port}
+proxy_api_port = {hub.proxy_api_port}
+
+[tls]
+certificate = "{certificate}"
+key = "{key}"
+
+[demo]
+students = 2
+
+[docker]
+home_volume = "aiclass-test-{run_id}-{{username}}"
+cull_idle_minutes = 0
+container_prefix = "aiclass-test-{run_id}"
+network = "{network.name}"
+cpu_mem_limit = "1G"
+""", encoding="utf-8")
+        with (data_dir / "hub.log").open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "up", "--data", str(data_dir)], cwd=REPO,
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)})
+        try:
+            wait_for(f"{hub.url}hub/api/", timeout=300)
+            yield hub
+        finally:
+            process.terminate()
+            try:
+                process.wait(120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            for volume in docker("volume", "ls", "-q", "--filter",
+                                 f"name=aiclass-test-{run_id}-").split():
+                for container in docker("ps", "-aq", "--filter", f"volume={volume}").split():
+                    docker("rm", "-f", container, check=False)
+                docker("volume", "rm", "-f", volume, check=False)
+
+
+@pytest.fixture(scope="module")
+def student_container(tls_hub: TlsHub) -> tuple[str, str]:
+    """(student, container id) after the student signed in over HTTPS and started a server."""
+    name, password, _ = demo_students(tls_hub.data_dir)[0]
+    student = sign_in(tls_hub.url, name, password)
+    student.start(timeout=180)
+    (container,) = docker("ps", "-q", "--filter", f"label=org.aiclass.owner={name}",
+                          "--filter", f"name=aiclass-test-{tls_hub.run_id}").split()
+    return name, container
+
+
+def test_a_student_signs_in_over_https_gets_secure_cookies_and_reaches_the_lab(
+    tls_hub: TlsHub,
+) -> None:
+    name, password, _ = demo_students(tls_hub.data_dir)[1]
+    student = sign_in(tls_hub.url, name, password)
+    cookies = list(student.session.cookies)
+    assert {"jupyterhub-session-id", "jupyterhub-hub-login"} <= {c.name for c in cookies}
+    insecure = [c.name for c in cookies if not c.secure]
+    assert not insecure, f"cookies a plain-HTTP request would carry: {insecure}"
+
+    student.start(timeout=180)
+    lab = student.lab()
+    assert lab.status_code == 200, lab.text[:500]
+    assert lab.url.startswith(tls_hub.url) and "JupyterLab" in lab.text
+    # the server's own cookies, set through the proxy, are Secure too
+    assert all(c.secure for c in student.session.cookies)
+
+
+def test_the_public_port_speaks_only_tls_and_the_hub_api_is_not_on_loopback(
+    tls_hub: TlsHub,
+) -> None:
+    plain = f"http://{tls_hub.network.gateway}:{tls_hub.port}/hub/login"
+    try:
+        answer = requests.get(plain, timeout=10)
+    except requests.ConnectionError:
+        answer = None
+    assert answer is None or "password" not in answer.text, "a sign-in page over plain HTTP"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{tls_hub.hub_port}/hub/login", timeout=10)
+
+
+PROBES = """
+import json, os, socket, time
+from urllib.request import Request, urlopen
+
+def probe(host, port):
+    began = time.monotonic()
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+        outcome = "connected"
+    except OSError as error:
+        outcome = type(error).__name__
+    return [outcome, time.monotonic() - began]
+
+def get(url):
+    token = os.environ["JUPYTERHUB_API_TOKEN"]
+    with urlopen(Request(url, headers={"Authorization": "token " + token}), timeout=10) as r:
+        return json.load(r)
+
+found = {name: probe(host, port) for name, (host, port) in TARGETS.items()}
+found["hub"] = get(os.environ["JUPYTERHUB_API_URL"] + "/")
+found["service"] = get(os.environ["AICLASS_EXCHANGE_URL"] + "api/v1/")
+found["urls"] = [os.environ["JUPYTERHUB_API_URL"], os.environ["AICLASS_EXCHANGE_URL"]]
+print(json.dumps(found))
+"""
+
+
+def test_inside_the_container_only_the_hub_api_and_the_service_answer(
+    tls_hub: TlsHub, student_container: tuple[str, str],
+) -> None:
+    name, container = student_container
+    gateway = tls_hub.network.gateway
+    database = DatabaseStandIn(free_port())
+    database.listen("127.0.0.1")
+    database.listen(gateway)
+    targets = {
+        "public port on gateway": (gateway, tls_hub.port),
+        "proxy api on gateway": (gateway, tls_hub.proxy_api_port),
+        "hub api on its own loopback": ("127.0.0.1", tls_hub.hub_port),
+        "database on loopback": ("127.0.0.1", database.port),
+        "database on gateway": (gateway, database.port),
+        "cloud metadata": METADATA,
+    }
+    try:
+        output = docker("exec", "-u", "1000", container, "python3", "-c",
+                        f"TARGETS = {targets!r}\n{PROBES}")
+    finally:
+        database.close()
+    found = json.loads(output.splitlines()[-1])
+
+    hub_url, service_url = found["urls"]
+    assert hub_url.startswith(f"http://{gateway}:{tls_hub.hub_port}/"), hub_url
+    assert service_url.startswith(f"http://{gateway}:"), service_url
+    assert "version" in found["hub"], "the hub's API on the gateway must answer"
+    assert found["service"]["user"] == name, "the classroom service must answer"
+    for target in targets:
+        outcome, seconds = found[target]
+        assert outcome != "connected", f"the student's container reached the {target}"
+        assert seconds < 3, f"{target}: refused only after {seconds:.1f} s, not at once"
+    assert database.accepted == [], "the PostgreSQL stand-in saw a connection"
