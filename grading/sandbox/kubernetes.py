@@ -43,6 +43,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import nbformat
 from traitlets import Any as AnyTrait
 from traitlets import Float, Unicode
 
@@ -295,6 +296,8 @@ class KubernetesSandbox(SandboxBackend):
     networking = AnyTrait(help="NetworkingV1Api; made from the cluster's configuration when "
                           "unset")
 
+    _policy_ensured = False
+
     @classmethod
     def for_run(cls, limits: SandboxLimits, image: str | None) -> KubernetesSandbox:
         return cls(limits=limits, image=image or "")
@@ -338,7 +341,9 @@ class KubernetesSandbox(SandboxBackend):
                            "whole notebooks (grade_notebook), it starts no local kernel")
 
     def ensure_network_policy(self) -> None:
-        """Create the deny-all policy for grading pods unless it exists."""
+        """Create the deny-all policy for grading pods unless it exists (once per backend)."""
+        if self._policy_ensured:
+            return
         self.connect()
         try:
             self.networking.create_namespaced_network_policy(
@@ -346,6 +351,7 @@ class KubernetesSandbox(SandboxBackend):
         except Exception as error:
             if getattr(error, "status", None) != 409:  # 409: it already exists
                 raise
+        self._policy_ensured = True
 
     def grade_notebook(self, grader: NotebookGrader, student: str, notebook: str,
                        folder: Path) -> NotebookResult:
@@ -373,7 +379,6 @@ class KubernetesSandbox(SandboxBackend):
             return grader.missing(notebook, "timeout")
         result = NotebookResult.from_dict(outcome["result"])
         if outcome.get("executed"):
-            import nbformat
             result.executed = nbformat.reads(outcome["executed"], as_version=4)
         return result
 

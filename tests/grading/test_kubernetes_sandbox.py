@@ -63,6 +63,24 @@ for path in ('/proc/1/fd/1', '/proc/1/fd/2'):
 def squares(n):
     return []
 """
+#: A student who counts how many processes the pod lets them start (the pod spec has no pids
+#: limit: the kernel's RLIMIT_NPROC for the job's own uid must stop them).
+FORK_COUNT = """\
+import os, time
+children = []
+try:
+    for _ in range(900):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(20)
+            os._exit(0)
+        children.append(pid)
+except OSError:
+    pass
+print('forked', len(children))
+def squares(n):
+    return []
+"""
 #: The z2jh chart's ``kubeVersion: ">=1.28.0-0"``: the oldest API the objects must fit.
 KUBE_VERSION = "1.28.0"
 STUDENT_IMAGE = image_reference("student")
@@ -193,15 +211,15 @@ class ScriptedCluster:
 
     def delete_namespaced_job(self, name, namespace, propagation_policy):
         if name not in self.jobs:
-            raise NotFound(404)
+            raise ApiStatus(404)
         self.jobs.remove(name)
 
     def delete_namespaced_config_map(self, name, namespace):
         self.config_maps.remove(name)
 
 
-class NotFound(Exception):
-    """An ApiException's shape: ``status``."""
+class ApiStatus(Exception):
+    """An ApiException's shape: its HTTP ``status``."""
 
     def __init__(self, status):
         super().__init__(status)
@@ -327,6 +345,7 @@ def graded_in_pods(released_ps1):
     cases = attack_cases(listener.getsockname()[1], root / "source" / "ps1" / "problem1.ipynb",
                          root / "gradebook.db", secret, outside)
     cases["forge-result"] = {"edits": {"squares": FORGE}}
+    cases["fork-count"] = {"edits": {"squares": FORK_COUNT}}
     for student, case in cases.items():
         write_submission(release, submitted, student, skip=("problem2",), **case)
     prefix = f"aiclass-test-k8s-{uuid.uuid4().hex[:6]}"
@@ -377,6 +396,21 @@ def test_kernel_cannot_forge_the_graders_result(graded_in_pods):
 
 @pytest.mark.docker
 @pytest.mark.timeout(900)
+def test_processes_are_bounded_by_the_jobs_own_uid(graded_in_pods):
+    """No pod pids limit: the job's uid and RLIMIT_NPROC stop a fork loop near ``pids``.
+
+    The Docker stand-in for the node's ``podPidsLimit`` is 1024; the student must be stopped
+    long before it, at the limits' 32 (plus the grader's threads, which share the uid).
+    """
+    executed = graded_in_pods["students"]["fork-count"].notebooks[0].executed
+    printed = "".join(o.get("text", "") for cell in executed.cells
+                      for o in cell.get("outputs", []))
+    forked = int(printed.split("forked ", 1)[1].split()[0])
+    assert 0 < forked < LIMITS.pids + 64
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
 def test_honest_student_scores_in_full_and_nothing_is_left(graded_in_pods):
     honest = graded_in_pods["students"]["honest"].notebooks[0]
     assert honest.flags == [] and honest.max_score == 6.0
@@ -389,3 +423,18 @@ def test_honest_student_scores_in_full_and_nothing_is_left(graded_in_pods):
     assert graded_in_pods["left"] == []  # every pod's containers removed
     assert graded_in_pods["kubelet"].config_maps == {}
     assert os.listdir(graded_in_pods["kubelet"].root) == []
+
+
+def test_the_deny_all_policy_is_applied_once_and_an_existing_one_is_kept():
+    applied = []
+
+    def create(namespace, body):
+        applied.append(body)
+        raise ApiStatus(409)  # an earlier worker made it
+
+    backend = KubernetesSandbox(limits=LIMITS, image=STUDENT_IMAGE, namespace="aiclass",
+                                core=object(), batch=object(),
+                                networking=SimpleNamespace(create_namespaced_network_policy=create))
+    backend.ensure_network_policy()
+    backend.ensure_network_policy()
+    assert applied == [grading_network_policy("aiclass")]
