@@ -218,7 +218,7 @@ network = "{network.name}"
     finally:
         process.terminate()
         try:
-            process.wait(120)  # the hub stops every server it started before it exits
+            process.wait(120)  # students' containers outlive the hub: removed below
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -8,6 +8,7 @@ is using, which never stopped answering?
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,17 @@ def lab_status(browser: Browser, username: str) -> int:
         return 0
 
 
+def kill_boxes_under(base: Path) -> None:
+    """Kill what a failed test left: boxes outlive a killed hub, and killing every
+    bubblewrap process of ``base`` (the box's init among them) ends everything in them."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(base).encode() in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+
+
 @pytest.fixture
 def hub() -> Iterator[RunningHub]:
     base = world_traversable_dir("aiclass-stopping-test-")
@@ -76,6 +88,7 @@ def hub() -> Iterator[RunningHub]:
         yield running
     finally:
         stop_process_group(running)
+        kill_boxes_under(base)
         shutil.rmtree(base, ignore_errors=True)
 
 

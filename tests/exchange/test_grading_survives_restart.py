@@ -1,0 +1,140 @@
+"""The classroom service killed or stopped while it grades: every submission graded once.
+
+A job the dead service was grading goes back to the queue as soon as the hub has started
+the service again (not ten minutes later, when its lease runs out); one waiting stays
+waiting; each ends with exactly one job, done, whose grades are the gradebook's. A
+service told to stop (SIGTERM) is gone within seconds and does not count the interrupted
+grading as one of the submission's attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from grading.gradebook.queue import QueuePolicy
+from tests.exchange.conftest import (
+    ASSIGNMENT,
+    CLASS,
+    Classroom,
+    Person,
+    make_zip,
+    read_zip,
+    wait_for_service,
+)
+from tests.exchange.test_survives_kill import service_pid
+
+pytestmark = pytest.mark.integration
+SLOW_CELL = {"cell_type": "code", "id": "slow-start", "metadata": {}, "outputs": [],
+             "execution_count": None, "source": "import time\ntime.sleep(20)"}
+
+
+def submit_slow(room: Classroom, student: Person) -> int:
+    """Submit the release with a first cell that takes 20 s; the submission's row id."""
+    fetched = student.api("GET", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/release")
+    assert fetched.status_code == 200, fetched.text
+    notebook = json.loads(read_zip(fetched.content)["classify.ipynb"])
+    notebook["cells"].insert(0, SLOW_CELL)
+    response = student.api("POST", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/submissions",
+                           data=make_zip({"classify.ipynb": json.dumps(notebook).encode()}),
+                           headers={"Idempotency-Key": f"restart-{student.username}"})
+    assert response.status_code == 201, response.text
+    with sqlite3.connect(room.hub.data_dir / "aiclass.sqlite") as db:
+        (row_id,) = db.execute("SELECT id FROM exchange_submissions WHERE key = ?",
+                               (response.json()["id"],)).fetchone()
+    return row_id
+
+
+def jobs_of(data_dir: Path, submission_id: int) -> list[dict]:
+    with sqlite3.connect(data_dir / "aiclass.sqlite") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute(
+            "SELECT id, state, attempts, lease_owner, finished_at FROM grading_jobs "
+            "WHERE submission_id = ?", (submission_id,))]
+
+
+def graded_by(data_dir: Path, submission_id: int) -> set[int]:
+    """The jobs the gradebook's rows of the submission say they came from."""
+    with sqlite3.connect(data_dir / "aiclass.sqlite") as db:
+        notebooks = db.execute("SELECT job_id FROM grading_notebooks WHERE submission_id = ?",
+                               (submission_id,)).fetchall()
+        cells = db.execute("SELECT job_id FROM grading_cells WHERE submission_id = ?",
+                           (submission_id,)).fetchall()
+    assert notebooks and cells, f"submission {submission_id} has no grades"
+    return {job_id for (job_id,) in notebooks + cells}
+
+
+def wait_until(what: str, check, timeout: float, room: Classroom):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} within {timeout} s:\n{room.hub.log()[-3000:]}")
+
+
+def running_one(room: Classroom, submissions: list[int]) -> int | None:
+    """The submission whose job a worker is grading now, if any."""
+    for submission in submissions:
+        if any(job["state"] == "running" for job in jobs_of(room.hub.data_dir, submission)):
+            return submission
+    return None
+
+
+def all_done(room: Classroom, submissions: list[int]) -> bool:
+    return all(job["state"] in ("done", "failed") for submission in submissions
+               for job in jobs_of(room.hub.data_dir, submission))
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_killed_service_grades_each_submission_exactly_once(classroom: Classroom,
+                                                            released: dict) -> None:
+    """SIGKILL the service mid-grading, with a second submission waiting behind it."""
+    submissions = [submit_slow(classroom, classroom.spare[n]) for n in (4, 5)]
+    graded_now = wait_until("no job started", lambda: running_one(classroom, submissions),
+                            120, classroom)
+    os.kill(service_pid(classroom.service_port), signal.SIGKILL)
+    killed_at = time.monotonic()
+    wait_for_service(classroom.teacher)
+    wait_until("grading did not finish", lambda: all_done(classroom, submissions), 300,
+               classroom)
+    assert time.monotonic() - killed_at < QueuePolicy.lease_seconds, "waited for the lease"
+    for submission in submissions:
+        (job,) = jobs_of(classroom.hub.data_dir, submission)
+        assert job["state"] == "done" and job["lease_owner"] is None, job
+        assert job["attempts"] == (2 if submission == graded_now else 1), job
+        assert graded_by(classroom.hub.data_dir, submission) == {job["id"]}
+    assert "requeued 1 grading jobs of a service that is gone" in classroom.hub.log()
+
+
+def test_stopped_service_leaves_in_seconds_and_its_job_is_graded_once(classroom: Classroom,
+                                                                     released: dict) -> None:
+    """SIGTERM the service mid-grading, as the hub does when it stops."""
+    submission = submit_slow(classroom, classroom.spare[6])
+    wait_until("the job did not start", lambda: running_one(classroom, [submission]), 120,
+               classroom)
+    pid = service_pid(classroom.service_port)
+    stopped_at = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    wait_until("the service did not stop", lambda: process_gone(pid), 10, classroom)
+    print(f"service stopped {time.monotonic() - stopped_at:.2f} s after SIGTERM")
+    assert "1 grading jobs back in the queue" in classroom.hub.log()
+    wait_for_service(classroom.teacher)
+    wait_until("grading did not finish", lambda: all_done(classroom, [submission]), 300,
+               classroom)
+    (job,) = jobs_of(classroom.hub.data_dir, submission)
+    assert job["state"] == "done" and job["attempts"] == 1, job
+    assert graded_by(classroom.hub.data_dir, submission) == {job["id"]}
