@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any as AnyTrait
@@ -56,11 +57,24 @@ class SandboxKernelManager(AsyncKernelManager):
     sandbox = AnyTrait()
     files = Dict()
 
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        """The sandbox's Python kernel, described here rather than looked up among installed specs.
+
+        The kernel runs in the sandbox's image; the grader need not have ipykernel (the hub
+        image has not), so no ``python3`` spec of its own may exist. Nothing is launched from
+        the spec: the provisioner activates the booted sandbox instead.
+        """
+        if self._kernel_spec is None:
+            self._kernel_spec = KernelSpec(name=self.kernel_name, language="python",
+                                           display_name="Python 3 (sandbox)", argv=[],
+                                           interrupt_mode="message")
+        return self._kernel_spec
+
     async def _async_pre_start_kernel(self, **kw: Any):
         # The kernel chose its own key and sockets while it waited in the pool.
         self.load_connection_info(self.sandbox.wait_booted())
         self.connection_file = str(self.sandbox.scratch / "connection.json")
-        self.kernel_spec.interrupt_mode = "message"
         if self.provisioner is None:
             self.provisioner = SandboxProvisioner(
                 kernel_id=self.kernel_id or "sandbox",
