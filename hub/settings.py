@@ -243,11 +243,13 @@ class DockerSettings:
                            "network of student containers, created --internal if missing; each "
                            "container has a network namespace of its own",
                            check=_students_network)
-    fence_network: bool = setting(True, "用 nftables 把学生网络限制为只能访问代理端口（hub 需 "
-                                  "CAP_NET_ADMIN）；仅在中心自己的防火墙做同样限制时关闭 / fence "
-                                  "the students' network in with nftables to the proxy's port "
-                                  "only (the hub needs CAP_NET_ADMIN); off only where the "
-                                  "center's own firewall does the same")
+    fence_network: bool = setting(True, "用 nftables 把学生网络限制为只能访问代理端口（启用 TLS "
+                                  "时为 hub API 和课堂服务端口；hub 需 CAP_NET_ADMIN）；"
+                                  "仅在中心自己的防火墙做同样限制时关闭 / fence the students' "
+                                  "network in with "
+                                  "nftables to the proxy's port only (with [tls], the hub API's "
+                                  "and the classroom service's; the hub needs CAP_NET_ADMIN); off "
+                                  "only where the center's own firewall does the same")
     registry_prefix: str = setting("", "镜像名前缀（如本地镜像仓库 registry.example.cn/）/ "
                                    "image name prefix, e.g. a center's registry mirror")
     home_volume: str = setting("aiclass-home-{username}", "每个学生的主目录卷名 / named "
