@@ -122,10 +122,18 @@ class LocalLabSpawner(LocalProcessSpawner):
         return await super().start()
 
     def box_init_pid(self) -> int | None:
-        """The init of the box's PID namespace: the one child of the bubblewrap process."""
+        """The init of the box's PID namespace: the one child of the bubblewrap process.
+
+        ``None`` unless ``self.pid`` is still a bubblewrap process: the pid of a server
+        adopted after a long outage may have gone to another program since.
+        """
+        proc = Path(f"/proc/{self.pid}")
         try:
-            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            program = (proc / "cmdline").read_bytes().split(b"\0")[0]
+            children = (proc / "task" / str(self.pid) / "children").read_text().split()
         except OSError:
+            return None
+        if Path(program.decode(errors="replace")).name != Path(self.bwrap).name:
             return None
         return int(children[0]) if children else None
 
