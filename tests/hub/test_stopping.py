@@ -147,16 +147,21 @@ def test_second_hub_on_the_same_ports_refuses_naming_the_port(hub: RunningHub) -
 
 
 def test_killed_hub_comes_back_and_adopts_the_running_lab(hub: RunningHub) -> None:
-    """SIGKILL the hub mid-lesson: the lab keeps running, the new hub adopts it (and
-    stops it when it is stopped itself)."""
+    """SIGKILL the hub mid-lesson: its services end with it, the lab keeps running, the
+    new hub adopts it (and stops it when it is stopped itself)."""
     browser, username = open_student_lab(hub)
-    servers = [pid for pid in descendants(hub.process.pid)
-               if alive(pid) and b"jupyterhub-singleuser" in Path(f"/proc/{pid}/cmdline")
-               .read_bytes()]
-    assert servers
+    commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()
+                for pid in descendants(hub.process.pid) if alive(pid)}
+    servers = [pid for pid, argv in commands.items() if b"jupyterhub-singleuser" in argv]
+    services = [pid for pid, argv in commands.items()
+                if b"hub.service" in argv or b"hub.org.mirror" in argv]
+    assert servers and len(services) == 2, commands
     hub.process.kill()
     hub.process.wait()
-    time.sleep(1)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in services) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(alive(pid) for pid in services), "the services outlived their hub"
     assert all(alive(pid) for pid in servers), "the lab died with the hub"
 
     before = len(hub.log())
