@@ -51,8 +51,12 @@ def exit_on_stop_signals() -> None:
         signal.signal(signum, _exit_at_once)
 
 
-async def stop_requested() -> signal.Signals:
-    """Wait on the running event loop for SIGINT or SIGTERM; return the one that came."""
+def stop_signal() -> asyncio.Future[signal.Signals]:
+    """A future of the running loop that the first SIGINT or SIGTERM resolves.
+
+    The handlers are in place when this returns, so that a stop asked for while the
+    process is still starting up waits for the start to finish and is not lost.
+    """
     loop = asyncio.get_running_loop()
     received: asyncio.Future[signal.Signals] = loop.create_future()
 
@@ -62,4 +66,4 @@ async def stop_requested() -> signal.Signals:
 
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, receive, signum)
-    return await received
+    return received

@@ -24,7 +24,7 @@ from tornado.log import access_log
 
 from grading.exchange.archive import MIB
 from hub.images import image_reference
-from hub.process_lifetime import die_with_parent, stop_requested
+from hub.process_lifetime import die_with_parent, stop_signal
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
 from hub.service.classroom import Classroom
@@ -89,7 +89,7 @@ def listen(app: web.Application, port: int, ip: str = "127.0.0.1") -> HTTPServer
 
 async def serve(port: int, ip: str) -> None:
     """Serve until SIGINT or SIGTERM, then stop at once (:mod:`hub.process_lifetime`)."""
-    stopping = asyncio.ensure_future(stop_requested())
+    stopping = stop_signal()
     settings = settings_from_environment()
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
