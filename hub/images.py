@@ -140,7 +140,7 @@ def recipes() -> dict[str, ImageRecipe]:
             ("hub",),
             (".",),
             excluded=LAB_ONLY + SLOW_TO_IMPORT,
-            checkout_files=("jupyterhub_config.py",),
+            checkout_files=("jupyterhub_config.py", "assignments"),
         ),
         "postgres": ImageRecipe("postgres", "postgres", (), ()),
     }
@@ -343,7 +343,11 @@ class ImageBuilder:
             shutil.rmtree(context)
         shutil.copytree(RECIPES / recipe.recipe, context)
         for name in recipe.checkout_files:
-            shutil.copy2(REPO_ROOT / name, context / name)
+            if (REPO_ROOT / name).is_dir():
+                shutil.copytree(REPO_ROOT / name, context / name,
+                                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            else:
+                shutil.copy2(REPO_ROOT / name, context / name)
         local = self.local_wheels(recipe)
         self.wheelhouse(recipe, local, context / "wheels")
         (context / "local").mkdir()

@@ -681,14 +681,22 @@ def load_settings(data_dir: Path, overrides: Mapping[str, Any] | None = None) ->
     return parse_settings(merged, str(path), data_dir)
 
 
+def default_data_dir() -> Path:
+    """The data dir a command uses without ``--data``: the one the hub runs on, if any.
+
+    ``aiclass up`` and the hub image set :data:`DATA_DIR_ENV`, so an admin's
+    ``docker-compose exec hub aiclass roster ...`` works on the hub's own data dir.
+    """
+    return Path(os.environ.get(DATA_DIR_ENV) or "aiclass-data")
+
+
 def settings_from_environment() -> Settings:
     """Load the settings for a process started by ``aiclass up`` (the hub, its services).
 
     ``aiclass up`` passes the data dir and its command-line overrides in the
     environment; this is the one place they are read.
     """
-    data_dir = Path(os.environ.get(DATA_DIR_ENV, "aiclass-data"))
-    return load_settings(data_dir, _overrides_from_environment())
+    return load_settings(default_data_dir(), _overrides_from_environment())
 
 
 def _overrides_from_environment() -> dict[str, Any]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_DATA_DIR = Path("aiclass-data")
+from hub.settings import default_data_dir
+
+DEFAULT_DATA_DIR = default_data_dir()
 
 
 class UsageError(Exception):
@@ -29,4 +31,4 @@ def add_actions(parser: argparse.ArgumentParser, dest: str) -> argparse._SubPars
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     """The ``--data`` option: the data dir whose ``aiclass.toml`` the command reads."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
-                        help="数据目录 / data dir (default: ./aiclass-data)")
+                        help=f"数据目录 / data dir (default: {DEFAULT_DATA_DIR})")
