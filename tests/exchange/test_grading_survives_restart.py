@@ -35,7 +35,7 @@ SLOW_CELL = {"cell_type": "code", "id": "slow-start", "metadata": {}, "outputs":
              "execution_count": None, "source": "import time\ntime.sleep(20)"}
 
 
-def submit_slow(room: Classroom, student: Person) -> int:
+def submit_slow(data_dir: Path, student: Person) -> int:
     """Submit the release with a first cell that takes 20 s; the submission's row id."""
     fetched = student.api("GET", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/release")
     assert fetched.status_code == 200, fetched.text
@@ -45,7 +45,7 @@ def submit_slow(room: Classroom, student: Person) -> int:
                            data=make_zip({"classify.ipynb": json.dumps(notebook).encode()}),
                            headers={"Idempotency-Key": f"restart-{student.username}"})
     assert response.status_code == 201, response.text
-    with sqlite3.connect(room.hub.data_dir / "aiclass.sqlite") as db:
+    with sqlite3.connect(data_dir / "aiclass.sqlite") as db:
         (row_id,) = db.execute("SELECT id FROM exchange_submissions WHERE key = ?",
                                (response.json()["id"],)).fetchone()
     return row_id
@@ -103,7 +103,7 @@ def process_gone(pid: int) -> bool:
 def test_killed_service_grades_each_submission_exactly_once(classroom: Classroom,
                                                             released: dict) -> None:
     """SIGKILL the service mid-grading, with a second submission waiting behind it."""
-    submissions = [submit_slow(classroom, classroom.spare[n]) for n in (4, 5)]
+    submissions = [submit_slow(classroom.hub.data_dir, classroom.spare[n]) for n in (4, 5)]
     graded_now = wait_until("no job started", lambda: running_one(classroom, submissions),
                             120, classroom)
     os.kill(service_pid(classroom.service_port), signal.SIGKILL)
@@ -123,7 +123,7 @@ def test_killed_service_grades_each_submission_exactly_once(classroom: Classroom
 def test_stopped_service_leaves_in_seconds_and_its_job_is_graded_once(classroom: Classroom,
                                                                      released: dict) -> None:
     """SIGTERM the service mid-grading, as the hub does when it stops."""
-    submission = submit_slow(classroom, classroom.spare[6])
+    submission = submit_slow(classroom.hub.data_dir, classroom.spare[6])
     wait_until("the job did not start", lambda: running_one(classroom, [submission]), 120,
                classroom)
     pid = service_pid(classroom.service_port)

@@ -19,6 +19,15 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.exchange.conftest import (
+    ASSIGNMENT,
+    CLASS,
+    LIBRARY,
+    Person,
+    sign_in,
+    wait_for_service,
+)
+from tests.exchange.test_grading_survives_restart import jobs_of, submit_slow
 from tests.hub.hubprocess import (
     AICLASS,
     Browser,
@@ -100,9 +109,32 @@ def open_student_lab(hub: RunningHub) -> tuple[Browser, str]:
     return browser, account["username"]
 
 
+def grading_in_flight(hub: RunningHub) -> Person:
+    """A teacher releases from the library, a student (lab open) submits a notebook that
+    takes 20 s to grade; returns the student once a worker is grading it."""
+    students = [a for a in hub.accounts if a["class"] == CLASS and a["role"] == "student"]
+    teacher = next(a for a in hub.accounts
+                   if a["role"] == "teacher" and CLASS in a["class"].split(";"))
+    teacher_person = sign_in(hub, teacher, open_lab=False)
+    student = sign_in(hub, students[0], open_lab=True)
+    wait_for_service(teacher_person)
+    released = teacher_person.api("POST", f"/assignments/{ASSIGNMENT}/releases",
+                                  params={"class": CLASS, "library": LIBRARY})
+    assert released.status_code == 201, released.text
+    submission = submit_slow(hub.data_dir, student)
+    deadline = time.monotonic() + 120
+    while not any(job["state"] == "running" for job in jobs_of(hub.data_dir, submission)):
+        assert time.monotonic() < deadline, f"grading did not start:\n{hub.log()[-3000:]}"
+        time.sleep(0.5)
+    return student
+
+
 def test_sigterm_stops_hub_services_and_servers_within_10_s(hub: RunningHub) -> None:
-    """SIGTERM to ``aiclass up`` with a student's lab open: gone in 10 s, nothing left."""
-    browser, username = open_student_lab(hub)
+    """SIGTERM to ``aiclass up`` with a student's lab open and their submission being
+    graded (it took 27 s before: the service waited for the grading thread): gone in
+    10 s, nothing left, the job back in the queue."""
+    student = grading_in_flight(hub)
+    browser, username = student.browser, student.username
     assert lab_status(browser, username) == 200
     below = descendants(hub.process.pid)
     commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in below if alive(pid)}
@@ -122,7 +154,7 @@ def test_sigterm_stops_hub_services_and_servers_within_10_s(hub: RunningHub) -> 
     log = hub.log()
     for trouble in ("Task was destroyed", "Failed to stop", "Traceback", "KeyboardInterrupt"):
         assert trouble not in log, f"{trouble!r} in the hub's log:\n{log[-3000:]}"
-    assert "classroom service stopped" in log
+    assert "classroom service stopped; 1 grading jobs back in the queue" in log
     print(f"stopped in {took:.1f} s")
 
 
