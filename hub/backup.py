@@ -41,11 +41,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.engine import make_url
 
+from hub.db import ServiceDatabase
 from hub.home_volumes import archive_volume, existing_volumes, home_volumes, restore_volume
 from hub.images import image_reference
+from hub.org.models import Person
 from hub.settings import SETTINGS_FILE_NAME, Settings, load_settings
 
 FORMAT = 1
@@ -179,13 +181,19 @@ def _helper_image(settings: Settings) -> str:
     return image_reference("student", settings.docker.registry_prefix)
 
 
+def _usernames(settings: Settings) -> list[str]:
+    """Everyone on this hub's roster, whose homes the backup holds."""
+    with ServiceDatabase(settings.database_url).session() as session:
+        return list(session.scalars(select(Person.username)))
+
+
 def _archive_homes(settings: Settings, target: Path) -> list[Path]:
     """One tar per home, owners, modes and times kept: ``<data>/homes/<user>`` in local
     mode, each home volume in docker mode (``hub.home_volumes``)."""
     target.mkdir()
     archives = []
     if settings.hub.mode == "docker":
-        for volume in home_volumes(settings.docker.home_volume):
+        for volume in home_volumes(settings.docker.home_volume, _usernames(settings)):
             archive_volume(_helper_image(settings), volume, target / f"{volume}.tar")
             archives.append(target / f"{volume}.tar")
         return archives

@@ -14,30 +14,34 @@ An archive holds one volume, its members named ``<volume>/…`` like a local-mod
 
 from __future__ import annotations
 
-import re
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 import docker
 from docker.errors import NotFound
+from dockerspawner import DockerSpawner
 
 MOUNT = "aiclass-home"
 """Where the helper mounts the volume: a path the image lacks, so nothing is copied up."""
 
 
-def volume_pattern(template: str) -> re.Pattern[str]:
-    """The volume names ``[docker] home_volume`` (``aiclass-home-{username}``) makes."""
-    before, _, after = template.partition("{username}")
-    return re.compile(f"{re.escape(before)}.+{re.escape(after)}")
+def home_volume_name(template: str, username: str) -> str:
+    """The volume ``[docker] home_volume`` names for ``username``, escaped as DockerSpawner
+    escapes it (``-`` becomes ``-2d``), so that the name is the one the spawner mounted."""
+    return template.format(username=DockerSpawner._escape(username))
 
 
-def home_volumes(template: str) -> list[str]:
-    """Every students' home volume on the engine, by name."""
-    pattern = volume_pattern(template)
-    return sorted(v.name for v in docker.from_env().volumes.list()
-                  if pattern.fullmatch(v.name))
+def home_volumes(template: str, usernames: Iterable[str]) -> list[str]:
+    """The home volumes of these people that exist on the engine, by name.
+
+    Only the hub's own people: another hub on the same engine (a demo beside the center's
+    hub, a test) keeps its students' homes out of this hub's backup.
+    """
+    wanted = {home_volume_name(template, username) for username in usernames}
+    return sorted(v.name for v in docker.from_env().volumes.list() if v.name in wanted)
 
 
 def _renamed(member: tarfile.TarInfo, old: str, new: str) -> tarfile.TarInfo:

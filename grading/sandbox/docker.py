@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import docker
-from docker.errors import DockerException, NotFound
+from docker.errors import DockerException
 from traitlets import Unicode
 
 from grading.sandbox import stdio_relay
@@ -54,8 +54,19 @@ RELAY_SOURCE = Path(stdio_relay.__file__).read_text(encoding="utf-8")
 CONN_BYTES = 1024 * 1024
 #: How long :meth:`DockerSandbox.kill` keeps removing a container before it kills the launcher.
 REMOVAL_SECONDS = 30
-#: Names the grading process that started a container, as ``host:pid:start-time``.
+#: Names the grading process that started a container, as ``place:pid:start-time``.
 OWNER_LABEL = "org.aiclass.grading-owner"
+
+
+def owner_place() -> str:
+    """Where this process's pids mean something: the host name and the PID namespace.
+
+    A hub in a container (compose's, on the host's network, so with the host's name) and a
+    grader on the host share one engine but not their pids: a pid read in the other
+    namespace says nothing about whether that grader lives, and taking it for dead would
+    remove sandboxes in the middle of someone else's grading.
+    """
+    return f"{socket.gethostname()}+{os.stat('/proc/self/ns/pid').st_ino}"
 
 
 def _start_time(pid: int | str) -> str:
@@ -65,14 +76,15 @@ def _start_time(pid: int | str) -> str:
 
 def owner_token() -> str:
     """This process, as written in :data:`OWNER_LABEL`."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+    return f"{owner_place()}:{os.getpid()}:{_start_time(os.getpid())}"
 
 
 def owner_alive(token: str) -> bool:
-    """Whether the grader that wrote ``token`` still runs (another host's: assumed so)."""
-    host, _, rest = token.partition(":")
+    """Whether the grader that wrote ``token`` still runs (another host's or another PID
+    namespace's: assumed so)."""
+    place, _, rest = token.partition(":")
     pid, _, started = rest.partition(":")
-    if host != socket.gethostname():
+    if place != owner_place():
         return True
     try:
         return _start_time(pid) == started
@@ -130,8 +142,8 @@ class DockerSandbox(SandboxBackend):
                 continue
             try:
                 container.remove(force=True)
-            except NotFound:
-                pass
+            except DockerException:
+                pass  # already gone, or its own launcher is removing it
             orphans.append(container.name)
         return orphans
 

@@ -13,23 +13,32 @@ import pytest
 from docker.errors import NotFound
 
 from hub.backup import BackupError, backup, restore
+from hub.db import ServiceDatabase
+from hub.home_volumes import home_volume_name
 from hub.images import image_reference
+from hub.org.models import Person
 from hub.settings import load_settings
-from tests.backup.library_class import seed_class
+from tests.backup.library_class import STUDENT, seed_class
+
+PEOPLE = (STUDENT, "stu-backup2")
+"""On this hub's roster (``seed_class`` and one more): their homes are backed up."""
+STRANGER = "stu-elsewhere"
+"""A student of another hub on the same engine: their home is not this hub's to back up."""
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
 def volumes() -> Iterator[tuple[str, list[str]]]:
-    """Two students' home volumes named by a template of this test's own, removed after."""
+    """Two students' home volumes named by a template of this test's own, and a third of
+    someone on another hub of the same engine; removed after."""
     try:
         client = docker.from_env()
         client.images.get(image_reference("student"))
     except (docker.errors.DockerException, NotFound):
         pytest.skip("Docker engine or the student image missing (.ci/run makes both)")
     template = f"aiclass-partd-{uuid.uuid4().hex[:6]}-{{username}}"
-    names = [template.format(username=u) for u in ("stu-a", "stu-b")]
+    names = [home_volume_name(template, u) for u in (*PEOPLE, STRANGER)]
     yield template, names
     for name in names:
         try:
@@ -95,9 +104,12 @@ def test_home_volumes_come_back_onto_fresh_volumes(
     (data / "aiclass.toml").write_text(
         f'[hub]\nmode = "docker"\n[docker]\nhome_volume = "{template}"\n', encoding="utf-8")
     seed_class(load_settings(data))
+    with ServiceDatabase(load_settings(data).database_url).session() as session:
+        session.add(Person(username=PEOPLE[1], display_name="王五", role="student"))
     made = backup(load_settings(data), tmp_path / "backups")
-    assert {f"homes/{name}.tar" for name in names} <= {
+    assert {f"homes/{name}.tar" for name in names[:2]} == {
         str(p.relative_to(made.set_dir)) for p in made.set_dir.rglob("*.tar")}
+    names = names[:2]
 
     with pytest.raises(BackupError, match=names[0]):
         restore(tmp_path / "backups", tmp_path / "refused")
@@ -106,4 +118,4 @@ def test_home_volumes_come_back_onto_fresh_volumes(
     for name in names:
         client.volumes.get(name).remove(force=True)
     restore(tmp_path / "backups", tmp_path / "restored")
-    assert {name: listing(name) for name in names} == before
+    assert {name: listing(name) for name in names} == {name: before[name] for name in names}
