@@ -15,6 +15,20 @@ turn (the one served longest ago first) rather than first come, first served: a
 student who queued a hundred two-minute notebooks holds one worker at a time and
 gets their next job only after everyone waiting has had one; a class that submitted
 at once delays another class by at most the job each worker is grading.
+
+Turns alone still let a flood take one worker for the sandbox's whole time limit per
+job: with two workers, half the grading capacity. So a worker grading a job for longer
+than the fair share (:attr:`QueuePolicy.fair_share_seconds`) gives it up
+(:func:`preemptible`, :func:`preempt`) when its student has more jobs waiting while
+another student, with nothing being graded, waits too: the job goes back to the queue
+behind everyone waiting, without counting an attempt, and is graded again from the
+start later (its sandbox is killed; no partial result is written, since the worker no
+longer holds the job). Pre-emption was chosen over cutting every job at a shorter
+time limit because a limit below the assignment's time budget would fail honest slow
+notebooks (a CNN that trains for a minute), while pre-emption costs an honest student
+nothing: a single outstanding submission is never pre-empted, however long it runs,
+so nobody's only submission can be starved, and a flood's jobs still get graded, when
+nobody else is waiting.
 """
 
 from __future__ import annotations
@@ -38,10 +52,18 @@ REASONS = ("submit", "due", "regrade")
 
 @dataclass(frozen=True)
 class QueuePolicy:
-    """How long a lease lasts and how often a job is tried before it is marked failed."""
+    """How long a lease lasts, how often a job is tried before it is marked failed, and
+    how long a job may hold its worker while others wait (see :func:`preemptible`).
 
-    lease_seconds: int = 600
+    ``fair_share_seconds`` is well above what grading an ordinary submission takes, so
+    only a long job of a student with several waiting is ever given up; the worker asks
+    every ``preempt_check_seconds`` once its job is past it.
+    """
+
+    lease_seconds: float = 600
     max_attempts: int = 3
+    fair_share_seconds: float = 30.0
+    preempt_check_seconds: float = 2.0
 
 
 def enqueue(session: Session, submission: Submission, reason: str, requested_by: str,
@@ -254,6 +276,45 @@ def _in_turn(session: Session, claimable: ColumnElement[bool], now: datetime
         busy_classes[row[1]], last_class.get(row[1]) or never,
         last_student.get(row[2]) or never, row[3], row[0]))
     return [(job_id, username) for job_id, _class, username, _due in in_turn]
+
+
+def preemptible(session: Session, job_id: int, now: datetime | None = None) -> bool:
+    """Whether the running job ``job_id`` should give up its worker to someone waiting.
+
+    True when its student has another job due and waiting (a single outstanding
+    submission is never given up) and another student, with nothing being graded, has
+    a job due. The worker asks this only once the job has run for its fair share.
+    """
+    now = now or utcnow()
+    student = session.scalar(select(Submission.username).join(
+        GradingJob, GradingJob.submission_id == Submission.id).where(GradingJob.id == job_id))
+    if student is None:
+        return False
+    waiting = select(GradingJob.id).join(Submission, Submission.id == GradingJob.submission_id
+                                         ).where(GradingJob.state == "queued",
+                                                 GradingJob.not_before <= now).limit(1)
+    if session.scalar(waiting.where(Submission.username == student)) is None:
+        return False
+    running, runner = aliased(GradingJob), aliased(Submission)
+    busy = select(runner.username).join(running, running.submission_id == runner.id).where(
+        running.state == "running", running.lease_expires_at >= now)
+    return session.scalar(waiting.where(Submission.username != student,
+                                        Submission.username.not_in(busy))) is not None
+
+
+def preempt(session: Session, job_id: int, worker: str) -> bool:
+    """Put a held job back in the queue, behind everyone waiting; ``False``: not held.
+
+    The attempt does not count (the job was stopped, not lost). ``finished_at`` records
+    when its grading stopped, so that :func:`_in_turn` counts the student as served
+    just now and serves everyone else waiting first.
+    """
+    return session.execute(
+        update(GradingJob).where(GradingJob.id == job_id, GradingJob.state == "running",
+                                 GradingJob.lease_owner == worker)
+        .values(state="queued", lease_owner=None, lease_expires_at=None,
+                attempts=GradingJob.attempts - 1, finished_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount == 1
 
 
 def holds(session: Session, job_id: int, worker: str) -> bool:

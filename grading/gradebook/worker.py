@@ -6,7 +6,9 @@ path for one student (nbgrader's pipeline, one sandbox per notebook). The worker
 renews the job's lease while it grades, so however long a submission takes, no
 other worker takes it up. Only the worker holding the lease may write the result,
 in the transaction that marks the job done, so a job lands in the gradebook exactly
-once however often it is tried.
+once however often it is tried. A job past its fair share while others wait is given
+up (``grading.gradebook.queue``): the worker puts it back in the queue and halts its
+sandboxes, and writes nothing for it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,16 @@ from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Submission
 from grading.exchange.store import utcnow
 from grading.gradebook.models import CellGrade, GradeChange, LostPoints, NotebookGrade
-from grading.gradebook.queue import QueuePolicy, claim, finish, holds, renew, source_of
+from grading.gradebook.queue import (
+    QueuePolicy,
+    claim,
+    finish,
+    holds,
+    preempt,
+    preemptible,
+    renew,
+    source_of,
+)
 from grading.sandbox.base import SandboxBackend, SandboxError
 from grading.sandbox.limits import SandboxLimits
 from grading.sandbox.registry import choose_backend
@@ -147,7 +158,7 @@ class GradingWorker:
         error = None
         result = None
         try:
-            with self._lease_kept(job_id):
+            with self._lease_kept(job_id), self._fair_share_kept(job_id):
                 result = self.grade(assignment_id, username, source_manifest,
                                     submission_manifest)
         except (GradingError, SandboxError, OSError, KeyError) as exc:
@@ -159,7 +170,8 @@ class GradingWorker:
         executed_of = None if result is None else store_executed(result, self.content)
         with self.sessions() as session:
             if not holds(session, job_id, self.name):
-                log.warning("grading job %d: lease lost, result dropped", job_id)
+                log.warning("grading job %d: no longer held (pre-empted or taken over), "
+                            "result dropped", job_id)
                 return job_id
             if result is not None:
                 submission = session.get(Submission, submission_id)
@@ -195,6 +207,45 @@ class GradingWorker:
         finally:
             stop.set()
             renewer.join()
+
+    @contextmanager
+    def _fair_share_kept(self, job_id: int) -> Iterator[None]:
+        """Give the job up if it runs past its fair share while others wait.
+
+        A thread of its own asks :func:`preemptible` every few seconds once the job has
+        run ``fair_share_seconds``; when it is, the job goes back to the queue
+        (:func:`preempt`) and the sandboxes grading it are killed (``halt``), so the
+        grading thread ends at once and, no longer holding the job, writes nothing.
+        """
+        stop = threading.Event()
+        halted = threading.Event()
+
+        def watch() -> None:
+            wait = self.policy.fair_share_seconds
+            while not stop.wait(wait):
+                wait = self.policy.preempt_check_seconds
+                try:
+                    with self.sessions() as session:
+                        given_up = preemptible(session, job_id) and preempt(
+                            session, job_id, self.name)
+                except SQLAlchemyError as exc:  # a busy database: ask again next time
+                    log.warning("grading job %d: fair share not checked: %s", job_id, exc)
+                    continue
+                if given_up:
+                    log.info("grading job %d pre-empted: others are waiting", job_id)
+                    halted.set()
+                    self.backend().halt("preempted")
+                    return
+
+        watcher = threading.Thread(target=watch, name=f"fair-share-{job_id}", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            watcher.join()
+            if halted.is_set():
+                self.backend().resume()
 
     def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
               submission_manifest: list[dict]) -> StudentResult:

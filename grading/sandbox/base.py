@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from abc import ABCMeta, abstractmethod
@@ -161,6 +162,7 @@ class WarmSandbox:
             self.process.kill()
             self.process.wait()
         self.backend.release(self)
+        self.backend.forget(self)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -184,6 +186,12 @@ class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
     grades_whole_notebooks = False
     limits = Instance(SandboxLimits, args=())
     python = Unicode(sys.executable, help="Python with ipykernel, as seen inside the sandbox")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._running: dict[str, WarmSandbox] = {}
+        self._halted_for: str | None = None
+        self._running_lock = threading.Lock()
 
     @classmethod
     def for_run(cls, limits: SandboxLimits, image: str | None) -> SandboxBackend:
@@ -226,8 +234,36 @@ class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
             except ProcessLookupError:
                 pass
 
+    def halt(self, reason: str) -> None:
+        """Kill every sandbox this backend started and has not closed, and start none
+        until :meth:`resume`.
+
+        For a grading worker that gives up its job (pre-empted, see
+        ``grading.gradebook.queue``): the whole submission stops at once, the notebook
+        being graded and those after it, whose sandboxes then fail to start rather than
+        run for minutes only to be thrown away. ``reason`` becomes each killed
+        notebook's flag.
+        """
+        with self._running_lock:
+            self._halted_for = reason
+            running = list(self._running.values())
+        for sandbox in running:
+            sandbox.kill(reason)
+
+    def resume(self) -> None:
+        """Start sandboxes again after :meth:`halt`."""
+        with self._running_lock:
+            self._halted_for = None
+
+    def forget(self, sandbox: WarmSandbox) -> None:
+        """Stop counting a closed sandbox as one :meth:`halt` has to kill."""
+        with self._running_lock:
+            self._running.pop(sandbox.id, None)
+
     def start(self, limits: SandboxLimits | None = None) -> WarmSandbox:
         """Start one sandbox; its kernel boots while it waits for a submission."""
+        if self._halted_for is not None:
+            raise SandboxError(f"沙箱已停止 / sandboxes halted: {self._halted_for}")
         limits = limits or self.limits
         scratch = Path(tempfile.mkdtemp(prefix=f"aiclass-sbx-{uuid.uuid4().hex[:8]}-"))
         scratch.chmod(0o711)  # the sandbox's uid may pass through to conn/, nothing more
@@ -254,7 +290,14 @@ class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
             raise SandboxError(
                 f"无法启动沙箱 / cannot start the {self.name} sandbox: {error}"
             ) from error
-        return WarmSandbox(process, conn_dir, scratch, self)
+        sandbox = WarmSandbox(process, conn_dir, scratch, self)
+        with self._running_lock:
+            self._running[sandbox.id] = sandbox
+            halted_for = self._halted_for
+        if halted_for is not None:  # halted while this one was starting
+            sandbox.close()
+            raise SandboxError(f"沙箱已停止 / sandboxes halted: {halted_for}")
+        return sandbox
 
     def launcher_environment(self) -> dict[str, str]:
         """Environment of the launcher process itself (not of the sandboxed code)."""
