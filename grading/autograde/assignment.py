@@ -42,6 +42,8 @@ class NotebookSpec:
     name: str
     grade_cells: list[GradeCellSpec]
     release_metadata: dict[str, dict] = field(default_factory=dict)
+    #: The release's nbformat cell id of each graded cell (absent before nbformat 4.5).
+    release_ids: dict[str, str] = field(default_factory=dict)
 
 
 class PreparedAssignment:
@@ -87,6 +89,11 @@ class PreparedAssignment:
                     release_metadata={
                         c.metadata.nbgrader["grade_id"]: dict(c.metadata.nbgrader)
                         for c in released.cells if "grade_id" in c.metadata.get("nbgrader", {})
+                    },
+                    release_ids={
+                        c.metadata.nbgrader["grade_id"]: c.id
+                        for c in released.cells
+                        if "grade_id" in c.metadata.get("nbgrader", {}) and "id" in c
                     },
                 )
         return specs

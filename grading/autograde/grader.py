@@ -52,6 +52,8 @@ DENIED_ERRORS = ("Read-only file system", "Permission denied", "Network is unrea
                  "Name or service not known")
 #: Where a submission may read and write inside its sandbox.
 OWN_DIRS = (WORK_DIR_INSIDE + "/", "/tmp/")
+#: nbgrader metadata that ``generate_assignment`` adds: absent in the instructor's source copy.
+GENERATED_METADATA = ("checksum", "cell_type")
 #: "[Errno 2] No such file or directory: '/some/path'" -> the path.
 MISSING_PATH = re.compile(r"No such file or directory: '(/[^']*)'")
 
@@ -62,6 +64,9 @@ class RestoreGradeMetadata(NbGraderPreprocessor):
     nbgrader's OverwriteCells restores points, lock and source, but not e.g. a test
     cell re-marked as a solution; restoring the whole metadata first makes such a
     notebook grade as if untouched, and the changes become flags for the teacher.
+    Edits no honest student makes in JupyterLab (the nbgrader metadata of a graded
+    cell, the cell id of one) are also tampering evidence: ``grading/README.md``
+    draws the line between those and an honest student's accidents.
     """
 
     spec = AnyTrait()
@@ -69,6 +74,8 @@ class RestoreGradeMetadata(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         spec: NotebookSpec = self.spec
         flags = resources.setdefault("aiclass_flags", [])
+        evidence = resources.setdefault("aiclass_tamper_evidence", [])
+        evidence += self._changed_ids(nb, spec)
         seen: dict[str, int] = {}
         for cell in nb.cells:
             if "nbgrader" not in cell.metadata:
@@ -77,14 +84,22 @@ class RestoreGradeMetadata(NbGraderPreprocessor):
             grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
             released = spec.release_metadata.get(grade_id)
             if released is None:
-                # Not a cell of this assignment: the student made it look like one.
+                # Not a cell of this assignment: copied from another notebook, or forged.
                 flags.append("metadata_changed")
                 del cell.metadata["nbgrader"]
                 continue
             seen[grade_id] = seen.get(grade_id, 0) + 1
-            compared = ("grade", "solution", "locked", "points", "task")
-            if any(meta.get(k) != released.get(k) for k in compared):
+            changed = sorted(k for k in {*meta, *released} if meta.get(k) != released.get(k)
+                             and (k in meta or k not in GENERATED_METADATA))
+            if changed:
                 flags.append("metadata_changed")
+                evidence.append(f"cell {grade_id}: nbgrader metadata changed "
+                                f"({', '.join(changed)})")
+            if released.get("locked") and cell.cell_type != released.get("cell_type"):
+                # An answer cell's type flips at one key press ("y"/"m"); a locked one's not.
+                flags.append("metadata_changed")
+                evidence.append(f"cell {grade_id}: locked {released.get('cell_type')} cell "
+                                f"turned into {cell.cell_type}")
             if seen[grade_id] == 1:
                 cell.metadata["nbgrader"] = copy.deepcopy(released)
             else:
@@ -94,6 +109,31 @@ class RestoreGradeMetadata(NbGraderPreprocessor):
         if any(g.grade_id not in seen for g in spec.grade_cells):
             flags.append("cell_missing")
         return nb, resources
+
+    @staticmethod
+    def _changed_ids(nb: NotebookNode, spec: NotebookSpec) -> list[str]:
+        """Graded cells whose release cell id is gone or sits on another cell.
+
+        A notebook saved without ids (nbformat before 4.5) is not evidence; a copy
+        pasted beside the original is not either, as long as one cell with the
+        grade id keeps the release's id.
+        """
+        if (nb.nbformat, nb.nbformat_minor) < (4, 5):
+            return []
+        grade_ids_on: dict[str | None, set] = {}  # cell id -> grade ids of cells with it
+        ids_of: dict[str | None, set] = {}  # grade id -> cell ids of cells with it
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+            grade_ids_on.setdefault(cell.get("id"), set()).add(grade_id)
+            ids_of.setdefault(grade_id, set()).add(cell.get("id"))
+        evidence = []
+        for grade_id, cell_id in spec.release_ids.items():
+            if grade_id in ids_of and cell_id not in ids_of[grade_id]:
+                evidence.append(f"cell {grade_id}: cell id changed from {cell_id}")
+            if grade_ids_on.get(cell_id, {grade_id}) != {grade_id}:
+                evidence.append(f"cell {grade_id}: its cell id {cell_id} is on another cell")
+        return evidence
 
 
 class SandboxedExecute(Execute):
@@ -264,7 +304,8 @@ class NotebookGrader:
             result.flag("kernel_died")
         if _sandbox_denied(nb):
             result.flag("sandbox_denied")
-        evidence = [str(f) for f in findings]
+        evidence = list(resources.get("aiclass_tamper_evidence", []))
+        evidence += [str(f) for f in findings]
         evidence += [f"canary beside cell {i} did not fail" for i in sorted(survivors)]
         evidence += [f"cell {i} failed without showing an error"
                      for i in sorted(executor.hidden_errors)]

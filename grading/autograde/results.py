@@ -12,7 +12,8 @@ from nbformat.notebooknode import NotebookNode
 #: Flags a teacher may see on a notebook, and what each means.
 FLAGS = {
     "timeout": "超时 / ran past its time limit",
-    "tampered": "内核被篡改 / the kernel was tampered with to hide failures",
+    "tampered": "提交被篡改 / the kernel, or the notebook's grading metadata or cell ids, "
+                "were tampered with",
     "cell_missing": "评分单元格缺失 / a graded cell was deleted",
     "duplicate_cell": "评分单元格重复 / a graded cell was duplicated",
     "cell_edited": "锁定单元格被修改 / a locked or test cell was edited",

@@ -145,7 +145,7 @@ def test_feedback_has_no_hidden_tests_and_no_student_script() -> None:
     assert "<script" not in page and "onerror" not in page and "evil()" not in page
     assert "<b>hi</b>" in page and "&lt;script&gt;plain()" in page
     assert "&lt;i&gt;try&lt;/i&gt;" in page and "0 / 2" in page
-    assert "内核被篡改" in page
+    assert "提交被篡改" in page
 
 
 def test_feedback_is_released_to_the_student_through_the_exchange(service: Service) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_server.services.contents.filemanager import FileContentsManager
 from nbformat.v4 import new_code_cell
 
 from grading import grade_folder
@@ -66,6 +67,58 @@ def duplicate_cell(name, nb):
         fake = nbformat.from_dict(grade_cell(nb, "correct_squares"))
         fake = nbformat.v4.new_code_cell("pass", metadata=dict(fake.metadata))
         nb.cells.insert(1, fake)
+
+
+def set_metadata(**changes):
+    """Rewrite nbgrader metadata of the first test cell, as a student's editor would."""
+    def change(name, nb):
+        if name == "problem1":
+            grade_cell(nb, "correct_squares").metadata.nbgrader.update(changes)
+    return change
+
+
+def retype_test(name, nb):
+    """Turn the locked test cell into markdown, metadata and all: nothing of it runs."""
+    if name == "problem1":
+        test = grade_cell(nb, "correct_squares")
+        test.metadata.nbgrader["cell_type"] = "markdown"
+        retyped = nbformat.v4.new_markdown_cell(test.source, metadata=test.metadata)
+        retyped.id = test.id
+        nb.cells[nb.cells.index(test)] = retyped
+
+
+def change_id(name, nb):
+    if name == "problem1":
+        grade_cell(nb, "correct_squares").id = "c0ffee00"
+
+
+def swap_ids(name, nb):
+    if name == "problem1":
+        answer, test = grade_cell(nb, "squares"), grade_cell(nb, "correct_squares")
+        answer.id, test.id = test.id, answer.id
+
+
+def lab_save(name, nb):
+    """What JupyterLab adds on save for an honest student who ran, folded and tagged cells
+    and added one of their own: metadata outside nbgrader's namespace, a new cell."""
+    for cell in nb.cells:
+        cell.metadata.update(collapsed=False, scrolled=True, tags=["mine"],
+                             jupyter={"source_hidden": False, "outputs_hidden": False})
+        if cell.cell_type == "code":
+            cell.metadata["execution"] = {
+                "iopub.execute_input": "2026-12-06T10:00:00.000Z",
+                "shell.execute_reply": "2026-12-06T10:00:01.000Z"}
+    nb.metadata["widgets"] = {}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    nb.cells.append(nbformat.v4.new_code_cell("print(squares(3))"))
+
+
+def without_ids(name, nb):
+    """An older editor's save: nbformat 4.4, no cell ids at all."""
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        cell.pop("id", None)
 
 
 def hide_errors(code):
@@ -197,7 +250,29 @@ def attack_cases(port: int, source: Path, gradebook: Path, secret: Path,
         "always-equal": dict(edits=solution(ALWAYS_EQUAL)),
         "frames-and-gc": dict(change=hide_errors(FRAMES)),
         "exit-and-signal": dict(edits=solution(EXIT)),
+        # Tampering with metadata or cell ids, on an otherwise correct notebook: without
+        # the flag each would score full marks.
+        "tamper-points": dict(edits=CORRECT, change=set_metadata(points=100)),
+        "tamper-grade-flag": dict(edits=CORRECT, change=set_metadata(grade=False)),
+        "tamper-grade-id": dict(edits=CORRECT, change=set_metadata(grade_id="mine")),
+        "tamper-cell-type": dict(edits=CORRECT, change=retype_test),
+        "tamper-unlock": dict(edits=CORRECT, change=set_metadata(locked=False)),
+        "tamper-checksum": dict(edits=CORRECT, change=set_metadata(checksum="0" * 32)),
+        "tamper-cell-id": dict(edits=CORRECT, change=change_id),
+        "tamper-swap-ids": dict(edits=CORRECT, change=swap_ids),
+        # Honest controls: what JupyterLab or an older editor rewrites on save.
+        "honest-lab-save": dict(edits=CORRECT, change=lab_save),
+        "honest-no-ids": dict(edits=CORRECT, change=without_ids),
     }
+
+
+def save_through_jupyter_server(folder: Path) -> None:
+    """Open and save each notebook through Jupyter Server's contents manager, the code
+    JupyterLab's save goes through (it validates and may upgrade the notebook)."""
+    contents = FileContentsManager(root_dir=str(folder))
+    for path in folder.glob("*.ipynb"):
+        model = contents.get(path.name)
+        contents.save(model, path.name)
 
 
 def docker_sandbox_ready() -> bool:
@@ -246,7 +321,9 @@ def attack(request, released_ps1):
 
     cases = attack_cases(port, source, root / "gradebook.db", secret, outside)
     for student, case in cases.items():
-        write_submission(release, submitted, student, **case)
+        folder = write_submission(release, submitted, student, **case)
+        if student == "honest-lab-save":
+            save_through_jupyter_server(folder)
     started = time.monotonic()
     result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox=sandbox,
                           limits=LIMITS, image=STUDENT_IMAGE)
@@ -313,7 +390,19 @@ EXPECTED_FLAGS = {
     "always-equal": "tampered",
     "frames-and-gc": "tampered",
     "exit-and-signal": "tampered",
+    "tamper-points": "metadata_changed",
+    "tamper-grade-flag": "metadata_changed",
+    "tamper-grade-id": "metadata_changed",
+    "tamper-cell-type": "metadata_changed",
+    "tamper-unlock": "metadata_changed",
+    "tamper-checksum": "metadata_changed",
+    "tamper-cell-id": "tampered",
+    "tamper-swap-ids": "tampered",
 }
+#: Cases that tamper with the notebook itself: flagged ``tampered`` besides their own flag.
+TAMPERING = {"change-points", *(s for s in EXPECTED_FLAGS if s.startswith("tamper-"))}
+#: Notebooks as honest students' editors save them: no flag, the honest score.
+HONEST_SAVES = ("honest-lab-save", "honest-no-ids")
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_FLAGS))
@@ -322,6 +411,8 @@ def test_attack_is_flagged_and_earns_nothing(attack, student):
     expected = EXPECTED_FLAGS[student]
     expected = expected if isinstance(expected, tuple) else (expected,)
     assert set(expected) & set(notebook["flags"]), notebook
+    if student in TAMPERING:
+        assert "tampered" in notebook["flags"], notebook
     assert auto_score(notebook) == 0.0, notebook
     assert notebook["max_score"] == 6.0  # points came from the source, not the submission
 
@@ -331,6 +422,13 @@ def test_honest_neighbour_is_untouched(attack):
     assert honest["flags"] == []
     assert honest["score"] == 6.0
     assert attack["secret"].read_text() == "honest student's private notes"
+
+
+@pytest.mark.parametrize("student", HONEST_SAVES)
+def test_honest_saves_keep_the_honest_score(attack, student):
+    saved, honest = attack["students"][student], attack["students"]["honest"]
+    assert [n["flags"] for n in saved["notebooks"]] == [[], []]
+    assert saved["score"] == honest["score"] == 6.0
 
 
 def test_host_is_untouched(attack):
