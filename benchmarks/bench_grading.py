@@ -16,7 +16,9 @@ that the queue's order is what is measured: 40 honest students submit over a min
 with and without one student who queued 100 two-minute jobs just before them (all
 enqueued: the worst case, past the per-student limit). Prints the honest students'
 95th percentile from submit to grade in both runs; target: within 1.5x. Times are
-scaled down by ``--time-scale`` and reported unscaled.
+scaled down by ``--time-scale`` and reported unscaled. The workers give up a job past
+its fair share as the real ones do (``grading.gradebook.queue``), ``--no-preempt``
+measures turns alone.
 """
 
 from __future__ import annotations
@@ -128,16 +130,18 @@ def serial_overhead(root: Path, kind: str, image: str, samples: int) -> float:
 
 
 def fairness_run(workers: int, honest: int, flood: int, honest_seconds: float,
-                 flood_seconds: float, window: float, scale: float) -> list[float]:
+                 flood_seconds: float, window: float, scale: float,
+                 preempting: bool = True) -> list[float]:
     """Submit-to-grade seconds (unscaled) of each honest student, with ``flood`` jobs of
-    one student queued first; the queue in a fresh SQLite database."""
+    one student queued first; the queue in a fresh SQLite database. ``preempting``:
+    whether workers give up jobs past their fair share."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.orm import sessionmaker
 
     from grading.exchange.models import ExchangeBase, Submission
     from grading.exchange.store import utcnow
     from grading.gradebook.models import GradingJob
-    from grading.gradebook.queue import claim, finish
+    from grading.gradebook.queue import QueuePolicy, claim, finish, preempt, preemptible
 
     with tempfile.TemporaryDirectory(prefix="bench-fairness-") as tmp:
         engine = create_engine(f"sqlite:///{tmp}/queue.sqlite", connect_args={"timeout": 60})
@@ -168,16 +172,35 @@ def fairness_run(workers: int, honest: int, flood: int, honest_seconds: float,
             for _ in range(flood):
                 add(session, "flooder", "class-a", flood_seconds)
         stop = threading.Event()
+        fair_share = QueuePolicy.fair_share_seconds * scale if preempting else float("inf")
+        policy = QueuePolicy(fair_share_seconds=fair_share,
+                             preempt_check_seconds=QueuePolicy.preempt_check_seconds * scale)
+
+        def graded_whole(job_id: int, name: str) -> bool:
+            """Wait the job's length, giving it up as the worker does past its fair
+            share (:meth:`GradingWorker._fair_share_kept`); whether it ran to its end."""
+            end = time.perf_counter() + length[job_id]
+            check = time.perf_counter() + policy.fair_share_seconds
+            while (now := time.perf_counter()) < end:
+                if now < check:
+                    time.sleep(min(end, check) - now)
+                    continue
+                with maker() as session, session.begin():
+                    if preemptible(session, job_id) and preempt(session, job_id, name):
+                        return False
+                check = time.perf_counter() + policy.preempt_check_seconds
+            return True
 
         def work(name: str) -> None:
             while not stop.is_set():
                 with maker() as session, session.begin():
-                    job = claim(session, name)
+                    job = claim(session, name, policy)
                     job_id = None if job is None else job.id
                 if job_id is None:
                     time.sleep(0.005)
                     continue
-                time.sleep(length[job_id])
+                if not graded_whole(job_id, name):
+                    continue
                 with maker() as session, session.begin():
                     finish(session, job_id, name)
                 graded[job_id] = time.perf_counter()
@@ -211,11 +234,16 @@ def p95(values: list[float]) -> float:
 
 
 def fairness(args: argparse.Namespace) -> None:
+    from grading.gradebook.queue import QueuePolicy
+
     runs = {}
     for label, flood in (("without flood", 0), ("with flood", args.flood_jobs)):
         runs[label] = fairness_run(args.workers, args.honest, flood, args.honest_seconds,
-                                   args.flood_seconds, args.window, args.time_scale)
-    print(f"fairness: {args.workers} workers, {args.honest} honest students "
+                                   args.flood_seconds, args.window, args.time_scale,
+                                   not args.no_preempt)
+    preempting = ("no pre-emption" if args.no_preempt
+                  else f"pre-emption past {QueuePolicy.fair_share_seconds:g} s")
+    print(f"fairness: {args.workers} workers, {preempting}, {args.honest} honest students "
           f"({args.honest_seconds:g} s jobs, submitting over {args.window:g} s), one student "
           f"with {args.flood_jobs} jobs of {args.flood_seconds:g} s queued first; "
           f"time scale {args.time_scale:g}")
@@ -250,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fairness: grading time of each flood job")
     parser.add_argument("--window", type=float, default=60.0,
                         help="fairness: seconds over which the honest students submit")
+    parser.add_argument("--no-preempt", action="store_true",
+                        help="fairness: workers never give up a job (turns alone)")
     parser.add_argument("--time-scale", type=float, default=0.05,
                         help="fairness: real seconds per simulated second")
     args = parser.parse_args(argv)

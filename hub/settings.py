@@ -368,6 +368,14 @@ class ServiceSettings:
                                              "have waiting to be graded (a newer one of the "
                                              "same assignment replaces the older)",
                                              minimum=1, maximum=1000)
+    grading_fair_share_seconds: int = setting(30, "有其他学生在等待时，一份评分任务最多占用评分"
+                                              "进程的秒数；超过且该学生还有别的提交在等时，"
+                                              "任务退回队列稍后重评（学生唯一的提交从不退回）/ "
+                                              "seconds a grading job may hold its worker while "
+                                              "others wait; past it, a job whose student has "
+                                              "more waiting goes back to the queue and is "
+                                              "graded later (a student's only submission never "
+                                              "does)", minimum=5, maximum=3600)
     log_format: str = setting("text", "课堂服务日志的格式：text 便于阅读，json 每行一个 JSON "
                               "对象，便于日志系统收集 / format of the classroom service's log: "
                               "text to read, json for one JSON object a line that log "

@@ -107,7 +107,8 @@ async def serve(port: int, ip: str) -> None:
     workers = start_grading_workers(classroom, settings.service.grading_workers,
                                     sandbox=GRADING_SANDBOX.get(settings.hub.mode, "local"),
                                     image=image_reference("student",
-                                                          settings.docker.registry_prefix))
+                                                          settings.docker.registry_prefix),
+                                    fair_share_seconds=settings.service.grading_fair_share_seconds)
     # What start-up made (mappers, routes, compiled schemas) lives as long as the process:
     # moved out of the collector's sight, so that the full collections a class fetching at
     # once triggers do not walk it (they held the event loop for tens of milliseconds).

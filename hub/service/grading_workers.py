@@ -17,7 +17,7 @@ import socket
 
 from grading.autograde.results import StudentResult
 from grading.gradebook.models import GradingJob
-from grading.gradebook.queue import requeue, running_owners
+from grading.gradebook.queue import QueuePolicy, requeue, running_owners
 from grading.gradebook.worker import GradingWorker
 from grading.sandbox.base import SandboxError
 from hub.service.classroom import Classroom
@@ -67,7 +67,9 @@ async def work(worker: GradingWorker) -> None:
 
 
 def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "local",
-                          image: str | None = None) -> list[asyncio.Task]:
+                          image: str | None = None,
+                          fair_share_seconds: float = QueuePolicy.fair_share_seconds
+                          ) -> list[asyncio.Task]:
     """Start ``count`` workers on the service's database and content store.
 
     ``sandbox`` is named, never guessed: local mode grades in bubblewrap even on a host
@@ -76,7 +78,8 @@ def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "loca
     """
     host = f"{socket.gethostname()}-{os.getpid()}"
     return [asyncio.get_running_loop().create_task(work(MeteredGradingWorker(
-        classroom.session, classroom.content, f"{host}-{n}", sandbox=sandbox, image=image)))
+        classroom.session, classroom.content, f"{host}-{n}", sandbox=sandbox, image=image,
+        policy=QueuePolicy(fair_share_seconds=fair_share_seconds))))
         for n in range(count)]
 
 
