@@ -3,8 +3,9 @@
 The student's functions return a ``float`` subclass whose ``==``, ``<``, ``-`` and
 ``abs`` answer "yes" to anything, written so that the static scan does not recognise it
 (its methods read their arguments) and without touching the kernel (no canary fires).
-What must stop it is the tests themselves: they convert the student's value with
-``float(...)`` before comparing (grading/README.md, item 5).
+What must stop it is the tests themselves: they check the type of the student's value and
+convert it (``float(...)``, ``int(v) for v in ...``) before comparing (grading/README.md,
+item 5).
 """
 
 from __future__ import annotations
@@ -35,8 +36,22 @@ CHEAT = {
 }
 
 
-def test_an_always_agreeing_result_fails_the_knn_tests(tmp_path):
-    [lesson] = [a for a in load_library(DEFAULT_ROOT) if a.id == "knn-decision-tree"]
+#: ai-project: a dict that equals any dict, a classifier whose ``score`` agrees with any bound.
+PROJECT_CHEAT = {
+    "explore": "class AgreeDict(dict):\n    def __eq__(self, other):\n"
+               "        return other is other\nclass_counts = AgreeDict()",
+    "build-model": AGREE + "def build_model():\n"
+                   "    from sklearn.dummy import DummyClassifier\n"
+                   "    class Agreeable(DummyClassifier):\n"
+                   "        def score(self, X, y, sample_weight=None):\n"
+                   "            return Agree(0.0)\n"
+                   "    return Agreeable()",
+}
+
+
+def grade_cheat(lesson_id: str, cheat: dict[str, str], tmp_path) -> dict[str, dict]:
+    """Grade the release of ``lesson_id`` with ``cheat``'s cells in place: cells by grade id."""
+    [lesson] = [a for a in load_library(DEFAULT_ROOT) if a.id == lesson_id]
     release = generate_release(lesson, tmp_path / "course")
     folder = tmp_path / "submitted" / "agreeable" / lesson.id
     folder.mkdir(parents=True)
@@ -44,12 +59,22 @@ def test_an_always_agreeing_result_fails_the_knn_tests(tmp_path):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            cell.source = CHEAT.get(grade_id, cell.source)
+            cell.source = cheat.get(grade_id, cell.source)
         nbformat.write(nb, folder / path.name)
     [student] = grade_folder(lesson.folder, tmp_path / "submitted", jobs=1,
                              sandbox="local")["students"]
     [notebook] = student["notebooks"]
-    cells = {c["grade_id"]: c for c in notebook["cells"]}
     assert "tampered" not in notebook["flags"]  # neither the scan nor a canary caught it
+    return {c["grade_id"]: c for c in notebook["cells"]}
+
+
+def test_an_always_agreeing_result_fails_the_knn_tests(tmp_path):
+    cells = grade_cheat("knn-decision-tree", CHEAT, tmp_path)
     assert cells["test_distance"]["score"] == 0.0
     assert cells["test_knn_small"]["score"] == 0.0
+
+
+def test_an_always_agreeing_result_fails_the_project_tests(tmp_path):
+    cells = grade_cheat("ai-project", PROJECT_CHEAT, tmp_path)
+    assert cells["test-class-counts"]["score"] == 0.0
+    assert cells["test-model-heldout"]["score"] == 0.0
