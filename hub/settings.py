@@ -368,7 +368,7 @@ class ServiceSettings:
                                              "have waiting to be graded (a newer one of the "
                                              "same assignment replaces the older)",
                                              minimum=1, maximum=1000)
-    grading_fair_share_seconds: int = setting(30, "有其他学生在等待时，一份评分任务最多占用评分"
+    grading_fair_share_seconds: int = setting(20, "有其他学生在等待时，一份评分任务最多占用评分"
                                               "进程的秒数；超过且该学生还有别的提交在等时，"
                                               "任务退回队列稍后重评（学生唯一的提交从不退回）/ "
                                               "seconds a grading job may hold its worker while "
