@@ -49,6 +49,18 @@ PROJECT_CHEAT = {
 }
 
 
+#: Arrays and lists of agreeing elements: ``==`` on lists and ``np.array_equal`` on object
+#: arrays ask each element, so the tests convert with ``np.asarray(..., dtype=int)`` first.
+KMEANS_CHEAT = {"assign": AGREE + "def assign_clusters(X, centers):\n"
+                                  "    return [Agree(9) for _ in X]"}
+PERCEPTRON_CHEAT = {
+    "perceptron-predict": AGREE + "import numpy as np\n"
+                          "def perceptron_predict(w, b, X):\n"
+                          "    return np.array([Agree(9) for _ in X], dtype=object)",
+    "xor-network": "def xor_network(X):\n    return perceptron_predict(None, None, X)",
+}
+
+
 def grade_cheat(lesson_id: str, cheat: dict[str, str], tmp_path) -> dict[str, dict]:
     """Grade the release of ``lesson_id`` with ``cheat``'s cells in place: cells by grade id."""
     [lesson] = [a for a in load_library(DEFAULT_ROOT) if a.id == lesson_id]
@@ -78,3 +90,12 @@ def test_an_always_agreeing_result_fails_the_project_tests(tmp_path):
     cells = grade_cheat("ai-project", PROJECT_CHEAT, tmp_path)
     assert cells["test-class-counts"]["score"] == 0.0
     assert cells["test-model-heldout"]["score"] == 0.0
+
+
+def test_agreeing_elements_fail_the_kmeans_and_perceptron_tests(tmp_path):
+    kmeans = grade_cheat("kmeans-clustering", KMEANS_CHEAT, tmp_path / "kmeans")
+    assert kmeans["test-assign"]["score"] == 0.0
+    perceptron = grade_cheat("perceptron-neural-network", PERCEPTRON_CHEAT,
+                             tmp_path / "perceptron")
+    assert perceptron["test-perceptron-predict"]["score"] == 0.0
+    assert perceptron["test-xor-network"]["score"] == 0.0
