@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from grading.exchange.models import Submission
@@ -28,7 +29,14 @@ from grading.gradebook.queue import (
     preemptible,
 )
 from grading.gradebook.worker import GradingWorker
+from grading.sandbox.docker import DockerSandbox
+from hub.images import image_reference
 from tests.gradebook.conftest import CORRECT, TEACHER, Service
+
+STUDENT_IMAGE = image_reference("student")
+SANDBOXES = ["local", pytest.param("docker", marks=pytest.mark.skipif(
+    not DockerSandbox(image=STUDENT_IMAGE).available(),
+    reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)"))]
 
 FLOOD_SLEEP = 20
 #: The fair share, scaled down so that the test takes seconds.
@@ -60,14 +68,15 @@ def scores(service: Service, job_id: int) -> dict[str, float | None]:
             select(CellGrade).where(CellGrade.job_id == job_id))}
 
 
+@pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_a_flood_job_past_its_fair_share_is_given_up_and_graded_once_later(
-        service: Service) -> None:
+        service: Service, sandbox: str) -> None:
     service.release()
     sleeper = {**CORRECT, "squares": f"import time\ntime.sleep({FLOOD_SLEEP})\n"
                                      + CORRECT["squares"]}
     flood = [queue(service, "s-flood", sleeper, f"flood-key-{n}") for n in range(2)]
-    worker = GradingWorker(service.session, service.content, "w-fair", sandbox="local",
-                           policy=POLICY)
+    worker = GradingWorker(service.session, service.content, "w-fair", sandbox=sandbox,
+                           image=STUDENT_IMAGE, policy=POLICY)
     try:
         ran: list[int | None] = []
         grading = threading.Thread(target=lambda: ran.append(worker.run_once()))
