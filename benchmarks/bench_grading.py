@@ -142,6 +142,7 @@ def fairness_run(workers: int, honest: int, flood: int, honest_seconds: float,
     from grading.exchange.store import utcnow
     from grading.gradebook.models import GradingJob
     from grading.gradebook.queue import QueuePolicy, claim, finish, preempt, preemptible
+    from hub.service.grading_workers import IDLE_SECONDS
 
     with tempfile.TemporaryDirectory(prefix="bench-fairness-") as tmp:
         engine = create_engine(f"sqlite:///{tmp}/queue.sqlite", connect_args={"timeout": 60})
@@ -196,8 +197,8 @@ def fairness_run(workers: int, honest: int, flood: int, honest_seconds: float,
                 with maker() as session, session.begin():
                     job = claim(session, name, policy)
                     job_id = None if job is None else job.id
-                if job_id is None:
-                    time.sleep(0.005)
+                if job_id is None:  # as the service's idle worker, in scaled time
+                    time.sleep(IDLE_SECONDS * scale)
                     continue
                 if not graded_whole(job_id, name):
                     continue
