@@ -10,12 +10,14 @@ item 5).
 
 from __future__ import annotations
 
+import ast
+
 import nbformat
 import pytest
 
 from grading import grade_folder
 from hub.library import DEFAULT_ROOT, load_library
-from tests.assignments.conftest import generate_release
+from tests.assignments.conftest import LIBRARY, generate_release
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -61,6 +63,27 @@ PERCEPTRON_CHEAT = {
 }
 
 
+#: Agrees with everything, and is a sequence of itself: ``list(x)``, ``x[0]``, ``for v in x``.
+AGREE_ALL = AGREE + """\
+    def __getitem__(self, key):
+        return self if key is key else key
+    def __iter__(self):
+        return iter([self] * 4)
+"""
+
+
+def agreeing_answers(source: str) -> str:
+    """Each function and variable an answer cell defines, answering an ``AGREE_ALL``."""
+    lines = [AGREE_ALL]
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            lines.append(f"def {node.name}(*args, **kwargs):\n    return Agree(99)")
+        elif isinstance(node, ast.Assign):
+            names = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            lines += [f"{name} = Agree(99)" for name in names]
+    return "\n".join(lines)
+
+
 def grade_cheat(lesson_id: str, cheat: dict[str, str], tmp_path) -> dict[str, dict]:
     """Grade the release of ``lesson_id`` with ``cheat``'s cells in place: cells by grade id."""
     [lesson] = [a for a in load_library(DEFAULT_ROOT) if a.id == lesson_id]
@@ -99,3 +122,18 @@ def test_agreeing_elements_fail_the_kmeans_and_perceptron_tests(tmp_path):
                              tmp_path / "perceptron")
     assert perceptron["test-perceptron-predict"]["score"] == 0.0
     assert perceptron["test-xor-network"]["score"] == 0.0
+
+
+@pytest.mark.parametrize("lesson", LIBRARY, ids=[lesson.id for lesson in LIBRARY])
+def test_always_equal_answers_earn_nothing_in_any_lesson(lesson, tmp_path):
+    """Every answer the instructor's solution defines, replaced by an agreeing object."""
+    cheat = {}
+    for path in lesson.notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("solution"):
+                cheat[meta["grade_id"]] = agreeing_answers(cell.source)
+    cells = grade_cheat(lesson.id, cheat, tmp_path)
+    gained = {grade_id: c["score"] for grade_id, c in cells.items()
+              if c["kind"] == "auto" and c["score"]}
+    assert gained == {}
