@@ -10,7 +10,8 @@ they fetch, answer (one with the instructor's code, one leaves the release as it
 with nbgrader. The classroom service inside the hub container grades both in Docker sandboxes;
 the teacher's gradebook shows full marks and zero; the teacher releases feedback and the
 student's container fetches it. Then ``docker-compose restart``: the class, both submissions,
-their grades and the feedback are all still there.
+their grades and the feedback are all still there, and ``aiclass backup`` in the hub container
+takes both PostgreSQL databases, the exchange's files and both students' home volumes.
 
 Prints the time from ``docker-compose up`` to the first graded submission (the issue's figure).
 """
@@ -35,6 +36,8 @@ import requests
 from docker_classroom import REPO, Student, docker, ensure_image, free_port, sign_in, wait_for
 from test_compose import INITIAL_PASSWORD, compose_command
 
+from hub.home_volumes import home_volume_name
+from hub.settings import DockerSettings
 from hub.spawners.student_network import StudentNetwork, temporary_student_network
 
 pytestmark = pytest.mark.docker
@@ -44,6 +47,7 @@ LIBRARY = f"primary/{LESSON}"
 NOTEBOOK = "neighbours.ipynb"
 SOURCE = REPO / "assignments" / "primary" / LESSON / NOTEBOOK
 SERVICE = "services/classroom/"
+HOME_VOLUME = DockerSettings().home_volume
 API = f"{SERVICE}api/v1"
 RUN = uuid.uuid4().hex[:6]
 """Usernames, containers and home volumes of this run are told apart by it."""
@@ -346,3 +350,16 @@ def test_a_class_runs_end_to_end_on_the_compose_deployment(compose: Compose) -> 
     assert gradebook(after, token) == book
     again = service(after, token, "GET", f"/submissions/{key}/feedback")
     assert again.status_code == 200 and again.content[:2] == b"PK"
+
+    # the center's backup, taken from the hub container while the class runs
+    compose.hub_console("backup", "/tmp/aiclass-backup")
+    manifest = json.loads(docker("exec", compose.container("hub"), "sh", "-c",
+                                 "cat /tmp/aiclass-backup/sets/*/manifest.json"))
+    assert manifest["mode"] == "docker"
+    files = list(manifest["files"])
+    for database in ("service", "hub"):
+        assert any(name.startswith(f"{database}.") for name in files), files
+    homes = {name for name in files if name.startswith("homes/")}
+    assert homes == {f"homes/{home_volume_name(HOME_VOLUME, person)}.tar"
+                     for person in (RIGHT, BLANK)}, files
+    assert len(manifest["blobs"]) >= 3, "the release and both submissions"
