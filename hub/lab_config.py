@@ -54,10 +54,12 @@ TEACHER_NBGRADER_CONFIG = {
         pipeline: ["aiclass_exchange.central_grading.CentralGradingOnly"]
         for pipeline in ("sanitize_preprocessors", "autograde_preprocessors")
     },
+    "Execute": {"kernel_manager_class": "aiclass_exchange.central_grading.NoKernelInSubmissions"},
 }
 """nbgrader settings of the teacher profile only: ``Autograde``'s pipelines are one step that
 refuses, so neither the formgrader nor ``nbgrader autograde`` runs a submission's code in the
-teacher's server, where it would hold the teacher's token
+teacher's server, where it would hold the teacher's token; nor does Validate, whose ``Execute``
+starts no kernel in a student's folder
 (``extensions/exchange/aiclass_exchange/central_grading.py``); the service's sandbox grades."""
 TEACHER_PROFILE_IN_IMAGE = "/opt/aiclass/jupyter/teacher"
 """The teacher's profile in the student image (``images/student/teacher/``)."""

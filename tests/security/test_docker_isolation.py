@@ -182,6 +182,7 @@ def get(url):
 found = {name: probe(host, port) for name, (host, port) in TARGETS.items()}
 found["hub"] = get(os.environ["JUPYTERHUB_API_URL"] + "/")
 found["service"] = get(os.environ["AICLASS_EXCHANGE_URL"] + "api/v1/")
+found["urls"] = [os.environ["JUPYTERHUB_API_URL"], os.environ["AICLASS_EXCHANGE_URL"]]
 print(json.dumps(found))
 """
 

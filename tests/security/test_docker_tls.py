@@ -35,7 +35,7 @@ from tests.docker.docker_classroom import (
     sign_in,
     wait_for,
 )
-from tests.security.test_docker_isolation import METADATA, DatabaseStandIn
+from tests.security.test_docker_isolation import METADATA, PROBES, DatabaseStandIn
 
 pytestmark = pytest.mark.docker
 
@@ -161,32 +161,6 @@ def test_the_public_port_speaks_only_tls_and_the_hub_api_is_not_on_loopback(
     assert answer is None or "password" not in answer.text, "a sign-in page over plain HTTP"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{tls_hub.hub_port}/hub/login", timeout=10)
-
-
-PROBES = """
-import json, os, socket, time
-from urllib.request import Request, urlopen
-
-def probe(host, port):
-    began = time.monotonic()
-    try:
-        socket.create_connection((host, port), timeout=10).close()
-        outcome = "connected"
-    except OSError as error:
-        outcome = type(error).__name__
-    return [outcome, time.monotonic() - began]
-
-def get(url):
-    token = os.environ["JUPYTERHUB_API_TOKEN"]
-    with urlopen(Request(url, headers={"Authorization": "token " + token}), timeout=10) as r:
-        return json.load(r)
-
-found = {name: probe(host, port) for name, (host, port) in TARGETS.items()}
-found["hub"] = get(os.environ["JUPYTERHUB_API_URL"] + "/")
-found["service"] = get(os.environ["AICLASS_EXCHANGE_URL"] + "api/v1/")
-found["urls"] = [os.environ["JUPYTERHUB_API_URL"], os.environ["AICLASS_EXCHANGE_URL"]]
-print(json.dumps(found))
-"""
 
 
 def test_inside_the_container_only_the_hub_api_and_the_service_answer(

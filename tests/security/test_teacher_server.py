@@ -5,8 +5,8 @@ A student of the demo class submits a notebook whose answer cell, when run, take
 marks in the classroom service, and to leave a marker with the token in the runner's home.
 The teacher, in their real server with the teacher profile, does what the formgrader does:
 generates the assignment, collects through the exchange plugin, opens the collected notebook
-and presses "autograde". The code must not run there; the service's sandbox grades it, and
-the teacher sees that grade.
+and presses "autograde", then "Validate" on it (and on their own source, which must work).
+The code must not run there; the service's sandbox grades it, and the teacher sees that grade.
 """
 
 from __future__ import annotations
@@ -126,10 +126,17 @@ def formgrader(teacher: Person, action: str) -> dict:
     return response.json()
 
 
+def validate(teacher: Person, path: str) -> dict:
+    """The Validate button on a notebook in the teacher's home."""
+    response = teacher.lab("POST", "assignments/validate", data={"path": path})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def test_collecting_and_opening_a_submission_runs_none_of_its_code(
         lesson: tuple[RunningHub, Person, Person]) -> None:
     """Does a submission that uses its runner's token gain anything when its teacher
-    collects it, opens it and asks the formgrader to autograde it?"""
+    collects it, opens it, asks the formgrader to autograde it and validates it?"""
     hub, teacher, student = lesson
     due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     release = teacher.api("POST", f"/assignments/{ASSIGNMENT}/releases",
@@ -164,6 +171,11 @@ def test_collecting_and_opening_a_submission_runs_none_of_its_code(
     assert "老师的服务器不运行学生的代码" in autograde["error"] + autograde.get("log", "")
     assert teacher.lab("GET", f"api/contents/autograded/{student.username}/{ASSIGNMENT}"
                               "/classify.ipynb").status_code == 404
+    refused = validate(teacher, f"submitted/{student.username}/{ASSIGNMENT}/classify.ipynb")
+    assert refused["success"] is False
+    assert "老师的服务器不运行学生的代码" in refused["value"]
+    own = validate(teacher, f"source/{ASSIGNMENT}/classify.ipynb")
+    assert own["success"] is True, own["value"][-3000:]
 
     assert teacher.lab("GET", f"api/contents/{MARKER}").status_code == 404
     assert not list(hub.data_dir.rglob(MARKER))
