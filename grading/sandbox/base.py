@@ -250,6 +250,11 @@ class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
         for sandbox in running:
             sandbox.kill(reason)
 
+    @property
+    def halted_for(self) -> str | None:
+        """The reason given to :meth:`halt`, until :meth:`resume` (``None``: not halted)."""
+        return self._halted_for
+
     def resume(self) -> None:
         """Start sandboxes again after :meth:`halt`."""
         with self._running_lock:

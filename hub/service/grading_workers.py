@@ -30,6 +30,11 @@ log = logging.getLogger("aiclass.classroom")
 IDLE_SECONDS = 0.5
 
 
+OUTCOMES = {"done": "done", "failed": "failed", "queued": "preempted"}
+"""A graded job's state afterwards, as its outcome: back in the queue means given up to
+others (pre-empted, or the service stopping); held by another worker, the lease was lost."""
+
+
 class MeteredGradingWorker(GradingWorker):
     """A grading worker that counts its jobs by outcome and its sandbox failures.
 
@@ -44,7 +49,7 @@ class MeteredGradingWorker(GradingWorker):
         if job_id is not None:
             with self.sessions() as session:
                 state = session.get(GradingJob, job_id).state
-            GRADING_JOBS.labels(state if state in ("done", "failed") else "lease_lost").inc()
+            GRADING_JOBS.labels(OUTCOMES.get(state, "lease_lost")).inc()
         return job_id
 
     def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
@@ -52,7 +57,8 @@ class MeteredGradingWorker(GradingWorker):
         try:
             return super().grade(assignment_id, username, source_manifest, submission_manifest)
         except SandboxError:
-            SANDBOX_FAILURES.labels(self.sandbox).inc()
+            if self.backend().halted_for is None:  # not its own worker giving the job up
+                SANDBOX_FAILURES.labels(self.sandbox).inc()
             raise
 
 

@@ -48,8 +48,8 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 GRADING_JOBS = Counter(
     "aiclass_grading_jobs", "Grading jobs this service's workers finished, by outcome "
-    "(done, failed, lease_lost: no longer the worker's to finish, taken over by another "
-    "or put back in the queue)", ["outcome"],
+    "(done, failed, preempted: given back to the queue for others, lease_lost: taken over "
+    "by another worker)", ["outcome"],
     registry=SERVICE_REGISTRY)
 SANDBOX_FAILURES = Counter(
     "aiclass_sandbox_failures", "Gradings whose sandbox could not be started or fed "
