@@ -88,6 +88,9 @@ class SiblingKernelBackend:
     def release(self, sandbox: WarmSandbox) -> None:
         """Nothing to undo in the pod: the backend deletes the whole Job."""
 
+    def forget(self, sandbox: WarmSandbox) -> None:
+        """Nothing to forget: a pod grades one notebook, and halting is the Job's deletion."""
+
     def out_of_memory(self, sandbox: WarmSandbox) -> bool:
         return sandbox.process.returncode == 137 and sandbox.killed_for is None
 

@@ -103,8 +103,9 @@ class DockerKubelet:
 
     def read_namespaced_pod_log(self, name: str, namespace: str, container: str) -> str:
         pod = self.pods[name]
-        return subprocess.run(["docker", "logs", pod["containers"][container]],
-                              capture_output=True, text=True, check=True).stdout
+        logs = subprocess.run(["docker", "logs", pod["containers"][container]],
+                              capture_output=True, text=True, check=True)
+        return logs.stderr + logs.stdout
 
     # --- the kubelet's part ------------------------------------------------------------
     def _start_pod(self, name: str, spec: dict) -> dict:

@@ -31,7 +31,7 @@ MARKERS = ("987651", "987652", "987653")
 DAEMONS = f"""
 import os, subprocess
 subprocess.Popen(["setsid", "-f", "sleep", "{MARKERS[0]}"])
-subprocess.Popen("nohup sleep {MARKERS[1]} >/dev/null 2>&1 &", shell=True)
+subprocess.run("nohup sleep {MARKERS[1]} >/dev/null 2>&1 &", shell=True)
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
@@ -79,7 +79,9 @@ def test_daemons_started_in_the_lab_end_when_the_server_stops(hub: RunningHub) -
     assert made.status_code == 201, made.text
     token = made.json()["token"]
     assert "started" in run_code(hub.url, username, token, DAEMONS)
-    time.sleep(1)
+    started = time.monotonic() + 15
+    while sorted(sleepers().values()) != sorted(MARKERS) and time.monotonic() < started:
+        time.sleep(0.2)
     assert sorted(sleepers().values()) == sorted(MARKERS), "the daemons did not start"
 
     stopped = requests.delete(f"{hub.url}/hub/api/users/{username}/server",

@@ -343,16 +343,3 @@ def test_tls_needs_both_a_certificate_and_its_key(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"\[tls\] key"):
         parse_settings({"tls": {"certificate": str(cert), "key": str(tmp_path / "absent")}},
                        "aiclass.toml", tmp_path)
-
-
-def test_docker_mode_refuses_tls_it_cannot_carry_to_the_containers(tmp_path: Path) -> None:
-    """Would docker mode accept [tls], then start containers that cannot reach the hub?
-
-    Students' containers talk to the proxy in plain HTTP on their internal network, which a
-    TLS-only proxy no longer answers: the settings refuse the pair instead of a broken lab.
-    """
-    cert, key = self_signed_certificate(tmp_path)
-    tls = {"certificate": str(cert), "key": str(key)}
-    with pytest.raises(SettingsError, match=r"\[tls\].*docker"):
-        parse_settings({"hub": {"mode": "docker"}, "tls": tls}, "aiclass.toml", tmp_path)
-    assert parse_settings({"tls": tls}, "aiclass.toml", tmp_path).tls.enabled
