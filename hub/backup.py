@@ -44,6 +44,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.engine import make_url
 
+from grading.exchange.content_store import BLOBS_IN_DATA_DIR, ContentStore
 from hub.db import ServiceDatabase
 from hub.home_volumes import archive_volume, existing_volumes, home_volumes, restore_volume
 from hub.images import image_reference
@@ -55,7 +56,6 @@ MANIFEST = "manifest.json"
 BLOBS = "blobs"
 SETS = "sets"
 HOMES = "homes"
-CHUNK = 1 << 20
 
 
 class BackupError(Exception):
@@ -75,11 +75,8 @@ class BackupSummary:
 
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file, read in chunks (blobs and dumps can be large)."""
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 # -- databases ---------------------------------------------------------------------------
@@ -261,29 +258,21 @@ def _unpack_homes(source: Path, data_dir: Path) -> None:
 
 # -- the set -----------------------------------------------------------------------------
 
-def _blob_store(settings: Settings) -> Path:
-    return settings.data_dir / "exchange" / BLOBS
+def _blob_store(settings: Settings) -> ContentStore:
+    return ContentStore(settings.data_dir / BLOBS_IN_DATA_DIR)
 
 
-def _blob_names(root: Path) -> Iterator[Path]:
-    if root.is_dir():
-        for prefix in sorted(root.iterdir()):
-            if prefix.is_dir() and len(prefix.name) == 2:
-                yield from (blob.relative_to(root) for blob in sorted(prefix.iterdir())
-                            if blob.is_file() and len(blob.name) == 64)
-
-
-def _copy_new_blobs(source: Path, target: Path) -> tuple[list[str], int]:
+def _copy_new_blobs(source: ContentStore, target: ContentStore) -> tuple[list[str], int]:
     """Copy the blobs ``target`` lacks; return every blob's name and how many were new."""
     names, new = [], 0
-    for relative in _blob_names(source):
-        names.append(relative.name)
-        copy = target / relative
+    for name in source.names():
+        names.append(name)
+        copy = target.path(name)
         if copy.exists():
             continue
         copy.parent.mkdir(parents=True, exist_ok=True)
         partial = copy.with_name(copy.name + ".partial")
-        shutil.copyfile(source / relative, partial)
+        shutil.copyfile(source.path(name), partial)
         partial.rename(copy)
         new += 1
     return names, new
@@ -297,7 +286,7 @@ def backup(settings: Settings, destination: Path) -> BackupSummary:
     dumps = (dump_database(settings.database_url, set_dir / "service"),
              dump_database(settings.hub_database_url, set_dir / "hub"))
     files = [dump for dump in dumps if dump is not None]
-    blobs, new = _copy_new_blobs(_blob_store(settings), destination / BLOBS)
+    blobs, new = _copy_new_blobs(_blob_store(settings), ContentStore(destination / BLOBS))
     settings_file = settings.data_dir / SETTINGS_FILE_NAME
     if settings_file.exists():
         shutil.copy2(settings_file, set_dir / SETTINGS_FILE_NAME)
@@ -325,8 +314,9 @@ def latest_set(source: Path) -> Path:
     return sets[-1]
 
 
-def _blob_root(set_dir: Path) -> Path:
-    return set_dir.parent.parent / BLOBS
+def _set_blobs(set_dir: Path) -> ContentStore:
+    """The blobs a set names, in the backup folder's store that every set shares."""
+    return ContentStore(set_dir.parent.parent / BLOBS)
 
 
 def verify(set_dir: Path) -> dict:
@@ -358,9 +348,12 @@ def verify(set_dir: Path) -> dict:
     for name in listed:
         if Path(name).parent == Path(HOMES):
             _check_home_archive(set_dir / name)
-    root = _blob_root(set_dir)
+    stored = _set_blobs(set_dir)
     for blob in blobs:
-        path = root / blob[:2] / blob
+        try:
+            path = stored.path(blob)
+        except ValueError as exc:
+            raise BackupError(f"{set_dir / MANIFEST}: {exc}") from exc
         if not path.is_file():
             raise BackupError(f"{path}: 文件缺失 / blob missing")
         if file_sha256(path) != blob:
@@ -407,12 +400,11 @@ def restore(source: Path, data_dir: Path) -> BackupSummary:
         shutil.copy2(set_dir / SETTINGS_FILE_NAME, data_dir / SETTINGS_FILE_NAME)
     for dump, url, what in databases:
         load_database(dump, url, what)
-    store = _blob_store(settings)
-    root = _blob_root(set_dir)
+    store, stored = _blob_store(settings), _set_blobs(set_dir)
     for blob in manifest["blobs"]:
-        target = store / blob[:2] / blob
+        target = store.path(blob)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / blob[:2] / blob, target)
+        shutil.copyfile(stored.path(blob), target)
     if settings.hub.mode == "docker":
         for volume in volumes:
             restore_volume(_helper_image(settings), volume, set_dir / HOMES / f"{volume}.tar")

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,6 +39,14 @@ def _fsync_path(path: Path) -> None:
         os.close(handle)
 
 
+BLOBS_IN_DATA_DIR = Path("exchange", "blobs")
+"""Where the classroom keeps its content store, relative to the data dir."""
+
+
+def _is_sha256(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
 class ContentStore:
     """Immutable blobs addressed by their SHA-256."""
 
@@ -54,9 +62,15 @@ class ContentStore:
 
     def path(self, sha256: str) -> Path:
         """Where the blob ``sha256`` lives (whether or not it exists)."""
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if not _is_sha256(sha256):
             raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256
+
+    def names(self) -> Iterator[str]:
+        """The SHA-256 of every blob stored, in order (unfinished writes left out)."""
+        for path in sorted(self.root.glob("??/*")):
+            if _is_sha256(path.name) and path.is_file():
+                yield path.name
 
     def put(self, data: bytes) -> str:
         """Store ``data`` durably and return its SHA-256."""

@@ -28,7 +28,7 @@ from traitlets.config import LoggingConfigurable
 
 from grading.autograde.generate import generate_student_version
 from grading.exchange.archive import MIB, ArchiveLimits
-from grading.exchange.content_store import ContentStore
+from grading.exchange.content_store import BLOBS_IN_DATA_DIR, ContentStore
 from grading.exchange.errors import ExchangeRefused
 from grading.exchange.models import Release, Submission
 from grading.exchange.store import (
@@ -222,7 +222,7 @@ class Classroom(LoggingConfigurable):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.database = ServiceDatabase(self.database_url)
-        self.content = ContentStore(Path(self.data_dir) / "exchange" / "blobs")
+        self.content = ContentStore(Path(self.data_dir) / BLOBS_IN_DATA_DIR)
         sqlite = self.database.engine.dialect.name == "sqlite"
         if sqlite:
             event.listen(self.database.engine, "connect", _commit_without_fsync)
