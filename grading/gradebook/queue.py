@@ -45,6 +45,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -317,12 +318,19 @@ def preempt(session: Session, job_id: int, worker: str) -> bool:
     when its grading stopped, so that :func:`_in_turn` counts the student as served
     just now and serves everyone else waiting first.
     """
+    return _back_in_queue(session, GradingJob.id == job_id, GradingJob.lease_owner == worker,
+                          counts_as_attempt=False, finished_at=utcnow()) == 1
+
+
+def _back_in_queue(session: Session, *holding: ColumnElement[bool], counts_as_attempt: bool,
+                   **values: Any) -> int:
+    """Put the running jobs matching ``holding`` back in the queue; how many there were."""
+    attempts = GradingJob.attempts if counts_as_attempt else GradingJob.attempts - 1
     return session.execute(
-        update(GradingJob).where(GradingJob.id == job_id, GradingJob.state == "running",
-                                 GradingJob.lease_owner == worker)
-        .values(state="queued", lease_owner=None, lease_expires_at=None,
-                attempts=GradingJob.attempts - 1, finished_at=utcnow())
-        .execution_options(synchronize_session=False)).rowcount == 1
+        update(GradingJob).where(GradingJob.state == "running", *holding)
+        .values(state="queued", lease_owner=None, lease_expires_at=None, attempts=attempts,
+                **values)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def holds(session: Session, job_id: int, worker: str) -> bool:
@@ -360,12 +368,8 @@ def requeue(session: Session, owners: Collection[str], counts_as_attempt: bool) 
     """
     if not owners:
         return 0
-    attempts = GradingJob.attempts if counts_as_attempt else GradingJob.attempts - 1
-    return session.execute(
-        update(GradingJob).where(GradingJob.state == "running",
-                                 GradingJob.lease_owner.in_(owners))
-        .values(state="queued", lease_owner=None, lease_expires_at=None, attempts=attempts)
-        .execution_options(synchronize_session=False)).rowcount
+    return _back_in_queue(session, GradingJob.lease_owner.in_(owners),
+                          counts_as_attempt=counts_as_attempt)
 
 
 def finish(session: Session, job_id: int, worker: str, error: str | None = None) -> bool:

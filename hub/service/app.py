@@ -87,10 +87,9 @@ def listen(app: web.Application, port: int, ip: str = "127.0.0.1") -> HTTPServer
     return server
 
 
-async def serve(port: int, ip: str) -> None:
+async def serve(settings: Settings, port: int, ip: str) -> None:
     """Serve until SIGINT or SIGTERM, then stop at once (:mod:`hub.process_lifetime`)."""
     stopping = stop_signal()
-    settings = settings_from_environment()
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
     server = listen(make_app(classroom, prefix, settings), port, ip)
@@ -140,5 +139,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ip", default="127.0.0.1")
     args = parser.parse_args(argv)
     die_with_parent()
-    configure_service_logging(settings_from_environment().service.log_format)
-    asyncio.run(serve(args.port, args.ip))
+    settings = settings_from_environment()
+    configure_service_logging(settings.service.log_format)
+    asyncio.run(serve(settings, args.port, args.ip))

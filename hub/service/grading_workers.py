@@ -85,9 +85,9 @@ def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "loca
     where a Docker engine and the student image happen to exist; docker mode in containers
     of ``image`` (the student image, under the center's registry prefix).
     """
-    host = f"{socket.gethostname()}-{os.getpid()}"
+    prefix = _own_prefix(os.getpid())
     return [asyncio.get_running_loop().create_task(work(MeteredGradingWorker(
-        classroom.session, classroom.content, f"{host}-{n}", sandbox=sandbox, image=image,
+        classroom.session, classroom.content, f"{prefix}{n}", sandbox=sandbox, image=image,
         policy=QueuePolicy(fair_share_seconds=fair_share_seconds))))
         for n in range(count)]
 
