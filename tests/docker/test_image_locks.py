@@ -118,6 +118,12 @@ def test_cli_registers_images_lock() -> None:
         build_parser().parse_args(["images", "lock", "--only", "postgres"])
 
 
+def python_in(tag: str, script: str) -> str:
+    """What ``script`` prints, run by the image's own Python with no network."""
+    return docker("run", "--rm", "--network", "none", "--entrypoint", "/opt/venv/bin/python",
+                  tag, "-c", script)
+
+
 def installed_distributions(tag: str) -> dict[str, str]:
     """Every distribution in the image's /opt/venv, by normalised name."""
     script = (
@@ -125,17 +131,7 @@ def installed_distributions(tag: str) -> dict[str, str]:
         "re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version "
         "for d in metadata.distributions() if d.metadata['Name'] != 'pip'}))"
     )
-    out = docker(
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "/opt/venv/bin/python",
-        tag,
-        "-c",
-        script,
-    )
+    out = python_in(tag, script)
     return json.loads(out)
 
 
@@ -167,17 +163,7 @@ def test_the_hub_image_runs_the_hub_without_the_lab(engine: None) -> None:
         "from hub.images import image_reference\n"
         "print(image_reference('student'))\n"
     )
-    out = docker(
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "/opt/venv/bin/python",
-        tag,
-        "-c",
-        script,
-    )
+    out = python_in(tag, script)
     # Installed, the hub names the student image of its own version (a dependency's stray
     # site-packages/pyproject.toml once gave it kubernetes_asyncio's).
     assert out.splitlines()[-1] == image_reference("student")
