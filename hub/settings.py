@@ -499,6 +499,31 @@ class ReportsSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """[privacy]: what is kept of people who left the roster, and for how long (minors' data).
+
+    A person has left when no class of the roster has them any more; the days count from
+    their last trace (last submission, last change in their home), so a pupil between two
+    school years loses nothing while the next year's roster is being made.
+    """
+
+    keep_anonymised_grades: bool = setting(True, "删除个人数据时保留匿名化的成绩（学校统计用）/ "
+                                           "on erasure, keep the grades re-keyed to a "
+                                           "pseudonymous id for the school's statistics")
+    left_submissions_days: int = setting(365, "离开花名册的人的提交、成绩和反馈保留天数 / days "
+                                         "the submissions, grades and feedback of people who "
+                                         "left are kept after their last submission",
+                                         minimum=0, maximum=36500)
+    left_homes_days: int = setting(90, "离开花名册的人的主目录保留天数 / days the home of "
+                                   "someone who left is kept after its last change",
+                                   minimum=0, maximum=36500)
+    left_signins_days: int = setting(180, "离开花名册的人的登录与活动记录保留天数 / days the "
+                                     "sign-in and activity history of someone who left is "
+                                     "kept (then it no longer says who)", minimum=0,
+                                     maximum=36500)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every section of ``aiclass.toml``, plus where it came from."""
 
@@ -517,6 +542,7 @@ class Settings:
     org: OrgSettings = field(default_factory=OrgSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     data_dir: Path = field(default=Path("aiclass-data"), metadata={"internal": True})
 
     @property
