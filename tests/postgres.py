@@ -29,7 +29,7 @@ def running_postgres(prefix: str, databases: tuple[str, ...] = ()) -> Iterator[s
     Skips the test when no Docker engine runs (``.ci/run`` starts one).
     """
     if subprocess.run(["docker", "info"], capture_output=True).returncode:
-        pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
+        pytest.skip("Docker engine not running: `make dockerd` starts one")
     port, name = free_port(), f"{prefix}-pg-{uuid.uuid4().hex[:8]}"
     subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
                     "-e", "POSTGRES_USER=aiclass", "-e", "POSTGRES_DB=aiclass",

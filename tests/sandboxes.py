@@ -16,5 +16,6 @@ SANDBOXES = [
     "local",
     pytest.param("docker", marks=pytest.mark.skipif(
         not DockerSandbox(image=STUDENT_IMAGE).available(),
-        reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)")),
+        reason="Docker engine or student image missing: `make images` starts the engine "
+               "and builds it")),
 ]

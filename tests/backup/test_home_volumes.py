@@ -36,7 +36,8 @@ def volumes() -> Iterator[tuple[str, list[str]]]:
         client = docker.from_env()
         client.images.get(image_reference("student"))
     except (docker.errors.DockerException, NotFound):
-        pytest.skip("Docker engine or the student image missing (.ci/run makes both)")
+        pytest.skip("Docker engine or the student image missing: `make images` starts the "
+                    "engine and builds it")
     template = f"aiclass-partd-{uuid.uuid4().hex[:6]}-{{username}}"
     names = [home_volume_name(template, u) for u in (*PEOPLE, STRANGER)]
     yield template, names

@@ -19,7 +19,7 @@ from hub.spawners.student_network import temporary_student_network
 @pytest.fixture(scope="session")
 def engine() -> None:
     if not docker_available():
-        pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
+        pytest.skip("Docker engine not running: `make dockerd` starts one")
 
 
 @pytest.fixture(scope="session")

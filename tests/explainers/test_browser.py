@@ -35,7 +35,8 @@ KERNEL_READY = """(() => {
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="Debian's chromium is not installed: `make system-test` installs it"),
 ]
 
 

@@ -36,7 +36,8 @@ from tests.gradebook.conftest import CORRECT, TEACHER, Service
 STUDENT_IMAGE = image_reference("student")
 SANDBOXES = ["local", pytest.param("docker", marks=pytest.mark.skipif(
     not DockerSandbox(image=STUDENT_IMAGE).available(),
-    reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)"))]
+    reason="Docker engine or student image missing: `make images` starts the engine "
+           "and builds it"))]
 
 FLOOD_SLEEP = 20
 #: The fair share, scaled down so that the test takes seconds.

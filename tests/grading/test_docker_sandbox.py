@@ -21,7 +21,7 @@ STUDENT_IMAGE = image_reference("student")
 
 pytestmark = pytest.mark.skipif(
     not DockerSandbox(image=STUDENT_IMAGE).available(),
-    reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)",
+    reason="Docker engine or student image missing: `make images` starts the engine and builds it",
 )
 
 GRADER = f"""

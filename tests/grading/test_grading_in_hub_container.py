@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.docker,
     pytest.mark.timeout(600),
     pytest.mark.skipif(not docker_available(),
-                       reason="Docker engine not running (.ci/run starts dockerd --bridge=none)"),
+                       reason="Docker engine not running: `make dockerd` starts one"),
 ]
 
 SOCKET = "/var/run/docker.sock"

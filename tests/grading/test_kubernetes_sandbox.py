@@ -319,7 +319,8 @@ def pod_images_ready() -> bool:
 def graded_in_pods(released_ps1):
     """The malicious corpus and an honest student, each notebook in its own grading 'pod'."""
     if not pod_images_ready():
-        pytest.skip("Docker engine or the student/hub image missing (.ci/run builds them)")
+        pytest.skip("Docker engine or the student/hub image missing: `make images` starts "
+                    "the engine and builds them")
     root = Path(tempfile.mkdtemp(prefix="aiclass-k8s-malice-", dir="/var/tmp"))
     shutil.copytree(released_ps1, root, dirs_exist_ok=True)
     release, submitted = root / "release" / "ps1", root / "submitted"

@@ -289,8 +289,8 @@ def attack(request, released_ps1):
     """
     sandbox = request.param
     if sandbox == "docker" and not docker_sandbox_ready():
-        pytest.skip("Docker engine or student image missing (.ci/run starts dockerd and "
-                    "builds the image)")
+        pytest.skip("Docker engine or student image missing: `make images` starts the "
+                    "engine and builds it")
     root = Path(tempfile.mkdtemp(prefix="aiclass-malice-", dir="/var/tmp"))
     groups_before = set(CGROUP_DIR.glob("aiclass-sbx-*"))
     processes_before = sandbox_processes()

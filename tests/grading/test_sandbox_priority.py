@@ -29,8 +29,8 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not BubblewrapSandbox().available(), reason="bubblewrap is not installed "
-                    "(.ci/run installs it)")
+@pytest.mark.skipif(not BubblewrapSandbox().available(),
+                    reason="bubblewrap is not installed: `make system-run` installs it")
 def test_a_bubblewrap_kernel_runs_at_the_limits_niceness() -> None:
     limits = SandboxLimits(nice=7)
     sandbox = BubblewrapSandbox(limits=limits).start()
@@ -44,8 +44,8 @@ def test_a_bubblewrap_kernel_runs_at_the_limits_niceness() -> None:
 
 
 @pytest.mark.skipif(not DockerSandbox(image=STUDENT_IMAGE).available(),
-                    reason="Docker engine or student image missing (.ci/run starts dockerd "
-                    "and builds it)")
+                    reason="Docker engine or student image missing: `make images` "
+                    "starts the engine and builds it")
 def test_a_docker_sandbox_gets_the_cpu_shares_of_its_niceness() -> None:
     backend = DockerSandbox(limits=SandboxLimits(nice=5), image=STUDENT_IMAGE)
     sandbox = backend.start()

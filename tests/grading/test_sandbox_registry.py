@@ -67,7 +67,7 @@ def test_docker_needs_the_image_its_caller_names() -> None:
         choose_backend("docker")
 
 
-@pytest.mark.skipif(not BubblewrapSandbox().available(), reason="bubblewrap is not installed "
-                    "(.ci/run installs it)")
+@pytest.mark.skipif(not BubblewrapSandbox().available(),
+                    reason="bubblewrap is not installed: `make system-run` installs it")
 def test_auto_without_an_image_grades_locally() -> None:
     assert isinstance(choose_backend("auto"), BubblewrapSandbox)

@@ -104,7 +104,7 @@ class StudentBox:
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudentBox]:
     """A docker-mode hub offering a GPU profile to a group no student is in."""
     if not docker_available():
-        pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
+        pytest.skip("Docker engine not running: `make dockerd` starts one")
     ensure_image("student")
     run_id = uuid.uuid4().hex[:8]
     data_dir = tmp_path_factory.mktemp("isolation-hub")

@@ -22,7 +22,7 @@ STUDENT_IMAGE = image_reference("student")
 
 pytestmark = pytest.mark.skipif(
     not DockerSandbox(image=STUDENT_IMAGE).available(),
-    reason="Docker engine or student image missing (.ci/run starts dockerd and builds it)",
+    reason="Docker engine or student image missing: `make images` starts the engine and builds it",
 )
 
 #: A record header for iopub with one frame of MAX_RECORD + 1 bytes, then 256 MiB of it, on

@@ -66,7 +66,7 @@ def self_signed_certificate(directory: Path, address: str) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsHub]:
     if not docker_available():
-        pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
+        pytest.skip("Docker engine not running: `make dockerd` starts one")
     ensure_image("student")
     run_id = f"partc-{uuid.uuid4().hex[:8]}"
     data_dir = tmp_path_factory.mktemp("tls-hub")

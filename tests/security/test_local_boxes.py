@@ -31,7 +31,9 @@ from tests.security.lab_kernel import run_code
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(os.geteuid() != 0, reason="servers drop to their own uid only as root"),
+    pytest.mark.skipif(os.geteuid() != 0,
+                       reason="servers drop to their own uid only under a root hub: "
+                       "run the tests as root (`sudo make test`), as CI does"),
 ]
 
 NEW_PASSWORD = "qingchun-2026"
