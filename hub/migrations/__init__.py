@@ -21,6 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, inspect
 
 from grading.gradebook.models import ExchangeBase  # exchange and gradebook tables
+from hub.audit.models import AuditBase
 from hub.org.models import OrgBase
 from hub.reports.tables import ReportsBase
 
@@ -29,7 +30,7 @@ VERSION_TABLE = "org_alembic_version"
 """Named when only the organisation tables were migrated; kept so old databases are found."""
 
 SERVICE_METADATA: list[MetaData] = [OrgBase.metadata, ExchangeBase.metadata,
-                                    ReportsBase.metadata]
+                                    ReportsBase.metadata, AuditBase.metadata]
 """The models the revisions must produce (``tests/org/test_migrations.py`` compares them)."""
 
 
