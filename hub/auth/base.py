@@ -7,13 +7,17 @@ derive from :class:`ClassroomAuthenticator` rather than each keeping a copy.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from jupyterhub.auth import Authenticator
 from tornado import web
 from traitlets import Unicode
 
+from hub.audit.scope import school_of
+from hub.audit.trail import record
 from hub.auth.handlers import HUB_HANDLERS
+from hub.auth.throttle import client_address
 from hub.db import ServiceDatabase
 from hub.hub_metrics import SIGN_INS, sign_in_outcome
 
@@ -44,6 +48,9 @@ class ClassroomAuthenticator(Authenticator):
                                      data: dict | None) -> dict | None:
         """JupyterHub's sign-in, counted by outcome in ``aiclass_sign_ins`` (/hub/metrics).
 
+        A success is also put on the audit trail here, for both authenticators; the
+        roster authenticator writes its refusals itself, where it knows their reason.
+
         JupyterHub has a hook for a successful sign-in (``post_auth_hook``) but none for a
         refused one, so this wraps the outer call once for both authenticators, leaving
         every stage (authenticate, normalize, allow) to JupyterHub.
@@ -54,4 +61,13 @@ class ClassroomAuthenticator(Authenticator):
             SIGN_INS.labels(sign_in_outcome(error)).inc()
             raise
         SIGN_INS.labels("success" if user else "failure").inc()
+        if user:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._audit_sign_in, user["name"], client_address(handler.request))
         return user
+
+    def _audit_sign_in(self, username: str, address: str) -> None:
+        """Put a successful sign-in on the audit trail (the roster writes the refusals)."""
+        with self.database.session() as session:
+            record(session, actor=username, action="sign_in.ok", subject=username,
+                   school=school_of(session, username), source=address)

@@ -20,6 +20,8 @@ from jupyterhub.handlers.login import LoginHandler
 from tornado import web
 from traitlets import Integer, Unicode
 
+from hub.audit.scope import school_of
+from hub.audit.trail import record
 from hub.auth.base import ClassroomAuthenticator
 from hub.auth.handlers import HUB_HANDLERS
 from hub.auth.throttle import FailedSignInThrottle, client_address
@@ -31,7 +33,7 @@ from hub.org.credentials import (
     record_success,
     verify_password,
 )
-from hub.org.models import Credential
+from hub.org.models import Credential, Person
 from hub.settings import AuthSettings, LocaleSettings
 
 
@@ -120,6 +122,7 @@ class RosterAuthenticator(ClassroomAuthenticator):
                 data.get("password", ""),
                 data.get("new_password"),
                 data.get("new_password_confirm"),
+                address,
             )
         except PasswordChangeRequired:
             self.throttle.give_back(address)
@@ -130,26 +133,40 @@ class RosterAuthenticator(ClassroomAuthenticator):
     def _message(self, key: str, **values: object) -> str:
         return text(self.locale, key, **values)
 
-    def _refusal(self, username: str) -> web.HTTPError:
+    def _refusal(self, username: str, address: str, reason: str) -> web.HTTPError:
+        """The one refusal, after the audit trail has the failure (or the lock-out).
+
+        A username nobody holds is not written: it could be a real name typed by mistake.
+        """
         self.log.warning("Failed sign-in for %r", username[:64])
+        with self.database.session() as session:
+            known = bool(username) and session.get(Person, username) is not None
+            record(session, actor="", subject=username if known else "",
+                   action="sign_in.locked" if reason == "locked_now" else "sign_in.failed",
+                   school=school_of(session, username) if known else "", source=address,
+                   detail={"reason": reason if known else "unknown_user"})
         return web.HTTPError(403, self._message("bad_credentials"))
 
+    def _lock(self, username: str, now: datetime) -> None:
+        with self.database.session() as session:
+            lock(session, username, now + timedelta(minutes=self.lockout_minutes))
+
     def _check_password(self, username: str, password: str, new_password: str | None,
-                        new_password_confirm: str | None) -> None:
+                        new_password_confirm: str | None, address: str) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.database.session() as session:
             attempt = begin_attempt(session, username, now) if username else None
         if attempt is None or attempt.number > self.max_failed_logins:
             verify_password(None, password)
             if attempt is not None:
-                with self.database.session() as session:
-                    lock(session, username, now + timedelta(minutes=self.lockout_minutes))
-            raise self._refusal(username)
+                self._lock(username, now)
+            raise self._refusal(username, address,
+                                "locked_now" if attempt is not None else "locked")
         if not verify_password(attempt.password_hash, password):
-            if attempt.number >= self.max_failed_logins:
-                with self.database.session() as session:
-                    lock(session, username, now + timedelta(minutes=self.lockout_minutes))
-            raise self._refusal(username)
+            locks = attempt.number >= self.max_failed_logins
+            if locks:
+                self._lock(username, now)
+            raise self._refusal(username, address, "locked_now" if locks else "wrong_password")
         with self.database.session() as session:
             record_success(session, username)
         if attempt.must_change:
