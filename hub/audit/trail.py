@@ -30,6 +30,8 @@ from hub.audit.actions import ACTIONS, UnknownAction
 from hub.audit.models import REF_LENGTH, AuditChain, AuditEvent, AuditPerson
 
 HEAD_ID = 1
+COMMAND_LINE = "cli"
+"""The ``source`` of events made at the server's command line (``aiclass ...``)."""
 SOURCE_LENGTH = 64
 VERIFY_BATCH = 10_000
 CHAINED = (AuditEvent.id, AuditEvent.at, AuditEvent.actor_ref, AuditEvent.action,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.audit.trail import record
 from hub.org.credentials import set_initial_password
 from hub.org.directory import current_enrollments
 from hub.org.models import Enrollment, Person, Role
@@ -42,11 +43,20 @@ def may_reset(session: Session, username: str, by: str) -> bool:
     return False
 
 
-def reset_password(session: Session, username: str, by: str | None) -> str:
-    """Give ``username`` a new initial password on ``by``'s behalf (``None``: the operator)."""
-    if session.get(Person, username) is None:
+def reset_password(session: Session, username: str, by: str | None, *,
+                   source: str = "") -> str:
+    """Give ``username`` a new initial password on ``by``'s behalf (``None``: the operator).
+
+    The reset is on the audit trail (``source``: where it was asked from); a refused one
+    changes nothing and is not.
+    """
+    person = session.get(Person, username)
+    if person is None:
         raise ResetRefused(f"没有这个用户 / no such user: {username}")
     if by is not None and not may_reset(session, username, by):
         raise ResetRefused(f"{by} 无权重置 {username} 的密码 / {by} may not reset the "
                            f"password of {username}")
-    return set_initial_password(session, username)
+    password = set_initial_password(session, username)
+    record(session, actor=by or "", action="password.reset", subject=username,
+           school=person.school_id or "", source=source)
+    return password

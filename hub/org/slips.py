@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grading.gradebook.export import spreadsheet_safe
+from hub.audit.trail import AuditEntry, record_many
 from hub.org.credentials import set_initial_password
 from hub.org.models import Credential, Enrollment, Person, Role, School, SchoolClass
 
@@ -37,8 +38,12 @@ class Slip:
     password: str | None
 
 
-def issue_slips(session: Session, class_id: str) -> tuple[SchoolClass, list[Slip]]:
-    """Issue initial passwords to the class's students who have not signed in yet."""
+def issue_slips(session: Session, class_id: str, *, actor: str = "", source: str = ""
+                ) -> tuple[SchoolClass, list[Slip]]:
+    """Issue initial passwords to the class's students who have not signed in yet.
+
+    Each new password is a reset on the audit trail, by ``actor`` ("" for the operator).
+    """
     school_class = session.get(SchoolClass, class_id)
     if school_class is None:
         raise UnknownClassError(f"未知的班级 / unknown class: {class_id}")
@@ -49,12 +54,16 @@ def issue_slips(session: Session, class_id: str) -> tuple[SchoolClass, list[Slip
         .where(Enrollment.class_id == class_id, Enrollment.role == Role.STUDENT)
         .order_by(Person.username)
     ).all()
-    slips = []
+    slips, resets = [], []
     for person, credential in students:
         password = None
         if credential is None or credential.must_change:
             password = set_initial_password(session, person.username)
+            resets.append(AuditEntry(actor, "password.reset", person.username,
+                                     school_class.school_id, class_id, source,
+                                     {"slip": True}))
         slips.append(Slip(person.username, person.display_name, password))
+    record_many(session, resets)
     return school_class, slips
 
 
