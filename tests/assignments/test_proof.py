@@ -89,15 +89,23 @@ def test_grading_design(graded: GradedAssignment):
 
 
 def test_chinese_text_is_intact(lesson):
+    """Is each notebook UTF-8 Chinese without mojibake, headed by the catalogue's own title and
+    school band (read from ``assignment.toml``, so a notebook saved in the wrong encoding or
+    swapped for another lesson's fails)?"""
+    headings = []
     for path in lesson.notebooks:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")  # raises on anything but UTF-8
-        nb = json.loads(text)
-        assert json.loads(json.dumps(nb, ensure_ascii=False)) == nb
-        prose = "".join("".join(c["source"]) for c in nb["cells"])
+        text = path.read_bytes().decode("utf-8")  # raises on anything but UTF-8
+        cells = json.loads(text)["cells"]
+        prose = "".join("".join(c["source"]) for c in cells)
         assert len(CJK.findall(prose)) >= 100, f"{path.name} is not written in Chinese"
         bad = MOJIBAKE.findall(prose)
         assert not bad, f"{path.name}: mojibake {bad[:5]}"
+        heading = "".join(cells[0]["source"])
+        assert lesson.band_zh in heading, f"{path.name}: heading without {lesson.band_zh}"
+        headings.append("".join(CJK.findall(heading)))
+    # The title's characters in order: a heading may quote a word the catalogue leaves plain.
+    title = "".join(CJK.findall(lesson.title_zh))
+    assert any(title in heading for heading in headings), (lesson.title_zh, headings)
 
 
 def test_plot_labels_use_an_installed_cjk_font(lesson):

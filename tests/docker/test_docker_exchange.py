@@ -223,7 +223,8 @@ def test_teachers_get_the_course_tools_and_students_do_not(
 
     formgrader = on_server(teacher, "GET", "formgrader", allow_redirects=True)
     assert formgrader.status_code == 200
-    assert f"/user/{teacher.name}/formgrader" in formgrader.url
+    assert formgrader.url.endswith(f"/user/{teacher.name}/formgrader/manage_assignments")
+    assert "Manage Assignments" in formgrader.text
     assert on_server(student, "GET", "formgrader", allow_redirects=True).status_code == 404
 
     teacher_disabled, student_disabled = disabled_lab_plugins(teacher), disabled_lab_plugins(

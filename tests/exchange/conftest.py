@@ -2,7 +2,9 @@
 
 The class is the demo's ``demo-s1-g10c1``: its teacher and three of its students,
 plus a student of another class and the teacher of another school's class, who
-must be refused.
+must be refused. Every other part a test gives a student ("victim", "thief") is an account of
+the class of its own, by that name (:meth:`Classroom.student`), so that no test sees another's
+submissions, rate limit or files, whatever order they run in.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,9 +71,20 @@ class Classroom:
     service_port: int
     teacher: Person
     students: list[Person]
-    spare: list[Person]
+    """The three students of the fetch-submit-feedback cycle, their labs open."""
     outsider: Person
     other_teacher: Person
+    unclaimed: list[dict[str, str]] = field(default_factory=list)
+    """Accounts of the class's students that no part has yet."""
+    parts: dict[str, Person] = field(default_factory=dict)
+
+    def student(self, part: str, open_lab: bool = False) -> Person:
+        """The student of the class who plays ``part`` ("victim", "thief"...) and no other,
+        signed in (with the lab opened, if ``open_lab``) on first use."""
+        if part not in self.parts:
+            assert self.unclaimed, f"no account of {CLASS} left for {part!r}: seed more"
+            self.parts[part] = sign_in(self.hub, self.unclaimed.pop(0), open_lab)
+        return self.parts[part]
 
 
 def make_zip(files: dict[str, bytes]) -> bytes:
@@ -117,8 +130,9 @@ def wait_for_service(person: Person, timeout: float = 90) -> None:
 def classroom() -> Iterator[Classroom]:
     base = world_traversable_dir("aiclass-exchange-test-")
     service_port = free_port()
+    # 60 demo students: 20 in the class, enough for a part each.
     hub = start_hub(base / "data", f"[service]\nport = {service_port}\nmax_submission_mb = 1\n"
-                    "max_file_mb = 1\nsubmissions_per_minute = 3\n")
+                    "max_file_mb = 1\nsubmissions_per_minute = 3\n[demo]\nstudents = 60\n")
     try:
         in_class = [a for a in hub.accounts if a["class"] == CLASS and a["role"] == "student"]
         teachers = [a for a in hub.accounts if a["role"] == "teacher"]
@@ -129,9 +143,9 @@ def classroom() -> Iterator[Classroom]:
             hub, service_port,
             teacher=sign_in(hub, teacher, open_lab=False),
             students=[sign_in(hub, a, open_lab=True) for a in in_class[:3]],
-            spare=[sign_in(hub, a, open_lab=False) for a in in_class[3:10]],
             outsider=sign_in(hub, outsider, open_lab=False),
             other_teacher=sign_in(hub, other_teacher, open_lab=False),
+            unclaimed=in_class[3:],
         )
         wait_for_service(room.teacher)
         yield room

@@ -104,7 +104,7 @@ def test_students_fetch_submit_and_read_feedback(classroom: Classroom, released:
     assert rows[first.username]["submission"]["late"] is True
     assert rows[second.username]["submission"]["late"] is False
     assert rows[third.username]["submission"]["late"] is True
-    assert rows[classroom.spare[0].username]["submission"] is None
+    assert rows[classroom.student("never submits").username]["submission"] is None
 
     submission = rows[first.username]["submission"]
     feedback = classroom.teacher.api("PUT", f"/submissions/{submission['id']}/feedback",
@@ -133,7 +133,7 @@ def test_teacher_collects_with_nbgrader(classroom: Classroom, released: dict,
 
 
 def test_history_choice_and_re_release(classroom: Classroom, released: dict) -> None:
-    student = classroom.spare[1]
+    student = classroom.student("resubmitter")
     fetched = student.api("GET", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/release")
     files = read_zip(fetched.content)
     ids = []
@@ -162,7 +162,7 @@ def test_history_choice_and_re_release(classroom: Classroom, released: dict) -> 
                                   params={"class": CLASS}, data=upload)
     assert again.status_code == 201, again.text
     assert again.json()["releases"][0]["version"] == 2
-    newcomer = classroom.spare[2]
+    newcomer = classroom.student("newcomer after the re-release")
     latest = newcomer.api("GET", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/release")
     assert latest.headers["X-Aiclass-Version"] == "2"
     listing = {(a["class_id"], a["assignment_id"]): a

@@ -103,7 +103,8 @@ def process_gone(pid: int) -> bool:
 def test_killed_service_grades_each_submission_exactly_once(classroom: Classroom,
                                                             released: dict) -> None:
     """SIGKILL the service mid-grading, with a second submission waiting behind it."""
-    submissions = [submit_slow(classroom.hub.data_dir, classroom.spare[n]) for n in (4, 5)]
+    submissions = [submit_slow(classroom.hub.data_dir, classroom.student(part))
+                   for part in ("graded when killed", "queued when killed")]
     graded_now = wait_until("no job started", lambda: running_one(classroom, submissions),
                             120, classroom)
     os.kill(service_pid(classroom.service_port), signal.SIGKILL)
@@ -123,7 +124,7 @@ def test_killed_service_grades_each_submission_exactly_once(classroom: Classroom
 def test_stopped_service_leaves_in_seconds_and_its_job_is_graded_once(classroom: Classroom,
                                                                      released: dict) -> None:
     """SIGTERM the service mid-grading, as the hub does when it stops."""
-    submission = submit_slow(classroom.hub.data_dir, classroom.spare[6])
+    submission = submit_slow(classroom.hub.data_dir, classroom.student("graded when stopped"))
     wait_until("the job did not start", lambda: running_one(classroom, [submission]), 120,
                classroom)
     pid = service_pid(classroom.service_port)

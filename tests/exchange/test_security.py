@@ -62,7 +62,7 @@ def refused(response: object, status: int, code: str) -> dict:
 @pytest.fixture(scope="module")
 def victim(classroom: Classroom, released: dict) -> dict:
     """A submission of one student, whose files the others try to reach."""
-    student = classroom.spare[4]
+    student = classroom.student("victim")
     response = submit(student, make_zip({"classify.ipynb": notebook("我的答案")}),
                       "victim-submission-1")
     assert response.status_code in (200, 201), response.text
@@ -80,7 +80,7 @@ def test_no_token_or_a_forged_one_is_refused(classroom: Classroom) -> None:
 
 def test_students_see_only_their_own_submissions_and_feedback(classroom: Classroom,
                                                               victim: dict) -> None:
-    thief = classroom.spare[5]
+    thief = classroom.student("thief")
     assert all(s["student"] == thief.username for s in history(thief))
     mine = thief.api("GET", "/submissions").json()["submissions"]
     assert victim["id"] not in {s["id"] for s in mine}
@@ -93,19 +93,19 @@ def test_students_see_only_their_own_submissions_and_feedback(classroom: Classro
 
 
 def test_a_student_cannot_overwrite_or_impersonate(classroom: Classroom, victim: dict) -> None:
-    thief = classroom.spare[5]
+    thief = classroom.student("thief")
     forged = submit(thief, make_zip({"classify.ipynb": notebook("伪造")}), "victim-submission-1")
     assert forged.status_code == 201
     assert forged.json()["student"] == thief.username
     assert forged.json()["id"] != victim["id"]
-    owner = classroom.spare[4]
+    owner = classroom.student("victim")
     files = read_zip(owner.api("GET", f"/submissions/{victim['id']}/files").content)
     assert json.loads(files["classify.ipynb"])["cells"][0]["source"] == "我的答案"
 
 
 def test_students_cannot_release_collect_or_return_feedback(classroom: Classroom,
                                                             victim: dict) -> None:
-    student = classroom.spare[5]
+    student = classroom.student("thief")
     refused(student.api("POST", f"/assignments/{ASSIGNMENT}/releases",
                         params={"class": CLASS, "library": "junior/knn-decision-tree"}),
             403, "forbidden")
@@ -114,7 +114,7 @@ def test_students_cannot_release_collect_or_return_feedback(classroom: Classroom
     refused(student.api("PUT", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/extensions/"
                         f"{student.username}", json={"due_at": "2030-01-01T00:00+08:00"}),
             403, "forbidden")
-    owner = classroom.spare[4]
+    owner = classroom.student("victim")
     refused(owner.api("PUT", f"/submissions/{victim['id']}/feedback",
                       data=make_zip({"classify.html": b"<p>A+</p>"})), 403, "forbidden")
     refused(owner.api("POST", f"/submissions/{victim['id']}/choice"), 403, "forbidden")
@@ -135,7 +135,7 @@ def test_a_teacher_of_another_class_cannot_collect_or_read(classroom: Classroom,
                                   "C:\\evil.ipynb"])
 def test_path_traversal_in_file_names_is_refused(classroom: Classroom, released: dict,
                                                  name: str) -> None:
-    student = classroom.spare[6]
+    student = classroom.student("sender of refused uploads")
     before = len(history(student))
     body = make_zip({name: notebook(), "classify.ipynb": notebook()})
     refused(submit(student, body, f"traversal-{abs(hash(name))}"), 400, "bad_path")
@@ -145,7 +145,7 @@ def test_path_traversal_in_file_names_is_refused(classroom: Classroom, released:
 @pytest.mark.parametrize("assignment", ["%2e%2e", "..%2F..%2Fetc", "a+b", "x" * 80])
 def test_path_traversal_in_assignment_names_is_refused(classroom: Classroom,
                                                        assignment: str) -> None:
-    student = classroom.spare[6]
+    student = classroom.student("sender of refused uploads")
     response = student.api("POST", f"/classes/{CLASS}/assignments/{assignment}/submissions",
                            data=make_zip({"classify.ipynb": notebook()}),
                            headers={"Idempotency-Key": "traversal-assignment"})
@@ -154,7 +154,7 @@ def test_path_traversal_in_assignment_names_is_refused(classroom: Classroom,
 
 
 def test_symlinks_are_refused(classroom: Classroom, released: dict) -> None:
-    student = classroom.spare[6]
+    student = classroom.student("sender of refused uploads")
     before = len(history(student))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -179,7 +179,7 @@ def fetched_folder(classroom: Classroom, student: Person) -> Path:
 
 def test_symlink_in_the_students_folder_is_refused_by_the_panel(classroom: Classroom,
                                                                 released: dict) -> None:
-    student = classroom.students[0]
+    student = classroom.student("symlink in the lab", open_lab=True)
     folder = fetched_folder(classroom, student)
     before = len(history(student))
     link = folder / "secrets.txt"
@@ -196,7 +196,7 @@ def test_symlink_in_the_students_folder_is_refused_by_the_panel(classroom: Class
 
 
 def test_oversize_uploads_are_refused(classroom: Classroom, released: dict) -> None:
-    student = classroom.spare[6]
+    student = classroom.student("sender of refused uploads")
     before = len(history(student))
     big_file = make_zip({"classify.ipynb": notebook(), "data.bin": os.urandom(1_200_000)})
     refused(submit(student, big_file, "oversize-file"), 413, "file_too_large")
@@ -211,7 +211,7 @@ def test_oversize_uploads_are_refused(classroom: Classroom, released: dict) -> N
                                      b"\x89PNG\r\n\x1a\n" + bytes(64), b"[1, 2, 3]"])
 def test_a_non_notebook_posing_as_ipynb_is_refused(classroom: Classroom, released: dict,
                                                    content: bytes) -> None:
-    student = classroom.spare[6]
+    student = classroom.student("sender of refused uploads")
     before = len(history(student))
     body = refused(submit(student, make_zip({"classify.ipynb": content}),
                           f"fake-notebook-{len(content)}"), 400, "bad_notebook")
@@ -221,7 +221,7 @@ def test_a_non_notebook_posing_as_ipynb_is_refused(classroom: Classroom, release
 
 def test_a_flood_of_submissions_is_refused_and_a_retry_is_not_a_duplicate(
         classroom: Classroom, released: dict) -> None:
-    student = classroom.spare[3]
+    student = classroom.student("flooder")
     body = make_zip({"classify.ipynb": notebook("重试")})
     first = submit(student, body, "flood-retry-0001")
     again = submit(student, body, "flood-retry-0001")
@@ -235,7 +235,7 @@ def test_a_flood_of_submissions_is_refused_and_a_retry_is_not_a_duplicate(
 
 def test_a_service_refusal_reaches_the_panel_in_chinese(classroom: Classroom,
                                                         released: dict) -> None:
-    student = classroom.students[1]
+    student = classroom.student("broken notebook in the lab", open_lab=True)
     notebook_path = fetched_folder(classroom, student) / "classify.ipynb"
     original = notebook_path.read_bytes()
     before = len(history(student))

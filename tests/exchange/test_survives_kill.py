@@ -63,7 +63,7 @@ def stored_submissions(data_dir: Path, username: str) -> list[tuple[str, list[di
 
 def test_killed_service_leaves_submissions_complete_or_absent(classroom: Classroom,
                                                               released: dict) -> None:
-    student = classroom.spare[2]
+    student = classroom.student("uploader cut off by a kill")
     notebook = json.dumps({"cells": [{"cell_type": "markdown", "metadata": {},
                                       "source": "中断测试"}], "metadata": {},
                            "nbformat": 4, "nbformat_minor": 5}).encode()

@@ -2,9 +2,13 @@
 
 Every case is graded in one parallel run with an honest submission next to it, once in the
 local (bubblewrap) sandbox and once in the Docker sandbox (the student image, as docker
-mode grades). Each must stay in its sandbox, finish within
-the limits, score no more than an honest empty attempt (zero here) on what it
+mode grades). Each must stay in its sandbox, be stopped by the limits (its flag says which),
+score no more than an honest empty attempt (zero here) on what it
 attacked, carry the right flag, and leave the honest result and the host alone.
+
+How long the run takes is not asserted here (a busy machine would make any bound either flaky or
+looser than the module's own timeout): a case the limits failed to stop would hang the run past
+``pytest.mark.timeout``, and ``python -m benchmarks grading`` measures grading speed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from jupyter_server.services.contents.filemanager import FileContentsManager
 from nbformat.v4 import new_code_cell
 
 from grading import grade_folder
+from grading.sandbox.cgroups import GROUP as CGROUP_GROUP
+from grading.sandbox.cgroups import ROOT as CGROUP_ROOT
 from grading.sandbox.docker import OWNER_LABEL, DockerSandbox, owner_token
 from grading.sandbox.limits import SandboxLimits
 from hub.images import image_reference
@@ -292,7 +298,7 @@ def attack(request, released_ps1):
         pytest.skip("Docker engine or student image missing: `make images` starts the "
                     "engine and builds it")
     root = Path(tempfile.mkdtemp(prefix="aiclass-malice-", dir="/var/tmp"))
-    groups_before = set(CGROUP_DIR.glob("aiclass-sbx-*"))
+    groups_before = sandbox_cgroups()
     processes_before = sandbox_processes()
     shutil.copytree(released_ps1, root, dirs_exist_ok=True)
     release, submitted = root / "release" / "ps1", root / "submitted"
@@ -324,15 +330,12 @@ def attack(request, released_ps1):
         folder = write_submission(release, submitted, student, **case)
         if student == "honest-lab-save":
             save_through_jupyter_server(folder)
-    started = time.monotonic()
     result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox=sandbox,
                           limits=LIMITS, image=STUDENT_IMAGE)
-    elapsed = time.monotonic() - started
     stop.set()
     listener.close()
     yield {
         "students": {s["student"]: s for s in result["students"]},
-        "elapsed": elapsed,
         "connections": connections,
         "outside": outside,
         "secret": secret,
@@ -344,7 +347,20 @@ def attack(request, released_ps1):
     shutil.rmtree(root, ignore_errors=True)
 
 
-CGROUP_DIR = Path("/sys/fs/cgroup/pids/aiclass-grading")
+def sandbox_cgroups() -> set[Path]:
+    """The sandboxes' control groups on this host, in the cgroup v1 hierarchies (memory, pids,
+    cpu: this machine) and the v2 one (Debian 12's default), where ``CgroupLimits`` makes them.
+
+    With neither hierarchy mounted the leftover check would look at nothing and always pass, so
+    that fails instead.
+    """
+    v1 = [CGROUP_ROOT / controller for controller in ("memory", "pids", "cpu")]
+    hierarchies = [directory for directory in v1 if directory.is_dir()]
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        hierarchies.append(CGROUP_ROOT)
+    assert hierarchies, f"neither a cgroup v1 nor a v2 hierarchy under {CGROUP_ROOT}"
+    return {group for hierarchy in hierarchies
+            for group in (hierarchy / CGROUP_GROUP).glob("aiclass-sbx-*")}
 
 
 def sandbox_processes() -> set[str]:
@@ -442,7 +458,7 @@ def test_host_is_untouched(attack):
                 break
             time.sleep(0.1)
         assert leftover == set()
-    leftover_groups = set(CGROUP_DIR.glob("aiclass-sbx-*")) - attack["groups_before"]
+    leftover_groups = sandbox_cgroups() - attack["groups_before"]
     assert leftover_groups == set()
     if attack["sandbox"] == "docker":
         containers = subprocess.run(
@@ -450,9 +466,3 @@ def test_host_is_untouched(attack):
             capture_output=True, text=True, check=True).stdout.split()
         assert containers == []
 
-
-def test_everything_finished_within_the_limits(attack):
-    # 19 notebooks of problem1 plus 19 of problem2 on two workers; each bounded by the
-    # wall-clock limit, so the whole run is bounded too.
-    bound = (attack["cases"] + 1) * 2 * LIMITS.wall_seconds / 2
-    assert attack["elapsed"] < bound

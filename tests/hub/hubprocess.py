@@ -41,9 +41,26 @@ class RunningHub:
     accounts: list[dict[str, str]] = field(default_factory=list)
     ca_file: Path | None = None
     """The certificate to trust when the hub serves HTTPS (``[tls]``)."""
+    owned: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Accounts handed out by :meth:`own_account`, by owner."""
 
     def account(self, role: str, index: int = 0) -> dict[str, str]:
         return [a for a in self.accounts if a["role"] == role][index]
+
+    def own_account(self, owner: str, role: str = "student") -> dict[str, str]:
+        """The demo account of ``role`` that ``owner`` (a test, a fixture) alone uses.
+
+        The first call for an owner hands out an account no other owner has; later calls
+        return the same one. Tests sharing a hub thus never sign in with a password another
+        test changed, nor lock each other's accounts, whatever order they run in.
+        """
+        if owner not in self.owned:
+            taken = {account["username"] for account in self.owned.values()}
+            self.owned[owner] = next(
+                a for a in self.accounts if a["role"] == role and a["username"] not in taken)
+        account = self.owned[owner]
+        assert account["role"] == role, (owner, account["role"], role)
+        return account
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ def hub() -> Iterator[RunningHub]:
 @pytest.fixture(scope="module")
 def student_lab(hub: RunningHub) -> tuple[Browser, str, dict]:
     """The first demo student, signed in, with their lab open."""
-    account = hub.account("student", 0)
+    account = hub.own_account("student lab")
     browser = Browser(hub)
     browser.sign_in(account, NEW_PASSWORD)
     page_config = browser.open_lab(account["username"])
@@ -49,7 +50,7 @@ def student_lab(hub: RunningHub) -> tuple[Browser, str, dict]:
 def test_refreshing_the_pending_page_is_held_until_the_server_is_ready(hub: RunningHub) -> None:
     """A student refreshing "your server is starting" gets the page drawn once, then waits
     for the server instead of having the page redrawn on every refresh."""
-    account = hub.account("student", 3)
+    account = hub.own_account("pending page")
     browser = Browser(hub)
     browser.sign_in(account, NEW_PASSWORD)
     name = account["username"]
@@ -81,7 +82,7 @@ def test_demo_region_is_seeded(hub: RunningHub) -> None:
 
 
 def test_initial_password_must_be_changed_before_the_lab_opens(hub: RunningHub) -> None:
-    account = hub.account("student", 1)
+    account = hub.own_account("initial password")
     browser = Browser(hub)
     first = browser.login(account["username"], account["password"])
     assert first.status == 403
@@ -106,7 +107,7 @@ def test_initial_password_must_be_changed_before_the_lab_opens(hub: RunningHub) 
 
 
 def test_wrong_password_and_unknown_user_are_refused_alike(hub: RunningHub) -> None:
-    account = hub.account("student", 2)
+    account = hub.own_account("refused alike")
     wrong = Browser(hub).login(account["username"], "not-the-password")
     unknown = Browser(hub).login("stu-nobody", "whatever-password")
     assert wrong.status == unknown.status == 403
@@ -114,7 +115,10 @@ def test_wrong_password_and_unknown_user_are_refused_alike(hub: RunningHub) -> N
 
 
 def test_repeated_failures_lock_the_account(hub: RunningHub) -> None:
-    account = hub.account("student", 3)
+    """Is the right password refused once the account is locked? The account is this test's
+    own, so its initial password is still the right one (unlocked, it would be asked to
+    change it)."""
+    account = hub.own_account("lock-out")
     for _ in range(2):
         assert Browser(hub).login(account["username"], "wrong").error == ZH["bad_credentials"]
     third = Browser(hub).login(account["username"], "wrong")
@@ -157,7 +161,29 @@ def test_student_lab_is_chinese_with_nbgrader_and_widgets(
     assert language_pack.json()["data"], "the zh-CN language pack is not installed"
 
     assert browser.lab_api(username, "formgrader").status_code == 404
-    assert browser.lab_api(username, "assignments").status_code != 404
+    # The assignment list answers for real: its JSON, not merely "not 404" (a 500 is not 404).
+    assignments = browser.lab_api(username, "assignments")
+    assert assignments.status_code == 200, assignments.text[:500]
+    listing = assignments.json()
+    assert listing["success"] is True and isinstance(listing["value"], list), listing
+
+
+def test_the_lab_never_offers_news_or_update_checks(
+    student_lab: tuple[Browser, str, dict],
+) -> None:
+    """Does a student's lab ask to fetch Jupyter's news from the internet, or look for updates?"""
+    browser, username, page_config = student_lab
+    assert page_config["news"] == {"disabled": True}
+    notification = browser.lab_api(
+        username, "lab/api/settings/@jupyterlab/apputils-extension:notification")
+    assert notification.status_code == 200
+    defaults = notification.json()["schema"]["properties"]
+    assert defaults["fetchNews"]["default"] == "false"
+    assert defaults["checkForUpdates"]["default"] is False
+    news = browser.lab_api(username, "lab/api/news")
+    assert news.status_code == 200 and news.json()["news"] == []
+    update = browser.lab_api(username, "lab/api/update")
+    assert update.status_code == 200 and update.json()["notification"] is None
 
 
 def test_student_server_has_cjk_matplotlib_and_drops_root(
@@ -168,17 +194,44 @@ def test_student_server_has_cjk_matplotlib_and_drops_root(
     assert listing.status_code == 200
     home = hub.data_dir / "homes" / username
     assert home.is_dir()
-    if Path("/proc/self").stat().st_uid == 0:
-        assert home.stat().st_uid != 0, "a student server must not run as root"
+    if os.geteuid() == 0:
+        uids = server_uids(username, home)
+        assert uids, f"no process of {username}'s server found"
+        owner = home.stat().st_uid
+        assert owner != 0, "a student's home must not be root's"
+        # Real, effective, saved and filesystem uid: all the home's owner, none root.
+        assert set(uids.values()) == {(owner,) * 4}, uids
     rc = (hub.data_dir / "jupyter" / "matplotlibrc").read_text(encoding="utf-8")
     assert "Noto Sans CJK SC" in rc
+
+
+def server_uids(username: str, home: Path) -> dict[int, tuple[int, ...]]:
+    """The ``Uid:`` line of ``/proc/<pid>/status`` for each process of ``username``'s server on
+    this hub: those with the ``JUPYTERHUB_USER`` and ``HOME`` the spawner gave (other hubs'
+    servers may have the same username), bubblewrap's own processes left out."""
+    wanted = {f"JUPYTERHUB_USER={username}".encode(), f"HOME={home}".encode()}
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() == "bwrap":
+                continue
+            environ = set((proc / "environ").read_bytes().split(b"\0"))
+            status = (proc / "status").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if wanted <= environ:
+            line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+            found[int(proc.name)] = tuple(int(uid) for uid in line.split()[1:])
+    return found
 
 
 def test_student_cannot_reach_another_students_server_or_the_admin_api(
     student_lab: tuple[Browser, str, dict], hub: RunningHub,
 ) -> None:
     browser, username, _ = student_lab
-    other = hub.account("student", 4)
+    other = hub.own_account("other student")
     other_browser = Browser(hub)
     other_browser.sign_in(other, NEW_PASSWORD)
     other_browser.open_lab(other["username"])
@@ -193,13 +246,17 @@ def test_student_cannot_reach_another_students_server_or_the_admin_api(
 
 
 def test_teacher_gets_the_course_tools(hub: RunningHub) -> None:
-    account = hub.account("teacher", 0)
+    account = hub.own_account("teacher", role="teacher")
     browser = Browser(hub)
     browser.sign_in(account, NEW_PASSWORD)
     page_config = browser.open_lab(account["username"])
     assert "@jupyter/nbgrader:formgrader" not in page_config.get("disabledExtensions", [])
-    formgrader = browser.lab_api(account["username"], "formgrader")
-    assert formgrader.status_code in (200, 302)
+    # Followed to the end: a redirect to the login page would also have been a 302 on the way.
+    name = account["username"]
+    formgrader = browser.session.get(f"{hub.url}/user/{name}/formgrader", timeout=60)
+    assert formgrader.status_code == 200, formgrader.url
+    assert formgrader.url == f"{hub.url}/user/{name}/formgrader/manage_assignments"
+    assert "Manage Assignments" in formgrader.text
 
 
 def test_hub_pages_are_chinese_first(
