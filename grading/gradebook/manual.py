@@ -57,38 +57,48 @@ def _audit(session: Session, cell: CellGrade, field: str, old: object, new: obje
 
 
 def set_manual_score(session: Session, cell: CellGrade, score: float | None, by: str,
-                     reason: str = "") -> None:
-    """Grade an open answer or a task by hand (``None`` takes the teacher's score back)."""
+                     reason: str = "") -> bool:
+    """Grade an open answer or a task by hand (``None`` takes the teacher's score back).
+
+    Returns whether the score changed (the caller's audit trail records only changes).
+    """
     if cell.kind not in HAND_GRADED:
         raise GradeRefused(f"{cell.notebook}/{cell.grade_id} 由自动评分；请用“覆盖分数” / "
                            "this cell is autograded; use an override instead")
     score = _check_score(cell, score)
-    if score != cell.manual_score:
+    changed = score != cell.manual_score
+    if changed:
         _audit(session, cell, "manual", cell.manual_score, score, by, reason)
         cell.manual_score = score
     session.flush()
+    return changed
 
 
 def set_override(session: Session, cell: CellGrade, score: float | None, by: str,
-                 reason: str = "") -> None:
-    """Replace whatever score a cell has (``None`` removes the override)."""
+                 reason: str = "") -> bool:
+    """Replace whatever score a cell has (``None`` removes the override); whether it changed."""
     score = _check_score(cell, score)
-    if score != cell.override_score:
+    changed = score != cell.override_score
+    if changed:
         _audit(session, cell, "override", cell.override_score, score, by, reason)
         cell.override_score = score
     session.flush()
+    return changed
 
 
-def set_comment(session: Session, cell: CellGrade, comment: str, by: str) -> None:
-    """A teacher's comment on a cell, shown to the student with the feedback."""
+def set_comment(session: Session, cell: CellGrade, comment: str, by: str) -> bool:
+    """A teacher's comment on a cell, shown to the student with the feedback; whether it
+    changed."""
     if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
         raise GradeRefused(f"{cell.notebook}/{cell.grade_id}：评语须为不超过 {MAX_COMMENT} "
                            f"字的文本 / the comment must be text of at most "
                            f"{MAX_COMMENT} characters")
-    if comment != cell.comment:
+    changed = comment != cell.comment
+    if changed:
         _audit(session, cell, "comment", cell.comment, comment, by, "")
         cell.comment = comment
     session.flush()
+    return changed
 
 
 def history(session: Session, submission_id: int) -> list[dict]:

@@ -39,6 +39,7 @@ from grading.exchange.store import (
     referenced_blobs,
 )
 from grading.gradebook.queue import enqueue_new, store_sources
+from hub.audit.events import class_event
 from hub.db import ServiceDatabase
 from hub.settings import ServiceSettings, Settings
 
@@ -299,7 +300,8 @@ class Classroom(LoggingConfigurable):
 
     async def release(self, class_ids: list[str], assignment_id: str,
                       source: Path | Mapping[str, bytes], teacher: str,
-                      due_at: datetime | None, grade_on: str = "submit") -> list[Release]:
+                      due_at: datetime | None, grade_on: str = "submit", *,
+                      address: str = "") -> list[Release]:
         """Release a source assignment to each class: the one way both the API and pages do.
 
         ``source`` is a folder (a library lesson) or the uploaded files by relative path.
@@ -307,7 +309,8 @@ class Classroom(LoggingConfigurable):
         files are kept with each release, so that the workers grade every submission
         against the version it came from. ``grade_on`` is ``"due"`` to grade everything
         when the class is due; anything else (a form's empty default) grades on submit.
-        The caller has checked that ``teacher`` teaches every class.
+        The caller has checked that ``teacher`` teaches every class. Each release is on
+        the audit trail, from ``address``.
         """
         check_assignment_id(assignment_id)
         with tempfile.TemporaryDirectory(prefix="aiclass-source-") as workdir:
@@ -324,6 +327,9 @@ class Classroom(LoggingConfigurable):
             releases = store.release(class_ids, assignment_id, files, teacher, due_at)
             store_sources(session, releases, instructor, self.content.put,
                           "due" if grade_on == "due" else "submit")
+            for release in releases:
+                class_event(session, "assignment.released", teacher, address, release.class_id,
+                            {"assignment": assignment_id, "version": release.version})
         return releases
 
     def library_assignment(self, name: str) -> Path:

@@ -24,6 +24,8 @@ from grading.exchange.store import (
     check_idempotency_key,
 )
 from grading.gradebook.queue import check_queue_share, release_grade_on
+from hub.audit.events import submission_event
+from hub.auth.throttle import client_address
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
@@ -184,7 +186,8 @@ class ReleaseHandler(UploadHandler):
         library = self.get_argument("library", "")
         source = self.classroom.library_assignment(library) if library else self.body_files()
         releases = await self.classroom.release(class_ids, assignment_id, source, self.username,
-                                                due_at, self.get_argument("grade_on", ""))
+                                                due_at, self.get_argument("grade_on", ""),
+                                                address=client_address(self.request))
         self.write_json({"releases": [release_json(r) for r in releases]}, 201)
 
 
@@ -367,6 +370,8 @@ class FeedbackHandler(UploadHandler, SubmissionBase):
         with self.classroom.store() as (session, store):
             submission = self.submission_for(session, store, key, teacher_only=True)
             store.release_feedback(submission, files, self.username)
+            submission_event(session, "feedback.released", self.username,
+                             client_address(self.request), submission, {"graded": False})
             body = submission_json(submission, store)
         self.write_json(body)
 

@@ -2,7 +2,9 @@
 
 Only teachers of the class may call it (students read their feedback through the
 exchange API). Each handler checks the caller in the organisation model, then
-calls ``grading/`` with plain ids; refusals are the exchange's JSON errors.
+calls ``grading/`` with plain ids; refusals are the exchange's JSON errors. Reading a
+submission's grades, changing one, releasing feedback and exporting are on the audit
+trail (:mod:`hub.audit.events`), as from the pages.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from grading.gradebook.manual import (
 from grading.gradebook.models import CellGrade, NotebookGrade
 from grading.gradebook.queue import progress, regrade
 from grading.gradebook.similarity import class_similarity
+from hub.audit.events import class_event, submission_event
+from hub.auth.throttle import client_address
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso
@@ -105,15 +109,17 @@ class ExportHandler(GradingHandler):
             self.require(session, class_id, Role.TEACHER)
             table = class_table(session, store, class_id, access.students_of(session, class_id),
                                 self.late_policy)
-        stamp = datetime.now(UTC).strftime("%Y%m%d")
+            stamp = datetime.now(UTC).strftime("%Y%m%d")
+            file_name = f"grades-{class_id}-{stamp}.{extension}"
+            class_event(session, "export.made", self.username, client_address(self.request),
+                        class_id, {"file": file_name, "names": False})
         if extension == "csv":
             data, kind = to_csv(table), "text/csv; charset=UTF-8"
         else:
             data = to_xlsx(table, class_id)
             kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         self.set_header("Content-Type", kind)
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="grades-{class_id}-{stamp}.{extension}"')
+        self.set_header("Content-Disposition", f'attachment; filename="{file_name}"')
         self.finish(data)
 
 
@@ -150,6 +156,8 @@ class GradesHandler(SubmissionBase, GradingHandler):
         with self.classroom.store() as (session, store):
             submission = self.submission_for(session, store, key, teacher_only=True)
             body = grades_json(session, store, submission, self.late_policy)
+            submission_event(session, "grades.viewed", self.username,
+                             client_address(self.request), submission, {"page": "api"})
         self.write_json(body)
 
 
@@ -163,12 +171,21 @@ class CellGradeHandler(SubmissionBase, GradingHandler):
             try:
                 cell = find_cell(session, submission.id, notebook, grade_id)
                 reason = str(body.get("reason", ""))
-                if "manual_score" in body:
-                    set_manual_score(session, cell, body["manual_score"], self.username, reason)
-                if "override_score" in body:
-                    set_override(session, cell, body["override_score"], self.username, reason)
-                if "comment" in body:
-                    set_comment(session, cell, body["comment"], self.username)
+                changed = []
+                if "manual_score" in body and set_manual_score(
+                        session, cell, body["manual_score"], self.username, reason):
+                    changed.append("manual")
+                if "override_score" in body and set_override(
+                        session, cell, body["override_score"], self.username, reason):
+                    changed.append("override")
+                if "comment" in body and set_comment(session, cell, body["comment"],
+                                                     self.username):
+                    changed.append("comment")
+                for field_name in changed:
+                    submission_event(session, "grade.changed", self.username,
+                                     client_address(self.request), submission,
+                                     {"notebook": notebook, "grade_id": grade_id,
+                                      "field": field_name})
             except GradeRefused as exc:
                 raise ExchangeRefused("bad_score", str(exc), str(exc)) from exc
             result = grades_json(session, store, submission, self.late_policy)
@@ -185,6 +202,8 @@ class FeedbackReleaseHandler(SubmissionBase, GradingHandler):
                 feedback = release_feedback(session, store, submission, self.username)
             except ValueError as exc:
                 raise ExchangeRefused("not_graded", str(exc), str(exc)) from exc
+            submission_event(session, "feedback.released", self.username,
+                             client_address(self.request), submission, {"graded": True})
             body = {"submission": submission.key, "released_at": iso(feedback.released_at),
                     "files": [e["path"] for e in feedback.manifest]}
         self.write_json(body)

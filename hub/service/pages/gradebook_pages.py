@@ -1,5 +1,7 @@
 """The gradebook pages: students × assignments, a submission and its grades, feedback, export.
 
+Opening the gradebook or a submission, grading, releasing feedback and exporting are
+on the audit trail (:mod:`hub.audit.events`), with the caller's address.
 Scores, manual grading, overrides (audited), feedback and the export are the central
 gradebook's (``grading/``); the class table and its charts are built by
 ``hub.reports.class_gradebook``; these pages check who is asking and show them.
@@ -39,6 +41,8 @@ from grading.gradebook.manual import (
 )
 from grading.gradebook.models import CellGrade, NotebookGrade
 from grading.gradebook.student_html import clean_student_html
+from hub.audit.events import class_event, submission_event
+from hub.auth.throttle import client_address
 from hub.org.models import Enrollment, Person, Role
 from hub.reports.class_gradebook import class_gradebook
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
@@ -58,6 +62,8 @@ class GradebookHandler(PageHandler):
             school_class, _access = self.class_access(session, class_id)
             book = class_gradebook(session, store, class_id, cell_time)
             name = school_class.name
+            class_event(session, "grades.viewed", self.person.username,
+                        client_address(self.request), class_id, {"page": "gradebook"})
         self.render_page("gradebook.html", school_class={"id": class_id, "name": name},
                          book=book)
 
@@ -77,7 +83,11 @@ class GradebookExportHandler(PageHandler):
             names = people if self.get_query_argument("names", "") == "1" else None
             table = class_table(session, store, class_id, list(people),
                                 LatePolicy(), names)
-        stamp = datetime.now().strftime("%Y%m%d")
+            stamp = datetime.now().strftime("%Y%m%d")
+            file_name = f"gradebook-{class_id}-{stamp}.{extension}"
+            class_event(session, "export.made", self.person.username,
+                        client_address(self.request), class_id,
+                        {"file": file_name, "names": names is not None})
         if extension == "csv":
             body = to_csv(table)
             self.set_header("Content-Type", "text/csv; charset=UTF-8")
@@ -85,8 +95,7 @@ class GradebookExportHandler(PageHandler):
             body = to_xlsx(table, class_id[:31])
             self.set_header("Content-Type", "application/vnd.openxmlformats-officedocument."
                                             "spreadsheetml.sheet")
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="gradebook-{class_id}-{stamp}.{extension}"')
+        self.set_header("Content-Disposition", f'attachment; filename="{file_name}"')
         self.finish(body)
 
 
@@ -127,6 +136,8 @@ class SubmissionPageHandler(PageHandler):
             changes = history(session, submission.id)
             lost = {key: describe(reason)
                     for key, reason in lost_points(session, submission.id).items()}
+            submission_event(session, "grades.viewed", self.person.username,
+                             client_address(self.request), submission, {"page": "submission"})
         notebooks = [{"path": path, "html": render_notebook(data)}
                      for path, data in sorted(files.items()) if path.endswith(".ipynb")]
         self.render_page("submission.html", submission=submission, notebooks=notebooks,
@@ -152,11 +163,17 @@ class GradeFormHandler(SubmissionPageHandler):
                 cell = find_cell(session, submission.id, self.get_body_argument("notebook", ""),
                                  self.get_body_argument("grade_id", ""))
                 if field_name == "comment":
-                    set_comment(session, cell, value, self.person.username)
+                    changed = set_comment(session, cell, value, self.person.username)
                 else:
                     score = float(value) if value else None
+                    field_name = "manual" if field_name == "manual" else "override"
                     change = set_manual_score if field_name == "manual" else set_override
-                    change(session, cell, score, self.person.username, reason)
+                    changed = change(session, cell, score, self.person.username, reason)
+                if changed:
+                    submission_event(session, "grade.changed", self.person.username,
+                                     client_address(self.request), submission,
+                                     {"notebook": cell.notebook, "grade_id": cell.grade_id,
+                                      "field": field_name})
             except ValueError as exc:  # GradeRefused, or a score that is no number
                 error = str(exc)
         target = f"{self.prefix}submissions/{key}"
@@ -186,6 +203,9 @@ class FeedbackFormHandler(SubmissionPageHandler):
             else:
                 store.release_feedback(submission, comment_feedback(store, submission, comment),
                                        self.person.username)
+            submission_event(session, "feedback.released", self.person.username,
+                             client_address(self.request), submission,
+                             {"graded": graded is not None})
         self.redirect(f"{self.prefix}submissions/{key}")
 
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from tornado import web
 
+from hub.audit.trail import record
+from hub.auth.throttle import client_address
 from hub.org.models import Role
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.export import region_workbook
@@ -96,10 +98,14 @@ class RegionExportHandler(ReportPage):
             raise Forbidden("admins_only")
         report, _computed_at = build_region_report(self)
         body = region_workbook(report)
-        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        file_name = f"region-{datetime.now(UTC).strftime('%Y%m%d')}.xlsx"
+        with self.classroom.database.session() as session:
+            record(session, actor=self.person.username, action="export.made",
+                   source=client_address(self.request),
+                   detail={"file": file_name, "names": False})
         self.set_header("Content-Type",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        self.set_header("Content-Disposition", f'attachment; filename="region-{stamp}.xlsx"')
+        self.set_header("Content-Disposition", f'attachment; filename="{file_name}"')
         self.finish(body)
 
 

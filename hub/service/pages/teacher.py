@@ -25,6 +25,7 @@ from grading.exchange.models import Fetch, Release, Submission
 from grading.exchange.store import ExchangeStore, check_assignment_id
 from grading.gradebook.queue import progress as grading_progress
 from grading.gradebook.similarity import class_similarity
+from hub.auth.throttle import client_address
 from hub.hub_api import HubAPI, server_state
 from hub.library import BANDS, load_library
 from hub.org.directory import classes_taught
@@ -111,7 +112,8 @@ class ReleaseFormHandler(PageHandler):
         except ValueError as exc:
             raise web.HTTPError(400, "due") from exc
         await self.classroom.release(class_ids, assignment_id, source, self.person.username,
-                                     due_at, self.get_body_argument("grade_on", ""))
+                                     due_at, self.get_body_argument("grade_on", ""),
+                                     address=client_address(self.request))
         self.redirect(f"{self.prefix}library?released={assignment_id}")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
