@@ -17,7 +17,18 @@ from types import ModuleType
 from grading.autograde.assignment import GradingError
 from grading.sandbox import SandboxError
 from hub.backup import BackupError
-from hub.commands import UsageError, assignments, backup, grade, images, k8s, restore, roster, up
+from hub.commands import (
+    UsageError,
+    assignments,
+    backup,
+    grade,
+    images,
+    k8s,
+    privacy,
+    restore,
+    roster,
+    up,
+)
 from hub.hub_api import HubAPIError
 from hub.images import ImageBuildError
 from hub.kubernetes.deploy import DeployError
@@ -25,9 +36,11 @@ from hub.library import LibraryError
 from hub.org.password_reset import ResetRefused
 from hub.org.roster import RosterError
 from hub.org.slips import UnknownClassError
+from hub.privacy.refusal import ErasureIncomplete, PrivacyRefused
 from hub.settings import SettingsError
 
-COMMANDS: list[ModuleType] = [up, images, grade, assignments, roster, backup, restore, k8s]
+COMMANDS: list[ModuleType] = [up, images, grade, assignments, roster, backup, restore, k8s,
+                              privacy]
 
 EXIT_STATUS: tuple[tuple[type[Exception], int, str | None], ...] = (
     (SettingsError, 2, "设置错误 / settings error"),
@@ -41,6 +54,10 @@ EXIT_STATUS: tuple[tuple[type[Exception], int, str | None], ...] = (
     (SandboxError, 1, "批改失败 / grading failed"),
     (ImageBuildError, 1, "镜像构建失败 / image build failed"),
     (BackupError, 1, "备份或恢复失败 / backup or restore failed"),
+    (PrivacyRefused, 1, "个人数据请求被拒绝，未做任何修改 / the privacy request was refused; "
+                        "nothing was changed"),
+    (ErasureIncomplete, 1, "数据库中的数据已删除，其余未完成，请再运行一次 / the database part "
+                           "is erased, the rest is not: run the erasure again"),
     (DeployError, 1, "Kubernetes 安装失败 / kubernetes install failed"),
     (HubAPIError, 3, "已导入，但未能同步到 hub / imported, but not mirrored into the hub"),
 )
