@@ -5,8 +5,8 @@ JupyterHub starts it with ``python -m hub.service --port N`` and proxies
 environment, and its own API URL and token for :class:`HubAuth`. Handlers are
 grouped by concern, each module contributing its routes here: the exchange REST API
 (``exchange_api``), the grading API (``grading_api``) and the pages for teachers and
-admins (``pages``); beside them run the grading workers, the activity recorder and the
-region report's refresher.
+admins (``pages``); beside them run the grading workers, the activity recorder, the
+region report's refresher and the daily retention of what people who left kept.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tornado.log import access_log
 
 from grading.exchange.archive import MIB
 from hub.images import image_reference
+from hub.privacy.retention import start_daily_retention
 from hub.process_lifetime import die_with_parent, stop_signal
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
@@ -102,6 +103,7 @@ async def serve(settings: Settings, port: int, ip: str) -> None:
                     region_name=settings.org.region_name,
                     policy=ReportPolicy.from_settings(settings.reports),
                     database=classroom.database).start()
+    start_daily_retention(settings)
     requeue_abandoned(classroom)
     workers = start_grading_workers(classroom, settings.service.grading_workers,
                                     sandbox=GRADING_SANDBOX.get(settings.hub.mode, "local"),

@@ -12,6 +12,7 @@ from hub.reports.figures import ReportPolicy
 from hub.service.pages.admin import admin_routes
 from hub.service.pages.base import STATIC_DIR, OAuthCallbackHandler, page_environment
 from hub.service.pages.gradebook_pages import gradebook_routes
+from hub.service.pages.privacy_pages import privacy_routes
 from hub.service.pages.reports_pages import report_routes
 from hub.service.pages.teacher import teacher_routes
 from hub.service.pages.timefmt import localtime
@@ -27,6 +28,7 @@ def page_routes(prefix: str) -> list[tuple]:
         *gradebook_routes(prefix),
         *report_routes(prefix),
         *admin_routes(prefix),
+        *privacy_routes(prefix),
     ]
 
 
