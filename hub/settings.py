@@ -521,6 +521,10 @@ class PrivacySettings:
                                      "sign-in and activity history of someone who left is "
                                      "kept (then it no longer says who)", minimum=0,
                                      maximum=36500)
+    audit_retention_days: int = setting(1095, "审计记录保留天数，更早的记录从链首删除（链仍可"
+                                        "校验）/ days audit rows are kept; older ones are "
+                                        "pruned from the head of the chain, which still "
+                                        "verifies", minimum=30, maximum=36500)
 
 
 @dataclass(frozen=True)
