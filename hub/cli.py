@@ -20,6 +20,7 @@ from hub.backup import BackupError
 from hub.commands import (
     UsageError,
     assignments,
+    audit,
     backup,
     grade,
     images,
@@ -40,7 +41,7 @@ from hub.privacy.refusal import ErasureIncomplete, PrivacyRefused
 from hub.settings import SettingsError
 
 COMMANDS: list[ModuleType] = [up, images, grade, assignments, roster, backup, restore, k8s,
-                              privacy]
+                              privacy, audit]
 
 EXIT_STATUS: tuple[tuple[type[Exception], int, str | None], ...] = (
     (SettingsError, 2, "设置错误 / settings error"),

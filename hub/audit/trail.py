@@ -30,7 +30,7 @@ from hub.audit.actions import ACTIONS, UnknownAction
 from hub.audit.models import REF_LENGTH, AuditChain, AuditEvent, AuditPerson
 
 HEAD_ID = 1
-COMMAND_LINE = "cli"
+COMMAND_LINE = "console"
 """The ``source`` of events made at the server's command line (``aiclass ...``)."""
 SOURCE_LENGTH = 64
 VERIFY_BATCH = 10_000
@@ -238,7 +238,7 @@ def verify(session: Session) -> VerifyResult:
     return VerifyResult(checked, None)
 
 
-def prune(session: Session, before: datetime, *, actor: str = "") -> int:
+def prune(session: Session, before: datetime, *, actor: str = "", source: str = "") -> int:
     """Delete the oldest rows written before ``before``; return how many went.
 
     Only a prefix of the chain goes (up to the first row at or after ``before``), and
@@ -257,6 +257,6 @@ def prune(session: Session, before: datetime, *, actor: str = "") -> int:
     session.execute(update(AuditChain).where(AuditChain.id == HEAD_ID)
                     .values(pruned_through=through, anchor_hash=anchor)
                     .execution_options(synchronize_session=False))
-    record(session, actor=actor, action="audit.pruned",
+    record(session, actor=actor, action="audit.pruned", source=source,
            detail={"through_id": through, "rows": deleted})
     return deleted
