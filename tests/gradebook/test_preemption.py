@@ -81,17 +81,15 @@ def test_a_flood_job_past_its_fair_share_is_given_up_and_graded_once_later(
     try:
         ran: list[int | None] = []
         grading = threading.Thread(target=lambda: ran.append(worker.run_once()))
-        started = time.monotonic()
         grading.start()
         while state(service, flood[0])[0] != "running":
             assert grading.is_alive(), "the worker did not take the flood's first job"
             time.sleep(0.05)
         honest = queue(service, "s-honest", CORRECT, "honest-key")
         grading.join(timeout=120)
-        given_up_after = time.monotonic() - started
         assert ran == [flood[0]]
-        assert given_up_after < FLOOD_SLEEP - 5, (
-            f"the honest student waited {given_up_after:.0f} s for the flood's sleep")
+        # Given up, not waited out: a job that ran its sleep to the end would be done and
+        # graded (no time bound here, which a busy machine's slow sandbox start could break).
         assert state(service, flood[0]) == ("queued", 0, 0, 0), (
             "a pre-empted job must go back uncounted with nothing written")
 

@@ -37,5 +37,8 @@ def test_padded_submissions_are_compared_within_a_bound(service: Service) -> Non
     with service.store() as (_session, store):
         pairs = class_similarity(store, CLASS, "ps1", students)
     elapsed = time.perf_counter() - started
-    assert elapsed < 15, f"{elapsed:.1f} s for {len(students)} students"
+    # Guards against comparing the padding itself: a quadratic compare of 2 MB texts for 66
+    # pairs takes hours, so two minutes is a bound no busy machine hits and that still fails it.
+    # How fast the bounded compare is belongs to a benchmark.
+    assert elapsed < 120, f"{elapsed:.1f} s for {len(students)} students"
     assert ("s-00", "s-01") in [(p.first, p.second) for p in pairs]
