@@ -20,6 +20,7 @@ OPTIONS = {
     "grading": ["--submissions", "--jobs", "--sandbox"],
     "login_storm": ["--students"],
     "pages": [],
+    "privacy": ["--students", "--region-submissions", "--submissions"],
     "roster": ["--schools"],
 }
 

@@ -10,7 +10,8 @@ delete the exchange blobs no remaining row names, their JupyterHub account, thei
 What is kept with ``[privacy] keep_anonymised_grades``: their submission rows (the
 files' manifest emptied), per-cell scores (comments emptied) and grading jobs (errors
 emptied), under a random pseudonym that nothing links back to them, so that a school's
-statistics keep their counts. Feedback, the reasons points were lost (they quote the
+statistics keep their counts (the client's idempotency key, free text, becomes the
+submission's own key). Feedback, the reasons points were lost (they quote the
 student's output) and the grade changes' history (old comments) go in any case.
 Actor columns (a teacher who released or graded) are re-keyed to the same pseudonym,
 since another pupil's work is not theirs to erase.
@@ -18,6 +19,7 @@ since another pupil's work is not theirs to erase.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import docker
 from docker.errors import NotFound
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from grading.exchange.content_store import BLOBS_IN_DATA_DIR, ContentStore
@@ -137,7 +139,7 @@ def erase_graded_work(session: Session, username: str, keep_grades: bool, alias:
             .values(comment="", username=alias)).rowcount
         report.rows_rekeyed += session.execute(
             update(Submission).where(Submission.id.in_(ids))
-            .values(manifest=[], username=alias)).rowcount
+            .values(manifest=[], username=alias, idempotency_key=Submission.key)).rowcount
     return blobs
 
 
@@ -156,6 +158,22 @@ def _erase_rows(session: Session, username: str, keep_grades: bool, alias: str,
                     update(table).where(table.c[column] == username)
                     .values({column: alias})).rowcount
     return blobs
+
+
+def overwrite_freed_pages(session: Session) -> None:
+    """SQLite keeps a deleted row's bytes in its free pages until they are reused; with
+    ``secure_delete`` this connection zeroes what it frees (PostgreSQL's vacuum reclaims
+    dead rows on its own)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))
+
+
+def checkpoint(database: ServiceDatabase) -> None:
+    """Write SQLite's log back into the database and empty it, so that the pages from
+    before the erasure leave the log file too (best effort: a reader may hold it)."""
+    if database.engine.dialect.name == "sqlite":
+        with database.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def remove_blobs(store: ContentStore, candidates: Iterable[str], referenced: set[str]) -> int:
@@ -193,20 +211,21 @@ def scrub_logs(data_dir: Path, username: str, alias: str) -> int:
     place, so that a hub appending to its log goes on appending to the same file.
     """
     pattern = re.compile(rb"(?<![\w-])" + re.escape(username.encode()) + rb"(?![\w-])")
+    skipped = {data_dir / folder for folder in SKIPPED_DIRS}
     scrubbed = 0
-    for path in data_dir.rglob("*"):
-        relative = path.relative_to(data_dir)
-        if any(relative.is_relative_to(skipped) for skipped in SKIPPED_DIRS):
-            continue
-        if not (path.is_file() and LOG_SUFFIX.search(path.name)):
-            continue
-        text = path.read_bytes()
-        cleaned = pattern.sub(alias.encode(), text)
-        if cleaned != text:
-            with path.open("r+b") as handle:
-                handle.write(cleaned)
-                handle.truncate()
-            scrubbed += 1
+    for folder, subfolders, names in os.walk(data_dir):
+        subfolders[:] = [d for d in subfolders if Path(folder, d) not in skipped]
+        for name in names:
+            path = Path(folder, name)
+            if not LOG_SUFFIX.search(name) or path.is_symlink():
+                continue
+            text = path.read_bytes()
+            cleaned = pattern.sub(alias.encode(), text)
+            if cleaned != text:
+                with path.open("r+b") as handle:
+                    handle.write(cleaned)
+                    handle.truncate()
+                scrubbed += 1
     return scrubbed
 
 
@@ -219,6 +238,7 @@ def erase_person(settings: Settings, username: str, *, actor: str = "", source: 
     database = ServiceDatabase(settings.database_url)
     try:
         with database.session() as session:
+            overwrite_freed_pages(session)
             person = session.get(Person, username)
             school = person.school_id if person and person.school_id else ""
             blobs = _erase_rows(session, username, keep_grades, alias, report)
@@ -229,6 +249,7 @@ def erase_person(settings: Settings, username: str, *, actor: str = "", source: 
             forget_person(session, username)
         with database.session() as session:
             referenced = referenced_blobs(session)
+        checkpoint(database)
     finally:
         database.engine.dispose()
     report.blobs_removed = remove_blobs(ContentStore(settings.data_dir / BLOBS_IN_DATA_DIR),
