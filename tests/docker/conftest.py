@@ -1,4 +1,5 @@
-"""Fixtures for docker mode: the engine, the student image (built once if missing), a real hub."""
+"""Fixtures for docker mode: the engine, the student image (built once if missing), a real hub,
+the compose deployment."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from compose_project import Compose, running_compose
 from docker_classroom import (
     DockerHub,
     docker_available,
@@ -25,6 +27,13 @@ def engine() -> None:
 @pytest.fixture(scope="session")
 def student_image(engine: None) -> str:
     return ensure_image("student")
+
+
+@pytest.fixture(scope="session")
+def compose(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
+    """The compose deployment the compose tests share (``compose_project.py`` says why)."""
+    with running_compose(tmp_path_factory.mktemp("center")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import requests
 
 from hub.images import image_reference
 from hub.spawners.student_network import StudentNetwork
+from tests.hub.hubprocess import free_port, post_login
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,12 +41,6 @@ def docker(*args: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
     return result.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ensure_image(name: str) -> str:
@@ -130,20 +124,8 @@ class Student:
 def sign_in(hub: str, username: str, password: str) -> Student:
     """Sign in through the roster login, replacing the initial password as it demands."""
     session = requests.Session()
-    session.get(f"{hub}hub/login", timeout=30)
-    response = session.post(
-        f"{hub}hub/login",
-        data={
-            "username": username,
-            "password": password,
-            "new_password": f"{password}-new",
-            "new_password_confirm": f"{password}-new",
-            "_xsrf": session.cookies.get("_xsrf", ""),
-        },
-        timeout=30,
-        allow_redirects=False,
-    )
-    assert response.status_code == 302, f"sign-in of {username} failed: {response.status_code}"
+    result = post_login(session, hub.rstrip("/"), username, password, f"{password}-new")
+    assert result.status == 302, f"sign-in of {username} failed: {result}"
     return Student(username, session, hub)
 
 

@@ -11,19 +11,18 @@ import json
 import time
 
 import pytest
+from compose_project import Compose
 from docker_classroom import docker
-from test_compose import compose_hub, container
 
 pytestmark = pytest.mark.docker
-__all__ = ["compose_hub"]  # the fixture this module shares with test_compose
 
 
-def test_hub_container_exits_on_sigterm_within_10_s(compose_hub: dict) -> None:
-    hub = container(compose_hub, "hub")
+def test_hub_container_exits_on_sigterm_within_10_s(compose: Compose) -> None:
+    """Stops the hub of the shared deployment: this module runs after the others using it."""
+    hub = compose.container("hub")
     started = time.monotonic()
     docker("stop", "-t", "10", hub)
     took = time.monotonic() - started
     state = json.loads(docker("inspect", hub))[0]["State"]
     assert state["ExitCode"] != 137, f"the hub needed SIGKILL ({took:.1f} s): {state}"
-    assert took < 10, f"docker stop took {took:.1f} s"
     print(f"hub container stopped in {took:.1f} s, exit code {state['ExitCode']}")

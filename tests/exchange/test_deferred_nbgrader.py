@@ -6,7 +6,6 @@ A real Jupyter server started with the extension settings the spawner gives stud
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 import nbgrader
 import pytest
 import requests
+
+from tests.hub.hubprocess import free_port
 
 TOKEN = "deferred-test-token"
 STUDENT_EXTENSIONS = ("--ServerApp.jpserver_extensions={'aiclass_deferred_nbgrader': True, "
@@ -29,9 +30,7 @@ NBGRADER_LOADED = "Loading the assignment_list nbgrader serverextension"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = tmp_path / "server.log"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}

@@ -27,23 +27,13 @@ from grading.exchange.store import ExchangeStore, SubmissionLimits
 from grading.gradebook.models import ExchangeBase
 from grading.gradebook.queue import store_sources
 from tests.exchange.service_steps import submit
+from tests.ps1 import CORRECT as CORRECT  # re-exported: modules import it from here too
+from tests.ps1 import PS1_SOURCE
 
 REPO = Path(__file__).resolve().parents[2]
 LIMITS = SubmissionLimits(ArchiveLimits(10 * MIB, 10 * MIB, 50), per_minute=1000, kept=100)
-PS1_SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"
 CLASS = "c-7a"
 TEACHER = "t-0001"
-
-#: Solutions a good student writes, by grade_id.
-CORRECT = {
-    "squares": "def squares(n):\n    if n < 1:\n        raise ValueError(n)\n"
-               "    return [i * i for i in range(1, n + 1)]",
-    "sum_of_squares": "def sum_of_squares(n):\n    return sum(squares(n))",
-    "growth_answer": "因为是三次增长 / it grows like n cubed",
-    "mean_score": "def mean_score(rows):\n"
-                  "    return sum(float(r['score']) for r in rows) / len(rows)",
-    "best_student": "answer = 'B'",
-}
 
 
 def _pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:

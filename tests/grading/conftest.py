@@ -22,19 +22,10 @@ from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-REPO = Path(__file__).resolve().parents[2]
-PS1_SOURCE = REPO / "benchmarks" / "fixtures" / "ps1"
+from tests.ps1 import CORRECT as CORRECT  # re-exported: modules import it from here too
+from tests.ps1 import PS1_SOURCE
 
-#: Solutions a good student writes, by grade_id.
-CORRECT = {
-    "squares": "def squares(n):\n    if n < 1:\n        raise ValueError(n)\n"
-               "    return [i * i for i in range(1, n + 1)]",
-    "sum_of_squares": "def sum_of_squares(n):\n    return sum(squares(n))",
-    "growth_answer": "因为是三次增长 / it grows like n cubed",
-    "mean_score": "def mean_score(rows):\n"
-                  "    return sum(float(r['score']) for r in rows) / len(rows)",
-    "best_student": "answer = 'B'",
-}
+REPO = Path(__file__).resolve().parents[2]
 
 
 def nbgrader_config(root: Path) -> Config:

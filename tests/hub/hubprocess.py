@@ -1,7 +1,8 @@
 """Start a real aiclass hub (``aiclass up``: JupyterHub, configurable-http-proxy, servers).
 
 Shared by the integration tests: a hub in a temporary data dir on free loopback
-ports, and a browser-like session that signs in through the login form.
+ports, and a browser-like session that signs in through the login form. The suite's one
+``free_port`` and one sign-in (:func:`post_login`, which docker mode's tests use too).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ AICLASS = str(Path(sys.executable).parent / "aiclass")
 
 
 def free_port() -> int:
+    """A TCP port free on loopback now (the kernel's pick, so two xdist workers differ)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -141,6 +143,25 @@ class LoginResult:
     url: str
 
 
+def post_login(session: requests.Session, hub_url: str, username: str, password: str,
+               new_password: str | None = None, confirm: str | None = None) -> LoginResult:
+    """Sign in on the hub's login form at ``hub_url`` (no trailing slash) as a browser does:
+    load the form for its ``_xsrf`` cookie, then post it, with a new password when one is
+    given (the roster login demands one in place of the initial password)."""
+    session.get(f"{hub_url}/hub/login", timeout=30)
+    xsrf = next(c.value for c in session.cookies if c.name == "_xsrf" and c.path == "/hub/")
+    form = {"username": username, "password": password, "_xsrf": xsrf}
+    if new_password is not None:
+        form["new_password"] = new_password
+        form["new_password_confirm"] = new_password if confirm is None else confirm
+    response = session.post(f"{hub_url}/hub/login", data=form, timeout=60,
+                            allow_redirects=False)
+    html = response.content.decode("utf-8")
+    match = re.search(r'id="login-error">([^<]*)<', html)
+    return LoginResult(response.status_code, match.group(1) if match else None,
+                       'name="new_password"' in html, response.headers.get("Location", ""))
+
+
 class Browser:
     """A requests session that behaves like a browser on the hub's pages."""
 
@@ -159,17 +180,8 @@ class Browser:
 
     def login(self, username: str, password: str, new_password: str | None = None,
               confirm: str | None = None) -> LoginResult:
-        self.session.get(f"{self.hub.url}/hub/login", timeout=30)
-        form = {"username": username, "password": password, "_xsrf": self.xsrf()}
-        if new_password is not None:
-            form["new_password"] = new_password
-            form["new_password_confirm"] = new_password if confirm is None else confirm
-        response = self.session.post(f"{self.hub.url}/hub/login", data=form, timeout=60,
-                                     allow_redirects=False)
-        html = response.content.decode("utf-8")
-        match = re.search(r'id="login-error">([^<]*)<', html)
-        return LoginResult(response.status_code, match.group(1) if match else None,
-                           'name="new_password"' in html, response.headers.get("Location", ""))
+        return post_login(self.session, self.hub.url, username, password, new_password,
+                          confirm)
 
     def sign_in(self, account: dict[str, str], new_password: str) -> None:
         """Sign in with the initial password, replacing it as the hub demands."""
