@@ -30,7 +30,7 @@ from hub.audit.models import AuditEvent
 from hub.audit.trail import person_ref, record
 from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, SchoolClass
-from hub.privacy.holdings import readable, rows_naming
+from hub.privacy.holdings import WITHHELD, readable, rows_naming
 from hub.privacy.refusal import PrivacyRefused
 from hub.settings import Settings
 
@@ -172,9 +172,10 @@ def export_person(settings: Settings, username: str, out_dir: Path, *,
                                 "database_rows": sum(len(r) for r in tables.values())}}
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"{username}-{stamp.strftime('%Y%m%dT%H%M%SZ')}.zip"
+            hidden = person.display_name if person and not with_names else None
             files = _write_zip(target, store, index, roster, grades, audit, tables,
                                submissions, [f for f, _s in feedback],
-                               {f.id: s for f, s in feedback})
+                               {f.id: s for f, s in feedback}, hidden)
             record(session, actor=actor, action="privacy.exported", subject=username,
                    school=roster["school_id"] or "", source=source,
                    detail={"with_names": with_names, "files": files})
@@ -183,14 +184,19 @@ def export_person(settings: Settings, username: str, out_dir: Path, *,
     return ExportSummary(target, files, len(submissions))
 
 
-def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=1, default=str)
-
-
 def _write_zip(target: Path, store: ContentStore, index: dict, roster: dict, grades: list,
                audit: list, tables: dict, submissions: list[Submission],
-               feedback: list[Feedback], feedback_of: dict[int, Submission]) -> int:
-    """Write the zip (to a temporary name first: a half-written export is never there)."""
+               feedback: list[Feedback], feedback_of: dict[int, Submission],
+               hidden_name: str | None) -> int:
+    """Write the zip (to a temporary name first: a half-written export is never there).
+
+    Without names, the real name is withheld from the documents the classroom wrote
+    (a teacher's comment may name the pupil), not from the pupil's own files.
+    """
+    def _json(data: Any) -> str:
+        text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
+        return text.replace(hidden_name, WITHHELD) if hidden_name else text
+
     partial = target.with_name(target.name + ".partial")
     files = 0
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -117,7 +117,7 @@ def expired(session: Session, settings: Settings, now: datetime | None = None) -
     now = now or datetime.now(UTC).replace(tzinfo=None)
     policy = settings.privacy
     local_homes = _home_dirs(settings)
-    left = people_who_left(session, set(local_homes))
+    left = people_who_left(session, set(local_homes)) - set(settings.hub.admin_users)
     if not left:
         return []
     last_submission = dict(session.execute(

@@ -5,7 +5,7 @@ the roster (real names), credentials, the class's release, submissions with a un
 string in a notebook, grades with a teacher's comment naming the pupil, the reasons
 points were lost quoting their output, feedback, an extension, a day of activity, the
 audit trail's sign-ins, a home directory, a line of the hub's log, and JupyterHub's own
-database with the account, a token and a group.
+database with the account and a group.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _pupil_work(room: Classroom, pupil: Pupil) -> None:
 
 
 def _hub_database(settings: Settings) -> None:
-    """JupyterHub's database as the hub leaves it: accounts, a token, the class's group."""
+    """JupyterHub's database as the hub leaves it: the accounts, the class's group."""
     engine = create_engine(settings.hub_database_url)
     orm.Base.metadata.create_all(engine)
     with Session(engine) as session, session.begin():
@@ -124,9 +124,6 @@ def _hub_database(settings: Settings) -> None:
             user = orm.User(name=username)
             user.groups.append(group)
             session.add(user)
-            session.flush()
-            session.add(orm.APIToken(user_id=user.id, note=f"token of {username}",
-                                     prefix="abcd", hashed="x" * 40, session_id=None))
     engine.dispose()
 
 
