@@ -114,7 +114,7 @@ def search_workbook(rows: Iterator[AuditRow]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        zh, en = ACTIONS[row.action]
+        zh, en = ACTIONS.get(row.action, (row.action, row.action))
         sheet.append([row.id, row.at, *(spreadsheet_safe(value) for value in (
             row.actor, f"{zh} {en}", row.subject, row.school, row.class_id, row.source,
             json.dumps(row.detail, ensure_ascii=False, sort_keys=True)))])
