@@ -73,7 +73,9 @@ def test_export_holds_every_store_and_names_only_when_asked(classroom: Classroom
     grades = json.loads(text["grades.json"])
     assert sorted(c["cell"] for g in grades for c in g["cells"]) == [
         "correct_squares", "growth_answer"]
-    assert [r["action"] for r in json.loads(text["audit.json"])] == ["sign_in.ok"]
+    audit = json.loads(text["audit.json"])
+    assert [(r["action"], r["source"]) for r in audit if r["action"] == "sign_in.ok"] == [
+        ("sign_in.ok", "10.0.0.7")]
     assert not any(ERASED.real_name.encode() in content for content in text.values())
     assert not any(OTHER.unique.encode() in content or OTHER.username.encode() in content
                    for content in text.values())
