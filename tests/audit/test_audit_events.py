@@ -277,10 +277,6 @@ def test_students_and_teachers_cannot_open_the_trail(
             assert person.get(path).status_code == 403, (person.username, path)
 
 
-def test_the_texts_have_every_key_in_both_languages() -> None:
-    assert set(AUDIT_TEXTS["zh_CN"]) == set(AUDIT_TEXTS["en"])
-
-
 def test_no_real_name_and_no_username_is_in_any_chained_row(
         classroom: Classroom, school_admin: Imported,
         graded_submission: tuple[PagePerson, Submission]) -> None:
