@@ -21,6 +21,9 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
+from jupyterhub import orm
+from sqlalchemy import insert
+
 from benchmarks import argument_parser
 from benchmarks.bench_backup import NOW, generate_region, notebook
 from grading.exchange.content_store import BLOBS_IN_DATA_DIR, ContentStore
@@ -75,9 +78,10 @@ def add_student(settings: Settings, submissions: int) -> list[Path]:
                            "released_at, manifest) VALUES (?, 't', ?, ?)",
                            (n, NOW, json.dumps([{"path": "answer.html", "sha256": feedback,
                                                  "size": len(html)}])))
-    with closing(sqlite3.connect(settings.data_dir / "jupyterhub.sqlite")) as hub, hub:
-        hub.execute("INSERT INTO users (name, admin, created, last_activity) "
-                    "VALUES (?, 0, ?, ?)", (TARGET, NOW, NOW))
+    hub_db = orm.new_session_factory(settings.hub_database_url)()
+    hub_db.execute(insert(orm.User), [{"name": TARGET}])
+    hub_db.commit()
+    hub_db.close()
     home = settings.data_dir / "homes" / TARGET
     home.mkdir()
     (home / "answer.ipynb").write_bytes(notebook(TARGET_SEED))

@@ -70,6 +70,7 @@ def test_pages_render_and_escape_names(lang: str) -> None:
                                    "rural": 0.0, "submissions": 1}],
                         "export_url": "/x.xlsx", "computed_at": datetime(2026, 9, 10)},
         "error.html": {"status": 403, "message": TEXTS[lang]["forbidden"]},
+        "privacy.html": {"done": EVIL, "mismatch": True},
     }
     for template, context in pages.items():
         html = render(template.split("#")[0], lang, **context)
