@@ -41,8 +41,8 @@ from hub.backup import HOMES
 from hub.db import ServiceDatabase
 from hub.home_volumes import home_volume_name
 from hub.org.models import Person
-from hub.privacy.holdings import ACTOR_COLUMNS, OWNER_COLUMN, person_tables
-from hub.privacy.hub_account import delete_account, running_servers
+from hub.privacy.holdings import ACTOR_COLUMNS, OWNER_COLUMN, person_tables, rows_naming
+from hub.privacy.hub_account import delete_account, has_account, running_servers
 from hub.privacy.refusal import PrivacyRefused
 from hub.settings import Settings
 
@@ -89,6 +89,21 @@ def refuse_while_running(settings: Settings, username: str) -> None:
         raise PrivacyRefused(
             f"{username} 的服务器正在运行，请先在 hub 管理页面停止它，再重试 / {username}'s "
             "server is running: stop it first (hub admin page), then try again")
+
+
+def refuse_if_nothing_held(settings: Settings, username: str) -> None:
+    """Refuse a username nothing is held about (a typo would otherwise "succeed"); one
+    whose erasure stopped half-way still has their account or home, and goes on."""
+    database = ServiceDatabase(settings.database_url)
+    try:
+        with database.session() as session:
+            rows = rows_naming(session, username)
+    finally:
+        database.engine.dispose()
+    home = settings.hub.mode != "docker" and (settings.data_dir / HOMES / username).is_dir()
+    if not (rows or home or has_account(settings, username)):
+        raise PrivacyRefused(f"{username}: 系统中没有此人的数据 / nothing is held about this "
+                             "username")
 
 
 def _blobs_of(session: Session, submission_ids: list[int]) -> set[str]:
@@ -233,6 +248,7 @@ def erase_person(settings: Settings, username: str, *, actor: str = "", source: 
                  ) -> ErasureReport:
     """Erase ``username`` everywhere (see the module's docstring); ``actor`` asked for it."""
     refuse_while_running(settings, username)
+    refuse_if_nothing_held(settings, username)
     report, alias = ErasureReport(), pseudonym()
     keep_grades = settings.privacy.keep_anonymised_grades
     database = ServiceDatabase(settings.database_url)

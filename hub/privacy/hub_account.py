@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jupyterhub import orm
-from sqlalchemy import create_engine, text
+from sqlalchemy import TextClause, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from hub.settings import Settings
 RUNNING_SERVERS = text(
     "SELECT spawners.name FROM spawners JOIN users ON users.id = spawners.user_id "
     "WHERE users.name = :username AND spawners.server_id IS NOT NULL")
+ACCOUNT = text("SELECT name FROM users WHERE name = :username")
 
 
 def _hub_database_exists(url: str) -> bool:
@@ -35,8 +36,7 @@ def _hub_database_exists(url: str) -> bool:
     return True
 
 
-def running_servers(settings: Settings, username: str) -> list[str]:
-    """The names of ``username``'s servers the hub has running ("" is the default one)."""
+def _hub_query(settings: Settings, query: TextClause, username: str) -> list[str]:
     url = settings.hub_database_url
     if not _hub_database_exists(url):
         return []
@@ -45,9 +45,19 @@ def running_servers(settings: Settings, username: str) -> list[str]:
         with engine.connect() as connection:
             if not engine.dialect.has_table(connection, "spawners"):
                 return []
-            return list(connection.scalars(RUNNING_SERVERS, {"username": username}))
+            return list(connection.scalars(query, {"username": username}))
     finally:
         engine.dispose()
+
+
+def running_servers(settings: Settings, username: str) -> list[str]:
+    """The names of ``username``'s servers the hub has running ("" is the default one)."""
+    return _hub_query(settings, RUNNING_SERVERS, username)
+
+
+def has_account(settings: Settings, username: str) -> bool:
+    """Whether the hub's database has an account ``username``."""
+    return bool(_hub_query(settings, ACCOUNT, username))
 
 
 def _delete_in_database(url: str, username: str) -> bool:

@@ -117,12 +117,11 @@ def test_erasure_leaves_no_trace_and_the_other_pupil_untouched(classroom: Classr
         anonymised = [c for c in kept if c.username.startswith("anon-")]
         assert [c.score for c in anonymised if c.grade_id == "correct_squares"] == [2.0]
         assert all(c.comment == "" for c in anonymised)
-        other = session.scalars(select(Submission).where(
-            Submission.username == OTHER.username, Submission.id.in_(
-                classroom.submissions[OTHER.username]))).all()
+        graded_id = classroom.submissions[OTHER.username][1]
+        assert session.get(Submission, graded_id).username == OTHER.username
         with classroom.service.store() as (store_session, store):
             rendered = feedback_files(store_session, store,
-                                      store_session.get(Submission, other[-1].id))
+                                      store_session.get(Submission, graded_id))
         assert rendered  # the other pupil's graded copy is still there to render from
     assert (classroom.data_dir / "homes" / OTHER.username / "scratch.ipynb").exists()
     other_after = export_person(classroom.settings, OTHER.username, tmp_path / "after")
@@ -167,4 +166,11 @@ def test_a_running_server_refuses_the_erasure_and_nothing_changes(classroom: Cla
                  str(classroom.data_dir)]) == 1
     with classroom.session() as session:
         assert session.get(Person, ERASED.username) is not None
+    assert everywhere(classroom) == before
+
+
+def test_erasing_a_username_nothing_is_held_about_is_refused(classroom: Classroom) -> None:
+    before = everywhere(classroom)
+    with pytest.raises(PrivacyRefused, match="nothing is held"):
+        erase_person(classroom.settings, "stu-typo")
     assert everywhere(classroom) == before
