@@ -191,7 +191,8 @@ def _write_zip(target: Path, store: ContentStore, index: dict, roster: dict, gra
     """Write the zip (to a temporary name first: a half-written export is never there).
 
     Without names, the real name is withheld from the documents the classroom wrote
-    (a teacher's comment may name the pupil), not from the pupil's own files.
+    (a teacher's comment, in the grades and the feedback, may name the pupil), not from
+    the pupil's own files.
     """
     def _json(data: Any) -> str:
         text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
@@ -205,7 +206,12 @@ def _write_zip(target: Path, store: ContentStore, index: dict, roster: dict, gra
             for submission, manifest in rows:
                 for entry in manifest or ():
                     member = _safe_member(folder, _folder(submission), entry["path"])
-                    archive.write(store.path(entry["sha256"]), member)
+                    if folder == "feedback" and hidden_name:
+                        data = store.path(entry["sha256"]).read_bytes()
+                        archive.writestr(member, data.replace(hidden_name.encode(),
+                                                              WITHHELD.encode()))
+                    else:
+                        archive.write(store.path(entry["sha256"]), member)
                     files += 1
         archive.writestr("roster.json", _json(roster))
         archive.writestr("grades.json", _json(grades))
