@@ -10,6 +10,9 @@ VENV := .venv
 DATA ?= aiclass-data
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test; the tests that use the machine as a whole (Docker, Chromium)
+# keep to one of them (tests/conftest.py). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io docker-compose debootstrap chromium nftables
 
@@ -20,7 +23,7 @@ run: venv proxy echarts
 
 test: venv proxy echarts oidc system-test dockerd images k8s-tools
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: venv proxy
 	$(VENV)/bin/python -m benchmarks $(BENCH)

@@ -1,4 +1,5 @@
-"""Suite-wide rules: under CI a skipped test is a failed one.
+"""Suite-wide rules: under CI a skipped test is a failed one; under xdist, what uses the machine
+as a whole runs on one worker.
 
 Tests skip when a prerequisite is missing (the Docker engine, an image, Chromium, bubblewrap) so
 that a developer's machine without them still runs the rest. Under CI those prerequisites are
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +78,45 @@ class ModuleSkips:
 def pytest_configure(config: pytest.Config) -> None:
     if skips_fail():
         config.pluginmanager.register(ModuleSkips(), "aiclass-module-skips")
+
+
+#: The xdist group of every test that uses something of the machine as a whole: the Docker
+#: engine (images, containers, compose projects, the PostgreSQL containers), Chromium, or
+#: host-wide checks of what is left running. ``make test`` runs ``-n 2 --dist loadgroup``:
+#: this group on one worker, in order (the compose tests share one deployment), the rest on
+#: the other.
+MACHINE_GROUP = "machine"
+#: Markers of tests that need the Docker engine or Chromium.
+MACHINE_MARKERS = ("docker", "browser")
+#: Fixtures that start or reach the Docker engine (``sandbox``: parametrized with Docker's).
+MACHINE_FIXTURES = frozenset({"engine", "student_image", "docker_hub", "compose",
+                              "postgres_url", "sandbox"})
+#: Names whose presence in a module says it drives Docker or a Docker sandbox itself.
+MACHINE_NAMES = frozenset({"docker", "docker_available", "ensure_image", "DockerSandbox",
+                           "running_postgres", "SANDBOXES", "running_docker_hub",
+                           "temporary_student_network", "DockerKubelet"})
+#: Folders whose tests are all Docker's (the compose deployment, the Kubernetes stand-in).
+MACHINE_FOLDERS = ("docker", "kubernetes")
+TESTS = Path(__file__).parent
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """The group ``item`` runs in: :data:`MACHINE_GROUP`, or its folder, so that the
+    module- and session-scoped fixtures of a folder (a folder's hub) are made once, on one
+    worker."""
+    folder = item.path.parent.relative_to(TESTS)
+    module = getattr(item, "module", None)
+    uses_machine = (
+        any(item.get_closest_marker(name) for name in MACHINE_MARKERS)
+        or MACHINE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        or (folder.parts and folder.parts[0] in MACHINE_FOLDERS)
+        or (module is not None and MACHINE_NAMES & set(vars(module)))
+    )
+    return MACHINE_GROUP if uses_machine else str(folder)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))

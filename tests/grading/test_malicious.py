@@ -360,13 +360,45 @@ def sandbox_cgroups() -> set[Path]:
         hierarchies.append(CGROUP_ROOT)
     assert hierarchies, f"neither a cgroup v1 nor a v2 hierarchy under {CGROUP_ROOT}"
     return {group for hierarchy in hierarchies
-            for group in (hierarchy / CGROUP_GROUP).glob("aiclass-sbx-*")}
+            for group in (hierarchy / CGROUP_GROUP).glob("aiclass-sbx-*")
+            if not another_workers_group(group)}
+
+
+def another_workers_group(group: Path) -> bool:
+    """Whether the processes in ``group`` are another xdist worker's (an empty group is
+    nobody's: ours should have been removed)."""
+    try:
+        pids = [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
+    except OSError:  # removed meanwhile
+        return True
+    return bool(pids) and all(started_by_another_worker(pid) for pid in pids)
 
 
 def sandbox_processes() -> set[str]:
-    """Sandboxed kernels on this host (other graders' included, hence the before/after)."""
-    return set(subprocess.run(["pgrep", "-u", "65534", "-f", "_receive_files"],
-                              capture_output=True, text=True).stdout.split())
+    """Sandboxed kernels on this host, less those another xdist worker of this run started
+    (through a hub it runs, whose service grades too): other graders' may come and go while
+    this one grades, hence also the before/after."""
+    found = subprocess.run(["pgrep", "-u", "65534", "-f", "_receive_files"],
+                           capture_output=True, text=True).stdout.split()
+    return {pid for pid in found if not started_by_another_worker(int(pid))}
+
+
+def started_by_another_worker(pid: int) -> bool:
+    """Whether an ancestor of ``pid`` carries another xdist worker's ``PYTEST_XDIST_WORKER``
+    (a worker's children inherit it; a sandbox's own environment is cleared). A process that
+    escaped its sandbox is reparented to init and so still counts as this run's."""
+    mine = f"PYTEST_XDIST_WORKER={os.environ.get('PYTEST_XDIST_WORKER', '')}".encode()
+    while pid > 1:
+        proc = Path(f"/proc/{pid}")
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            pid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if any(entry.startswith(b"PYTEST_XDIST_WORKER=") and entry != mine
+               for entry in environ):
+            return True
+    return False
 
 
 def problem1(attack, student):
@@ -458,7 +490,11 @@ def test_host_is_untouched(attack):
                 break
             time.sleep(0.1)
         assert leftover == set()
-    leftover_groups = sandbox_cgroups() - attack["groups_before"]
+    for _ in range(100):  # a group is removed once the kernel has reaped its last process
+        leftover_groups = sandbox_cgroups() - attack["groups_before"]
+        if not leftover_groups:
+            break
+        time.sleep(0.1)
     assert leftover_groups == set()
     if attack["sandbox"] == "docker":
         containers = subprocess.run(

@@ -11,12 +11,15 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,6 +136,22 @@ def stop_process_group(hub: RunningHub) -> None:
         os.killpg(hub.process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+@contextmanager
+def running_hub(prefix: str, settings_toml: str = "", **options: object) -> Iterator[RunningHub]:
+    """A local-mode hub (:func:`start_hub`, ``options`` passed on) in a fresh world-traversable
+    dir named by ``prefix``, stopped with everything it started and removed afterwards: the
+    one way the tests' local-mode hub fixtures make theirs."""
+    base = world_traversable_dir(prefix)
+    try:
+        hub = start_hub(base / "data", settings_toml, **options)  # type: ignore[arg-type]
+        try:
+            yield hub
+        finally:
+            stop_process_group(hub)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass

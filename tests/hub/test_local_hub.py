@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,7 @@ from hub.spawners.pending import HOLD_SECONDS
 from tests.hub.hubprocess import (
     Browser,
     RunningHub,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 
 pytestmark = pytest.mark.integration
@@ -29,12 +26,9 @@ NEW_PASSWORD = "qingchun-2026"
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
-    base = world_traversable_dir("aiclass-hub-test-")
-    running = start_hub(base / "data",
-                        "[auth]\nmax_failed_logins = 3\nlockout_minutes = 10\n")
-    yield running
-    stop_process_group(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with running_hub("aiclass-hub-test-",
+                     "[auth]\nmax_failed_logins = 3\nlockout_minutes = 10\n") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

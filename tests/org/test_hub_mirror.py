@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +13,7 @@ from hub.org.mirror import mirror_from_settings
 from hub.settings import load_settings
 from tests.hub.hubprocess import (
     RunningHub,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 from tests.org.orghub import HubREST, aiclass, hub_api_url, mirror_api, new_password, user_token
 from tests.org.rosterfiles import TEMPLATE_CSV, TEMPLATE_XLSX, template_rows, write_csv
@@ -30,11 +27,8 @@ CLASS_B = "s1-2026-g10c1"
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
-    base = world_traversable_dir("aiclass-org-hub-")
-    running = start_hub(base / "data")
-    yield running
-    stop_process_group(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with running_hub("aiclass-org-hub-") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -240,9 +234,8 @@ def test_users_cannot_use_the_groups_endpoint(hub: RunningHub, imported: HubREST
 
 
 def test_region_admins_are_superusers_when_the_settings_say_so() -> None:
-    base = world_traversable_dir("aiclass-org-superusers-")
-    running = start_hub(base / "data", "[org]\nregion_admins_are_superusers = true\n")
-    try:
+    with running_hub("aiclass-org-superusers-",
+                     "[org]\nregion_admins_are_superusers = true\n") as running:
         api = mirror_api(running)
         region_admin = running.account("region_admin")["username"]
         teacher = running.account("teacher")["username"]
@@ -251,6 +244,3 @@ def test_region_admins_are_superusers_when_the_settings_say_so() -> None:
             assert time.monotonic() < deadline, "the mirror never made the region admin admin"
             time.sleep(1)
         assert api.request("GET", f"users/{teacher}").json()["admin"] is False
-    finally:
-        stop_process_group(running)
-        shutil.rmtree(base, ignore_errors=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from sqlalchemy import select
 
 from hub.db import ServiceDatabase
 from hub.reports.tables import ActivityDay
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.pages.pagesession import PAGES, PagePerson, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -35,12 +34,9 @@ ASSIGNMENT = "pixels-are-numbers"
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
-    base = world_traversable_dir("aiclass-pages-flow-")
-    running = start_hub(base / "data", "[demo]\nstudents = 6\n[reports]\n"
-                        "activity_poll_minutes = 1\n", timeout=600)
-    yield running
-    stop_process_group(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with running_hub("aiclass-pages-flow-", "[demo]\nstudents = 6\n[reports]\n"
+                     "activity_poll_minutes = 1\n", timeout=600) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ from tests.hub.hubprocess import (
     LoginResult,
     RunningHub,
     free_port,
+    running_hub,
     start_hub,
     stop_process_group,
     world_traversable_dir,
@@ -56,12 +57,9 @@ NEW_PASSWORD = "bell-rings-2026"
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
-    base = world_traversable_dir("aiclass-signin-test-")
-    running = start_hub(base / "data", f"[auth]\nmax_failed_logins = {MAX_FAILED}\n"
-                        "[demo]\nstudents = 60\n")
-    yield running
-    stop_process_group(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with running_hub("aiclass-signin-test-", f"[auth]\nmax_failed_logins = {MAX_FAILED}\n"
+                     "[demo]\nstudents = 60\n") as running:
+        yield running
 
 
 class _FromAddress(HTTPAdapter):
