@@ -10,7 +10,6 @@ submissions, rate limit or files, whatever order they run in.
 from __future__ import annotations
 
 import io
-import shutil
 import time
 import zipfile
 from collections.abc import Iterator
@@ -30,9 +29,7 @@ from tests.hub.hubprocess import (
     Browser,
     RunningHub,
     free_port,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 
 CLASS = "demo-s1-g10c1"
@@ -128,12 +125,12 @@ def wait_for_service(person: Person, timeout: float = 90) -> None:
 
 @pytest.fixture(scope="session")
 def classroom() -> Iterator[Classroom]:
-    base = world_traversable_dir("aiclass-exchange-test-")
     service_port = free_port()
     # 60 demo students: 20 in the class, enough for a part each.
-    hub = start_hub(base / "data", f"[service]\nport = {service_port}\nmax_submission_mb = 1\n"
-                    "max_file_mb = 1\nsubmissions_per_minute = 3\n[demo]\nstudents = 60\n")
-    try:
+    with running_hub("aiclass-exchange-test-",
+                     f"[service]\nport = {service_port}\nmax_submission_mb = 1\n"
+                     "max_file_mb = 1\nsubmissions_per_minute = 3\n[demo]\nstudents = 60\n"
+                     ) as hub:
         in_class = [a for a in hub.accounts if a["class"] == CLASS and a["role"] == "student"]
         teachers = [a for a in hub.accounts if a["role"] == "teacher"]
         teacher = next(a for a in teachers if CLASS in a["class"].split(";"))
@@ -149,9 +146,6 @@ def classroom() -> Iterator[Classroom]:
         )
         wait_for_service(room.teacher)
         yield room
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
