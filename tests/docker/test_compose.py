@@ -19,6 +19,8 @@ import requests
 from compose_project import RUN, Compose
 from docker_classroom import REPO, docker, sign_in, wait_for
 
+from tests.hub.hubprocess import LoginResult, post_login
+
 pytestmark = pytest.mark.docker
 
 INITIAL_PASSWORD = re.compile(r"region admin: (\S+)\s+初始密码 / initial password: (\S+)")
@@ -30,14 +32,11 @@ def psql(compose: Compose, database: str, query: str) -> str:
                   "-Atc", query)
 
 
-def log_in(url: str, username: str, password: str, new_password: str = "") -> requests.Response:
+def log_in(url: str, username: str, password: str,
+           new_password: str | None = None) -> tuple[LoginResult, requests.Session]:
+    """One sign-in on the login form at ``url``, in a session of its own."""
     session = requests.Session()
-    session.get(f"{url}hub/login", timeout=30)
-    form = {"username": username, "password": password,
-            "_xsrf": session.cookies.get("_xsrf", "")}
-    if new_password:
-        form |= {"new_password": new_password, "new_password_confirm": new_password}
-    return session.post(f"{url}hub/login", data=form, timeout=30, allow_redirects=False)
+    return post_login(session, url.rstrip("/"), username, password, new_password), session
 
 
 def test_both_services_report_healthy_and_the_hub_waited_for_the_database(
@@ -104,15 +103,15 @@ def test_the_first_admins_password_is_printed_once_and_must_be_changed(
     assert len(printed) == 1, f"the initial password was printed {len(printed)} times"
     ((username, password),) = printed
 
-    asked = log_in(url, username, password)
-    assert asked.status_code == 403 and "new_password" in asked.text, \
+    asked, session = log_in(url, username, password)
+    assert asked.status == 403 and asked.asks_new_password, \
         "the initial password signed in without being changed"
-    assert "jupyterhub-session-id" not in asked.cookies
+    assert "jupyterhub-session-id" not in session.cookies
     new_password = f"{password}-changed"
-    changed = log_in(url, username, password, new_password)
-    assert changed.status_code == 302, changed.text
-    assert log_in(url, username, password, f"{password}-again").status_code != 302
-    assert log_in(url, username, new_password).status_code == 302
+    changed, _ = log_in(url, username, password, new_password)
+    assert changed.status == 302, changed
+    assert log_in(url, username, password, f"{password}-again")[0].status != 302
+    assert log_in(url, username, new_password)[0].status == 302
 
 
 def test_a_student_imported_on_the_console_reaches_their_lab_over_https(
