@@ -70,9 +70,12 @@ class Classroom:
 
 def _roster(session: Session) -> None:
     session.add(Region(id="region", name="本区域"))
+    session.flush()
     session.add(School(id=SCHOOL, region_id="region", name="第一中学"))
+    session.flush()
     session.add(SchoolClass(id=CLASS, school_id=SCHOOL, name="高一（7）班",
                             school_year="2026-2027", grade=10))
+    session.flush()
     session.add(Person(username=TEACHER, display_name="诸葛老师", role=Role.TEACHER,
                        school_id=SCHOOL))
     session.flush()
