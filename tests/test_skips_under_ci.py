@@ -79,8 +79,8 @@ def test_without_ci_a_skip_is_a_listed_skip(
     result = project.runpytest_subprocess("-rs")
     result.assert_outcomes(passed=1, skipped=3)
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines([
+    result.stdout.fnmatch_lines([  # -rs lists the module's skip first
+        "SKIPPED*`make system-test` installs it*",
         "SKIPPED*`make dockerd` starts one*",
         "SKIPPED*`make system-run` installs it*",
-        "SKIPPED*`make system-test` installs it*",
     ])
