@@ -16,6 +16,7 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, Notebook
 
 from grading.autograde.generate import COURSE_ID, GenerateFailed, generate_assignment
+from grading.autograde.locked import LockedCode, parse_cell, top_level_names
 
 MAX_SUPPORT_BYTES = 64 * 1024 * 1024
 
@@ -44,6 +45,8 @@ class NotebookSpec:
     release_metadata: dict[str, dict] = field(default_factory=dict)
     #: The release's nbformat cell id of each graded cell (absent before nbformat 4.5).
     release_ids: dict[str, str] = field(default_factory=dict)
+    #: The source's locked code and answer names: what the grader keeps the teacher's.
+    locked: LockedCode = field(default_factory=LockedCode)
 
 
 class PreparedAssignment:
@@ -95,8 +98,24 @@ class PreparedAssignment:
                         for c in released.cells
                         if "grade_id" in c.metadata.get("nbgrader", {}) and "id" in c
                     },
+                    locked=self._locked_code(notebook.name),
                 )
         return specs
+
+    def _locked_code(self, notebook: str) -> LockedCode:
+        """Locked code cells and answer names, read from the instructor's source notebook."""
+        source = nbformat.read(self.source_dir / f"{notebook}.ipynb", as_version=4)
+        cells, answers = [], set()
+        for cell in source.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code" or "grade_id" not in meta:
+                continue
+            if meta.get("solution"):
+                tree = parse_cell(cell.source)
+                answers |= top_level_names(tree) if tree is not None else set()
+            elif meta.get("locked") or meta.get("grade"):
+                cells.append((meta["grade_id"], cell.source))
+        return LockedCode(tuple(cells), frozenset(answers))
 
     def _support_files(self) -> dict[str, bytes]:
         """Non-notebook files of the assignment; nbgrader copies them over the submission's."""

@@ -40,6 +40,7 @@ from traitlets import Integer
 from grading.autograde.assignment import NotebookSpec, PreparedAssignment
 from grading.autograde.canary import Canary
 from grading.autograde.explain import graded_cells_by_id, lost_points_reason
+from grading.autograde.locked import Restorer
 from grading.autograde.results import CellResult, NotebookResult
 from grading.autograde.scan import Finding, scan_submission
 from grading.sandbox.base import WORK_DIR_INSIDE, SandboxError, WarmSandbox
@@ -259,9 +260,10 @@ class NotebookGrader:
     def _execute(self, nb: NotebookNode, resources: dict, spec: NotebookSpec,
                  submission_dir: Path, sandbox: WarmSandbox) -> NotebookResult:
         files = self._files(submission_dir)
-        findings = self._scan(nb, files)
-        canary = Canary()
+        findings = self._scan(nb, files, spec)
+        canary, restorer = Canary(), Restorer(spec.locked)
         graded_cells = len(nb.cells)
+        restorer.insert(nb)
         canary.insert(nb)
         km = SandboxKernelManager(sandbox=sandbox, files=files, kernel_name="python3")
         executor = SandboxedExecute(
@@ -288,6 +290,7 @@ class NotebookGrader:
         canaries = canary.strip(nb)
         survivors = canary.survivors(canaries, executor.statuses, executor.hidden_errors)
         executor.forget(set(canaries))
+        executor.forget(restorer.strip(nb))
         for preprocessor in (IgnorePattern(), LimitOutput(), CheckCellMetadata()):
             nb, resources = preprocessor(nb, resources)
 
@@ -329,14 +332,15 @@ class NotebookGrader:
         result.executed = nb
         return result
 
-    def _scan(self, nb: NotebookNode, files: dict[str, bytes]) -> list[Finding]:
+    def _scan(self, nb: NotebookNode, files: dict[str, bytes],
+              spec: NotebookSpec) -> list[Finding]:
         """The static scan of what the student wrote: unlocked code cells, own ``.py`` files."""
         cells = [(index, cell.source) for index, cell in enumerate(nb.cells)
                  if cell.cell_type == "code"
                  and not cell.metadata.get("nbgrader", {}).get("locked", False)]
         own = {path: data for path, data in files.items()
                if path not in self.assignment.support_files}
-        return scan_submission(cells, own)
+        return scan_submission(cells, own, spec.locked)
 
     def _scores(self, nb: NotebookNode, executed: set[int], graded_cells: int,
                 distrust: bool) -> dict[str, float | None]:

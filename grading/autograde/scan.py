@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from IPython.core.inputtransformer2 import TransformerManager
+from grading.autograde.locked import LockedCode, global_bindings, import_targets, parse_cell
 
 #: Attributes that only exist to drive the interpreter or IPython's shell.
 KERNEL_ATTRIBUTES = frozenset({
@@ -46,9 +46,19 @@ DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "breakpoint"
 #: IPython's events a callback can hook to run before or after every cell.
 EVENT_NAMES = frozenset({"pre_run_cell", "post_run_cell", "pre_execute", "post_execute",
                          "shell_initialized"})
-#: Comparison and truth methods that, answering the same whatever they are given,
-#: make a result object pass any ``==`` test.
-TRUTH_METHODS = frozenset({"__eq__", "__ne__", "__bool__", "__len__", "__contains__"})
+#: Comparison, truth and conversion methods that, answering the same whatever they are
+#: given, make a result object pass any ``==`` test or any ``float(x) == 3.5``.
+TRUTH_METHODS = frozenset({"__eq__", "__ne__", "__bool__", "__len__", "__contains__",
+                           "__float__", "__int__", "__index__", "__round__", "__abs__",
+                           "__array__", "__complex__", "__trunc__", "__floor__", "__ceil__"})
+#: What a test reads to tell a builtin or numpy value from a class the student wrote.
+DISGUISES = frozenset({"__module__", "__qualname__"})
+#: ``globals()`` and friends may be read (``'x' in globals()``), never written through.
+NAMESPACE_CALLS = frozenset({"globals", "locals", "vars"})
+#: Read-only methods of a namespace dict.
+NAMESPACE_READS = frozenset({"get", "keys", "items", "values", "copy"})
+#: Configuration namespaces of libraries, set by honest code (``pd.options.display.x = 10``).
+CONFIG_ATTRIBUTES = frozenset({"options", "rcParams"})
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,8 @@ class _Visitor(ast.NodeVisitor):
                     isinstance(node.value, ast.Lambda)
                     and not _ignores_its_arguments(node.value.args, [node.value.body])):
                 self.found.append(f"{name} assigned")
+            elif name in DISGUISES:
+                self.found.append(f"{name} assigned: a class disguised as a library's")
         self.generic_visit(node)
 
 
@@ -150,24 +162,127 @@ def _ignores_its_arguments(args: ast.arguments, body: list[ast.AST]) -> bool:
     return not params & read
 
 
-def scan_source(source: str) -> list[str]:
-    """What in one cell's (or file's) source reaches into the kernel; empty if nothing."""
-    try:
-        python = TransformerManager().transform_cell(source)
-        tree = ast.parse(python)
-    except (SyntaxError, ValueError):
+class _LockedNamesVisitor(ast.NodeVisitor):
+    """Writes that would make a locked cell's helper (or what it calls) the student's.
+
+    ``modules`` are the names any import binds (the locked cells' and the student's), and
+    names assigned from them (``m = np``); ``protected`` adds the locked helpers.
+    """
+
+    def __init__(self, locked: LockedCode, modules: set[str]) -> None:
+        self.locked = locked
+        self.helpers = locked.helpers
+        self.protected = modules | self.helpers
+        self.found: list[str] = []
+        self.parents: dict[ast.AST, ast.AST] = {}
+
+    def scan(self, tree: ast.Module, in_notebook: bool) -> list[str]:
+        for parent in ast.walk(tree):
+            for child in ast.iter_child_nodes(parent):
+                self.parents[child] = parent
+        # A ``.py`` file's own globals are its module's, not the notebook's.
+        for name, _ in global_bindings(tree) if in_notebook else []:
+            if name in self.helpers:
+                self.found.append(f"rebinds {name}, which a locked cell defines")
+        self.visit(tree)
+        return self.found
+
+    def _chain(self, node: ast.AST) -> tuple[str | None, list[str]]:
+        """The root name of ``a.b.c`` (or of ``type(a).b``) and the attributes after it."""
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.insert(0, node.attr)
+            node = node.value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "type":
+            return "type()", attrs
+        return (node.id if isinstance(node, ast.Name) else None), attrs
+
+    def _patches(self, target: ast.AST) -> str | None:
+        root, attrs = self._chain(target)
+        if root is None or CONFIG_ATTRIBUTES & set(attrs):
+            return None
+        if root in self.protected or root == "type()" or "__class__" in attrs:
+            return ".".join([root, *attrs])
+        return None
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, (ast.Store, ast.Del)) and (patched := self._patches(node)):
+            self.found.append(f"patches {patched}")
+        elif node.attr in ("__dict__", "__setattr__", "__delattr__") and (
+                self._chain(node.value)[0] in self.protected):
+            self.found.append(f"patches {self._chain(node.value)[0]} through {node.attr}")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else None
+        if name in ("setattr", "delattr") and node.args and (
+                patched := self._patches(node.args[0])):
+            self.found.append(f"patches {patched} with {name}")
+        elif name == "vars" and node.args and self._chain(node.args[0])[0] in self.protected:
+            self.found.append(f"patches {self._chain(node.args[0])[0]} through vars()")
+        elif name in NAMESPACE_CALLS and not node.args and not self._reads_only(node):
+            self.found.append(f"writes names through {name}()")
+        self.generic_visit(node)
+
+    def _reads_only(self, call: ast.Call) -> bool:
+        parent = self.parents.get(call)
+        if isinstance(parent, ast.Subscript):
+            return isinstance(parent.ctx, ast.Load)
+        if isinstance(parent, ast.Attribute):
+            return parent.attr in NAMESPACE_READS
+        return isinstance(parent, ast.Compare)
+
+
+def _module_names(trees: list[ast.Module], locked: LockedCode) -> set[str]:
+    """Names bound by any import, then names assigned from one (``m = np``, ``t = np.testing``)."""
+    modules = set(locked.imports)
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules |= set(import_targets(node))
+    assigns = [node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Assign)]
+    grew = True
+    while grew:
+        grew = False
+        for node in assigns:
+            value = node.value
+            while isinstance(value, ast.Attribute):
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in modules:
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id not in modules:
+                        modules.add(target.id)
+                        grew = True
+    return modules
+
+
+def scan_source(source: str, locked: LockedCode | None = None,
+                modules: set[str] | None = None, in_notebook: bool = True) -> list[str]:
+    """What in one cell's (or file's) source reaches into the kernel or a locked helper."""
+    tree = parse_cell(source)
+    if tree is None:
         return []  # it cannot run either: the cell fails on its own
     visitor = _Visitor()
     visitor.visit(tree)
-    return sorted(set(visitor.found))
+    found = visitor.found
+    if locked is not None:
+        found += _LockedNamesVisitor(locked, modules or set()).scan(tree, in_notebook)
+    return sorted(set(found))
 
 
-def scan_submission(cells: list[tuple[int, str]], files: dict[str, bytes]) -> list[Finding]:
-    """Scan the student's code cells (index, source) and submitted ``.py`` files."""
-    findings = [Finding(f"cell {index}", what) for index, source in cells
-                for what in scan_source(source)]
-    for path, data in sorted(files.items()):
-        if path.endswith(".py"):
-            findings += [Finding(path, what)
-                         for what in scan_source(data.decode("utf-8", "replace"))]
-    return findings
+def scan_submission(cells: list[tuple[int, str]], files: dict[str, bytes],
+                    locked: LockedCode | None = None) -> list[Finding]:
+    """Scan the student's code cells (index, source) and submitted ``.py`` files.
+
+    ``locked`` (from the source assignment) adds the checks that keep its helpers its own.
+    """
+    locked = locked or LockedCode()
+    sources = [(f"cell {index}", source) for index, source in cells]
+    sources += [(path, data.decode("utf-8", "replace"))
+                for path, data in sorted(files.items()) if path.endswith(".py")]
+    trees = [tree for _, source in sources if (tree := parse_cell(source)) is not None]
+    modules = _module_names(trees, locked)
+    return [Finding(where, what) for where, source in sources
+            for what in scan_source(source, locked, modules, where.startswith("cell "))]

@@ -5,7 +5,7 @@ The student's functions return a ``float`` subclass whose ``==``, ``<``, ``-`` a
 (its methods read their arguments) and without touching the kernel (no canary fires).
 What must stop it is the tests themselves: they check the type of the student's value and
 convert it (``float(...)``, ``int(v) for v in ...``) before comparing (grading/README.md,
-item 5).
+item 6).
 """
 
 from __future__ import annotations
@@ -72,9 +72,29 @@ AGREE_ALL = AGREE + """\
 """
 
 
-def agreeing_answers(source: str) -> str:
-    """Each function and variable an answer cell defines, answering an ``AGREE_ALL``."""
-    lines = [AGREE_ALL]
+#: ``AGREE_ALL`` whose conversions answer constants a range check accepts (``0 <= float(x)
+#: <= 1``, ``len(x) == 4``), written so that the scan does not recognise them (they read
+#: ``self``): the tests must check the exact type before they convert.
+CONSTANT_CONVERSIONS = AGREE_ALL + """\
+    def __float__(self):
+        return 0.5 if self is self else 0.0
+    def __int__(self):
+        return 1 if self is self else 0
+    def __index__(self):
+        return 1 if self is self else 0
+    def __round__(self, ndigits=None):
+        return 1 if self is self else 0
+    def __len__(self):
+        return 4 if self is self else 0
+    def __array__(self, dtype=None, copy=None):
+        import numpy
+        return numpy.ones(4, dtype=dtype) if self is self else None
+"""
+
+
+def agreeing_answers(source: str, agree: str = AGREE_ALL) -> str:
+    """Each function and variable an answer cell defines, answering an ``agree`` object."""
+    lines = [agree]
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef):
             lines.append(f"def {node.name}(*args, **kwargs):\n    return Agree(99)")
@@ -124,15 +144,17 @@ def test_agreeing_elements_fail_the_kmeans_and_perceptron_tests(tmp_path):
     assert perceptron["test-xor-network"]["score"] == 0.0
 
 
+@pytest.mark.parametrize("agree", [AGREE_ALL, CONSTANT_CONVERSIONS],
+                         ids=["always-equal", "constant-conversions"])
 @pytest.mark.parametrize("lesson", LIBRARY, ids=[lesson.id for lesson in LIBRARY])
-def test_always_equal_answers_earn_nothing_in_any_lesson(lesson, tmp_path):
+def test_always_equal_answers_earn_nothing_in_any_lesson(lesson, agree, tmp_path):
     """Every answer the instructor's solution defines, replaced by an agreeing object."""
     cheat = {}
     for path in lesson.notebooks:
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code" and meta.get("solution"):
-                cheat[meta["grade_id"]] = agreeing_answers(cell.source)
+                cheat[meta["grade_id"]] = agreeing_answers(cell.source, agree)
     cells = grade_cheat(lesson.id, cheat, tmp_path)
     gained = {grade_id: c["score"] for grade_id, c in cells.items()
               if c["kind"] == "auto" and c["score"]}
