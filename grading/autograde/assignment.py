@@ -56,8 +56,11 @@ class PreparedAssignment:
         self.source_dir = Path(source_dir).resolve()
         if not self.source_dir.is_dir():
             raise GradingError(f"找不到源作业目录 / source assignment not found: {self.source_dir}")
-        if not list(self.source_dir.glob("*.ipynb")):
+        sources = sorted(self.source_dir.glob("*.ipynb"))
+        if not sources:
             raise GradingError(f"源作业中没有笔记本 / no notebooks in {self.source_dir}")
+        for source in sources:
+            _check_readable(source)
         self.assignment_id = self.source_dir.name
         course_dir = Path(workdir) / "course"
         try:
@@ -132,6 +135,19 @@ class PreparedAssignment:
                                    f"{MAX_SUPPORT_BYTES // 2**20} MiB")
             files[relpath] = data
         return files
+
+
+def _check_readable(source: Path) -> None:
+    """Refuse a source notebook nbformat cannot read, naming the file.
+
+    nbgrader would stop on it too, but with a traceback that names neither the file nor
+    the problem ("see the above traceback"); the teacher needs to know which notebook.
+    """
+    try:
+        nbformat.read(source, as_version=4)
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        raise GradingError(f"源作业笔记本无法读取 / source notebook cannot be read: "
+                           f"{source.name}: {error}") from error
 
 
 def _kind(notebook: Notebook, name: str) -> str:
