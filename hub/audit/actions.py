@@ -25,6 +25,11 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "privacy.erased": ("删除个人数据", "personal data erased"),
     "audit.exported": ("导出审计记录", "audit trail exported"),
     "audit.pruned": ("清理过期审计记录", "expired audit rows pruned"),
+    "programme.applied": ("提交项目申报", "programme application submitted"),
+    "programme.recommended": ("区县推荐申报", "application recommended by the district"),
+    "programme.decided": ("区域审批申报", "application decided by the region"),
+    "programme.indicator": ("填报督导指标", "supervision figure entered"),
+    "programme.evidence": ("上传佐证材料", "evidence uploaded"),
 }
 """Every action name, with its label in Chinese and in English."""
 

@@ -3,10 +3,10 @@
 JupyterHub's ``POST /hub/api/groups/NAME`` looks each member up one by one (a query with
 its eager loads per name), and every student is in two groups: a 20,000-student region
 costs 40,000 lookups, over a minute of hub time during which sign-ins wait. This endpoint
-takes the whole wanted membership of the ``class-*`` and ``school-*`` groups, loads the
-members with one query per few hundred names, and changes only the difference through the
-ORM relationships (so users the hub holds in memory see their new groups at once), in one
-transaction.
+takes the whole wanted membership of the ``class-*``, ``school-*`` and ``district-*``
+groups, loads the members with one query per few hundred names, and changes only the
+difference through the ORM relationships (so users the hub holds in memory see their new
+groups at once), in one transaction.
 
 Served through ``Authenticator.get_handlers`` like :mod:`hub.auth.role_api`; it needs
 ``admin:groups`` and touches no other group.
@@ -24,7 +24,7 @@ from tornado import web
 
 from hub.auth.user_api import users_named
 
-OWNED_GROUP_PREFIXES = ("class-", "school-")
+OWNED_GROUP_PREFIXES = ("class-", "school-", "district-")
 
 
 def _owned(name: str) -> bool:

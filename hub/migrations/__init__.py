@@ -23,6 +23,7 @@ from sqlalchemy import Engine, MetaData, inspect
 from grading.gradebook.models import ExchangeBase  # exchange and gradebook tables
 from hub.audit.models import AuditBase
 from hub.org.models import OrgBase
+from hub.programme import models as _programme_tables  # noqa: F401 - they join OrgBase's
 from hub.reports.tables import ReportsBase
 
 MIGRATIONS_DIR = Path(__file__).parent
@@ -31,7 +32,8 @@ VERSION_TABLE = "org_alembic_version"
 
 SERVICE_METADATA: list[MetaData] = [OrgBase.metadata, ExchangeBase.metadata,
                                     ReportsBase.metadata, AuditBase.metadata]
-"""The models the revisions must produce (``tests/org/test_migrations.py`` compares them)."""
+"""The models the revisions must produce (``tests/org/test_migrations.py`` compares them);
+the programme's tables (:mod:`hub.programme.models`, imported above) are in ``OrgBase``'s."""
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -2,8 +2,9 @@
 
 JupyterHub groups and roles are derived here from the model, so that the hub
 itself enforces who may reach whose server: students of a class form the group
-``class-<id>`` (and of a school ``school-<id>``); a teacher's role is scoped to
-their classes' groups with ``!group=``, a school admin's to their school's group.
+``class-<id>`` (and of a school ``school-<id>``, of a district ``district-<id>``); a
+teacher's role is scoped to their classes' groups with ``!group=``, a school admin's to
+their school's group, a district admin's to their district's group.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.monitoring import READ_METRICS_SCOPES
-from hub.org.models import Enrollment, Person, Role, SchoolClass
+from hub.org.models import Enrollment, Person, Role, School, SchoolClass
 
 TEACHER_SCOPES = ("list:users", "read:users", "read:servers", "start:servers",
                   "delete:servers")
 SCHOOL_ADMIN_SCOPES = TEACHER_SCOPES
+DISTRICT_ADMIN_SCOPES = TEACHER_SCOPES
 REGION_ADMIN_SCOPES = ("list:users", "read:users", "read:servers", "start:servers",
                        "delete:servers", "list:groups", "read:groups",
                        *READ_METRICS_SCOPES)
@@ -32,6 +34,11 @@ def class_group(class_id: str) -> str:
 def school_group(school_id: str) -> str:
     """The JupyterHub group of a school's students."""
     return f"school-{school_id}"
+
+
+def district_group(district_id: str) -> str:
+    """The JupyterHub group of the students of a district's schools."""
+    return f"district-{district_id}"
 
 
 def role_of(session: Session, username: str) -> str | None:
@@ -73,14 +80,21 @@ def current_enrollments(session: Session) -> list[tuple[str, str, str]]:
 
 
 def hub_groups(session: Session) -> dict[str, list[str]]:
-    """Every class and school group with its students, as JupyterHub should have them."""
+    """Every class, school and district group with its students, as JupyterHub should
+    have them."""
     groups: dict[str, list[str]] = defaultdict(list)
+    districts = dict(session.execute(select(School.id, School.district_id)
+                                     .where(School.district_id.is_not(None))).all())
     for class_id, school_id, username in current_enrollments(session):
         groups[class_group(class_id)].append(username)
         groups[school_group(school_id)].append(username)
+        if school_id in districts:
+            groups[district_group(districts[school_id])].append(username)
     for class_id, school_id in session.execute(select(SchoolClass.id, SchoolClass.school_id)):
         groups.setdefault(class_group(class_id), [])
         groups.setdefault(school_group(school_id), [])
+        if school_id in districts:
+            groups.setdefault(district_group(districts[school_id]), [])
     return {name: sorted(set(members)) for name, members in sorted(groups.items())}
 
 
@@ -90,7 +104,7 @@ def role_name(person_role: str, username: str) -> str:
 
 
 def hub_roles(session: Session) -> list[dict]:
-    """One scoped JupyterHub role per teacher, school admin and region admin."""
+    """One scoped JupyterHub role per teacher, school, district and region admin."""
     taught: dict[str, list[str]] = defaultdict(list)
     for username, class_id in session.execute(
             select(Enrollment.username, Enrollment.class_id)
@@ -105,6 +119,9 @@ def hub_roles(session: Session) -> list[dict]:
         elif person.role == Role.SCHOOL_ADMIN and person.school_id:
             group = school_group(person.school_id)
             scopes = [f"{scope}!group={group}" for scope in SCHOOL_ADMIN_SCOPES]
+        elif person.role == Role.DISTRICT_ADMIN and person.district_id:
+            group = district_group(person.district_id)
+            scopes = [f"{scope}!group={group}" for scope in DISTRICT_ADMIN_SCOPES]
         elif person.role == Role.REGION_ADMIN:
             scopes = list(REGION_ADMIN_SCOPES)
         else:

@@ -4,11 +4,11 @@ The service database is the source of truth; the hub holds a copy that it enforc
 :func:`mirror_organisation` reads both, computes the difference and sends only that,
 so running it twice changes nothing the second time, and a membership that left
 the model (a student removed from a class, moved to next year's class) leaves the
-hub too. It owns the ``class-*`` and ``school-*`` groups and the ``aiclass-*`` roles;
-other groups and roles are left alone. Accounts, groups and roles each go through one
-small endpoint the authenticators add to the hub's REST API (:mod:`hub.auth.user_api`,
-:mod:`hub.auth.group_api`, :mod:`hub.auth.role_api`), so a region of 20,000 students is a
-handful of requests and transactions, not one per person.
+hub too. It owns the ``class-*``, ``school-*`` and ``district-*`` groups and the
+``aiclass-*`` roles; other groups and roles are left alone. Accounts, groups and roles
+each go through one small endpoint the authenticators add to the hub's REST API
+(:mod:`hub.auth.user_api`, :mod:`hub.auth.group_api`, :mod:`hub.auth.role_api`), so a
+region of 20,000 students is a handful of requests and transactions, not one per person.
 
 It runs in two places: ``aiclass roster import`` calls it right after a change, and
 the hub runs it as the managed service ``aiclass-org-mirror`` (``python -m

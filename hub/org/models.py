@@ -1,4 +1,4 @@
-"""The organisation model: region → school → class, people and their roles.
+"""The organisation model: region → district → school → class, people and their roles.
 
 It is the source of truth for who may see what; JupyterHub's groups and roles
 mirror it. Usernames are pseudonymous and stable; ``display_name`` (a real name)
@@ -24,6 +24,7 @@ class Role(enum.StrEnum):
     STUDENT = "student"
     TEACHER = "teacher"
     SCHOOL_ADMIN = "school_admin"
+    DISTRICT_ADMIN = "district_admin"
     REGION_ADMIN = "region_admin"
 
 
@@ -34,11 +35,24 @@ class Region(OrgBase):
     name: Mapped[str] = mapped_column(String(100))
 
 
+class District(OrgBase):
+    """A city, county or urban district (市、县、区) of the region: the programme's
+    experimental districts are these, and a district admin sees their schools."""
+
+    __tablename__ = "districts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region_id: Mapped[str] = mapped_column(ForeignKey("regions.id"))
+    name: Mapped[str] = mapped_column(String(100))
+
+
 class School(OrgBase):
     __tablename__ = "schools"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     region_id: Mapped[str] = mapped_column(ForeignKey("regions.id"))
+    district_id: Mapped[str | None] = mapped_column(ForeignKey("districts.id"), nullable=True,
+                                                    index=True)
     name: Mapped[str] = mapped_column(String(100))
     locality: Mapped[str] = mapped_column(String(16), default="urban")
     stage: Mapped[str] = mapped_column(String(16), default="senior")
@@ -71,6 +85,8 @@ class Person(OrgBase):
     display_name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
+    district_id: Mapped[str | None] = mapped_column(ForeignKey("districts.id"), nullable=True)
+    """The district a district admin oversees; empty for everyone else."""
 
     enrollments: Mapped[list[Enrollment]] = relationship(
         back_populates="person", cascade="all, delete-orphan"

@@ -38,6 +38,8 @@ class SchoolReport:
     locality: str
     stage: str
     classes: list[Figures] = field(default_factory=list)
+    district: str = ""
+    """The school's district id ("" for a school in no district)."""
 
 
 @dataclass
@@ -174,7 +176,8 @@ def _school_teachers(session: Session, school_ids: Collection[str], start: datet
 def school_reports(session: Session, school_ids: Collection[str] | None, policy: ReportPolicy,
                    scores: ScoreFractions) -> list[SchoolReport]:
     """Each school's figures with its classes of the current school year (all schools: None)."""
-    query = select(School.id, School.name, School.locality, School.stage).order_by(School.id)
+    query = select(School.id, School.name, School.locality, School.stage,
+                   School.district_id).order_by(School.id)
     if school_ids is not None:
         query = query.where(School.id.in_(school_ids))
     schools = session.execute(query).all()
@@ -185,7 +188,8 @@ def school_reports(session: Session, school_ids: Collection[str] | None, policy:
         .order_by(SchoolClass.school_id, SchoolClass.grade, SchoolClass.id)).all()
     figures = class_figures(session, {row.id: row.name for row in class_rows}, policy, scores)
     teachers, releasing = _school_teachers(session, ids, _term_start(policy))
-    reports = {row.id: SchoolReport(Figures(row.id, row.name), row.locality, row.stage)
+    reports = {row.id: SchoolReport(Figures(row.id, row.name), row.locality, row.stage,
+                                    district=row.district_id or "")
                for row in schools}
     for row in class_rows:
         report = reports[row.school_id]
@@ -234,6 +238,17 @@ def weekly_trends(session: Session, policy: ReportPolicy, today: date) -> list[W
         if week is not None:
             week.submissions += count
     return list(weeks.values())
+
+
+def by_district(schools: list[SchoolReport], names: Mapping[str, str]) -> dict[str, Figures]:
+    """The schools' figures summed per district (``names``: id → name), in id order;
+    schools in no district are left out."""
+    districts = {key: Figures(key, names.get(key, key)) for key in sorted(names)}
+    for report in schools:
+        if report.district:
+            districts.setdefault(report.district, Figures(report.district, report.district))
+            districts[report.district].add(report.school)
+    return districts
 
 
 def region_report(session: Session, name: str, policy: ReportPolicy, scores: ScoreFractions,

@@ -29,7 +29,8 @@ def report_json(report: RegionReport) -> dict:
     return {
         "region": asdict(report.region),
         "schools": [{"school": asdict(s.school), "locality": s.locality, "stage": s.stage,
-                     "classes": [asdict(c) for c in s.classes]} for s in report.schools],
+                     "classes": [asdict(c) for c in s.classes], "district": s.district}
+                    for s in report.schools],
         "by_locality": {k: asdict(f) for k, f in report.by_locality.items()},
         "by_stage": {k: asdict(f) for k, f in report.by_stage.items()},
         "weeks": [{"week_start": w.week_start.isoformat(), "active_minutes": w.active_minutes,
@@ -42,7 +43,8 @@ def report_from_json(body: dict, policy: ReportPolicy) -> RegionReport:
     return RegionReport(
         region=Figures(**body["region"]),
         schools=[SchoolReport(Figures(**s["school"]), s["locality"], s["stage"],
-                              [Figures(**c) for c in s["classes"]]) for s in body["schools"]],
+                              [Figures(**c) for c in s["classes"]], s.get("district", ""))
+                 for s in body["schools"]],
         by_locality={k: Figures(**f) for k, f in body["by_locality"].items()},
         by_stage={k: Figures(**f) for k, f in body["by_stage"].items()},
         weeks=[WeekTrend(date.fromisoformat(w["week_start"]), w["active_minutes"],

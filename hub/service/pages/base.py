@@ -149,6 +149,9 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             if role == Role.REGION_ADMIN or (role == Role.SCHOOL_ADMIN
                                              and self.person.school_id == school_class.school_id):
                 return school_class, VIEW
+            if (role == Role.DISTRICT_ADMIN and self.person.district_id
+                    and school_class.school.district_id == self.person.district_id):
+                return school_class, VIEW
         raise Forbidden("not_your_class")
 
     def require_teaching(self, session: Session, class_id: str) -> SchoolClass:

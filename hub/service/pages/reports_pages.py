@@ -1,6 +1,7 @@
 """School and region reports: the page, a printable version and the XLSX export.
 
-A school admin sees their school; a region admin sees every school and the region.
+A school admin sees their school; a district admin the schools of their district; a
+region admin sees every school and the region (with a comparison by district).
 Teachers and students see neither.
 """
 
@@ -8,15 +9,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from tornado import web
 
 from hub.audit.trail import record
 from hub.auth.throttle import client_address
-from hub.org.models import Role
+from hub.org.models import District, Role, School
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.export import region_workbook
 from hub.reports.figures import Figures, ReportPolicy
-from hub.reports.region import RegionReport
+from hub.reports.region import RegionReport, by_district
 from hub.reports.snapshot import refresh_region, stored_region
 from hub.service.pages.base import Forbidden, PageHandler
 from hub.service.pages.teacher import ID
@@ -38,8 +40,13 @@ class SchoolReportHandler(ReportPage):
     @web.authenticated
     def get(self, school_id: str) -> None:
         role = self.person.role
-        if not (role == Role.REGION_ADMIN
-                or (role == Role.SCHOOL_ADMIN and self.person.school_id == school_id)):
+        if role == Role.DISTRICT_ADMIN:
+            with self.classroom.database.session() as session:
+                school = session.get(School, school_id)
+                if school is None or school.district_id != self.person.district_id:
+                    raise Forbidden("admins_only")
+        elif not (role == Role.REGION_ADMIN
+                  or (role == Role.SCHOOL_ADMIN and self.person.school_id == school_id)):
             raise Forbidden("admins_only")
         region, computed_at = build_region_report(self)
         report = next((s for s in region.schools if s.school.key == school_id), None)
@@ -63,9 +70,13 @@ def build_region_report(handler: ReportPage) -> tuple[RegionReport, datetime]:
         return report, datetime.now(UTC).replace(tzinfo=None)
 
 
-def comparison_rows(report: RegionReport, text: dict[str, str]) -> list[tuple[str, Figures]]:
+def comparison_rows(report: RegionReport, text: dict[str, str],
+                    districts: dict[str, str] | None = None) -> list[tuple[str, Figures]]:
+    """Urban against rural, stage against stage, and (given their names) district by
+    district."""
     return ([(text[k], f) for k, f in report.by_locality.items()]
-            + [(text.get(k, k), f) for k, f in report.by_stage.items()])
+            + [(text.get(k, k), f) for k, f in report.by_stage.items()]
+            + [(f.name, f) for f in by_district(report.schools, districts or {}).values()])
 
 
 def week_series(report: RegionReport) -> list[dict]:
@@ -82,11 +93,13 @@ class RegionReportHandler(ReportPage):
         if self.person.role != Role.REGION_ADMIN:
             raise Forbidden("admins_only")
         report, computed_at = build_region_report(self)
+        with self.classroom.database.session() as session:
+            districts = dict(session.execute(select(District.id, District.name)).all())
         rows = [(f"{self.prefix}schools/{s.school.key}", s.school) for s in report.schools]
         self.render_report(title=f"{report.region.name} · {self.text['region_report']}",
                            rows=rows, total=report.region, rows_title=self.text["schools"],
                            rows_heading=self.text["school"],
-                           comparison=comparison_rows(report, self.text),
+                           comparison=comparison_rows(report, self.text, districts),
                            weeks=week_series(report), export_url=f"{self.prefix}region.xlsx",
                            computed_at=computed_at)
 

@@ -29,7 +29,7 @@ from hub.auth.throttle import client_address
 from hub.hub_api import HubAPI, server_state
 from hub.library import BANDS, load_library
 from hub.org.directory import classes_taught
-from hub.org.models import Enrollment, Person, Role, SchoolClass
+from hub.org.models import Enrollment, Person, Role, School, SchoolClass
 from hub.service import access
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.timefmt import localtime, parse_local
@@ -40,7 +40,7 @@ ID = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
 
 
 class IndexHandler(PageHandler):
-    """The classes the caller teaches (admins: those of their school or region)."""
+    """The classes the caller teaches (admins: those of their school, district or region)."""
 
     @web.authenticated
     def get(self) -> None:
@@ -52,6 +52,9 @@ class IndexHandler(PageHandler):
                     Enrollment.role == Role.TEACHER)
             elif self.person.role == Role.SCHOOL_ADMIN:
                 query = query.where(SchoolClass.school_id == self.person.school_id)
+            elif self.person.role == Role.DISTRICT_ADMIN:
+                query = query.join(School, School.id == SchoolClass.school_id).where(
+                    School.district_id == self.person.district_id)
             elif self.person.role == Role.STUDENT:
                 query = query.where(SchoolClass.id.is_(None))
             classes = list(session.scalars(query))

@@ -29,7 +29,11 @@ function drawChart(element, chosen) {
       tooltip: {}, xAxis: {type: "category", data: series.map((p) => p[0])},
       yAxis: {type: "value"},
       series: [{name: label, type: kind === "timeline" ? "line" : "bar", symbolSize: 8,
-                data: series.map((p) => p[1])}],
+                data: series.map((p) => p[1]),
+                // A programme chart draws its benchmark as a line across the bars.
+                markLine: element.dataset.benchmark === undefined ? undefined : {
+                  symbol: "none", label: {formatter: element.dataset.benchmarkLabel},
+                  data: [{yAxis: Number(element.dataset.benchmark)}]}}],
     };
   }
   option.animation = false;  // printed reports and screenshots show the final chart

@@ -1,0 +1,89 @@
+"""What the programme's region and district pages show, computed from the region report's
+snapshot and the live programme tables, in a fixed number of queries whatever the size of
+the region (no query per school): the pages and ``benchmarks/bench_programme.py`` both
+call these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.org.models import District, School
+from hub.programme.indicators import Evaluation, evaluate, roll_up
+from hub.programme.models import Application, Status
+from hub.programme.workflow import applications_by_school
+from hub.reports.figures import ReportPolicy
+from hub.reports.region import RegionReport, SchoolReport
+
+
+def school_evaluations(session: Session, region: RegionReport, school_ids: list[str],
+                       policy: ReportPolicy
+                       ) -> tuple[list[Evaluation], dict[str, SchoolReport]]:
+    """The schools' evaluations and reports, with their districts as they are now (the
+    snapshot may predate a roster that moved a school)."""
+    wanted = set(school_ids)
+    districts = dict(session.execute(select(School.id, School.district_id)).all())
+    reports = {}
+    for report in region.schools:
+        if report.school.key in wanted:
+            report.district = districts.get(report.school.key) or ""
+            reports[report.school.key] = report
+    return evaluate(session, list(reports.values()), policy), reports
+
+
+@dataclass
+class RegionOverview:
+    """The region page: districts rolled up, applications to decide, experimental schools."""
+
+    districts: list[Evaluation]
+    region: Evaluation
+    awaiting: list[Application]
+    experimental: list[Application]
+    names: dict[str, str]
+
+
+def region_overview(session: Session, region: RegionReport, name: str,
+                    policy: ReportPolicy) -> RegionOverview:
+    districts = list(session.execute(select(District.id, District.name).order_by(District.id)))
+    names = dict(session.execute(select(School.id, School.name)).all())
+    evaluations, reports = school_evaluations(session, region, list(names), policy)
+    members: dict[str, list[Evaluation]] = {}
+    for evaluation in evaluations:
+        members.setdefault(reports[evaluation.key].district, []).append(evaluation)
+    rolled = [roll_up(d.id, d.name, members.get(d.id, []), reports, policy) for d in districts]
+    applications = list(session.scalars(select(Application).where(
+        Application.status.in_((Status.RECOMMENDED, Status.APPROVED)))
+        .order_by(Application.school_id)))
+    for application in applications:
+        session.expunge(application)
+    return RegionOverview(
+        rolled, roll_up("region", name, evaluations, reports, policy),
+        [a for a in applications if a.status == Status.RECOMMENDED],
+        [a for a in applications if a.status == Status.APPROVED], names)
+
+
+@dataclass
+class DistrictOverview:
+    """The district page: its schools, their applications and evaluations, its total."""
+
+    schools: list[tuple[str, str]]
+    applications: dict[str, Application]
+    evaluations: list[Evaluation]
+    total: Evaluation
+
+
+def district_overview(session: Session, region: RegionReport, district: District,
+                      policy: ReportPolicy) -> DistrictOverview:
+    schools = [(row.id, row.name) for row in session.execute(
+        select(School.id, School.name).where(School.district_id == district.id)
+        .order_by(School.id))]
+    ids = [school_id for school_id, _name in schools]
+    applications = applications_by_school(session, ids)
+    for application in applications.values():
+        session.expunge(application)
+    evaluations, reports = school_evaluations(session, region, ids, policy)
+    return DistrictOverview(schools, applications, evaluations,
+                            roll_up(district.id, district.name, evaluations, reports, policy))
