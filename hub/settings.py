@@ -500,13 +500,11 @@ class ReportsSettings:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    """[privacy]: what is kept of people who left the roster, and for how long (minors' data).
+    """[privacy]: what is kept of people who left the roster, and for how long (minors' data)."""
 
-    A person has left when no class of the roster has them any more; the days count from
-    their last trace (last submission, last change in their home), so a pupil between two
-    school years loses nothing while the next year's roster is being made.
-    """
-
+    # A person has left when no class of the roster has them any more; the days count from
+    # their last trace (last submission, last change in their home), so a pupil between two
+    # school years loses nothing while the next year's roster is being made.
     keep_anonymised_grades: bool = setting(True, "删除个人数据时保留匿名化的成绩（学校统计用）/ "
                                            "on erasure, keep the grades re-keyed to a "
                                            "pseudonymous id for the school's statistics")
