@@ -110,10 +110,24 @@ def flood_refusal(kept: int, recent: int, limits: SubmissionLimits) -> ExchangeR
     return None
 
 
-def _submission_counts() -> tuple:
-    """Columns counting submissions: all of them, and those of the last minute."""
-    recently = Submission.submitted_at > utcnow() - timedelta(minutes=1)
-    return func.count(), func.coalesce(func.sum(case((recently, 1), else_=0)), 0)
+_SUBMISSION_COUNTS = (
+    func.count(),
+    func.coalesce(func.sum(case((Submission.submitted_at > bindparam("recent_since"), 1),
+                                else_=0)), 0),
+)
+"""Columns counting submissions: all of them, and those since ``recent_since``
+(:func:`_recent_since`)."""
+_FLOOD_COUNTS = select(*_SUBMISSION_COUNTS).where(
+    Submission.class_id == bindparam("class_id"),
+    Submission.assignment_id == bindparam("assignment_id"),
+    Submission.username == bindparam("username"))
+"""One student's :data:`_SUBMISSION_COUNTS` for one assignment, built once: building the
+statement cost as much as running it, on the event loop, for every submission."""
+
+
+def _recent_since() -> datetime:
+    """Where "recent" starts for the flood limits: a minute ago."""
+    return utcnow() - timedelta(minutes=1)
 
 
 def referenced_blobs(session: Session) -> set[str]:
@@ -311,9 +325,10 @@ class ExchangeStore:
                                          sorted({n.idempotency_key for n in new}))))}
         counts = {(c, a, u): [kept, recent] for c, a, u, kept, recent in self.session.execute(
             select(Submission.class_id, Submission.assignment_id, Submission.username,
-                   *_submission_counts())
+                   *_SUBMISSION_COUNTS)
             .where(Submission.username.in_(users))
-            .group_by(Submission.class_id, Submission.assignment_id, Submission.username))}
+            .group_by(Submission.class_id, Submission.assignment_id, Submission.username),
+            {"recent_since": _recent_since()})}
         now = utcnow()
         outcomes: list[tuple[Submission, bool] | ExchangeRefused | int] = []
         rows: list[dict] = []
@@ -353,10 +368,9 @@ class ExchangeStore:
                     limits: SubmissionLimits) -> None:
         """Refuse one more submission now, before its files are written, if the flood limits
         already refuse it; :meth:`add_submissions` checks again in its transaction."""
-        kept, recent = self.session.execute(
-            select(*_submission_counts()).where(
-                Submission.class_id == class_id, Submission.assignment_id == assignment_id,
-                Submission.username == username)).one()
+        kept, recent = self.session.connection().execute(_FLOOD_COUNTS, {
+            "class_id": class_id, "assignment_id": assignment_id, "username": username,
+            "recent_since": _recent_since()}).one()
         refusal = flood_refusal(kept, recent, limits)
         if refusal is not None:
             raise refusal

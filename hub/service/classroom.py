@@ -38,7 +38,7 @@ from grading.exchange.store import (
     check_assignment_id,
     referenced_blobs,
 )
-from grading.gradebook.queue import enqueue_new, store_sources
+from grading.gradebook.queue import NewJob, enqueue_new, store_sources
 from hub.audit.events import class_event
 from hub.db import ServiceDatabase
 from hub.settings import ServiceSettings, Settings
@@ -118,9 +118,10 @@ class GroupCommit:
                 store.record_fetches(fetches)
                 outcomes = store.add_submissions([item.submission for item, _f in submits],
                                                  self.classroom.submission_limits)
-                for (item, _future), outcome in zip(submits, outcomes, strict=True):
-                    if isinstance(outcome, tuple) and outcome[1]:
-                        enqueue_new(session, outcome[0], item.grade_on, item.due_at)
+                enqueue_new(session, [
+                    NewJob(outcome[0], item.grade_on, item.due_at)
+                    for (item, _future), outcome in zip(submits, outcomes, strict=True)
+                    if isinstance(outcome, tuple) and outcome[1]])
         except Exception as exc:
             if len(group) > 1:
                 for one in group:

@@ -222,13 +222,13 @@ class SubmissionsHandler(UploadHandler):
         The files are flushed to disk before the transaction that inserts the row
         naming them (:class:`GroupCommit`, with other requests' rows); the flood limits
         and the idempotency key are checked again in that transaction, so two
-        submissions at once can neither slip under the limits nor both be stored.
+        submissions at once can neither slip under the limits nor both be stored. The
+        caller is a student of the class (:meth:`authorise_upload`, before the body).
         """
         self.upload_allowed()
         check_assignment_id(assignment_id)
         key = self.request.headers.get("Idempotency-Key", "")
         with self.classroom.reader() as (session, store):
-            self.require(session, class_id, Role.STUDENT)
             release = store.require_release_head(class_id, assignment_id)
             check_idempotency_key(key)
             existing = store.find_submission(self.username, key)

@@ -16,6 +16,7 @@ from grading.exchange.models import Submission
 from grading.exchange.store import NewSubmission, utcnow
 from grading.gradebook.models import CellGrade, GradingJob, NotebookGrade
 from grading.gradebook.queue import (
+    NewJob,
     QueuePolicy,
     check_queue_share,
     claim,
@@ -222,7 +223,7 @@ def _submit_as_the_service(service: Service, student: str, key: str,
                     for path, data in sorted(service.release_files.items())]
         [(submission, _new)] = store.add_submissions([NewSubmission(
             class_id, assignment_id, student, release.version, manifest, key)], LIMITS)
-        enqueue_new(session, submission, "submit", None)
+        enqueue_new(session, [NewJob(submission, "submit", None)])
         session.flush()
         return submission.id
 
