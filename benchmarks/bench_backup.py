@@ -59,11 +59,13 @@ def generate_region(settings: Settings, students: int, submissions: int) -> dict
     usernames = [f"s{n:05d}" for n in range(students)]
     with closing(sqlite3.connect(settings.data_dir / "aiclass.sqlite")) as db, db:
         db.execute("INSERT INTO regions VALUES ('bench', '基准区')")
-        db.executemany("INSERT INTO schools VALUES (?, 'bench', ?, 'urban', 'senior')",
+        db.executemany("INSERT INTO schools (id, region_id, name, locality, stage) "
+                       "VALUES (?, 'bench', ?, 'urban', 'senior')",
                        [(f"sch{n}", f"第{n}中学") for n in range(classes // 5 + 1)])
         db.executemany("INSERT INTO classes VALUES (?, ?, ?, '2026', 10)",
                        [(f"c{n}", f"sch{n // 5}", f"{n}班") for n in range(classes)])
-        db.executemany("INSERT INTO people VALUES (?, ?, 'student', ?)",
+        db.executemany("INSERT INTO people (username, display_name, role, school_id) "
+                       "VALUES (?, ?, 'student', ?)",
                        [(u, f"学生{n}", f"sch{(n % classes) // 5}")
                         for n, u in enumerate(usernames)])
         db.executemany("INSERT INTO credentials VALUES (?, '$argon2id$bench', 0, 0, NULL)",

@@ -43,7 +43,8 @@ def add_student(settings: Settings, submissions: int) -> list[Path]:
     files = []
     with closing(sqlite3.connect(settings.data_dir / "aiclass.sqlite")) as db, db:
         first = db.execute("SELECT max(id) FROM exchange_submissions").fetchone()[0] + 1
-        db.execute("INSERT INTO people VALUES (?, '目标学生', 'student', 'sch0')", (TARGET,))
+        db.execute("INSERT INTO people (username, display_name, role, school_id) "
+                   "VALUES (?, '目标学生', 'student', 'sch0')", (TARGET,))
         db.execute("INSERT INTO credentials VALUES (?, '$argon2id$bench', 0, 0, NULL)",
                    (TARGET,))
         db.execute("INSERT INTO enrollments (class_id, username, role) "

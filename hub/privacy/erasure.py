@@ -91,15 +91,12 @@ def refuse_while_running(settings: Settings, username: str) -> None:
             "server is running: stop it first (hub admin page), then try again")
 
 
-def refuse_if_nothing_held(settings: Settings, username: str) -> None:
+def refuse_if_nothing_held(database: ServiceDatabase, settings: Settings, username: str
+                           ) -> None:
     """Refuse a username nothing is held about (a typo would otherwise "succeed"); one
     whose erasure stopped half-way still has their account or home, and goes on."""
-    database = ServiceDatabase(settings.database_url)
-    try:
-        with database.session() as session:
-            rows = rows_naming(session, username)
-    finally:
-        database.engine.dispose()
+    with database.session() as session:
+        rows = rows_naming(session, username)
     home = settings.hub.mode != "docker" and (settings.data_dir / HOMES / username).is_dir()
     if not (rows or home or has_account(settings, username)):
         raise PrivacyRefused(f"{username}: 系统中没有此人的数据 / nothing is held about this "
@@ -248,11 +245,11 @@ def erase_person(settings: Settings, username: str, *, actor: str = "", source: 
                  ) -> ErasureReport:
     """Erase ``username`` everywhere (see the module's docstring); ``actor`` asked for it."""
     refuse_while_running(settings, username)
-    refuse_if_nothing_held(settings, username)
     report, alias = ErasureReport(), pseudonym()
     keep_grades = settings.privacy.keep_anonymised_grades
     database = ServiceDatabase(settings.database_url)
     try:
+        refuse_if_nothing_held(database, settings, username)
         with database.session() as session:
             overwrite_freed_pages(session)
             person = session.get(Person, username)
