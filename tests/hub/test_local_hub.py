@@ -138,7 +138,7 @@ def test_passwords_are_never_stored_or_logged_in_clear(hub: RunningHub) -> None:
 
 
 def test_student_lab_is_chinese_with_nbgrader_and_widgets(
-    student_lab: tuple[Browser, str, dict],
+    student_lab: tuple[Browser, str, dict], hub: RunningHub,
 ) -> None:
     browser, username, page_config = student_lab
     extensions = {ext["name"] for ext in page_config["federated_extensions"]}
@@ -158,8 +158,10 @@ def test_student_lab_is_chinese_with_nbgrader_and_widgets(
     assert language_pack.json()["data"], "the zh-CN language pack is not installed"
 
     assert browser.lab_api(username, "formgrader").status_code == 404
-    # The assignment list answers for real: its JSON, not merely "not 404" (a 500 is not 404).
-    assignments = browser.lab_api(username, "assignments")
+    # The assignment list answers for the student's class with its JSON, not merely "not 404"
+    # (a 400 or a 500 is not 404 either).
+    course = hub.own_account("student lab")["class"]
+    assignments = browser.lab_api(username, f"assignments?course_id={course}")
     assert assignments.status_code == 200, assignments.text[:500]
     listing = assignments.json()
     assert listing["success"] is True and isinstance(listing["value"], list), listing
