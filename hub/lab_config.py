@@ -61,6 +61,18 @@ refuses, so neither the formgrader nor ``nbgrader autograde`` runs a submission'
 teacher's server, where it would hold the teacher's token; nor does Validate, whose ``Execute``
 starts no kernel in a student's folder
 (``extensions/exchange/aiclass_exchange/central_grading.py``); the service's sandbox grades."""
+OFFLINE_LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+"""JupyterLab's own settings that would make a browser ask to fetch Jupyter's news feed from the
+internet ("您是否希望接收有关官方 Jupyter 新闻的通知?") or check for newer releases: a
+platform for minors, offline by design, never asks and never reaches out."""
+OFFLINE_LAB_SERVER = {
+    "news_url": None,
+    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+}
+"""``LabApp`` settings behind :data:`OFFLINE_LAB_SETTINGS`: with no news feed the lab does not
+offer one, and the server never asks PyPI for JupyterLab's latest version."""
 TEACHER_PROFILE_IN_IMAGE = "/opt/aiclass/jupyter/teacher"
 """The teacher's profile in the student image (``images/student/teacher/``)."""
 ENGLISH_LAB_IN_IMAGE = "/opt/aiclass/jupyter/locale-en"
@@ -106,7 +118,8 @@ def write_lab_config(data_dir: Path, locale: str, cjk_font: str) -> None:
         teacher = profile == "teacher"
         _write_json(
             directory / "labconfig" / "default_setting_overrides.json",
-            {"@jupyterlab/translation-extension:plugin": {"locale": lab_locale}},
+            {"@jupyterlab/translation-extension:plugin": {"locale": lab_locale},
+             **OFFLINE_LAB_SETTINGS},
         )
         disabled = {} if teacher else {name: True for name in NBGRADER_TEACHER_ONLY_LAB_PLUGINS}
         _write_json(directory / "labconfig" / "page_config.json",
@@ -114,7 +127,8 @@ def write_lab_config(data_dir: Path, locale: str, cjk_font: str) -> None:
         extensions = {name: teacher or name not in NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS
                       for name in NBGRADER_SERVER_EXTENSIONS}
         _write_json(directory / "jupyter_server_config.json",
-                    {"ServerApp": {"jpserver_extensions": extensions}})
+                    {"ServerApp": {"jpserver_extensions": extensions},
+                     "LabApp": OFFLINE_LAB_SERVER})
         _write_json(directory / "nbgrader_config.json",
                     {"ExchangeFactory": EXCHANGE_PLUGINS,
                      **(TEACHER_NBGRADER_CONFIG if teacher else {})})

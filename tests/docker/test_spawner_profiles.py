@@ -24,6 +24,8 @@ from hub.lab_config import (
     NBGRADER_STUDENT_SERVER_EXTENSIONS,
     NBGRADER_TEACHER_ONLY_LAB_PLUGINS,
     NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS,
+    OFFLINE_LAB_SERVER,
+    OFFLINE_LAB_SETTINGS,
     TEACHER_NBGRADER_CONFIG,
     TEACHER_PROFILE_IN_IMAGE,
 )
@@ -199,6 +201,11 @@ def test_the_images_profiles_match_the_local_modes() -> None:
         assert page["disabledExtensions"] == {
             name: not enabled for name in NBGRADER_TEACHER_ONLY_LAB_PLUGINS
         }
+        assert server["LabApp"] == OFFLINE_LAB_SERVER
+    for overrides in (STUDENT_IMAGE / "lab-overrides.json",
+                      STUDENT_IMAGE / "locale-en" / "labconfig" / "default_setting_overrides.json"):
+        settings = json.loads(overrides.read_text(encoding="utf-8"))
+        assert {name: settings[name] for name in OFFLINE_LAB_SETTINGS} == OFFLINE_LAB_SETTINGS
 
 
 @pytest.mark.parametrize("network", ["host", "none", "bridge"])
