@@ -10,9 +10,11 @@ from tornado import web
 
 from hub.reports.figures import ReportPolicy
 from hub.service.pages.admin import admin_routes
+from hub.service.pages.audit_pages import audit_routes
 from hub.service.pages.base import STATIC_DIR, OAuthCallbackHandler, page_environment
 from hub.service.pages.gradebook_pages import gradebook_routes
 from hub.service.pages.privacy_pages import privacy_routes
+from hub.service.pages.programme_pages import programme_routes
 from hub.service.pages.reports_pages import report_routes
 from hub.service.pages.teacher import teacher_routes
 from hub.service.pages.timefmt import localtime
@@ -29,6 +31,8 @@ def page_routes(prefix: str) -> list[tuple]:
         *report_routes(prefix),
         *admin_routes(prefix),
         *privacy_routes(prefix),
+        *audit_routes(prefix),
+        *programme_routes(prefix),
     ]
 
 
