@@ -13,6 +13,7 @@ from benchmarks.__main__ import available
 REPO = Path(__file__).resolve().parents[1]
 OPTIONS = {
     "assignments": ["--band", "--only"],
+    "audit": ["--rows"],
     "backup": ["--students", "--submissions"],
     "cnn": ["--repeats"],
     "exchange": ["--students"],
@@ -21,6 +22,7 @@ OPTIONS = {
     "login_storm": ["--students"],
     "pages": [],
     "privacy": ["--students", "--region-submissions", "--submissions"],
+    "programme": ["--students", "--runs"],
     "roster": ["--schools"],
 }
 

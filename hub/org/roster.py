@@ -10,12 +10,18 @@ student named in a class of a school year leaves their other class of that year 
 move). Enrollments of earlier years are kept as history, so next year's file moves
 students on without losing what they did; the hub mirrors only each student's
 latest year (see :mod:`hub.org.directory`). People not in the file are untouched.
+The district columns are optional (files made before districts still import): a row
+that names a district puts its school in it, or makes its district admin.
 Importing the same file twice changes nothing. Whose file it is matters: each row is
 also checked against what its uploader may grant (:mod:`hub.org.grants`), so a school
 admin's file can touch only their own school's students and teachers.
 
 Initial passwords are not made here: they are never stored in clear, so they are
 issued when a class's sign-in slips are printed (:mod:`hub.org.slips`).
+
+An applied import is on the audit trail (:mod:`hub.audit.trail`): the import itself, and
+every person created, changed (a field, a role, a class joined or left), in the same
+transaction, so a dry run that is rolled back leaves no rows either.
 """
 
 from __future__ import annotations
@@ -24,14 +30,15 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from hub.org.grants import Grantor, GrantRefused, Standing, check_grant
-from hub.org.models import Enrollment, Person, Region, Role, School, SchoolClass
+from hub.audit.trail import AuditEntry, record_many
+from hub.org.grants import Authority, Grantor, GrantRefused, Standing, check_grant
+from hub.org.models import District, Enrollment, Person, Region, Role, School, SchoolClass
 from hub.org.tables import Table, TableError, read_table
 
 
@@ -56,10 +63,14 @@ COLUMNS = (
     Column("username", "用户名", "username"),
     Column("display_name", "姓名", "name"),
     Column("role", "角色", "role"),
+    Column("district", "区县代码", "district"),
+    Column("district_name", "区县名称", "district_name"),
 )
+"""The district columns come last and are optional: files made before districts import."""
 REQUIRED = ("username", "display_name", "role")
 ROLE_NAMES = {"学生": Role.STUDENT, "教师": Role.TEACHER, "老师": Role.TEACHER,
-              "学校管理员": Role.SCHOOL_ADMIN, "区域管理员": Role.REGION_ADMIN,
+              "学校管理员": Role.SCHOOL_ADMIN, "区县管理员": Role.DISTRICT_ADMIN,
+              "区域管理员": Role.REGION_ADMIN,
               **{role.value: role for role in Role}}
 LOCALITIES = {"城市": "urban", "城镇": "urban", "农村": "rural", "urban": "urban",
               "rural": "rural"}
@@ -137,6 +148,8 @@ class RosterRow:
     role: Role
     school: str
     class_id: str
+    district: str = ""
+    """The district a district admin oversees (empty for everyone else)."""
 
     @property
     def where(self) -> Where:
@@ -167,12 +180,21 @@ class SchoolSpec:
 
 
 @dataclass(frozen=True)
+class DistrictSpec:
+    """A district as the input names it."""
+
+    name: str
+    defined_at: Where = field(compare=False)
+
+
+@dataclass(frozen=True)
 class KnownPerson:
     """A person as the database holds them, in the form a row would set."""
 
     display_name: str
     role: str
     school: str | None
+    district: str | None = None
 
 
 @dataclass
@@ -180,6 +202,7 @@ class ImportReport:
     """What an import changed (or, in a dry run, would change)."""
 
     rows: int = 0
+    districts_created: int = 0
     schools_created: int = 0
     schools_updated: int = 0
     classes_created: int = 0
@@ -193,13 +216,14 @@ class ImportReport:
 
     @property
     def changed(self) -> bool:
-        return any((self.schools_created, self.schools_updated, self.classes_created,
-                    self.classes_updated, self.people_created, self.people_updated,
-                    self.enrollments_added, self.enrollments_removed))
+        return any((self.districts_created, self.schools_created, self.schools_updated,
+                    self.classes_created, self.classes_updated, self.people_created,
+                    self.people_updated, self.enrollments_added, self.enrollments_removed))
 
     def summary(self) -> str:
         return (
-            f"{self.rows} 行 / rows; 学校 / schools +{self.schools_created} "
+            f"{self.rows} 行 / rows; 区县 / districts +{self.districts_created}; "
+            f"学校 / schools +{self.schools_created} "
             f"~{self.schools_updated}; 班级 / classes +{self.classes_created} "
             f"~{self.classes_updated}; 人员 / people +{self.people_created} "
             f"~{self.people_updated}; 班级成员 / enrollments +{self.enrollments_added} "
@@ -214,19 +238,24 @@ class _Existing:
     schools: dict[str, School]
     classes: dict[str, ClassSpec]
     people: dict[str, KnownPerson]
+    districts: dict[str, str]
+    """Id → name of the districts already in the database."""
 
     @classmethod
     def load(cls, session: Session) -> _Existing:
         return cls(
+            districts=dict(session.execute(select(District.id, District.name)).all()),
             schools={s.id: s for s in session.scalars(select(School))},
             classes={row.id: ClassSpec(row.school_id, row.name, row.school_year, row.grade)
                      for row in session.execute(select(SchoolClass.id, SchoolClass.school_id,
                                                        SchoolClass.name,
                                                        SchoolClass.school_year,
                                                        SchoolClass.grade))},
-            people={row.username: KnownPerson(row.display_name, row.role, row.school_id)
+            people={row.username: KnownPerson(row.display_name, row.role, row.school_id,
+                                              row.district_id)
                     for row in session.execute(select(Person.username, Person.display_name,
-                                                      Person.role, Person.school_id))},
+                                                      Person.role, Person.school_id,
+                                                      Person.district_id))},
         )
 
 
@@ -304,6 +333,9 @@ class _Validator:
         self.rows: list[RosterRow] = []
         self.schools: dict[str, SchoolSpec] = {}
         self.classes: dict[str, ClassSpec] = {}
+        self.districts: dict[str, DistrictSpec] = {}
+        self.school_districts: dict[str, tuple[str, Where]] = {}
+        """The district each school is put in, and the first row that says so."""
         self.seen: dict[tuple[str, str], Where] = {}
         """The first row of each (username, class)."""
         self.people: dict[str, RosterRow] = {}
@@ -359,23 +391,79 @@ class _Validator:
             bad("display_name", *problem)
         role = ROLE_NAMES.get(values["role"].strip().lower()) or ROLE_NAMES.get(values["role"])
         if role is None:
-            bad("role", f"未知的角色“{values['role']}”（学生、教师、学校管理员、区域管理员）",
-                f"unknown role “{values['role']}” (student, teacher, school_admin, "
-                "region_admin)")
+            bad("role", f"未知的角色“{values['role']}”（学生、教师、学校管理员、区县管理员、"
+                "区域管理员）", f"unknown role “{values['role']}” (student, teacher, "
+                "school_admin, district_admin, region_admin)")
+        district = self.check_district(values, bad)
         school = self.check_school(values, bad)
+        if school and district:
+            self.place_school(school, district, bad)
         class_id = self.check_class(values, role, school, bad)
-        if role is not None and role != Role.REGION_ADMIN and not values.get("school"):
-            bad("school", "除区域管理员外都要填写学校代码",
-                "everyone except region admins needs a school")
+        if role == Role.DISTRICT_ADMIN:
+            if not values.get("district"):
+                bad("district", "区县管理员必须填写区县代码", "a district admin needs a district")
+            if values.get("school"):
+                bad("school", "区县管理员不属于某一所学校，请留空",
+                    "a district admin belongs to no single school; leave it empty")
+        elif (role is not None and role != Role.REGION_ADMIN
+              and not values.get("school")):
+            bad("school", "除区域管理员和区县管理员外都要填写学校代码",
+                "everyone except region and district admins needs a school")
         if role in (Role.STUDENT, Role.TEACHER) and not values.get("class"):
             bad("class", "学生和教师必须填写班级代码", "students and teachers need a class")
-        if role in (Role.SCHOOL_ADMIN, Role.REGION_ADMIN) and values.get("class"):
+        if role in (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.REGION_ADMIN) \
+                and values.get("class"):
             bad("class", "管理员不属于班级，请留空", "admins do not belong to a class; leave "
                 "it empty")
         if len(self.problems) > before or role is None:
             return
         self.check_person(RosterRow(source, number, username, display_name, role, school,
-                                    class_id), bad)
+                                    class_id,
+                                    district if role == Role.DISTRICT_ADMIN else ""), bad)
+
+    def check_district(self, values: dict[str, str], bad) -> str:  # noqa: ANN001
+        district = values.get("district", "")
+        if not district:
+            return ""
+        if problem := _identifier_problem(district, "区县代码", "district id", IDENTIFIER,
+                                          MAX_ID):
+            bad("district", *problem)
+            return ""
+        name = values.get("district_name", "")
+        if len(name) > MAX_NAME:
+            bad("district_name", f"区县名称过长（最多 {MAX_NAME} 字）",
+                f"the district name is too long (at most {MAX_NAME} characters)")
+            return ""
+        if (name and self.grantor.authority is not Authority.REGION
+                and self.existing.districts.get(district) != name):
+            bad("district_name", "区县只能由区域管理员创建或更名",
+                "only the region admin creates or renames a district")
+            return ""
+        here = self._where
+        earlier = self.districts.get(district)
+        if name and earlier and earlier.name != name:
+            bad("district_name", f"与{earlier.defined_at.zh(here.source)}的区县名称"
+                f"“{earlier.name}”不一致", f"does not match the district name "
+                f"“{earlier.name}” in {earlier.defined_at.en(here.source)}")
+            return ""
+        if name and not earlier:
+            self.districts[district] = DistrictSpec(name, here)
+        elif not name and not earlier and district not in self.existing.districts:
+            bad("district", f"未知的区县“{district}”（新区县请填写区县名称）",
+                f"unknown district “{district}” (give the district name to create it)")
+            return ""
+        return district
+
+    def place_school(self, school: str, district: str, bad) -> None:  # noqa: ANN001
+        """Put ``school`` in ``district``, unless another row put it elsewhere."""
+        here = self._where
+        earlier = self.school_districts.get(school)
+        if earlier is None:
+            self.school_districts[school] = (district, here)
+        elif earlier[0] != district:
+            bad("district", f"学校“{school}”在{earlier[1].zh(here.source)}属于区县"
+                f"“{earlier[0]}”，不一致", f"school “{school}” is in district “{earlier[0]}” "
+                f"in {earlier[1].en(here.source)}")
 
     def check_school(self, values: dict[str, str], bad) -> str:  # noqa: ANN001
         school = values.get("school", "")
@@ -513,6 +601,8 @@ class _Validator:
             check_grant(self.grantor, row.username,
                         Standing(known.role, known.school) if known else None,
                         Standing(row.role, row.school or None))
+            if self.school_districts and row.school in self.school_districts:
+                self.check_placement_grant(row.school)
         except GrantRefused as refused:
             bad(refused.column, refused.zh, refused.en)
             return
@@ -530,6 +620,18 @@ class _Validator:
         self.rows.append(row)
 
 
+    def check_placement_grant(self, school: str) -> None:
+        """Moving a school between districts is the region's: a school admin's row that
+        names a district must name the one their school is already in."""
+        district, _where = self.school_districts[school]
+        if self.grantor.authority is Authority.REGION:
+            return
+        known = self.existing.schools.get(school)
+        if known is None or known.district_id != district:
+            raise GrantRefused("district", "学校的区县只能由区域管理员设置",
+                               "only the region admin sets a school's district")
+
+
 def validate(tables: Iterable[Table], session: Session, *, grantor: Grantor,
              existing: _Existing | None = None
              ) -> tuple[list[RosterRow], dict[str, SchoolSpec], dict[str, ClassSpec]]:
@@ -541,6 +643,30 @@ def validate(tables: Iterable[Table], session: Session, *, grantor: Grantor,
     if validator.problems:
         raise RosterError(validator.problems)
     return validator.rows, validator.schools, validator.classes
+
+
+def _apply_districts(session: Session, validator: _Validator, region_id: str,
+                     region_name: str, report: ImportReport) -> None:
+    if (validator.districts or validator.schools) and session.get(Region, region_id) is None:
+        session.add(Region(id=region_id, name=region_name))
+        session.flush()
+    for district_id, spec in validator.districts.items():
+        district = session.get(District, district_id)
+        if district is None:
+            session.add(District(id=district_id, region_id=region_id, name=spec.name))
+            report.districts_created += 1
+        else:
+            district.name = spec.name
+    session.flush()
+
+
+def _place_schools(session: Session, validator: _Validator, report: ImportReport) -> None:
+    for school_id, (district_id, _where) in validator.school_districts.items():
+        school = session.get(School, school_id)
+        if school is not None and school.district_id != district_id:
+            report.schools_updated += school_id in validator.existing.schools
+            school.district_id = district_id
+    session.flush()
 
 
 def read_tables(paths: Iterable[Path]) -> list[Table]:
@@ -601,37 +727,60 @@ def _apply_classes(session: Session, classes: dict[str, ClassSpec], existing: _E
     report.classes_created += len(new)
 
 
+def _person_changes(known: KnownPerson, wanted: KnownPerson) -> list[str]:
+    """The names of the fields that differ (not their values: a name is one of them)."""
+    fields = (("display_name", known.display_name, wanted.display_name),
+              ("role", known.role, wanted.role), ("school", known.school, wanted.school),
+              ("district", known.district, wanted.district))
+    return [name for name, before, after in fields if before != after]
+
+
 def _apply_people(session: Session, rows: list[RosterRow], existing: _Existing,
-                  report: ImportReport) -> None:
+                  report: ImportReport, trail: list[AuditEntry]) -> None:
     new, seen = [], set()
     for row in rows:
         if row.username in seen:
             continue
         seen.add(row.username)
-        wanted = KnownPerson(row.display_name, row.role.value, row.school or None)
+        wanted = KnownPerson(row.display_name, row.role.value, row.school or None,
+                             row.district or None)
         known = existing.people.get(row.username)
         if known is None:
             new.append({"username": row.username, "display_name": row.display_name,
-                        "role": row.role.value, "school_id": row.school or None})
+                        "role": row.role.value, "school_id": row.school or None,
+                        "district_id": row.district or None})
             key = row.class_id if row.role == Role.STUDENT else STAFF
             report.new_accounts.setdefault(key, []).append(row.username)
+            trail.append(AuditEntry("", "person.created", row.username, row.school,
+                                    row.class_id, detail={"role": row.role.value}))
         elif known != wanted:
+            trail.append(AuditEntry("", "person.changed", row.username, row.school,
+                                    detail={"fields": _person_changes(known, wanted)}))
+            if known.role != wanted.role:
+                trail.append(AuditEntry("", "role.changed", row.username, row.school,
+                                        detail={"from": known.role, "to": wanted.role}))
             session.execute(update(Person).where(Person.username == row.username).values(
                 display_name=row.display_name, role=row.role.value,
-                school_id=row.school or None))
+                school_id=row.school or None, district_id=row.district or None))
             report.people_updated += 1
     for chunk in _chunks(new, 5000):
         session.execute(insert(Person), chunk)
     report.people_created += len(new)
 
 
-def _apply_enrollments(session: Session, rows: list[RosterRow], report: ImportReport) -> None:
+def _apply_enrollments(session: Session, rows: list[RosterRow], report: ImportReport,
+                       trail: list[AuditEntry]) -> None:
     desired: dict[str, dict[str, str]] = defaultdict(dict)
     for row in rows:
         if row.class_id:
             enrolled_as = Role.TEACHER if row.role == Role.TEACHER else Role.STUDENT
             desired[row.class_id][row.username] = enrolled_as.value
     years = dict(session.execute(select(SchoolClass.id, SchoolClass.school_year)).all())
+    schools = dict(session.execute(select(SchoolClass.id, SchoolClass.school_id)).all())
+
+    def audit(username: str, class_id: str, change: str, role: str) -> None:
+        trail.append(AuditEntry("", "person.changed", username, schools[class_id], class_id,
+                                detail={change: class_id, "as": role}))
     student_years = {(row.username, years[row.class_id]) for row in rows
                      if row.role == Role.STUDENT}
     existing: dict[tuple[str, str], Row] = {}
@@ -642,18 +791,22 @@ def _apply_enrollments(session: Session, rows: list[RosterRow], report: ImportRe
         if class_id in desired:
             if username not in desired[class_id]:
                 removals.append(enrollment.id)
+                audit(username, class_id, "left", enrollment.role)
             else:
                 existing[(class_id, username)] = enrollment
         elif (enrollment.role == Role.STUDENT
               and (username, years[class_id]) in student_years):
             removals.append(enrollment.id)
+            audit(username, class_id, "left", enrollment.role)
     additions = []
     for class_id, members in desired.items():
         for username, role in members.items():
             known = existing.get((class_id, username))
             if known is None:
                 additions.append({"class_id": class_id, "username": username, "role": role})
+                audit(username, class_id, "joined", role)
             elif known.role != role:
+                audit(username, class_id, "joined", role)
                 session.execute(update(Enrollment).where(Enrollment.id == known.id)
                                 .values(role=role))
                 report.enrollments_added += 1
@@ -667,16 +820,30 @@ def _apply_enrollments(session: Session, rows: list[RosterRow], report: ImportRe
 
 
 def apply_roster(session: Session, tables: list[Table], region_id: str,
-                 region_name: str, *, grantor: Grantor) -> ImportReport:
+                 region_name: str, *, grantor: Grantor, source: str = "") -> ImportReport:
     """Validate ``tables`` as ``grantor``'s and apply them in ``session``; raise
-    :class:`RosterError` first."""
+    :class:`RosterError` first. ``source`` is the uploader's address, for the audit trail."""
     existing = _Existing.load(session)
-    rows, schools, classes = validate(tables, session, grantor=grantor, existing=existing)
+    validator = _Validator(existing, grantor)
+    for table in tables:
+        validator.check_table(table)
+    if validator.problems:
+        raise RosterError(validator.problems)
+    rows, schools, classes = validator.rows, validator.schools, validator.classes
     report = ImportReport(rows=len(rows))
+    _apply_districts(session, validator, region_id, region_name, report)
     _apply_schools(session, schools, classes, region_id, region_name, report)
+    _place_schools(session, validator, report)
     _apply_classes(session, classes, existing, report)
-    _apply_people(session, rows, existing, report)
+    trail: list[AuditEntry] = []
+    _apply_people(session, rows, existing, report, trail)
     session.flush()
-    _apply_enrollments(session, rows, report)
+    _apply_enrollments(session, rows, report, trail)
     session.flush()
+    actor = grantor.username or ""
+    counts = {name: value for name, value in vars(report).items() if isinstance(value, int)}
+    record_many(session, [
+        AuditEntry(actor, "roster.import", school=grantor.school or "", source=source,
+                   detail={"files": [Path(table.source).name for table in tables], **counts}),
+        *(replace(entry, actor=actor, source=source) for entry in trail)])
     return report

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from hub.org.models import District, School
@@ -40,8 +40,10 @@ class RegionOverview:
 
     districts: list[Evaluation]
     region: Evaluation
-    awaiting: list[Application]
-    experimental: list[Application]
+    awaiting: list[Row]
+    experimental: list[Row]
+    """Rows of the applications' columns the page shows (read-only: no ORM objects to
+    load and detach for each of hundreds of schools)."""
     names: dict[str, str]
 
 
@@ -54,11 +56,11 @@ def region_overview(session: Session, region: RegionReport, name: str,
     for evaluation in evaluations:
         members.setdefault(reports[evaluation.key].district, []).append(evaluation)
     rolled = [roll_up(d.id, d.name, members.get(d.id, []), reports, policy) for d in districts]
-    applications = list(session.scalars(select(Application).where(
-        Application.status.in_((Status.RECOMMENDED, Status.APPROVED)))
+    applications = list(session.execute(select(
+        Application.school_id, Application.status, Application.rank,
+        Application.recommendation, Application.standing, Application.phase, Application.year)
+        .where(Application.status.in_((Status.RECOMMENDED, Status.APPROVED)))
         .order_by(Application.school_id)))
-    for application in applications:
-        session.expunge(application)
     return RegionOverview(
         rolled, roll_up("region", name, evaluations, reports, policy),
         [a for a in applications if a.status == Status.RECOMMENDED],

@@ -11,8 +11,8 @@ from __future__ import annotations
 from io import BytesIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
 
 from grading.gradebook.export import spreadsheet_safe
 from hub.programme.indicators import INDICATORS, Evaluation
@@ -26,15 +26,30 @@ STANDING_NAMES = {"experimental_school": "实验校 experimental school",
                   "district_member": "实验区成员校 district member"}
 
 
-def _sheet(workbook: Workbook, title: str, headings: list[str], rows: list[list]) -> Worksheet:
+def _sheet(workbook: Workbook, title: str, headings: list[str], rows: list[list],
+           percent_columns: frozenset[int] = frozenset()) -> None:
+    """One sheet, streamed (a write-only workbook: no cell objects kept, which makes the
+    region's 500-school export several times faster); ``percent_columns`` (0-based) are
+    rates shown as percentages."""
     sheet = workbook.create_sheet(title)
-    sheet.append([spreadsheet_safe(h) for h in headings])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([spreadsheet_safe(value) for value in row])
     sheet.freeze_panes = "B2"
-    return sheet
+    bold = Font(bold=True)
+
+    def heading(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=spreadsheet_safe(text))
+        cell.font = bold
+        return cell
+
+    def value(index: int, value: object) -> object:
+        if index not in percent_columns or value is None:
+            return spreadsheet_safe(value)
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0%"
+        return cell
+
+    sheet.append([heading(h) for h in headings])
+    for row in rows:
+        sheet.append([value(index, cell) for index, cell in enumerate(row)])
 
 
 def _bytes(workbook: Workbook) -> bytes:
@@ -50,8 +65,7 @@ def recommendation_workbook(district_name: str,
     ``rows``: (school name, application)."""
     ordered = sorted(rows, key=lambda row: (row[1].rank is None, row[1].rank or 0,
                                             row[1].school_id))
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     _sheet(workbook, "推荐汇总表 Summary",
            ["推荐排名 Rank", "学校代码 School id", "学校 School", "学段 Stage",
             "城乡 Locality", "人工智能实验室 AI lab", "人工智能教师 AI teachers",
@@ -68,8 +82,7 @@ def evaluation_workbook(evaluations: list[Evaluation], total: Evaluation | None,
                         standings: dict[str, str]) -> bytes:
     """督导评估: one row per school (and the group's total), a column per indicator, then
     the benchmarks and how many indicators each school meets."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     headings = ["学校代码 School id", "学校 School", "项目身份 Standing",
                 *[f"{i.zh} {i.en}" for i in INDICATORS],
                 *[f"开课班级 {name}" for name in STAGE_NAMES.values()], "达标项数 Indicators met"]
@@ -85,9 +98,7 @@ def evaluation_workbook(evaluations: list[Evaluation], total: Evaluation | None,
         rows.append(row(total, ""))
     rows.append(["", "基准 Benchmark", "", *[i.benchmark for i in INDICATORS],
                  "", "", "", ""])
-    sheet = _sheet(workbook, "督导评估 Evaluation", headings, rows)
-    for offset, indicator in enumerate(INDICATORS):
-        if indicator.kind == "rate":
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=4 + offset, max_col=4 + offset):
-                cell.number_format = "0%"
+    _sheet(workbook, "督导评估 Evaluation", headings, rows,
+           frozenset(3 + offset for offset, indicator in enumerate(INDICATORS)
+                     if indicator.kind == "rate"))
     return _bytes(workbook)

@@ -231,7 +231,7 @@ BAD_FILES: dict[str, tuple[Callable[[Path], Path], int | None, str | None, str]]
     "unknown-column": (lambda p: _rows(p, [r + ["备注"] for r in template_rows()]), 1, "备注",
                        "unknown column header"),
     "ragged-row": (lambda p: _rows(p, _edit(lambda r: r[5].extend(["a", "b"]))), 6, None,
-                   "13 cells but there are only 11 columns"),
+                   "15 cells but there are only 13 columns"),
     "missing-username": (lambda p: _rows(p, _edit(_set(5, USERNAME, ""))), 5, "用户名",
                          "the username is empty"),
     "bad-username": (lambda p: _rows(p, _edit(_set(5, USERNAME, "Wang Li"))), 5, "用户名",

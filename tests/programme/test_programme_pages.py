@@ -1,0 +1,221 @@
+"""The programme against the real hub and service: 申报 → 推荐 → 批准 shows the school as
+experimental; the evaluation, its figures and evidence; and who may do none of it.
+
+The attacks are those of a curious admin with a browser: a district admin editing the
+URL or the form to reach another district's school, a school admin opening another
+school's application or evaluation, a teacher or student opening any programme page.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+
+import pytest
+import requests
+from openpyxl import load_workbook
+
+from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.org.orghub import aiclass, mirror_api, new_password
+from tests.pages.pagesession import PagePerson, sign_in
+
+pytestmark = pytest.mark.integration
+
+HEADER = ("school,school_name,locality,stage,class,class_name,school_year,grade,username,"
+          "display_name,role,district,district_name\n")
+ADMINS = ("demo-s1,,,,,,,,sadm-one,周建国,学校管理员,dist-a,甲区\n"
+          "demo-s2,,,,,,,,sadm-two,李明,学校管理员,dist-b,乙县\n"
+          ",,,,,,,,dadm-aaa,钱区长,区县管理员,dist-a,\n"
+          ",,,,,,,,dadm-bbb,孙县长,区县管理员,dist-b,\n")
+GOOD_APPLICATION = {"stage": "senior", "locality": "urban", "has_ai_lab": "yes",
+                    "ai_teachers": "3", "foundation": "创客空间两间，信息技术课全覆盖",
+                    "plan": "=HYPERLINK(\"http://x\") 三年建设人工智能课程"}
+
+
+@dataclass
+class Programme:
+    hub: RunningHub
+    school_admin: PagePerson
+    other_school_admin: PagePerson
+    district_admin: PagePerson
+    other_district_admin: PagePerson
+    region_admin: PagePerson
+    teacher: PagePerson
+    student: PagePerson
+
+    def rows(self, query: str) -> list[tuple]:
+        database = self.hub.data_dir / "aiclass.sqlite"
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            return connection.execute(query).fetchall()
+
+
+@pytest.fixture(scope="module")
+def programme() -> Iterator[Programme]:
+    base = world_traversable_dir("aiclass-i18-programme-")
+    hub = start_hub(base / "data", "[demo]\nstudents = 6\n")
+    try:
+        roster = base / "districts.csv"
+        roster.write_text(HEADER + ADMINS, encoding="utf-8")
+        created = aiclass(hub, "roster", "import", roster)
+        assert created.returncode == 0, created.stderr
+
+        def person(username: str) -> PagePerson:
+            return sign_in(hub, {"username": username,
+                                 "password": new_password(hub, username)})
+
+        teacher = next(a for a in hub.accounts if a["role"] == "teacher")
+        student = next(a for a in hub.accounts if a["role"] == "student")
+        yield Programme(hub, person("sadm-one"), person("sadm-two"), person("dadm-aaa"),
+                        person("dadm-bbb"), sign_in(hub, hub.account("region_admin")),
+                        sign_in(hub, teacher), sign_in(hub, student))
+    finally:
+        stop_process_group(hub)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def post_form(person: PagePerson, form_page: str, path: str, data: dict) -> requests.Response:
+    return person.post(path, {"_xsrf": person.form_xsrf(form_page), **data})
+
+
+def test_the_hub_holds_the_district_groups_and_scoped_roles(programme: Programme) -> None:
+    api = mirror_api(programme.hub)
+    district = api.wait_for_group("district-dist-a")
+    assert district and district == api.groups()["school-demo-s1"]
+    assert not set(district) & set(api.groups()["school-demo-s2"])
+    scopes = api.roles()["aiclass-district-admin-dadm-aaa"]["scopes"]
+    assert scopes and all(s.endswith("!group=district-dist-a") for s in scopes)
+
+
+def test_apply_recommend_approve_and_the_school_is_experimental(programme: Programme) -> None:
+    school, district, region = (programme.school_admin, programme.district_admin,
+                                programme.region_admin)
+    assert 'data-status="none"' in school.get("programme/apply").text
+    bad = post_form(school, "programme/apply", "programme/apply",
+                    {**GOOD_APPLICATION, "ai_teachers": "很多"})
+    assert bad.status_code == 422 and "人工智能教师人数必须是" in bad.text
+    assert 'data-status="none"' in school.get("programme/apply").text
+    applied = post_form(school, "programme/apply", "programme/apply", GOOD_APPLICATION)
+    assert applied.status_code == 303, applied.text[-1000:]
+    assert 'data-status="applied"' in school.get("programme/apply").text
+    assert 'data-status="none"' in programme.other_school_admin.get("programme/apply").text
+
+    page = district.get("programme/districts/dist-a")
+    assert page.status_code == 200 and 'data-key="demo-s1" data-status="applied"' in page.text
+    assert "demo-s2" not in page.text
+    recommended = post_form(district, "programme/districts/dist-a", "programme/districts/dist-a",
+                            {"rank_demo-s1": "1", "note_demo-s1": "基础扎实"})
+    assert recommended.status_code == 303, recommended.text[-1000:]
+    assert 'data-status="recommended"' in school.get("programme/apply").text
+    summary = district.get("programme/districts/dist-a/recommendations.xlsx")
+    sheet = load_workbook(BytesIO(summary.content)).active
+    assert [sheet.cell(2, c).value for c in (1, 2, 10)] == [1, "demo-s1", "基础扎实"]
+    assert sheet.cell(2, 9).value.startswith("'="), "a plan typed as a formula stays text"
+    again = post_form(school, "programme/schools/demo-s1/evaluation", "programme/apply",
+                      GOOD_APPLICATION)
+    assert again.status_code == 422 and "区县已推荐" in again.text
+
+    refused = post_form(district, "programme/districts/dist-a",
+                        "programme/schools/demo-s1/decision",
+                        {"decision": "approve", "standing": "experimental_school",
+                         "phase": "1", "year": "2026"})
+    assert refused.status_code == 403
+    assert 'data-key="demo-s1"' in region.get("programme/region").text
+    approved = post_form(region, "programme/region", "programme/schools/demo-s1/decision",
+                         {"decision": "approve", "standing": "experimental_school",
+                          "phase": "2", "year": "2026"})
+    assert approved.status_code == 303, approved.text[-1000:]
+    overview = region.get("programme/region").text
+    assert 'data-key="demo-s1" data-standing="experimental_school"' in overview
+    status = school.get("programme/apply").text
+    assert 'data-status="approved"' in status and 'data-standing="experimental_school"' in status
+    export = load_workbook(BytesIO(region.get("programme/region/evaluation.xlsx").content)).active
+    standings = {export.cell(r, 1).value: export.cell(r, 3).value
+                 for r in range(2, export.max_row + 1)}
+    assert standings["demo-s1"].startswith("实验校") and standings["demo-s2"] in ("", None)
+    actions = [a for (a,) in programme.rows(
+        "SELECT action FROM audit_events WHERE school = 'demo-s1' ORDER BY id")]
+    assert ["programme.applied", "programme.recommended", "programme.decided"] == [
+        a for a in actions if a in ("programme.applied", "programme.recommended",
+                                    "programme.decided")]
+
+
+def test_a_district_admin_cannot_reach_another_district_by_url_or_form(
+        programme: Programme) -> None:
+    other = programme.other_district_admin
+    for path in ("programme/districts/dist-a", "programme/districts/dist-a/recommendations.xlsx",
+                 "programme/districts/dist-a/evaluation.xlsx", "programme/districts/no-such",
+                 "programme/schools/demo-s1/evaluation",
+                 "programme/schools/demo-s1/evaluation.xlsx", "programme/region",
+                 "schools/demo-s1"):
+        assert other.get(path).status_code == 403, path
+    for path in ("programme/districts/dist-b", "programme/districts/dist-a"):
+        forged = post_form(other, "programme/districts/dist-b", path, {"rank_demo-s1": "1"})
+        assert forged.status_code == 403, path
+    assert other.get("programme/schools/demo-s2/evaluation").status_code == 200
+    assert other.get("schools/demo-s2").status_code == 200
+    home = programme.district_admin.get("").text
+    assert "demo-s1-g10c1" in home and "demo-s2-g8c1" not in home
+    assert programme.district_admin.get("classes/demo-s1-g10c1").status_code == 200
+    assert programme.district_admin.get("classes/demo-s2-g8c1").status_code == 403
+
+
+def test_teachers_and_students_get_403_everywhere(programme: Programme) -> None:
+    for person in (programme.teacher, programme.student):
+        for path in ("programme/apply", "programme/region", "programme/districts/dist-a",
+                     "programme/schools/demo-s1/evaluation",
+                     "programme/schools/demo-s1/evaluation.xlsx",
+                     "programme/region/evaluation.xlsx",
+                     "programme/districts/dist-a/recommendations.xlsx"):
+            assert person.get(path).status_code == 403, (person.username, path)
+    xsrf = programme.teacher.form_xsrf("library")
+    for path in ("programme/apply", "programme/schools/demo-s1/decision",
+                 "programme/schools/demo-s1/evaluation"):
+        assert programme.teacher.post(path, {"_xsrf": xsrf, "lab_equipment": "9"}
+                                      ).status_code == 403, path
+
+
+def test_figures_and_evidence_are_the_schools_own(programme: Programme) -> None:
+    school, other = programme.school_admin, programme.other_school_admin
+    page = "programme/schools/demo-s1/evaluation"
+    bad = post_form(school, page, page, {"lab_equipment": "-3"})
+    assert bad.status_code == 422 and "实验室设备" in bad.text
+    saved = post_form(school, page, page, {"lab_equipment": "25", "funding": "12.5"})
+    assert saved.status_code == 303
+    shown = school.get(page).text
+    assert 'value="25"' in shown and 'value="12.5"' in shown
+    assert other.get(page).status_code == 403
+    assert post_form(other, "programme/schools/demo-s2/evaluation", page,
+                     {"lab_equipment": "0"}).status_code == 403
+    assert 'value="25"' in school.get(page).text
+    assert programme.district_admin.get(page).status_code == 200
+
+    def upload(person: PagePerson, form_page: str, name: str, body: bytes
+               ) -> requests.Response:
+        xsrf = person.form_xsrf(form_page)
+        return person.post("programme/schools/demo-s1/evidence",
+                           {"_xsrf": xsrf, "indicator": "lab_equipment"},
+                           params={"_xsrf": xsrf}, files={"evidence": (name, body)})
+
+    certificate = b"%PDF-1.4 equipment list"
+    assert upload(school, page, "设备清单.pdf", certificate).status_code == 303
+    assert upload(school, page, "page.html", b"<script>").status_code == 400
+    assert upload(other, "programme/schools/demo-s2/evaluation", "planted.pdf",
+                  b"%PDF-1.4 other").status_code == 403
+    evidence = programme.rows("SELECT id, school_id, filename FROM programme_evidence")
+    assert [(school_id, name) for _id, school_id, name in evidence] == [("demo-s1", "设备清单.pdf")]
+    evidence_id = evidence[0][0]
+    assert programme.district_admin.get(f"programme/evidence/{evidence_id}").content == certificate
+    assert other.get(f"programme/evidence/{evidence_id}").status_code == 403
+    assert programme.other_district_admin.get(
+        f"programme/evidence/{evidence_id}").status_code == 403
+    assert other.get("programme/evidence/999999").status_code == 403
+
+
+def test_the_region_report_compares_districts(programme: Programme) -> None:
+    page = programme.region_admin.get("region").text
+    assert "甲区" in page and "乙县" in page
+    district_page = programme.region_admin.get("programme/region").text
+    assert 'data-key="dist-a"' in district_page and 'data-chart="bars"' in district_page
