@@ -10,11 +10,13 @@ the region's evaluation export (every school's indicators as XLSX) is made, each
 times, with the templates compiled once as the service keeps them. The baseline, in the
 same run and on the same data, is the existing region report page (as
 :mod:`benchmarks.bench_pages`'s ``region_page`` builds it).
-Target: p95 under 500 ms for each.
+Target: p95 under 500 ms for each (the median is printed too: on a shared machine the
+p95 measures the neighbours as much as the page).
 """
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -47,15 +49,17 @@ PT = PROGRAMME_TEXTS["zh_CN"]
 NOW = datetime(2026, 11, 20, 8, 0)
 
 
-def p95(runs: int, work: Callable[[], object]) -> float:
-    """The 95th percentile of ``runs`` timings, in milliseconds."""
+def timed(runs: int, work: Callable[[], object]) -> tuple[float, float]:
+    """The median and the 95th percentile of ``runs`` timings, in milliseconds (the median
+    says what the page costs, the p95 what a busy machine makes of it)."""
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         work()
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
-    return times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return (statistics.median(times),
+            times[min(len(times) - 1, round(0.95 * (len(times) - 1)))])
 
 
 def make_programme(database: ServiceDatabase) -> None:
@@ -153,13 +157,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             refresh_region(session, "生成区", POLICY, TODAY)
         print(f"snapshot recomputation (background): "
               f"{(time.perf_counter() - started) * 1000:.0f} ms")
-        baseline = p95(args.runs, lambda: region_report_page(database))
-        print(f"baseline: region report page p95 {baseline:.0f} ms")
+        base_median, baseline = timed(args.runs, lambda: region_report_page(database))
+        print(f"baseline: region report page median {base_median:.0f} ms, "
+              f"p95 {baseline:.0f} ms")
         for name, work in (("programme region page", lambda: region_programme_page(database)),
                            ("programme district page", lambda: district_page(database)),
                            ("region evaluation export (XLSX)",
                             lambda: evaluation_export(database))):
-            ours = p95(args.runs, work)
-            print(f"{name}: p95 {ours:.0f} ms (target < {TARGET_MS} ms), "
-                  f"{ours / baseline:.2f}x the region report page")
+            median, ours = timed(args.runs, work)
+            print(f"{name}: median {median:.0f} ms, p95 {ours:.0f} ms (target < {TARGET_MS} "
+                  f"ms), p95 {ours / baseline:.2f}x the region report page's")
         database.engine.dispose()
