@@ -214,38 +214,51 @@ class SubmissionsHandler(UploadHandler):
     """Submit (a student) or list submissions (a student's own; all for a teacher)."""
 
     def authorise_upload(self, session: Session, store: ExchangeStore, *path_args: str) -> None:
-        self.require(session, path_args[0], Role.STUDENT)
+        """Everything a submission is refused for before its body, in one read.
+
+        The caller is a student of the class, the assignment is released, the idempotency
+        key is well formed, the flood limits and the student's share of the grading queue
+        leave room (a refused submission is never even received); a key already used
+        answers the submission it made. What :meth:`post` needs is kept on the handler.
+        """
+        class_id, assignment_id = path_args
+        self.require(session, class_id, Role.STUDENT)
+        check_assignment_id(assignment_id)
+        release = store.require_release_head(class_id, assignment_id)
+        key = self.request.headers.get("Idempotency-Key", "")
+        check_idempotency_key(key)
+        existing = store.find_submission(self.username, key)
+        if existing is not None:
+            self._answer = submission_json(existing, store)
+            return
+        self._answer = None
+        store.check_flood(class_id, assignment_id, self.username,
+                          self.classroom.submission_limits)
+        grade_on = release_grade_on(session, class_id, assignment_id, release.version)
+        if grade_on == "submit":
+            check_queue_share(session, class_id, assignment_id, self.username,
+                              self.classroom.queued_per_student)
+        self._checked = (release.version, key, grade_on,
+                         store.due_for(class_id, assignment_id, self.username, release))
 
     async def post(self, class_id: str, assignment_id: str) -> None:
-        """Check, store the files, then hand the row to the classroom's group commit.
+        """Store the files, then hand the row to the classroom's group commit.
 
-        The files are flushed to disk before the transaction that inserts the row
-        naming them (:class:`GroupCommit`, with other requests' rows); the flood limits
-        and the idempotency key are checked again in that transaction, so two
-        submissions at once can neither slip under the limits nor both be stored. The
-        caller is a student of the class (:meth:`authorise_upload`, before the body).
+        Checked before the body arrived (:meth:`authorise_upload`). The files are flushed
+        to disk before the transaction that inserts the row naming them
+        (:class:`GroupCommit`, with other requests' rows); the flood limits and the
+        idempotency key are checked again in that transaction, so two submissions at
+        once can neither slip under the limits nor both be stored.
         """
         self.upload_allowed()
-        check_assignment_id(assignment_id)
-        key = self.request.headers.get("Idempotency-Key", "")
-        with self.classroom.reader() as (session, store):
-            release = store.require_release_head(class_id, assignment_id)
-            check_idempotency_key(key)
-            existing = store.find_submission(self.username, key)
-            if existing is not None:
-                self.write_json(submission_json(existing, store), 200)
-                return
-            store.check_flood(class_id, assignment_id, self.username,
-                              self.classroom.submission_limits)
-            grade_on = release_grade_on(session, class_id, assignment_id, release.version)
-            if grade_on == "submit":
-                check_queue_share(session, class_id, assignment_id, self.username,
-                                  self.classroom.queued_per_student)
-            due = store.due_for(class_id, assignment_id, self.username, release)
+        if self._answer is not None:
+            self.write_json(self._answer, 200)
+            return
+        version, key, grade_on, due = self._checked
         manifest, unflushed = await self.classroom.handle_upload(self._received, self._store)
         submission, created = await self.classroom.commits.write(SubmitWrite(
-            NewSubmission(class_id, assignment_id, self.username, release.version, manifest,
-                          key), grade_on, due, unflushed))
+            NewSubmission(class_id, assignment_id, self.username, version, manifest, key),
+            grade_on, due, unflushed))
         if not created:  # the same key, submitted at the same moment
             with self.classroom.reader() as (_session, store):
                 self.write_json(submission_json(submission, store), 200)
