@@ -248,40 +248,6 @@ def test_configure_docker_mode_from_settings() -> None:
     assert "delete:servers" in role["scopes"]
 
 
-def test_containers_boot_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Four starts with room for two boots: never more than two between create and answer."""
-    booting, most = 0, 0
-
-    async def boot(self: DockerSpawner) -> tuple[str, int]:
-        nonlocal booting, most
-        booting += 1
-        most = max(most, booting)
-        await asyncio.sleep(0.05)
-        return "127.0.0.1", self.port
-
-    async def answers(self: ClassroomDockerSpawner, ip: str, port: int) -> None:
-        nonlocal booting
-        await asyncio.sleep(0.05)
-        booting -= 1
-
-    async def network(self: ClassroomDockerSpawner) -> StudentNetwork:
-        return StudentNetwork("aiclass-students", "br-test", "10.9.0.0/24", "10.9.0.1")
-
-    monkeypatch.setattr(DockerSpawner, "start", boot)
-    monkeypatch.setattr(ClassroomDockerSpawner, "wait_until_answering", answers)
-    monkeypatch.setattr(ClassroomDockerSpawner, "student_network", network)
-    monkeypatch.setattr(ClassroomDockerSpawner, "_boot_gate", None)
-    spawners = [spawner(f"stu-{n}", []) for n in range(4)]
-    for each in spawners:
-        each.concurrent_boots = 2
-
-    async def start_all() -> list[tuple[str, int]]:
-        return await asyncio.gather(*(each.start() for each in spawners))
-
-    assert len(asyncio.run(start_all())) == 4
-    assert most == 2
-
-
 def test_a_class_starting_together_makes_the_students_network_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
