@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from hub.audit.trail import COMMAND_LINE, record
 from hub.commands import UsageError, add_actions, add_data_dir
 from hub.db import ServiceDatabase
 from hub.hub_api import HubUnreachable
@@ -120,7 +121,7 @@ def run_import(args: argparse.Namespace) -> int:
             grantor = Grantor(Authority.SCHOOL, args.school)
         trial = session.begin_nested()
         report = apply_roster(session, tables, settings.org.region_id, settings.org.region_name,
-                              grantor=grantor)
+                              grantor=grantor, source=COMMAND_LINE)
         if args.dry_run:
             trial.rollback()
             print(f"试运行，未做修改 / dry run, nothing changed: {report.summary()}")
@@ -148,9 +149,13 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_slips(args: argparse.Namespace) -> int:
     with service_session(args.data) as (settings, session):
-        school_class, slips = issue_slips(session, args.class_id)
+        school_class, slips = issue_slips(session, args.class_id, source=COMMAND_LINE)
         paths = write_slips(args.out or settings.data_dir / "slips", school_class.school,
                             school_class, slips, settings.public_url)
+        for path in paths:
+            record(session, actor="", action="export.made", school=school_class.school_id,
+                   class_id=school_class.id, source=COMMAND_LINE,
+                   detail={"file": path.name, "names": True})
     issued = sum(1 for slip in slips if slip.password)
     print(f"{len(slips)} 名学生，新初始密码 {issued} 个 / {len(slips)} students, {issued} new "
           f"initial passwords:")
@@ -161,7 +166,7 @@ def run_slips(args: argparse.Namespace) -> int:
 
 def run_reset(args: argparse.Namespace) -> int:
     with service_session(args.data) as (_settings, session):
-        password = reset_password(session, args.username, args.by)
+        password = reset_password(session, args.username, args.by, source=COMMAND_LINE)
     print(f"{args.username} 的新初始密码 / new initial password: {password}")
     return 0
 

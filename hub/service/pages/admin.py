@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tornado import web
 
+from hub.auth.throttle import client_address
 from hub.org.grants import Grantor
 from hub.org.models import Role
 from hub.org.roster import Problem, RosterError, apply_roster, validate
@@ -96,7 +97,8 @@ class RosterHandler(FormUploadHandler):
                 rows, _schools, _classes = validate([table], session, grantor=grantor)
                 trial = session.begin_nested()
                 report = apply_roster(session, [table], settings.org.region_id,
-                                      settings.org.region_name, grantor=grantor)
+                                      settings.org.region_name, grantor=grantor,
+                                      source=client_address(self.request))
                 if not apply:
                     trial.rollback()
         except RosterError as exc:
