@@ -126,6 +126,23 @@ def formgrader(teacher: Person, action: str) -> dict:
     return response.json()
 
 
+def collect_in_formgrader(teacher: Person) -> None:
+    """The teacher's course in their home (config, the library's source), generated and
+    the class's submissions collected with the formgrader's buttons."""
+    put_file(teacher, "nbgrader_config.py", {
+        "type": "file", "format": "text",
+        "content": f"c.CourseDirectory.course_id = {CLASS!r}\n"})
+    for folder in ("source", f"source/{ASSIGNMENT}"):
+        put_file(teacher, folder, {"type": "directory"})
+    put_file(teacher, f"source/{ASSIGNMENT}/classify.ipynb", {
+        "type": "notebook",
+        "content": json.loads((SOURCE / "classify.ipynb").read_text(encoding="utf-8"))})
+    generated = formgrader(teacher, f"assignment/{ASSIGNMENT}/assign")
+    assert generated["success"], generated["error"][-3000:]
+    collected = formgrader(teacher, f"assignment/{ASSIGNMENT}/collect")
+    assert collected["success"], collected["error"][-3000:]
+
+
 def validate(teacher: Person, path: str) -> dict:
     """The Validate button on a notebook in the teacher's home."""
     response = teacher.lab("POST", "assignments/validate", data={"path": path})
@@ -149,18 +166,7 @@ def test_collecting_and_opening_a_submission_runs_none_of_its_code(
     key = submitted.json()["id"]
     central = graded(teacher, key)
 
-    put_file(teacher, "nbgrader_config.py", {
-        "type": "file", "format": "text",
-        "content": f"c.CourseDirectory.course_id = {CLASS!r}\n"})
-    for folder in ("source", f"source/{ASSIGNMENT}"):
-        put_file(teacher, folder, {"type": "directory"})
-    put_file(teacher, f"source/{ASSIGNMENT}/classify.ipynb", {
-        "type": "notebook",
-        "content": json.loads((SOURCE / "classify.ipynb").read_text(encoding="utf-8"))})
-    generated = formgrader(teacher, f"assignment/{ASSIGNMENT}/assign")
-    assert generated["success"], generated["error"][-3000:]
-    collected = formgrader(teacher, f"assignment/{ASSIGNMENT}/collect")
-    assert collected["success"], collected["error"][-3000:]
+    collect_in_formgrader(teacher)
 
     opened = teacher.lab("GET", f"api/contents/submitted/{student.username}/{ASSIGNMENT}"
                                 "/classify.ipynb")
@@ -190,3 +196,35 @@ def test_collecting_and_opening_a_submission_runs_none_of_its_code(
     page = teacher.browser.session.get(
         f"{hub.url}/services/classroom/classes/{CLASS}/gradebook", timeout=120)
     assert page.status_code == 200 and student.username in page.text
+
+
+def test_the_formgrader_lists_the_class_submissions_for_reading(
+        lesson: tuple[RunningHub, Person, Person]) -> None:
+    """Is the formgrader of use without its autograde: after collect, does "Manage
+    Submissions" list the class's submitted students, none graded in the teacher's server,
+    and nobody of another class?"""
+    hub, teacher, _student = lesson
+    account = [a for a in hub.accounts if a["role"] == "student" and a["class"] == CLASS][-1]
+    student = sign_in(hub, account, open_lab=False)
+    outsider = next(a["username"] for a in hub.accounts
+                    if a["role"] == "student" and a["class"] != CLASS)
+    due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    release = teacher.api("POST", f"/assignments/{ASSIGNMENT}/releases",
+                          params={"class": CLASS, "library": LIBRARY, "due": due})
+    assert release.status_code == 201, release.text
+    fetched = student.api("GET", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/release")
+    submitted = student.api("POST", f"/classes/{CLASS}/assignments/{ASSIGNMENT}/submissions",
+                            data=make_zip(read_zip(fetched.content)),
+                            headers={"Idempotency-Key": "formgrader-listing"})
+    assert submitted.status_code == 201, submitted.text
+
+    collect_in_formgrader(teacher)
+    listing = teacher.lab("GET", f"formgrader/api/submissions/{ASSIGNMENT}")
+    assert listing.status_code == 200, listing.text
+    rows = {row["student"]: row for row in listing.json()}
+    assert student.username in rows, rows
+    assert rows[student.username]["submitted"] is True
+    assert rows[student.username]["autograded"] is False
+    assert outsider not in rows
+    page = teacher.lab("GET", f"formgrader/manage_submissions/{ASSIGNMENT}")
+    assert page.status_code == 200 and ASSIGNMENT in page.text
