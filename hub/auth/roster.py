@@ -152,7 +152,7 @@ class RosterAuthenticator(ClassroomAuthenticator):
             lock(session, username, now + timedelta(minutes=self.lockout_minutes))
 
     def _check_password(self, username: str, password: str, new_password: str | None,
-                        new_password_confirm: str | None, address: str) -> None:
+                        new_password_confirm: str | None, address: str = "") -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.database.session() as session:
             attempt = begin_attempt(session, username, now) if username else None
