@@ -32,7 +32,7 @@ from grading.exchange.content_store import BLOBS_IN_DATA_DIR, ContentStore
 from grading.exchange.models import Submission
 from grading.exchange.store import referenced_blobs
 from hub.audit.models import AuditEvent, AuditPerson
-from hub.audit.trail import forget_person, person_ref, record
+from hub.audit.trail import forget_person, person_ref, prune, record, utc_now
 from hub.backup import HOMES
 from hub.db import ServiceDatabase
 from hub.home_volumes import home_volume_name
@@ -162,7 +162,11 @@ def would_remove(settings: Settings, now: datetime | None = None) -> list[Expire
 
 
 def apply(settings: Settings, now: datetime | None = None) -> list[Expired]:
-    """Remove what :func:`expired` lists; return it. One audit row per kind that went."""
+    """Remove what :func:`expired` lists; return it. One audit row per kind that went.
+
+    The audit trail's own rows older than ``[privacy] audit_retention_days`` go too
+    (:func:`hub.audit.trail.prune`, as ``aiclass audit prune`` does), whoever they are about.
+    """
     database = ServiceDatabase(settings.database_url)
     blobs: set[str] = set()
     try:
@@ -183,6 +187,8 @@ def apply(settings: Settings, now: datetime | None = None) -> list[Expired]:
                 if count:
                     record(session, actor="", action="privacy.erased",
                            detail={"retention": kind, "people": count})
+            prune(session, (now or utc_now())
+                  - timedelta(days=settings.privacy.audit_retention_days))
         with database.session() as session:
             referenced = referenced_blobs(session) if blobs else set()
     finally:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from grading.exchange.models import Submission
 from hub.audit.models import AuditEvent, AuditPerson
+from hub.audit.trail import verify
 from hub.cli import main
 from hub.org.models import Enrollment
 from hub.privacy import retention
@@ -69,3 +70,19 @@ def test_nothing_goes_before_its_period(classroom: Classroom) -> None:
     later = datetime.now() + timedelta(days=classroom.settings.privacy.left_homes_days + 1)
     assert [item.kind for item in retention.would_remove(classroom.settings, later)] == [
         "home"]
+
+
+def test_the_daily_retention_prunes_the_audit_trail_past_its_period(
+        classroom: Classroom) -> None:
+    """Audit rows older than ``audit_retention_days`` go, and the chain still verifies."""
+    with classroom.session() as session:
+        before = session.scalar(select(func.count()).select_from(AuditEvent))
+    assert before > 0
+    assert retention.apply(classroom.settings) == []
+    with classroom.session() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+    later = datetime.now() + timedelta(days=classroom.settings.privacy.audit_retention_days + 1)
+    assert retention.apply(classroom.settings, later) == []
+    with classroom.session() as session:
+        assert list(session.scalars(select(AuditEvent.action))) == ["audit.pruned"]
+        assert verify(session).intact
