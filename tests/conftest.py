@@ -17,6 +17,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 
 #: The environment variable CI systems set; the test harness reads it, the product never does.
 CI_VARIABLE = "CI"
@@ -101,23 +102,37 @@ MACHINE_FOLDERS = ("docker", "kubernetes")
 TESTS = Path(__file__).parent
 
 
-def xdist_group(item: pytest.Item) -> str:
-    """The group ``item`` runs in: :data:`MACHINE_GROUP`, or its folder, so that the
-    module- and session-scoped fixtures of a folder (a folder's hub) are made once, on one
-    worker."""
+def uses_machine(item: pytest.Item) -> bool:
+    """Whether ``item`` uses what the machine has only one of (Docker, Chromium, …)."""
     folder = item.path.parent.relative_to(TESTS)
     module = getattr(item, "module", None)
-    uses_machine = (
+    return bool(
         any(item.get_closest_marker(name) for name in MACHINE_MARKERS)
         or MACHINE_FIXTURES & set(getattr(item, "fixturenames", ()))
         or (folder.parts and folder.parts[0] in MACHINE_FOLDERS)
         or (module is not None and MACHINE_NAMES & set(vars(module)))
     )
-    return MACHINE_GROUP if uses_machine else str(folder)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put each module in one xdist group: :data:`MACHINE_GROUP` when any of its tests uses
+    the machine, else its folder, so that a folder's hub is made once, on one worker.
+
+    Whole modules, never single tests: a module's tests share its module-scoped fixtures
+    and may build on each other in file order (submit, then collect), which split across
+    two workers would each see half of, on two different hubs.
+    """
     if not config.pluginmanager.hasplugin("xdist"):
         return
+    machine_modules = {item.path for item in items if uses_machine(item)}
+    on_loadgroup_worker = getattr(config.option, "loadgroup", False)
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+        group = (MACHINE_GROUP if item.path in machine_modules
+                 else str(item.path.parent.relative_to(TESTS)))
+        item.add_marker(pytest.mark.xdist_group(group))
+        if on_loadgroup_worker:
+            # xdist 3.8 names the group in the node id (``…@group``) through ``item._nodeid``,
+            # which pytest 9 no longer reads: without this the groups are silently ignored
+            # and a module's tests are spread over both workers, each on a hub of its own
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")

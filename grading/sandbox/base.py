@@ -170,6 +170,19 @@ class ConfigurableABCMeta(ABCMeta, MetaHasTraits):
     """traitlets' metaclass with abc's: a configurable class whose abstract methods count."""
 
 
+SCRATCH_PARENT_MAX = 60
+"""The longest temporary folder a sandbox's scratch goes in: the kernel's sockets in its
+``conn/`` must stay within the 107 bytes a Unix socket's path may have."""
+
+
+def scratch_parent() -> str:
+    """Where sandboxes' scratch folders go: the temporary folder, unless its path is too long
+    for the sockets under it (a deep ``TMPDIR``, such as a test runner's): then ``/tmp``.
+    Binding the kernel's socket would otherwise fail and every submission with it."""
+    parent = tempfile.gettempdir()
+    return parent if len(parent) <= SCRATCH_PARENT_MAX else "/tmp"
+
+
 class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
     """Starts warm sandboxes; each backend says how (bubblewrap, Docker).
 
@@ -270,7 +283,8 @@ class SandboxBackend(LoggingConfigurable, metaclass=ConfigurableABCMeta):
         if self._halted_for is not None:
             raise SandboxError(f"沙箱已停止 / sandboxes halted: {self._halted_for}")
         limits = limits or self.limits
-        scratch = Path(tempfile.mkdtemp(prefix=f"aiclass-sbx-{uuid.uuid4().hex[:8]}-"))
+        scratch = Path(tempfile.mkdtemp(prefix=f"aiclass-sbx-{uuid.uuid4().hex[:8]}-",
+                                        dir=scratch_parent()))
         scratch.chmod(0o711)  # the sandbox's uid may pass through to conn/, nothing more
         conn_dir = scratch / "conn"
         conn_dir.mkdir(mode=0o700)

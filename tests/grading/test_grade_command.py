@@ -14,12 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from grading.sandbox.base import scratch_parent
 from grading.sandbox.docker import OWNER_LABEL
 from tests.docker.docker_classroom import docker, docker_available, ensure_image
 from tests.grading.conftest import CORRECT, PS1_SOURCE, write_submission
@@ -68,7 +70,20 @@ def submissions(released_ps1: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 def test_auto_sandbox_grades_to_the_out_file_and_cleans_up(submissions: Path,
                                                           tmp_path: Path) -> None:
-    """Docker answers here (CI starts it), so ``auto`` takes it; nothing outlives the run."""
+    """Docker answers here (CI starts it), so ``auto`` takes it; nothing outlives the run.
+
+    Its temporary folder is short, under ``/tmp``: a sandbox under a longer one (pytest's
+    own, on an xdist worker) keeps its sockets in ``/tmp`` instead
+    (:func:`grading.sandbox.base.scratch_parent`), where this test could not see leftovers.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="aiclass-gc-", dir="/tmp"))
+    try:
+        _grade_in_docker_and_check(submissions, tmp_path, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _grade_in_docker_and_check(submissions: Path, tmp_path: Path, scratch: Path) -> None:
     if not docker_available():
         pytest.skip("Docker engine not running (.ci/run starts dockerd --bridge=none)")
     ensure_image("student")
@@ -76,7 +91,7 @@ def test_auto_sandbox_grades_to_the_out_file_and_cleans_up(submissions: Path,
     out.parent.mkdir()
     since = datetime.now(UTC).isoformat()
     done = aiclass_grade(PS1_SOURCE, submissions, "--out", out, "--jobs", "2",
-                         tmpdir=tmp_path / "tmp")
+                         tmpdir=scratch)
     time.sleep(1)  # events are stamped to the second
     until = datetime.now(UTC).isoformat()
     assert done.returncode == 0, done.stderr
@@ -108,7 +123,7 @@ def test_auto_sandbox_grades_to_the_out_file_and_cleans_up(submissions: Path,
     left = docker("ps", "-aq", "--no-trunc", "--filter", f"label={OWNER_LABEL}").split()
     assert not sandboxes.intersection(left), "grading containers left behind"
     assert container_cgroups(sandboxes) == [], "cgroups of grading containers left behind"
-    assert list((tmp_path / "tmp").iterdir()) == [], "temporary folders left behind"
+    assert list(scratch.iterdir()) == [], "temporary folders left behind"
 
 
 def test_a_missing_source_is_status_1_naming_it(submissions: Path, tmp_path: Path) -> None:
@@ -152,3 +167,19 @@ def test_jobs_below_one_is_a_usage_error(submissions: Path, tmp_path: Path) -> N
     done = aiclass_grade(PS1_SOURCE, submissions, "--jobs", "0", tmpdir=tmp_path / "tmp")
     assert done.returncode == 2
     assert "--jobs 至少为 1 / --jobs must be at least 1" in done.stderr
+
+
+def test_a_deep_temporary_folder_keeps_sandbox_sockets_short(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    """Under a ``TMPDIR`` too deep for a Unix socket's 107 bytes, a sandbox's scratch (and the
+    kernel's sockets in it) goes to ``/tmp``; under a short one it stays there."""
+    deep = tmp_path / ("d" * 70)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    assert scratch_parent() == "/tmp"
+    short = Path(tempfile.mkdtemp(prefix="s-", dir="/tmp"))
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(short))
+        assert scratch_parent() == str(short)
+    finally:
+        short.rmdir()

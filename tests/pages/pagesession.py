@@ -32,6 +32,10 @@ class PagePerson:
     def form_xsrf(self, path: str) -> str:
         """The ``_xsrf`` value a page's forms carry."""
         response = self.get(path)
+        if response.status_code == 503:
+            # the proxy's kept-alive connection to the service can be the one a refused
+            # upload closed a moment ago (configurable-http-proxy answers 503 for it): once more
+            response = self.get(path)
         match = re.search(r'name="_xsrf" value="([^"]+)"', response.text)
         assert match, f"no form on {path}: {response.status_code}"
         return match.group(1)

@@ -22,6 +22,18 @@ from hub.service.pages.base import Forbidden, PageHandler
 class FormUploadHandler(PageHandler):
     """A page whose POST carries a (multipart) form with a file, read only once allowed."""
 
+    _xsrf_refusal: web.HTTPError | None = None
+
+    def check_xsrf_cookie(self) -> None:
+        """A POST without the form's ``_xsrf`` is refused as any other refusal here: after
+        its body has been read and dropped. Tornado checks before the body arrives, and
+        answering then hangs up mid-body, which made the proxy answer 503 to the next
+        request on that connection, someone else's."""
+        try:
+            super().check_xsrf_cookie()
+        except web.HTTPError as refusal:
+            self._xsrf_refusal = refusal
+
     def max_upload_bytes(self) -> int:
         """The largest body this page accepts; a larger one is cut off unread."""
         raise NotImplementedError
@@ -32,11 +44,13 @@ class FormUploadHandler(PageHandler):
 
     async def prepare(self) -> None:
         self._chunks: list[bytes] = []
-        self._refusal: Forbidden | None = None
+        self._refusal: Forbidden | web.HTTPError | None = self._xsrf_refusal
         await super().prepare()
         if self._finished or self.request.method != "POST":
             return
         self.request.connection.set_max_body_size(self.max_upload_bytes())
+        if self._refusal is not None:
+            return
         try:
             self.authorise_upload()
         except Forbidden as refusal:
