@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import builtins
 import textwrap
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,12 +42,17 @@ RESTORE_TAG = "aiclass-restore"
 #: What a restore cell re-runs: cheap, without side effects, and it makes fresh objects.
 DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef)
 BUILTIN_NAMES = frozenset(dir(builtins))
+_PARSING = threading.Lock()
+"""One ``ast.parse`` at a time: CPython 3.11's parser keeps its recursion depth in shared
+state, and two grading threads parsing at once fail with "AST constructor recursion depth
+mismatch" (seen under parallel grading)."""
 
 
 def parse_cell(source: str) -> ast.Module | None:
     """A code cell's Python (magics translated by IPython), or None if it does not parse."""
     try:
-        return ast.parse(TransformerManager().transform_cell(source))
+        with _PARSING:
+            return ast.parse(TransformerManager().transform_cell(source))
     except (SyntaxError, ValueError):
         return None
 

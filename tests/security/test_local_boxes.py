@@ -85,8 +85,9 @@ def room() -> Iterator[Room]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def server_process(username: str) -> tuple[int, int, dict[str, str]]:
-    """The host's view of ``username``'s server: its pid, uid and environment."""
+def server_process(username: str, data_dir: Path) -> tuple[int, int, dict[str, str]]:
+    """The host's view of ``username``'s server of the hub on ``data_dir``: its pid, uid and
+    environment (another xdist worker's hub may have a server for the same demo username)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -98,6 +99,7 @@ def server_process(username: str) -> tuple[int, int, dict[str, str]]:
             continue
         env = dict(item.decode().split("=", 1) for item in environ if b"=" in item)
         if (env.get("JUPYTERHUB_USER") == username and cmdline[0].endswith(b"python3")
+                and env.get("JUPYTER_CONFIG_PATH", "").startswith(str(data_dir))
                 and any(arg.endswith(b"jupyterhub-singleuser") for arg in cmdline)):
             return int(entry.name), uid, env
     raise LookupError(f"no server of {username} on this host")
@@ -117,8 +119,8 @@ def test_the_box_works_under_a_mode_700_directory(room: Room) -> None:
 
 def test_everyone_has_a_uid_of_their_own(room: Room) -> None:
     """Do the teacher's and the student's servers and the grading sandboxes differ in uid?"""
-    _, teacher_uid, _ = server_process(room.teacher.username)
-    _, student_uid, _ = server_process(room.student.username)
+    _, teacher_uid, _ = server_process(room.teacher.username, room.hub.data_dir)
+    _, student_uid, _ = server_process(room.student.username, room.hub.data_dir)
     assert len({teacher_uid, student_uid, NOBODY, 0}) == 4
     for person, uid in ((room.teacher, teacher_uid), (room.student, student_uid)):
         home = (room.hub.data_dir / "homes" / person.username).stat()
@@ -127,7 +129,7 @@ def test_everyone_has_a_uid_of_their_own(room: Room) -> None:
 
 def test_student_cannot_read_the_teachers_token(room: Room) -> None:
     """Can a student find the teacher server's API token in any /proc/<pid>/environ?"""
-    pid, _, env = server_process(room.teacher.username)
+    pid, _, env = server_process(room.teacher.username, room.hub.data_dir)
     token = env["JUPYTERHUB_API_TOKEN"]
     answer = room.as_student(f"""
         import json, os
