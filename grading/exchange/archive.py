@@ -173,12 +173,23 @@ def _members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits
     return members
 
 
+_MEMBER_DATE = (1980, 1, 1, 0, 0, 0)
+
+
 def pack(files: dict[str, bytes]) -> bytes:
-    """A zip of ``files`` (relative path → content)."""
+    """A zip of ``files`` (relative path → content), the same bytes for the same files.
+
+    Each member carries a fixed date rather than the clock's: a release is stored by the
+    archive's hash, and the same files released twice (a retried request, a folder and its
+    upload) must be recognised as the same release.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in sorted(files):
-            archive.writestr(path, files[path])
+            member = zipfile.ZipInfo(path, date_time=_MEMBER_DATE)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            archive.writestr(member, files[path], compresslevel=1)
     return buffer.getvalue()
 
 

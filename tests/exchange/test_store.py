@@ -134,6 +134,18 @@ def test_unflushed_blobs_are_named_until_flushed(tmp_path: Path) -> None:
     assert not list((tmp_path / "blobs").rglob(".incoming-*"))
 
 
+def test_the_same_files_pack_to_the_same_bytes_at_any_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release is known by its archive's hash: two seconds between a retry and the first
+    request must not make it another release."""
+    files = {"a.ipynb": NOTEBOOK, "data/b.csv": b"x,y\n1,2\n"}
+    first = pack(files)
+    monkeypatch.setattr("time.time", lambda: 2_000_000_000.0)
+    assert pack(files) == first
+    assert pack({**files, "data/b.csv": b"x,y\n1,3\n"}) != first
+    assert unpack(first, LIMITS.archive) == files
+
+
 def test_unpack_skips_checkpoints_and_refuses_zip_bombs() -> None:
     limits = ArchiveLimits(max_total_bytes=1_000_000, max_file_bytes=500_000, max_files=3)
     files = unpack(pack({"a.ipynb": NOTEBOOK, ".ipynb_checkpoints/a-checkpoint.ipynb": b"x"}),
