@@ -51,7 +51,7 @@ def test_the_revisions_alone_make_the_models_tables(
 
 def test_a_new_database_is_migrated_to_the_newest_revision(tmp_path: Path) -> None:
     database = ServiceDatabase(f"sqlite:///{tmp_path / 'new.sqlite'}")
-    assert current_revision(database.engine) == head_revision() == "0005"
+    assert current_revision(database.engine) == head_revision() == "0008"
     tables = set(inspect(database.engine).get_table_names())
     assert {"regions", "schools", "classes", "people", "enrollments", "credentials"} <= tables
     indexes = {i["name"] for i in inspect(database.engine).get_indexes("enrollments")}

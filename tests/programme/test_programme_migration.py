@@ -32,7 +32,7 @@ def test_a_revision_0004_database_with_data_is_upgraded(tmp_path: Path) -> None:
     engine.dispose()
 
     database = ServiceDatabase(url)
-    assert current_revision(database.engine) == head_revision() == "0005"
+    assert current_revision(database.engine) == head_revision() == "0008"
     assert schema_differences(database.engine) == []
     with database.session() as session:
         school = session.get(School, "s")
