@@ -16,12 +16,12 @@ TEST_WORKERS ?= 2
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io docker-compose debootstrap chromium nftables
 
-.PHONY: run test bench system-run system-test venv proxy echarts oidc dockerd images lock lint k8s-tools
+.PHONY: run test bench system-run system-test venv proxy echarts oidc axe dockerd images lock lint k8s-tools
 
 run: venv proxy echarts
 	$(VENV)/bin/aiclass up --demo --data $(DATA) --port $(PORT)
 
-test: venv proxy echarts oidc system-test dockerd images k8s-tools
+test: venv proxy echarts oidc axe system-test dockerd images k8s-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
@@ -67,6 +67,14 @@ tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json | syste
 	npm ci --silent --prefix tests/oidc
 
 oidc: tests/oidc/node_modules/.package-lock.json
+
+# axe-core for the pages' accessibility test: installed from its lock at set-up (pinned by its
+# integrity hash, like the OIDC provider), so the test reads axe.min.js offline and git does
+# not carry 550 kB of minified third-party code.
+tests/a11y/node_modules/.package-lock.json: tests/a11y/package-lock.json | system-run
+	npm ci --silent --prefix tests/a11y
+
+axe: tests/a11y/node_modules/.package-lock.json
 
 # The Docker engine for the tests: no bridge network, so containers only use host networking.
 dockerd: system-test

@@ -14,6 +14,8 @@ from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.scores import SubmissionScore
 from hub.service.pages.base import page_environment
 from hub.service.pages.gradebook_pages import render_notebook
+from hub.service.pages.reports_pages import report_charts
+from hub.service.pages.teacher import score_heatmap
 from hub.service.pages.texts import LOCALES, TEXTS
 from hub.service.pages.timefmt import localtime, parse_local
 
@@ -68,7 +70,12 @@ def test_pages_render_and_escape_names(lang: str) -> None:
                         "rows_heading": "", "comparison": [("urban", figures)],
                         "weeks": [{"week": "2026-09-01", "hours": 1.0, "urban": 1.0,
                                    "rural": 0.0, "submissions": 1}],
-                        "export_url": "/x.xlsx", "computed_at": datetime(2026, 9, 10)},
+                        "export_url": "/x.xlsx", "computed_at": datetime(2026, 9, 10),
+                        "row_charts": report_charts([(EVIL, figures)], POLICY),
+                        "comparison_charts": report_charts([(EVIL, figures)], POLICY)},
+        "class.html": {"school_class": {"id": "c1", "name": EVIL}, "students": [],
+                       "releases": [], "can_teach": True, "ready": 0,
+                       "heatmap": score_heatmap(scored)},
         "error.html": {"status": 403, "message": TEXTS[lang]["forbidden"]},
         "privacy.html": {"done": EVIL, "mismatch": True},
     }

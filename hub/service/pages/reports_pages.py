@@ -15,10 +15,12 @@ from tornado import web
 from hub.audit.trail import record
 from hub.auth.throttle import client_address
 from hub.org.models import District, Role, School
+from hub.programme.overview import district_rows
+from hub.programme.scope import OutOfScope, district_in_scope
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.export import region_workbook
 from hub.reports.figures import Figures, ReportPolicy
-from hub.reports.region import RegionReport, by_district
+from hub.reports.region import RegionReport, by_district, district_report
 from hub.reports.snapshot import refresh_region, stored_region
 from hub.service.pages.base import Forbidden, PageHandler
 from hub.service.pages.teacher import ID
@@ -29,11 +31,15 @@ class ReportPage(PageHandler):
     def policy(self) -> ReportPolicy:
         return self.settings["report_policy"]
 
-    def render_report(self, **context: object) -> None:
+    def render_report(self, rows: list[tuple[str | None, Figures]],
+                      comparison: list[tuple[str, Figures]] | None, **context: object) -> None:
         policy = self.policy
         self.render_page("report.html", columns=FIGURE_COLUMNS, policy=policy,
                          fmt=lambda column, figures: formatted(column, figures, policy),
-                         printable=self.get_query_argument("print", "") == "1", **context)
+                         printable=self.get_query_argument("print", "") == "1",
+                         rows=rows, comparison=comparison,
+                         row_charts=report_charts([(f.name, f) for _link, f in rows], policy),
+                         comparison_charts=report_charts(comparison or [], policy), **context)
 
 
 class SchoolReportHandler(ReportPage):
@@ -57,6 +63,25 @@ class SchoolReportHandler(ReportPage):
                            rows=rows, total=report.school, rows_title=self.text["class"],
                            rows_heading=self.text["class"], comparison=None, weeks=None,
                            export_url=None, computed_at=computed_at)
+
+
+def percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def report_charts(rows: list[tuple[str, Figures]], policy: ReportPolicy) -> dict[str, list]:
+    """The bars of a report's charts: class-hours per student (drawn against the term's
+    benchmark) and the submission, on-time and pass rates in percent, one bar group a row.
+
+    A rate with nothing to measure is ``None``, which the chart leaves out rather than
+    drawing as zero (hovering shows "-"); a chart with nothing to draw at all is empty,
+    so the page says "no data yet" instead of drawing bare axes.
+    """
+    hours = [[name, round(f.class_hours_per_student(policy), 1)] for name, f in rows]
+    rates = [[name, percent(f.submission_rate), percent(f.on_time_rate), percent(f.pass_rate)]
+             for name, f in rows]
+    return {"hours": hours if any(value for _name, value in hours) else [],
+            "rates": rates if any(v is not None for row in rates for v in row[1:]) else []}
 
 
 def build_region_report(handler: ReportPage) -> tuple[RegionReport, datetime]:
@@ -105,13 +130,36 @@ class RegionReportHandler(ReportPage):
 
 
 class RegionExportHandler(ReportPage):
+    """The region report's XLSX; for one district (``districts/<id>.xlsx``, its admin or
+    the region's) only that district's schools, classes and roll-up."""
+
     @web.authenticated
-    def get(self) -> None:
+    def get(self, district_id: str = "") -> None:
+        if district_id:
+            self.export_district(district_id)
+            return
         if self.person.role != Role.REGION_ADMIN:
             raise Forbidden("admins_only")
         report, _computed_at = build_region_report(self)
-        body = region_workbook(report)
-        file_name = f"region-{datetime.now(UTC).strftime('%Y%m%d')}.xlsx"
+        with self.classroom.database.session() as session:
+            districts = district_rows(session, report)
+        self.send(region_workbook(report, districts), "region")
+
+    def export_district(self, district_id: str) -> None:
+        report, _computed_at = build_region_report(self)
+        with self.classroom.database.session() as session:
+            try:
+                district = district_in_scope(session, self.person, district_id)
+            except OutOfScope:
+                raise Forbidden("forbidden") from None
+            school_ids = set(session.scalars(select(School.id).where(
+                School.district_id == district_id)))
+            report = district_report(report, school_ids, district.name)
+            districts = district_rows(session, report, [district_id])
+        self.send(region_workbook(report, districts), f"district-{district_id}")
+
+    def send(self, body: bytes, name: str) -> None:
+        file_name = f"{name}-{datetime.now(UTC).strftime('%Y%m%d')}.xlsx"
         with self.classroom.database.session() as session:
             record(session, actor=self.person.username, action="export.made",
                    source=client_address(self.request),
@@ -127,4 +175,5 @@ def report_routes(prefix: str) -> list[tuple[str, type]]:
         (f"{prefix}schools/{ID}", SchoolReportHandler),
         (f"{prefix}region", RegionReportHandler),
         (f"{prefix}region\\.xlsx", RegionExportHandler),
+        (f"{prefix}districts/{ID}\\.xlsx", RegionExportHandler),
     ]

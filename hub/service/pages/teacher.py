@@ -25,11 +25,13 @@ from grading.exchange.models import Fetch, Release, Submission
 from grading.exchange.store import ExchangeStore, check_assignment_id
 from grading.gradebook.queue import progress as grading_progress
 from grading.gradebook.similarity import class_similarity
+from hub.audit.events import class_event
 from hub.auth.throttle import client_address
 from hub.hub_api import HubAPI, server_state
 from hub.library import BANDS, load_library
 from hub.org.directory import classes_taught
 from hub.org.models import Enrollment, Person, Role, School, SchoolClass
+from hub.reports.class_gradebook import ClassGradebook, class_gradebook
 from hub.service import access
 from hub.service.pages.base import TEACH, Forbidden, PageHandler
 from hub.service.pages.timefmt import localtime, parse_local
@@ -92,7 +94,8 @@ class LibraryHandler(PageHandler):
                          modules=modules, classes=classes,
                          bands=[(k, v[1] if zh else v[2]) for k, v in BANDS.items()],
                          band_names={k: v[1] if zh else v[2] for k, v in BANDS.items()},
-                         released=self.get_query_arguments("released"))
+                         released=self.get_query_arguments("released"),
+                         chosen=self.get_query_arguments("class"))
 
 
 class ReleaseFormHandler(PageHandler):
@@ -173,7 +176,12 @@ class UploadReleaseHandler(FormUploadHandler, ReleaseFormHandler):
 
 
 class ClassHandler(PageHandler):
-    """One class: its assignments, students, and preparing the lesson."""
+    """One class: its actions, the heatmap of its scores, its assignments and students.
+
+    The page is the teacher's start of every lesson, so preparing is a button here, a
+    release is the library with this class ticked, and grading and feedback are one click
+    on a heatmap cell (the submission's page): each at most two clicks away.
+    """
 
     @web.authenticated
     async def get(self, class_id: str) -> None:
@@ -189,10 +197,45 @@ class ClassHandler(PageHandler):
             releases = store.current_releases([class_id])
             for release in releases:
                 session.expunge(release)
+            heatmap = score_heatmap(class_gradebook(session, store, class_id,
+                                                    lambda moment: localtime(moment)[5:]))
+            if heatmap["graded"]:  # scores on screen: on the audit trail like the gradebook
+                class_event(session, "grades.viewed", self.person.username,
+                            client_address(self.request), class_id, {"page": "class"})
         states = await server_states(self, [p.username for p in students])
         self.render_page("class.html", school_class=school_class, students=students,
-                         releases=releases, can_teach=access_kind == TEACH,
+                         releases=releases, can_teach=access_kind == TEACH, heatmap=heatmap,
                          ready=sum(1 for s in states.values() if s == "ready"))
+
+
+def heat_level(fraction: float) -> int:
+    """The colour step of a score on the heatmap: fifths of the points (100% in the top)."""
+    return min(int(fraction * 5), 4)
+
+
+def score_heatmap(book: ClassGradebook) -> dict[str, Any]:
+    """The class's gradebook as the heatmap draws it: per student, per assignment, a cell.
+
+    A cell is ``missing`` (nothing submitted), ``pending`` (submitted, not graded yet) or
+    ``graded`` with its percentage and colour step; each submitted cell links to the
+    submission, where the teacher grades and releases feedback.
+    """
+    rows = []
+    for row in book.rows:
+        cells = []
+        for cell in row.cells:
+            fraction = cell.score.fraction if cell.score is not None else None
+            if cell.key is None:
+                cells.append({"state": "missing"})
+            elif fraction is None:
+                cells.append({"state": "pending", "key": cell.key})
+            else:
+                cells.append({"state": "graded", "key": cell.key, "level": heat_level(fraction),
+                              "percent": round(fraction * 100)})
+        rows.append({"username": row.username, "display_name": row.display_name,
+                     "cells": cells})
+    graded = any(c["state"] == "graded" for r in rows for c in r["cells"])
+    return {"assignments": book.assignments, "rows": rows, "graded": graded}
 
 
 async def server_states(handler: PageHandler, usernames: list[str]) -> dict[str, str]:
