@@ -16,6 +16,7 @@ from hub.service.pages.gradebook_pages import gradebook_routes
 from hub.service.pages.privacy_pages import privacy_routes
 from hub.service.pages.programme_pages import programme_routes
 from hub.service.pages.reports_pages import report_routes
+from hub.service.pages.shared_library_pages import shared_library_routes
 from hub.service.pages.teacher import teacher_routes
 from hub.service.pages.timefmt import localtime
 from hub.settings import Settings
@@ -33,6 +34,7 @@ def page_routes(prefix: str) -> list[tuple]:
         *privacy_routes(prefix),
         *audit_routes(prefix),
         *programme_routes(prefix),
+        *shared_library_routes(prefix),
     ]
 
 
