@@ -461,6 +461,12 @@ class OAuthSettings:
     school_claim: str = setting("school", "学校代码所在的声明 / claim holding the school id")
     classes_claim: str = setting("classes", "班级代码列表所在的声明 / claim holding the class ids")
     role_claim: str = setting("role", "角色所在的声明 / claim holding the role")
+    district_claim: str = setting("", "区县代码所在的声明；填写后，角色声明为区县管理员的账号由统一"
+                                  "身份认证设为该区县（须已存在）的管理员；留空则区县管理员只来自"
+                                  "花名册 / claim holding a district id: when set, an account "
+                                  "whose role claim is district_admin becomes the admin of that "
+                                  "(existing) district; empty: district admins come from the "
+                                  "roster only")
     require_verified_email: bool = setting(True, "拒绝 email_verified 不为真的账号 / refuse "
                                            "accounts whose email_verified claim is not true")
     login_service: str = setting("省教育统一身份认证", "登录按钮上的名称 / name on the sign-in "

@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "programme.decided": ("区域审批申报", "application decided by the region"),
     "programme.indicator": ("填报督导指标", "supervision figure entered"),
     "programme.evidence": ("上传佐证材料", "evidence uploaded"),
+    "programme.evidence_deleted": ("删除佐证材料", "evidence deleted"),
     "library.published": ("发布共享资源", "shared library item published"),
     "library.reviewed": ("审核共享资源", "shared library item reviewed"),
     "library.imported": ("导入资源包", "library package imported"),

@@ -7,7 +7,12 @@ classes and role the SSO claims match the roster. A claim never changes a role o
 school: the claims go through the one rule of who may grant what
 (:func:`hub.org.grants.check_grant`, as :data:`~hub.org.grants.SIGN_IN_CLAIMS`, which
 may grant nothing), so only the roster makes someone an admin or moves them between
-schools. The claimed classes and school
+schools. The one exception is the district admin, where the center names a district
+claim: the education bureau's SSO, not a school's roster, knows who runs a district, so
+a district admin claim naming an existing district makes that account the district's
+admin (as :data:`~hub.org.grants.DISTRICT_CLAIMS`, which may grant that and nothing
+else; an unknown district is refused, never created; the JupyterHub role follows at the
+organisation mirror's next run, the classroom pages at once). The claimed classes and school
 become the student's JupyterHub groups (``manage_groups``), the same ones the mirror
 keeps, so a sign-in never contradicts the mirror. Every refusal is a page that says
 why, in Chinese and English, and whom to ask.
@@ -21,14 +26,16 @@ from pathlib import Path
 import jwt
 from oauthenticator.generic import GenericOAuthenticator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from tornado import web
 from traitlets import Bool, Unicode
 from traitlets.config import Config
 
+from hub.audit.trail import record
 from hub.auth.base import ClassroomAuthenticator
 from hub.org.directory import class_group, current_enrollments, school_group
-from hub.org.grants import SIGN_IN_CLAIMS, GrantRefused, Standing, check_grant
-from hub.org.models import Enrollment, Person, Role
+from hub.org.grants import DISTRICT_CLAIMS, SIGN_IN_CLAIMS, GrantRefused, Standing, check_grant
+from hub.org.models import District, Enrollment, Person, Role
 from hub.org.roster import ROLE_NAMES
 from hub.settings import OAuthSettings, Settings, SettingsError
 
@@ -52,6 +59,10 @@ class RegionOAuthenticator(ClassroomAuthenticator, GenericOAuthenticator):
     classes_claim = Unicode(OAuthSettings.classes_claim,
                             help="Claim holding the list of class ids").tag(config=True)
     role_claim = Unicode(OAuthSettings.role_claim, help="Claim holding the role").tag(config=True)
+    district_claim = Unicode(
+        OAuthSettings.district_claim,
+        help="Claim holding a district admin's district id; empty: district admins come from "
+             "the roster only").tag(config=True)
     issuer = Unicode(OAuthSettings.issuer,
                      help="Expected iss of ID tokens; empty: not checked").tag(config=True)
     require_verified_email = Bool(
@@ -73,11 +84,42 @@ class RegionOAuthenticator(ClassroomAuthenticator, GenericOAuthenticator):
         except jwt.InvalidTokenError as exc:
             raise SignInRefused("登录凭证无效", "the sign-in token is not valid") from exc
 
+    def _district_admin_from_claims(self, session: Session, username: str,
+                                    person: Person | None, claims: dict) -> Person:
+        """Make ``username`` the admin of the claimed district, if the district exists and
+        the grant rule allows it (audited); refuse otherwise."""
+        district_id = str(claims.get(self.district_claim) or "").strip()
+        district = session.get(District, district_id) if district_id else None
+        if district is None:
+            raise SignInRefused(f"统一身份认证中的区县“{district_id}”在本区域不存在",
+                                f"the district “{district_id}” given by the SSO does not "
+                                "exist in this region")
+        before = (Standing(person.role, person.school_id, person.district_id)
+                  if person else None)
+        try:
+            check_grant(DISTRICT_CLAIMS, username, before,
+                        Standing(Role.DISTRICT_ADMIN, None, district.id))
+        except GrantRefused as refused:
+            raise SignInRefused(refused.zh, refused.en) from refused
+        if person is not None and person.district_id == district.id:
+            return person
+        if person is None:
+            person = Person(username=username, display_name=username, role=Role.DISTRICT_ADMIN)
+            session.add(person)
+        person.district_id = district.id
+        session.flush()
+        record(session, actor="", action="role.changed", subject=username, source="oauth",
+               detail={"role": Role.DISTRICT_ADMIN, "district": district.id,
+                       "from_district": before.district if before else None})
+        return person
+
     def _roster_groups(self, username: str, claims: dict) -> list[str]:
         """The student's groups if the claims agree with the roster; refuse otherwise."""
         with self.database.session() as session:
             person = session.get(Person, username)
             claimed_role = ROLE_NAMES.get(str(claims.get(self.role_claim, "")).lower())
+            if self.district_claim and claimed_role == Role.DISTRICT_ADMIN:
+                person = self._district_admin_from_claims(session, username, person, claims)
             # People of the whole region have no school here; an SSO may still name the
             # education bureau's code for them, which is not a school membership.
             claimed_school = (claims.get(self.school_claim) or None
@@ -149,6 +191,7 @@ def configure_oauth(c: Config, settings: Settings) -> None:
     authenticator.school_claim = oauth.school_claim
     authenticator.classes_claim = oauth.classes_claim
     authenticator.role_claim = oauth.role_claim
+    authenticator.district_claim = oauth.district_claim
     authenticator.issuer = oauth.issuer
     authenticator.require_verified_email = oauth.require_verified_email
     authenticator.login_service = oauth.login_service

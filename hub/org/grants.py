@@ -9,8 +9,12 @@ SSO sends at sign-in — asks :func:`check_grant` first, and nothing else decide
 - a school admin may create and change the students and teachers of their own school
   only: every row they send names a student or teacher of that school, before and after,
   never an admin and never themselves (so they cannot raise or lower their own role);
-- everyone else, and the claims of a sign-in, may change no role and no school: what the
-  roster says stands.
+- the province's SSO, where the center names a district claim (``[oauth] district_claim``),
+  may make someone the admin of an existing district, and move a district admin to another
+  district: nobody else's role (a claim never turns a teacher, a school admin or a region
+  admin into a district admin, nor a district admin into anything else);
+- everyone else, and the other claims of a sign-in, may change no role and no school:
+  what the roster says stands.
 
 A school admin's rows are checked even when they change nothing about the person, because
 a row also makes its class's list: an "unchanged" row for another school's teacher would
@@ -33,6 +37,7 @@ class Authority(enum.Enum):
 
     REGION = "region"
     SCHOOL = "school"
+    DISTRICT_CLAIMS = "district_claims"
     NONE = "none"
 
 
@@ -63,6 +68,10 @@ write the databases, so a narrower scope there would guard nothing."""
 SIGN_IN_CLAIMS = Grantor(Authority.NONE)
 """An SSO's claims at sign-in: they must agree with the roster and can change nothing."""
 
+DISTRICT_CLAIMS = Grantor(Authority.DISTRICT_CLAIMS)
+"""An SSO's district admin claims, where the center trusts its SSO to say who runs which
+district (the education bureau keeps that list, not the schools' rosters)."""
+
 
 @dataclass(frozen=True)
 class Standing:
@@ -70,6 +79,8 @@ class Standing:
 
     role: str
     school: str | None
+    district: str | None = None
+    """The district a district admin oversees (``None`` for everyone else)."""
 
 
 class GrantRefused(Exception):
@@ -91,6 +102,9 @@ def check_grant(grantor: Grantor, username: str, before: Standing | None,
     if grantor.authority is Authority.SCHOOL:
         _check_school_grant(grantor, username, before, after)
         return
+    if grantor.authority is Authority.DISTRICT_CLAIMS:
+        _check_district_claims(before, after)
+        return
     if before is None:
         raise GrantRefused("username", f"账号 {username} 不在本区域的花名册中",
                            f"account {username} is not on this region's roster")
@@ -102,6 +116,17 @@ def check_grant(grantor: Grantor, username: str, before: Standing | None,
         raise GrantRefused("school", "学校与花名册不一致（学校只能由管理员在花名册中更改）",
                            "the school does not match the roster (only an admin can change "
                            "it, on the roster)")
+
+
+def _check_district_claims(before: Standing | None, after: Standing) -> None:
+    if after.role != Role.DISTRICT_ADMIN or after.school or not after.district:
+        raise GrantRefused("role", "统一身份认证只能授予区县管理员角色（需有区县、不属于学校）",
+                           "the SSO can make district admins only (with a district, of no "
+                           "school)")
+    if before is not None and before.role != Role.DISTRICT_ADMIN:
+        raise GrantRefused("role", "角色与花名册不一致（角色只能由管理员在花名册中更改）",
+                           "the role does not match the roster (only an admin can change it, "
+                           "on the roster)")
 
 
 def _check_school_grant(grantor: Grantor, username: str, before: Standing | None,

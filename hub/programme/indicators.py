@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.org.models import SchoolClass
+from hub.programme import reference
 from hub.programme.models import IndicatorEntry
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.region import SchoolReport
@@ -44,24 +45,27 @@ class Indicator:
 
 INDICATORS = (
     Indicator("courses_opened", "开课率（开课班级 / 班级）", "courses opened (classes with "
-              "assignments / classes)", False, 1.0, "rate"),
+              "assignments / classes)", False, reference.COURSES_OPENED, "rate"),
     Indicator("periods", "人均课时 / 计划课时", "class-hours per student / planned periods",
-              False, 1.0, "rate"),
-    Indicator("students_active", "学生活跃率", "students active", False, 0.8, "rate"),
-    Indicator("assignments_completed", "作业完成率", "assignments completed", False, 0.8,
-              "rate"),
+              False, reference.PERIODS_OF_PLAN, "rate"),
+    Indicator("students_active", "学生活跃率", "students active", False,
+              reference.STUDENTS_ACTIVE, "rate"),
+    Indicator("assignments_completed", "作业完成率", "assignments completed", False,
+              reference.ASSIGNMENTS_COMPLETED, "rate"),
     Indicator("gpu_hours", "GPU 使用（小时）", "GPU use (hours)", False, None),
-    Indicator("teachers_trained", "参训教师（人）", "teachers trained", True, 2, most=10_000),
-    Indicator("training_hours", "教师培训学时（人均）", "training hours per teacher", True, 24,
-              most=1000),
-    Indicator("competitions", "参加竞赛（项）", "competitions entered", True, 1, most=1000),
-    Indicator("ethics_lessons", "人工智能伦理课（节）", "AI ethics lessons taught", True, 2,
-              most=10_000),
-    Indicator("lab_equipment", "实验室设备（台套）", "lab equipment (sets)", True, 20,
-              most=100_000),
+    Indicator("teachers_trained", "参训教师（人）", "teachers trained", True,
+              reference.TEACHERS_TRAINED, most=10_000),
+    Indicator("training_hours", "教师培训学时（人均）", "training hours per teacher", True,
+              reference.TRAINING_HOURS, most=1000),
+    Indicator("competitions", "参加竞赛（项）", "competitions entered", True,
+              reference.COMPETITIONS, most=1000),
+    Indicator("ethics_lessons", "人工智能伦理课（节）", "AI ethics lessons taught", True,
+              reference.ETHICS_LESSONS, most=10_000),
+    Indicator("lab_equipment", "实验室设备（台套）", "lab equipment (sets)", True,
+              reference.LAB_EQUIPMENT, most=100_000),
     Indicator("funding", "经费投入（万元）", "funding (10,000 yuan)", True, None),
 )
-"""The reference indicators; benchmarks are the provincial programme's reference values."""
+"""The reference indicators; their benchmarks are :mod:`hub.programme.reference`'s."""
 
 BY_KEY = {indicator.key: indicator for indicator in INDICATORS}
 ENTERED = tuple(i.key for i in INDICATORS if i.entered)

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from hub.org.models import District, School
 from hub.programme.indicators import Evaluation, evaluate, roll_up
-from hub.programme.models import Application, Status
+from hub.programme.models import Application, IndicatorEntry, Standing, Status
 from hub.programme.workflow import applications_by_school
-from hub.reports.figures import ReportPolicy
+from hub.reports.export import DistrictRow
+from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.region import RegionReport, SchoolReport
 
 
@@ -32,6 +33,44 @@ def school_evaluations(session: Session, region: RegionReport, school_ids: list[
             report.district = districts.get(report.school.key) or ""
             reports[report.school.key] = report
     return evaluate(session, list(reports.values()), policy), reports
+
+
+def district_rows(session: Session, region: RegionReport,
+                  district_ids: list[str] | None = None) -> list[DistrictRow]:
+    """Each district's roll-up for the region report's district sheet (every district,
+    or those of ``district_ids``), with the schools' districts as they are now: schools,
+    experimental schools (approved as such), the report's figures summed, and the
+    teachers trained that the schools entered."""
+    query = select(District.id, District.name).order_by(District.id)
+    if district_ids is not None:
+        query = query.where(District.id.in_(district_ids))
+    districts = session.execute(query).all()
+    wanted = {d.id for d in districts}
+    school_district = {school_id: district_id for school_id, district_id in session.execute(
+        select(School.id, School.district_id).where(School.district_id.in_(wanted)))}
+    experimental: dict[str, int] = {}
+    for (school_id,) in session.execute(select(Application.school_id).where(
+            Application.school_id.in_(school_district), Application.status == Status.APPROVED,
+            Application.standing == Standing.EXPERIMENTAL_SCHOOL)):
+        district_id = school_district[school_id]
+        experimental[district_id] = experimental.get(district_id, 0) + 1
+    trained: dict[str, float] = {}
+    for school_id, value in session.execute(select(
+            IndicatorEntry.school_id, IndicatorEntry.value).where(
+            IndicatorEntry.school_id.in_(school_district),
+            IndicatorEntry.indicator == "teachers_trained")):
+        district_id = school_district[school_id]
+        trained[district_id] = trained.get(district_id, 0) + value
+    figures = {d.id: Figures(d.id, d.name) for d in districts}
+    for report in region.schools:
+        district_id = school_district.get(report.school.key)
+        if district_id is not None:
+            figures[district_id].add(report.school)
+    schools: dict[str, int] = {}
+    for district_id in school_district.values():
+        schools[district_id] = schools.get(district_id, 0) + 1
+    return [DistrictRow(figures[d.id], schools.get(d.id, 0), experimental.get(d.id, 0),
+                        trained.get(d.id)) for d in districts]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The region report as an XLSX workbook: schools, classes, comparisons and weeks.
+"""The region report as an XLSX workbook: districts, schools, classes, comparisons and weeks.
 
 Rates are stored as numbers with a percent format, so that the evaluation office can
 compute with them in Excel/WPS; headings carry both languages. School and class names
@@ -7,6 +7,8 @@ come from rosters: the cells of those sheets go through :func:`spreadsheet_safe`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from io import BytesIO
 
 from openpyxl import Workbook
@@ -44,12 +46,52 @@ def _sheet(workbook: Workbook, title: str, headings: list[str], rows: list[list]
     return sheet
 
 
-def region_workbook(report: RegionReport) -> bytes:
-    """The workbook's bytes."""
+@dataclass(frozen=True)
+class DistrictRow:
+    """One district's roll-up: its figures summed over its schools, with the programme's
+    counts the report itself does not hold (given by the programme, which owns them)."""
+
+    figures: Figures
+    schools: int
+    experimental_schools: int
+    teachers_trained: float | None
+    """The teachers its schools entered as trained, summed; ``None``: none entered."""
+
+
+DISTRICT_HEADINGS = ["区县代码 District id", "区县 District", "学校数 Schools",
+                     "实验校数 Experimental schools", "学生数 Students",
+                     "活跃学生 Students active", "学生活跃率 Share active",
+                     "作业完成率 Assignments completed", "平均得分 Average score",
+                     "参训教师 Teachers trained"]
+DISTRICT_RATES = (6, 7, 8)
+"""The district sheet's columns (0-based) that are rates."""
+
+
+def _district_sheet(workbook: Workbook, districts: Sequence[DistrictRow]) -> None:
+    sheet = workbook.create_sheet("区县 Districts")
+    sheet.append([spreadsheet_safe(heading) for heading in DISTRICT_HEADINGS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in districts:
+        f = row.figures
+        sheet.append([spreadsheet_safe(f.key), spreadsheet_safe(f.name), row.schools,
+                      row.experimental_schools, f.students, f.active_students, f.active_rate,
+                      f.submission_rate, f.average_score, row.teachers_trained])
+    for column in DISTRICT_RATES:
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
+            cell.number_format = "0%"
+    sheet.freeze_panes = "C2"
+
+
+def region_workbook(report: RegionReport, districts: Sequence[DistrictRow] = ()) -> bytes:
+    """The workbook's bytes; the district sheet comes first when ``districts`` are given,
+    the weekly one only when the report has weeks (a district's cut has none)."""
     policy = report.policy
     figure_headings = [f"{c.zh} {c.en}" for c in FIGURE_COLUMNS]
     workbook = Workbook()
     workbook.remove(workbook.active)
+    if districts:
+        _district_sheet(workbook, districts)
     _sheet(workbook, "学校 Schools",
            ["学校代码 School id", "学校 School", "城乡 Locality", "学段 Stage", *figure_headings],
            [[s.school.key, s.school.name, LOCALITY_NAMES.get(s.locality, s.locality),
@@ -63,8 +105,17 @@ def region_workbook(report: RegionReport) -> bytes:
                   for k, f in report.by_locality.items()]
     comparison += [[STAGE_NAMES.get(k, k), *_figure_cells(f, policy)]
                    for k, f in report.by_stage.items()]
-    comparison.append([f"全区域 {report.region.name}", *_figure_cells(report.region, policy)])
+    comparison.append([f"合计 {report.region.name}", *_figure_cells(report.region, policy)])
     _sheet(workbook, "对比 Comparison", ["分组 Group", *figure_headings], comparison)
+    if report.weeks:
+        _weekly_sheet(workbook, report)
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _weekly_sheet(workbook: Workbook, report: RegionReport) -> None:
+    policy = report.policy
     weekly = workbook.create_sheet("每周 Weekly")
     weekly.append(["周一 Week of", "课时 Class-hours", "提交 Submissions",
                    *[f"课时 {LOCALITY_NAMES[k]}" for k in LOCALITY_NAMES]])
@@ -73,6 +124,3 @@ def region_workbook(report: RegionReport) -> bytes:
                        week.submissions,
                        *[week.minutes_by_locality.get(k, 0) / policy.period_minutes
                          for k in LOCALITY_NAMES]])
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

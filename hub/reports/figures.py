@@ -65,10 +65,13 @@ class Figures:
     teachers: int = 0
     teachers_releasing: int = 0
     gpu_hours_allocated: float = 0.0
+    score_total: float = 0.0
+    """The graded submissions' fractions of their points, summed (so that the average
+    score of a group is exact; snapshots older than this field read it as 0)."""
 
     COUNTS = ("students", "active_students", "active_minutes", "gpu_minutes", "assignments",
               "expected", "submitted", "on_time", "graded", "passed", "teachers",
-              "teachers_releasing", "gpu_hours_allocated")
+              "teachers_releasing", "gpu_hours_allocated", "score_total")
 
     def add(self, other: Figures) -> None:
         """Add another row's counts to this one."""
@@ -101,6 +104,11 @@ class Figures:
         return _rate(self.passed, self.graded)
 
     @property
+    def average_score(self) -> float | None:
+        """The mean fraction of the points the graded submissions got."""
+        return _rate(self.score_total, self.graded)
+
+    @property
     def gpu_hours(self) -> float:
         return self.gpu_minutes / 60
 
@@ -119,6 +127,7 @@ class Figures:
                     benchmark_ratio=self.benchmark_ratio(policy),
                     active_rate=self.active_rate, submission_rate=self.submission_rate,
                     on_time_rate=self.on_time_rate, pass_rate=self.pass_rate,
+                    average_score=self.average_score,
                     gpu_hours=self.gpu_hours, gpu_use_rate=self.gpu_use_rate,
                     releasing_rate=self.releasing_rate)
         return body

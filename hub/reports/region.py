@@ -123,6 +123,7 @@ def class_figures(session: Session, classes: Mapping[str, str], policy: ReportPo
         if figures is not None:
             figures.graded += 1
             figures.passed += fraction >= policy.pass_fraction
+            figures.score_total += fraction
     return rows
 
 
@@ -251,10 +252,9 @@ def by_district(schools: list[SchoolReport], names: Mapping[str, str]) -> dict[s
     return districts
 
 
-def region_report(session: Session, name: str, policy: ReportPolicy, scores: ScoreFractions,
-                  today: date) -> RegionReport:
-    """The region's figures, per school, by locality and stage, and week by week."""
-    schools = school_reports(session, None, policy, scores)
+def _grouped(name: str, schools: list[SchoolReport]
+             ) -> tuple[Figures, dict[str, Figures], dict[str, Figures]]:
+    """The schools' total, by locality and by stage."""
     region = Figures("region", name)
     by_locality = {key: Figures(key, key) for key in LOCALITIES}
     by_stage = {key: Figures(key, key) for key in STAGES}
@@ -264,5 +264,26 @@ def region_report(session: Session, name: str, policy: ReportPolicy, scores: Sco
         by_locality[report.locality].add(report.school)
         by_stage.setdefault(report.stage, Figures(report.stage, report.stage))
         by_stage[report.stage].add(report.school)
+    return region, by_locality, by_stage
+
+
+def region_report(session: Session, name: str, policy: ReportPolicy, scores: ScoreFractions,
+                  today: date) -> RegionReport:
+    """The region's figures, per school, by locality and stage, and week by week."""
+    schools = school_reports(session, None, policy, scores)
+    region, by_locality, by_stage = _grouped(name, schools)
     return RegionReport(region, schools, by_locality, by_stage,
                         weekly_trends(session, policy, today), policy)
+
+
+def district_report(report: RegionReport, school_ids: Collection[str], name: str
+                    ) -> RegionReport:
+    """The region report cut down to one district's schools (``school_ids``, read live:
+    the snapshot may predate a roster that moved a school), for that district's admin.
+
+    The total and the comparisons are summed again over those schools only; the weeks
+    go (the snapshot keeps them region-wide, and a district's export holds nothing of
+    other districts)."""
+    schools = [s for s in report.schools if s.school.key in school_ids]
+    total, by_locality, by_stage = _grouped(name, schools)
+    return RegionReport(total, schools, by_locality, by_stage, [], report.policy)

@@ -58,8 +58,17 @@ ACCOUNTS = {
     "claims-other-school": {"preferred_username": "stu-b7n2f", **VERIFIED,
                             "school": "sample-s2", "classes": ["s1-2026-g10c1"],
                             "role": "student"},
+    "bureau-district-admin": {"preferred_username": "dadm-q5w8e", **VERIFIED,
+                              "classes": [], "role": "区县管理员", "district": "sample-d2"},
+    "claims-unknown-district": {"preferred_username": "dadm-z9x1c", **VERIFIED,
+                                "classes": [], "role": "district_admin",
+                                "district": "sample-d9"},
+    "claims-teacher-district": {"preferred_username": "tch-r6v3x", **VERIFIED,
+                                "school": "sample-s2", "classes": ["s2-2026-g8c1"],
+                                "role": "district_admin", "district": "sample-d2"},
 }
-"""Keyed by the provider's subject; the last two claim more than the roster gives them."""
+"""Keyed by the provider's subject; ``claims-*`` claim more than the roster gives them (or
+than the district claim may grant); the bureau's district admin is on no roster."""
 
 
 @dataclass
@@ -112,7 +121,7 @@ def sso() -> Iterator[tuple[RunningHub, Provider]]:
         f'[auth]\nmethod = "oauth"\n[oauth]\nissuer = "{provider.url}"\n'
         f'authorize_url = "{provider.url}/auth"\ntoken_url = "{provider.url}/token"\n'
         f'userdata_url = "{provider.url}/me"\nclient_id = "{CLIENT_ID}"\n'
-        'client_secret_file = "oauth-client-secret"\n'
+        'client_secret_file = "oauth-client-secret"\ndistrict_claim = "district"\n'
     )
     hub = start_hub(data, settings)
     provider.fixture.write_text(json.dumps({
@@ -219,3 +228,40 @@ def test_claims_never_change_a_role_or_a_school(sso) -> None:
     users = {u["name"]: u for u in mirror_api(hub).request("GET", "users?limit=200").json()}
     assert not users.get("sadm-x7k2m", {}).get("admin")
     assert "school-sample-s2" not in users.get("stu-b7n2f", {}).get("groups", [])
+
+
+def test_a_district_claim_makes_a_district_admin_of_a_known_district_only(sso) -> None:
+    """Does the bureau's district claim make a district admin (who then reaches that
+    district's pages and no other's), while an unknown district, or a teacher claiming
+    a district, is refused with a clear page and changes nothing?"""
+    hub, _ = sso
+    database = hub.data_dir / "aiclass.sqlite"
+
+    def people() -> dict[str, tuple]:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            return {name: (role, school, district) for name, role, school, district in
+                    connection.execute("SELECT username, role, school_id, district_id "
+                                       "FROM people")}
+
+    unknown = sign_in(hub, "claims-unknown-district")
+    assert unknown.status == 403
+    assert "the district “sample-d9” given by the SSO does not exist in this region" \
+        in unknown.page, unknown.page[:3000]
+    assert "区县“sample-d9”在本区域不存在" in unknown.page
+    teacher = sign_in(hub, "claims-teacher-district")
+    assert teacher.status == 403 and "the role does not match the roster" in teacher.page
+    before = people()
+    assert "dadm-z9x1c" not in before and before["tch-r6v3x"] == ("teacher", "sample-s2", None)
+
+    granted = sign_in(hub, "bureau-district-admin")
+    assert granted.status == 302, granted.page[:2000]
+    assert people()["dadm-q5w8e"] == ("district_admin", None, "sample-d2")
+    pages = f"{hub.url}/services/classroom/programme/districts"
+    own = granted.session.get(f"{pages}/sample-d2", timeout=60)
+    assert own.status_code == 200 and "sample-s2" in own.text, own.text[:2000]
+    assert granted.session.get(f"{pages}/sample-d1", timeout=60).status_code == 403
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        granted_rows = connection.execute(
+            "SELECT e.source FROM audit_events e JOIN audit_people p ON p.ref = e.subject_ref "
+            "WHERE e.action = 'role.changed' AND p.username = 'dadm-q5w8e'").fetchall()
+    assert granted_rows == [("oauth",)]

@@ -18,6 +18,7 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
+from hub.service.pages.programme_pages import EVIDENCE_DIR, FORM_MARGIN, MAX_EVIDENCE_BYTES
 from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
 from tests.org.orghub import aiclass, mirror_api, new_password
 from tests.pages.pagesession import PagePerson, sign_in
@@ -219,3 +220,87 @@ def test_the_region_report_compares_districts(programme: Programme) -> None:
     assert "甲区" in page and "乙县" in page
     district_page = programme.region_admin.get("programme/region").text
     assert 'data-key="dist-a"' in district_page and 'data-chart="bars"' in district_page
+
+
+def test_evidence_is_deleted_by_its_school_only_and_an_oversize_file_is_refused(
+        programme: Programme) -> None:
+    """Can another school (or the district) delete a school's evidence, and does a file
+    over the limit leave anything behind?"""
+    school, other = programme.school_admin, programme.other_school_admin
+    page = "programme/schools/demo-s1/evaluation"
+    evidence_dir = programme.hub.data_dir / EVIDENCE_DIR
+    xsrf = school.form_xsrf(page)
+    kept = school.post("programme/schools/demo-s1/evidence",
+                       {"_xsrf": xsrf, "indicator": "funding"}, params={"_xsrf": xsrf},
+                       files={"evidence": ("经费.pdf", b"%PDF-1.4 funding")})
+    assert kept.status_code == 303
+    (evidence_id, digest), = programme.rows(
+        "SELECT id, sha256 FROM programme_evidence WHERE indicator = 'funding'")
+    assert (evidence_dir / digest).exists()
+    delete = f"programme/evidence/{evidence_id}/delete"
+    for attacker, form_page in ((other, "programme/schools/demo-s2/evaluation"),
+                                (programme.district_admin, page),
+                                (programme.region_admin, page)):
+        assert post_form(attacker, form_page, delete, {}).status_code == 403
+    assert programme.rows(f"SELECT id FROM programme_evidence WHERE id = {evidence_id}")
+    assert (evidence_dir / digest).exists()
+    assert f'data-evidence="{evidence_id}"' in school.get(page).text
+    assert post_form(school, page, delete, {}).status_code == 303
+    assert not programme.rows(f"SELECT id FROM programme_evidence WHERE id = {evidence_id}")
+    assert not (evidence_dir / digest).exists()
+    audited = programme.rows(
+        "SELECT p.username, e.school FROM audit_events e JOIN audit_people p "
+        "ON p.ref = e.actor_ref WHERE e.action = 'programme.evidence_deleted'")
+    assert audited == [("sadm-one", "demo-s1")]
+    assert post_form(school, page, delete, {}).status_code == 403, "already gone"
+
+    before_rows = programme.rows("SELECT COUNT(*) FROM programme_evidence")
+    before_files = sorted(path.name for path in evidence_dir.iterdir())
+    for size in (MAX_EVIDENCE_BYTES + 1, MAX_EVIDENCE_BYTES + 2 * FORM_MARGIN):
+        xsrf = school.form_xsrf(page)
+        refused = school.post("programme/schools/demo-s1/evidence",
+                              {"_xsrf": xsrf, "indicator": "lab_equipment"},
+                              params={"_xsrf": xsrf},
+                              files={"evidence": ("big.pdf", b"%PDF" + bytes(size - 4))})
+        assert refused.status_code == 413, (size, refused.text[-500:])
+        assert "不能超过 20 MB" in refused.text and "at most 20 MB" in refused.text
+    assert programme.rows("SELECT COUNT(*) FROM programme_evidence") == before_rows
+    assert sorted(path.name for path in evidence_dir.iterdir()) == before_files
+    assert school.get(page).status_code == 200, "the connection still serves"
+
+
+def test_the_region_export_rolls_up_districts_and_a_district_exports_only_its_own(
+        programme: Programme) -> None:
+    """Does the district sheet add up, and can a district admin export another district?"""
+    page = "programme/schools/demo-s1/evaluation"
+    saved = post_form(programme.school_admin, page, page, {"teachers_trained": "7"})
+    assert saved.status_code == 303
+    region = load_workbook(BytesIO(programme.region_admin.get("region.xlsx").content))
+    assert region.sheetnames[0] == "区县 Districts" and "每周 Weekly" in region.sheetnames
+    districts = {row[0]: row for row in region["区县 Districts"].iter_rows(min_row=2,
+                                                                          values_only=True)}
+    schools = {row[0]: row for row in region["学校 Schools"].iter_rows(min_row=2,
+                                                                      values_only=True)}
+    assert set(districts) == {"dist-a", "dist-b"}
+    assert districts["dist-a"][1:4] == ("甲区", 1, 1), "demo-s1, approved as experimental"
+    assert districts["dist-b"][1:4] == ("乙县", 1, 0)
+    assert districts["dist-a"][4] == schools["demo-s1"][4], "students: its school's"
+    assert districts["dist-b"][4] == schools["demo-s2"][4]
+    assert districts["dist-a"][9] == 7 and districts["dist-b"][9] is None
+
+    district = programme.district_admin
+    assert 'id="report-xlsx"' in district.get("programme/districts/dist-a").text
+    own = load_workbook(BytesIO(district.get("districts/dist-a.xlsx").content))
+    assert "每周 Weekly" not in own.sheetnames
+    assert [row[0] for row in own["区县 Districts"].iter_rows(min_row=2, values_only=True)] \
+        == ["dist-a"]
+    assert {row[0] for row in own["学校 Schools"].iter_rows(min_row=2, values_only=True)} \
+        == {"demo-s1"}
+    assert {row[2] for row in own["班级 Classes"].iter_rows(min_row=2, values_only=True)} \
+        == {"demo-s1"}
+    total = list(own["对比 Comparison"].iter_rows(values_only=True))[-1]
+    assert total[0] == "合计 甲区" and total[1] == schools["demo-s1"][4]
+    for path in ("districts/dist-b.xlsx", "districts/no-such.xlsx", "region.xlsx"):
+        assert district.get(path).status_code == 403, path
+    for person in (programme.school_admin, programme.teacher, programme.student):
+        assert person.get("districts/dist-a.xlsx").status_code == 403, person.username

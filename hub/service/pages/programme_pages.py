@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from tornado import web
 
 from hub.audit.trail import record
-from hub.org.models import District, Role, School
+from hub.org.models import District, Person, Role, School
+from hub.programme import reference
 from hub.programme.indicators import ENTERED, INDICATORS, Evaluation, enter, roll_up
 from hub.programme.models import Application, Evidence, Status
 from hub.programme.overview import district_overview, region_overview, school_evaluations
@@ -41,11 +42,20 @@ from hub.service.pages.teacher import ID
 from hub.service.pages.uploads import FormUploadHandler
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+MIB = 1024 * 1024
+MAX_EVIDENCE_BYTES = 20 * MIB
 """A scanned certificate or an equipment list: a few megabytes; the form's own fields more."""
+FORM_MARGIN = MIB
+"""What a form adds around its file (boundaries, headers, the other fields)."""
+DRAIN_LIMIT = 5 * MAX_EVIDENCE_BYTES
+"""A body declared larger than the limit is still read (and dropped) up to this size, so
+that the school admin gets the page that names the limit rather than a cut connection;
+a larger one is cut off unread."""
 EVIDENCE_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".xlsx", ".docx")
 EVIDENCE_DIR = "programme-evidence"
 RANK = re.compile(r"rank_(.+)")
+CHART_BENCHMARK = round(reference.PERIODS_OF_PLAN * 100, 1)
+"""The charts' benchmark line: the periods indicator's reference value, in percent."""
 
 
 def _now() -> datetime:
@@ -57,7 +67,7 @@ class ProgrammePage(ReportPage):
 
     def render_programme(self, template: str, **context: object) -> None:
         self.render_page(template, pt=PROGRAMME_TEXTS[self.locale_name], indicators=INDICATORS,
-                         policy=self.policy, **context)
+                         policy=self.policy, chart_benchmark=CHART_BENCHMARK, **context)
 
     def school(self, session: Session, school_id: str) -> School:
         try:
@@ -94,7 +104,8 @@ class ProgrammePage(ReportPage):
 
 
 def _chart(evaluations: list[Evaluation]) -> list[list]:
-    """Bars of class-hours per student against the plan, in percent (benchmark 100)."""
+    """Bars of class-hours per student against the plan, in percent (benchmark line:
+    :data:`CHART_BENCHMARK`)."""
     return [[e.name, round((e.values.get("periods") or 0) * 100, 1)] for e in evaluations]
 
 
@@ -320,25 +331,67 @@ class EvaluationExportHandler(ProgrammePage):
         self.send_xlsx(body, f"evaluation-{key}")
 
 
-class EvidenceUploadHandler(FormUploadHandler):
-    """Evidence files: only the school's own admin uploads, checked before the body is read."""
+class EvidenceTooLarge(web.HTTPError):
+    """The evidence file is over :data:`MAX_EVIDENCE_BYTES`; nothing is stored."""
+
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+def _too_large_problem() -> FormProblem:
+    megabytes = MAX_EVIDENCE_BYTES // MIB
+    return FormProblem("evidence", f"佐证材料文件不能超过 {megabytes} MB，本次上传未保存",
+                       f"an evidence file may be at most {megabytes} MB; this upload was not "
+                       "saved")
+
+
+def _school_may_change_evidence(person: Person, school_id: str) -> bool:
+    """Only the school's own admin adds or removes its evidence files."""
+    return person.role == Role.SCHOOL_ADMIN and person.school_id == school_id
+
+
+class EvidenceUploadHandler(FormUploadHandler, ProgrammePage):
+    """Evidence files: only the school's own admin uploads, checked before the body is read;
+    a file over the limit is refused with a page that names the limit, and nothing kept."""
 
     def max_upload_bytes(self) -> int:
-        return MAX_EVIDENCE_BYTES
+        return MAX_EVIDENCE_BYTES + FORM_MARGIN
 
     def authorise_upload(self) -> None:
         school_id = self.path_args[0] if self.path_args else ""
-        if self.person.role != Role.SCHOOL_ADMIN or self.person.school_id != school_id:
+        if not _school_may_change_evidence(self.person, school_id):
             raise Forbidden("forbidden")
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        declared = self.request.headers.get("Content-Length", "")
+        if (self._finished or self.request.method != "POST" or self._refusal is not None
+                or not declared.isdigit() or int(declared) <= self.max_upload_bytes()):
+            return
+        self._refusal = EvidenceTooLarge()
+        if int(declared) <= DRAIN_LIMIT:
+            self.request.connection.set_max_body_size(int(declared))
+
+    def refuse_too_large(self, school_id: str) -> None:
+        self.set_status(413)
+        self.render_programme("programme_problem.html", problem=_too_large_problem(),
+                              back=f"{self.prefix}programme/schools/{school_id}/evaluation")
 
     @web.authenticated
     def post(self, school_id: str) -> None:
-        self.parse_form()
+        try:
+            self.parse_form()
+        except EvidenceTooLarge:
+            self.refuse_too_large(school_id)
+            return
         indicator = self.get_body_argument("indicator", "")
         files = self.request.files.get("evidence", [])
         if indicator not in {i.key for i in INDICATORS} or not files:
             raise web.HTTPError(400, "evidence")
         upload = files[0]
+        if len(upload.body) > MAX_EVIDENCE_BYTES:
+            self.refuse_too_large(school_id)
+            return
         name = Path(upload.filename.replace("\\", "/")).name[:200]
         if not name.lower().endswith(EVIDENCE_SUFFIXES) or not upload.body:
             raise web.HTTPError(400, "evidence type")
@@ -356,6 +409,30 @@ class EvidenceUploadHandler(FormUploadHandler):
             record(session, actor=self.person.username, action="programme.evidence",
                    school=school_id, source="programme",
                    detail={"indicator": indicator, "sha256": digest, "bytes": len(upload.body)})
+        self.redirect(f"{self.prefix}programme/schools/{school_id}/evaluation", status=303)
+
+
+class EvidenceDeleteHandler(ProgrammePage):
+    """The school's own admin removes one of its evidence files (audited); the stored bytes
+    go with the last row that names them (identical files are stored once)."""
+
+    @web.authenticated
+    def post(self, evidence_id: str) -> None:
+        with self.classroom.database.session() as session:
+            evidence = session.get(Evidence, int(evidence_id))
+            if evidence is None or not _school_may_change_evidence(self.person,
+                                                                   evidence.school_id):
+                raise Forbidden("forbidden")
+            school_id, digest = evidence.school_id, evidence.sha256
+            record(session, actor=self.person.username, action="programme.evidence_deleted",
+                   school=school_id, source="programme",
+                   detail={"indicator": evidence.indicator, "sha256": digest})
+            session.delete(evidence)
+            session.flush()
+            still_used = session.scalar(select(Evidence.id).where(Evidence.sha256 == digest)
+                                        .limit(1)) is not None
+        if not still_used:
+            (Path(self.classroom.data_dir) / EVIDENCE_DIR / digest).unlink(missing_ok=True)
         self.redirect(f"{self.prefix}programme/schools/{school_id}/evaluation", status=303)
 
 
@@ -391,4 +468,5 @@ def programme_routes(prefix: str) -> list[tuple[str, type]]:
         (f"{base}schools/{ID}/evidence", EvidenceUploadHandler),
         (f"{base}schools/{ID}/decision", DecisionHandler),
         (f"{base}evidence/([0-9]{{1,12}})", EvidenceHandler),
+        (f"{base}evidence/([0-9]{{1,12}})/delete", EvidenceDeleteHandler),
     ]
