@@ -48,7 +48,7 @@ from hub.reports.snapshot import refresh_region, stored_region
 from hub.service.pages.base import page_environment
 from hub.service.pages.programme_pages import CHART_BENCHMARK
 from hub.service.pages.programme_texts import PROGRAMME_TEXTS
-from hub.service.pages.reports_pages import comparison_rows, week_series
+from hub.service.pages.reports_pages import comparison_rows, report_charts, week_series
 from hub.service.pages.timefmt import localtime
 from tests.pages.generated_region import generate_region
 
@@ -113,11 +113,14 @@ def region_report_page(database: ServiceDatabase) -> str:
     the same cached environment."""
     with database.session() as session:
         report, computed_at = stored_region(session, POLICY)
+    rows = [("", s.school) for s in report.schools]
+    comparison = comparison_rows(report, TEXT)
     return render("report.html", columns=FIGURE_COLUMNS,
                   fmt=lambda c, f: formatted(c, f, POLICY), printable=False,
-                  title="生成区", rows=[("", s.school) for s in report.schools],
-                  total=report.region, rows_title="", rows_heading="",
-                  comparison=comparison_rows(report, TEXT), weeks=week_series(report),
+                  title="生成区", rows=rows, total=report.region, rows_title="",
+                  rows_heading="", comparison=comparison, weeks=week_series(report),
+                  row_charts=report_charts([(f.name, f) for _link, f in rows], POLICY),
+                  comparison_charts=report_charts(comparison, POLICY),
                   export_url="", computed_at=computed_at)
 
 
