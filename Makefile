@@ -16,7 +16,7 @@ TEST_WORKERS ?= 2
 APT_RUN := python3-venv python3-dev bubblewrap fonts-noto-cjk
 APT_TEST := docker.io docker-compose debootstrap chromium nftables
 
-.PHONY: run test bench system-run system-test venv proxy echarts oidc axe dockerd images lock lint k8s-tools
+.PHONY: run test bench system-run system-test venv proxy echarts oidc axe dockerd images lock lint k8s-tools lab-panel lab-panel-links
 
 run: venv proxy echarts
 	$(VENV)/bin/aiclass up --demo --data $(DATA) --port $(PORT)
@@ -43,7 +43,24 @@ $(VENV)/.installed: pyproject.toml $(wildcard extensions/*/pyproject.toml) | sys
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[hub,lab,explainers,test]' $(foreach ext,$(wildcard extensions/*/pyproject.toml),-e $(dir $(ext)))
+	$(MAKE) lab-panel-links
 	touch $@
+
+# 我的作业 (extensions/assignments): an editable install leaves out the wheel's data files, so
+# the venv's JupyterLab is pointed at the committed, prebuilt panel and its server side enabled,
+# as the wheel does in the student image.
+LAB_PANEL := extensions/assignments
+lab-panel-links:
+	mkdir -p $(VENV)/share/jupyter/labextensions/@aiclass $(VENV)/etc/jupyter/jupyter_server_config.d
+	ln -sfn $(CURDIR)/$(LAB_PANEL)/aiclass_assignments/labextension $(VENV)/share/jupyter/labextensions/@aiclass/assignments
+	install -m 644 $(LAB_PANEL)/jupyter-config/aiclass_assignments.json $(VENV)/etc/jupyter/jupyter_server_config.d/
+
+# Rebuild the panel's committed JavaScript after changing extensions/assignments/js (npm, at
+# the versions of its package-lock.json, against the venv's JupyterLab).
+lab-panel: venv | system-run
+	npm ci --silent --prefix $(LAB_PANEL)/js
+	cd $(LAB_PANEL)/js && node node_modules/@jupyterlab/builder/lib/build-labextension.js \
+		--core-path "$$($(CURDIR)/$(VENV)/bin/python -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')" .
 
 venv: $(VENV)/.installed
 

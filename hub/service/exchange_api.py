@@ -23,6 +23,7 @@ from grading.exchange.store import (
     check_assignment_id,
     check_idempotency_key,
 )
+from grading.gradebook.late_policy import LatePolicy
 from grading.gradebook.queue import check_queue_share, release_grade_on
 from hub.audit.events import submission_event
 from hub.auth.throttle import client_address
@@ -79,6 +80,17 @@ def submission_json(submission: Submission, store: ExchangeStore | None, *,
     }
 
 
+def submission_rules(max_submissions: int, submissions_per_minute: int) -> dict:
+    """The rules a student is shown before submitting (the "我的作业" panel): how late counts
+    and costs (the gradebook's :class:`LatePolicy`), and how often they may resubmit."""
+    policy = LatePolicy()
+    return {"max_submissions": max_submissions,
+            "submissions_per_minute": submissions_per_minute,
+            "grace_minutes": policy.grace_minutes,
+            "late_percent_per_day": policy.percent_per_day,
+            "late_cap_percent": policy.cap_percent}
+
+
 class InfoHandler(APIHandler):
     """Who the caller is in the organisation, and the upload limits."""
 
@@ -92,6 +104,8 @@ class InfoHandler(APIHandler):
                 "limits": {"max_submission_bytes": self.classroom.max_submission_bytes,
                            "max_file_bytes": self.classroom.max_file_bytes,
                            "max_files": self.classroom.max_files},
+                "rules": submission_rules(self.classroom.max_submissions,
+                                          self.classroom.submissions_per_minute),
             }
         self.write_json(body)
 
@@ -106,7 +120,9 @@ class AssignmentsHandler(APIHandler):
             fetched = store.fetched_versions(self.username)
             body = [
                 {**release_json(r, fetched.get((r.class_id, r.assignment_id))),
-                 "role": "student" if r.class_id in student else "teacher"}
+                 "role": "student" if r.class_id in student else "teacher",
+                 "own_due_at": iso(store.due_for(r.class_id, r.assignment_id, self.username, r))
+                 if r.class_id in student else None}
                 for r in store.current_releases(sorted(set(student) | set(teacher)))
             ]
         self.write_json({"assignments": body})
