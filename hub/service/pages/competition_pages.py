@@ -1,0 +1,94 @@
+"""The competition pages: the leaderboards with school and district rankings, and the
+winners' certificates, styled for print.
+
+Anyone on the roster who may see the competition (its region, or its district) sees its
+public board; the private board and the certificates appear at the deadline for
+everyone alike, admins included, so nobody can hint at the final order before it is
+final. The names shown are usernames (pseudonymous) and team names; the certificates
+add the winner's real name, as display data on a page, never in a URL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.competitions.leaderboard import board, private_visible, rankings, winners
+from hub.competitions.models import Competition, CompetitionFile, CompetitionTeam, TeamMember
+from hub.org.models import Person
+from hub.service.competition_api import COMPETITION, visible_to
+from hub.service.pages.base import Forbidden, PageHandler
+from hub.service.pages.competition_texts import COMPETITION_TEXTS
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class CompetitionPage(PageHandler):
+    def competition(self, session: Session, competition_id: str) -> Competition:
+        competition = session.get(Competition, competition_id)
+        if competition is None or not visible_to(session, self.person, competition):
+            raise Forbidden("forbidden")
+        return competition
+
+    def render_competition(self, template: str, **context: object) -> None:
+        self.render_page(template, ct=COMPETITION_TEXTS[self.locale_name], **context)
+
+
+class LeaderboardPage(CompetitionPage):
+    """GET: the public board (and the private one once closed) with both rankings."""
+
+    def get(self, competition_id: str) -> None:
+        moment = _now()
+        with self.classroom.database.session() as session:
+            competition = self.competition(session, competition_id)
+            public = board(session, competition, private=False, now=moment)
+            closed = private_visible(competition, moment)
+            private = board(session, competition, private=True, now=moment) if closed else []
+            files = session.scalars(select(CompetitionFile.name).where(
+                CompetitionFile.competition_id == competition_id)).all()
+            shown = private or public
+            self.render_competition(
+                "competition.html", competition=competition, public=public, private=private,
+                closed=closed, files=files, schools=rankings(shown, by_district=False),
+                districts=rankings(shown, by_district=True))
+
+
+class CertificatesPage(CompetitionPage):
+    """GET: one printable certificate per winner, after the deadline."""
+
+    def get(self, competition_id: str) -> None:
+        moment = _now()
+        with self.classroom.database.session() as session:
+            competition = self.competition(session, competition_id)
+            if not private_visible(competition, moment):
+                raise Forbidden("forbidden")
+            awarded = []
+            for row in winners(session, competition, moment):
+                awarded.append((row, self._names(session, competition, row.label)))
+            self.render_competition("competition_certificates.html", competition=competition,
+                                    awarded=awarded,
+                                    region=self.settings["region_name"])
+
+    @staticmethod
+    def _names(session: Session, competition: Competition, label: str) -> str:
+        """The display names behind a board's label: a student's, or a team's members'."""
+        person = session.get(Person, label)
+        if person is not None:
+            return person.display_name
+        team = session.scalar(select(CompetitionTeam).where(
+            CompetitionTeam.competition_id == competition.id, CompetitionTeam.name == label))
+        if team is None:
+            return label
+        members = session.scalars(
+            select(Person.display_name).join(TeamMember, TeamMember.username == Person.username)
+            .where(TeamMember.team_id == team.id).order_by(Person.username)).all()
+        return f"{label}（{'、'.join(members)}）"
+
+
+def competition_page_routes(prefix: str) -> list[tuple[str, type]]:
+    return [(f"{prefix}competitions/{COMPETITION}", LeaderboardPage),
+            (f"{prefix}competitions/{COMPETITION}/certificates", CertificatesPage)]
