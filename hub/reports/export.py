@@ -2,7 +2,10 @@
 
 Rates are stored as numbers with a percent format, so that the evaluation office can
 compute with them in Excel/WPS; headings carry both languages. School and class names
-come from rosters: the cells of those sheets go through :func:`spreadsheet_safe`.
+come from rosters: the cells of those sheets go through :func:`spreadsheet_safe`. The
+workbook is streamed (write-only: each cell's format is set as the row is written, no
+cell objects kept), which makes the region's export of 500 schools and their thousands
+of classes several times faster.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from dataclasses import dataclass
 from io import BytesIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
 
 from grading.gradebook.export import spreadsheet_safe
 from hub.reports.columns import FIGURE_COLUMNS
@@ -28,22 +31,38 @@ def _figure_cells(figures: Figures, policy: ReportPolicy) -> list:
     return [column.value(figures, policy) for column in FIGURE_COLUMNS]
 
 
-def _sheet(workbook: Workbook, title: str, headings: list[str], rows: list[list]) -> Worksheet:
+NUMBER_FORMATS = {"rate": "0%", "hours": "0.0"}
+
+
+def _sheet(workbook: Workbook, title: str, headings: list[str], rows: list[list],
+           formats: dict[int, str] | None = None, freeze: str = "B2") -> None:
+    """One sheet, streamed: bold headings, then the rows; ``formats`` maps a 0-based
+    column to its number format (by default the figure columns', which come last)."""
     sheet = workbook.create_sheet(title)
-    sheet.append([spreadsheet_safe(heading) for heading in headings])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    sheet.freeze_panes = freeze
+    if formats is None:
+        first_figure = len(headings) - len(FIGURE_COLUMNS)
+        formats = {first_figure + offset: NUMBER_FORMATS[column.kind]
+                   for offset, column in enumerate(FIGURE_COLUMNS)
+                   if column.kind in NUMBER_FORMATS}
+    bold = Font(bold=True)
+
+    def heading(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=spreadsheet_safe(text))
+        cell.font = bold
+        return cell
+
+    def value(index: int, value: object) -> object:
+        number_format = formats.get(index)
+        if number_format is None or value is None:
+            return spreadsheet_safe(value)
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = number_format
+        return cell
+
+    sheet.append([heading(h) for h in headings])
     for row in rows:
-        sheet.append([spreadsheet_safe(value) for value in row])
-    first_figure = len(headings) - len(FIGURE_COLUMNS) + 1
-    for offset, column in enumerate(FIGURE_COLUMNS):
-        if column.kind in ("rate", "hours"):
-            number_format = "0%" if column.kind == "rate" else "0.0"
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=first_figure + offset,
-                                           max_col=first_figure + offset):
-                cell.number_format = number_format
-    sheet.freeze_panes = "B2"
-    return sheet
+        sheet.append([value(index, cell) for index, cell in enumerate(row)])
 
 
 @dataclass(frozen=True)
@@ -68,19 +87,11 @@ DISTRICT_RATES = (6, 7, 8)
 
 
 def _district_sheet(workbook: Workbook, districts: Sequence[DistrictRow]) -> None:
-    sheet = workbook.create_sheet("区县 Districts")
-    sheet.append([spreadsheet_safe(heading) for heading in DISTRICT_HEADINGS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in districts:
-        f = row.figures
-        sheet.append([spreadsheet_safe(f.key), spreadsheet_safe(f.name), row.schools,
-                      row.experimental_schools, f.students, f.active_students, f.active_rate,
-                      f.submission_rate, f.average_score, row.teachers_trained])
-    for column in DISTRICT_RATES:
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
-            cell.number_format = "0%"
-    sheet.freeze_panes = "C2"
+    _sheet(workbook, "区县 Districts", DISTRICT_HEADINGS,
+           [[row.figures.key, row.figures.name, row.schools, row.experimental_schools,
+             row.figures.students, row.figures.active_students, row.figures.active_rate,
+             row.figures.submission_rate, row.figures.average_score, row.teachers_trained]
+            for row in districts], dict.fromkeys(DISTRICT_RATES, "0%"), freeze="C2")
 
 
 def region_workbook(report: RegionReport, districts: Sequence[DistrictRow] = ()) -> bytes:
@@ -88,8 +99,7 @@ def region_workbook(report: RegionReport, districts: Sequence[DistrictRow] = ())
     the weekly one only when the report has weeks (a district's cut has none)."""
     policy = report.policy
     figure_headings = [f"{c.zh} {c.en}" for c in FIGURE_COLUMNS]
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     if districts:
         _district_sheet(workbook, districts)
     _sheet(workbook, "学校 Schools",
