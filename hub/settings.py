@@ -218,6 +218,9 @@ class DemoSettings:
                                       "when the database is empty")
     students: int = setting(40, "演示学生人数 / number of demo students", minimum=1,
                             maximum=2000)
+    activity: bool = setting(True, "本地模式下为演示区域生成几周的教学活动（小学、作业、真实评分、"
+                             "反馈）/ in local mode, seed the demo region with a few weeks of "
+                             "teaching (a primary school, assignments, real grading, feedback)")
 
 
 def _memory_size(value: str) -> str | None:

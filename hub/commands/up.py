@@ -10,13 +10,21 @@ import argparse
 import os
 import shutil
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.commands import UsageError, add_data_dir
 from hub.db import ServiceDatabase
-from hub.org.demo import ACCOUNTS_FILE_NAME, seed_demo_region, write_accounts_file
+from hub.org.demo import (
+    ACCOUNTS_FILE_NAME,
+    DemoAccount,
+    seed_demo_region,
+    write_accounts_file,
+)
+from hub.org.demo_activity import seed_demo_activity
 from hub.org.first_admin import FIRST_ADMIN_USERNAME, create_first_admin
-from hub.org.models import Person
+from hub.org.models import Person, Role
 from hub.ports import check_ports_free
 from hub.settings import (
     SETTINGS_FILE_NAME,
@@ -29,6 +37,9 @@ from hub.settings import (
 from hub.upgrade import upgrade_databases
 
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "jupyterhub_config.py"
+ROLE_NAMES = {Role.STUDENT: "学生 / student", Role.TEACHER: "教师 / teacher",
+              Role.SCHOOL_ADMIN: "学校管理员 / school admin",
+              Role.REGION_ADMIN: "区域管理员 / region admin"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,17 +76,50 @@ def prepare_data_dir(data_dir: Path) -> None:
         settings_file.write_text(default_settings_text(), encoding="utf-8")
 
 
-def seed_demo(settings: Settings, database: ServiceDatabase, forced: bool) -> Path | None:
-    """Seed the demo region when asked, or on first run; return the accounts file."""
+def seed_demo(settings: Settings, database: ServiceDatabase, forced: bool
+              ) -> tuple[Path | None, list[DemoAccount]]:
+    """Seed the demo region when asked, or on first run; return the accounts file and the
+    accounts to print for a visitor (none unless the region was seeded just now).
+
+    Only a new region gets its weeks of activity (``[demo] activity``, local mode), so a
+    restart never seeds anything twice. Docker mode leaves it out: its real grading would
+    need the student image's containers before the hub is up.
+    """
     with database.session() as session:
         first_run = session.query(Person).first() is None
         if not (forced or (first_run and settings.demo.seed_on_first_run)):
-            return None
+            return None, []
         accounts = seed_demo_region(session, settings.demo.students)
     path = settings.data_dir / ACCOUNTS_FILE_NAME
-    if accounts is not None:
-        write_accounts_file(path, accounts)
-    return path
+    if accounts is None:
+        return path, []
+    showcase: list[DemoAccount] = []
+    if settings.demo.activity and settings.hub.mode == "local":
+        started = time.monotonic()
+        activity = seed_demo_activity(database, settings.data_dir, accounts,
+                                      datetime.now(UTC).replace(tzinfo=None))
+        accounts += activity.accounts
+        showcase = activity.showcase
+        print(f"演示区域已生成 {activity.releases} 次作业发布、{activity.generated} 份已评分提交"
+              f"（{activity.late} 份迟交，{activity.resubmitted} 份重交）、{activity.feedback} 份"
+              f"反馈，{activity.queued_for_grading} 份正在由评分程序评分 / demo region seeded "
+              f"with {activity.releases} releases, {activity.generated} graded submissions "
+              f"({activity.late} late, {activity.resubmitted} resubmitted), "
+              f"{activity.feedback} feedbacks, {activity.queued_for_grading} being graded by "
+              f"the grader ({time.monotonic() - started:.0f} s)")
+    write_accounts_file(path, accounts)
+    return path, showcase
+
+
+def print_showcase(accounts: list[DemoAccount]) -> None:
+    """The accounts a visitor may try, one per role, with their initial passwords."""
+    if not accounts:
+        return
+    print("可以登录的演示账号（首次登录须修改密码）/ demo accounts to sign in as (change the "
+          "password at the first sign-in):")
+    for account in accounts:
+        role = ROLE_NAMES.get(account.role, account.role)
+        print(f"  {role:<28} {account.username:<12} {account.password}")
 
 
 def find_proxy() -> str | None:
@@ -111,13 +155,14 @@ def run(args: argparse.Namespace) -> int:
     if upgraded is not None:
         print(f"已备份后升级数据库 / databases upgraded after a backup: {upgraded.set_dir}")
     database = ServiceDatabase(settings.database_url)
-    accounts = seed_demo(settings, database, args.demo)
+    accounts, showcase = seed_demo(settings, database, args.demo)
     with database.session() as session:
         first_admin_password = create_first_admin(session)
     database.engine.dispose()
     print(f"AI 课堂 / aiclass: {settings.public_url}  (模式 / mode: {settings.hub.mode})")
     if accounts is not None:
         print(f"演示账号 / demo accounts: {accounts}")
+        print_showcase(showcase)
     if first_admin_password is not None:
         print(f"区域管理员 / region admin: {FIRST_ADMIN_USERNAME}  初始密码 / initial password: "
               f"{first_admin_password}  （仅显示这一次，首次登录须修改 / shown this once, to be "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -73,28 +73,41 @@ def seed_demo_region(session: Session, students: int = 40) -> list[DemoAccount] 
         session.add(SchoolClass(id=class_id, school_id=school_id, name=name,
                                 school_year=SCHOOL_YEAR, grade=grade))
     session.flush()
-    accounts: list[DemoAccount] = []
-
-    def add_person(prefix: str, role: Role, school_id: str | None,
-                   class_ids: list[str]) -> None:
-        username = _pseudonym(rng, prefix, taken)
-        session.add(Person(username=username, display_name=_chinese_name(rng), role=role,
-                           school_id=school_id))
-        for class_id in class_ids:
-            enrolled_as = Role.TEACHER if role == Role.TEACHER else Role.STUDENT
-            session.add(Enrollment(class_id=class_id, username=username, role=enrolled_as))
-        session.flush()
-        password = set_initial_password(session, username)
-        accounts.append(DemoAccount(username, password, role, school_id or "",
-                                    ";".join(class_ids)))
-
-    add_person("adm-", Role.REGION_ADMIN, None, [])
+    people = DemoPeople(session, rng, taken)
+    people.add("adm-", Role.REGION_ADMIN, None, [])
     for school_id, class_ids in _TEACHERS:
-        add_person("tch-", Role.TEACHER, school_id, class_ids)
+        people.add("tch-", Role.TEACHER, school_id, class_ids)
     for index in range(students):
         class_id, school_id, _name, _grade = _CLASSES[index % len(_CLASSES)]
-        add_person("stu-", Role.STUDENT, school_id, [class_id])
-    return accounts
+        people.add("stu-", Role.STUDENT, school_id, [class_id])
+    return people.accounts
+
+
+@dataclass
+class DemoPeople:
+    """Adds demo people with pseudonymous usernames, invented display names and initial
+    passwords, remembering their accounts for ``demo-accounts.csv``."""
+
+    session: Session
+    rng: random.Random
+    taken: set[str]
+    accounts: list[DemoAccount] = field(default_factory=list)
+
+    def add(self, prefix: str, role: Role, school_id: str | None,
+            class_ids: list[str]) -> DemoAccount:
+        """One person, enrolled in ``class_ids`` (as a teacher if they are one)."""
+        username = _pseudonym(self.rng, prefix, self.taken)
+        self.session.add(Person(username=username, display_name=_chinese_name(self.rng),
+                                role=role, school_id=school_id))
+        for class_id in class_ids:
+            enrolled_as = Role.TEACHER if role == Role.TEACHER else Role.STUDENT
+            self.session.add(Enrollment(class_id=class_id, username=username,
+                                        role=enrolled_as))
+        self.session.flush()
+        password = set_initial_password(self.session, username)
+        account = DemoAccount(username, password, role, school_id or "", ";".join(class_ids))
+        self.accounts.append(account)
+        return account
 
 
 def write_accounts_file(path: Path, accounts: list[DemoAccount]) -> None:
