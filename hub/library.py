@@ -54,6 +54,9 @@ class Assignment:
     gpu: bool
     time_budget_s: int
     folder: Path
+    hours: float = 0.0
+    """Training hours (学时) a teacher earns by completing a teacher-track course; 0 for the
+    pupils' lessons, which count class periods instead."""
 
     @property
     def notebooks(self) -> list[Path]:
@@ -72,7 +75,7 @@ class Assignment:
             "module_zh": self.module_zh, "module_en": self.module_en,
             "periods": self.periods, "objectives": list(self.objectives),
             "datasets": list(self.datasets), "explainers": list(self.explainers),
-            "gpu": self.gpu, "time_budget_s": self.time_budget_s,
+            "gpu": self.gpu, "time_budget_s": self.time_budget_s, "hours": self.hours,
             "notebooks": [path.name for path in self.notebooks],
         }
 
@@ -93,6 +96,21 @@ def _string_list(data: dict, key: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _fail(path, key, "必须是字符串列表", "must be a list of strings")
     return tuple(value)
+
+
+def _hours(data: dict, band: str, path: Path) -> float:
+    """A teacher-track course declares the training hours it is worth (continuing-education
+    credit is counted from them, so a missing or odd figure must stop the library); a
+    pupils' lesson declares none."""
+    hours = data.get("hours")
+    if band != "teacher":
+        if hours is not None:
+            raise _fail(path, "hours", "只用于教师研修课程", "is for teacher-training courses only")
+        return 0.0
+    if type(hours) not in (int, float) or not 0.5 <= hours <= 40 or (hours * 2) % 1:
+        raise _fail(path, "hours", "必须是 0.5 到 40 之间、以 0.5 为单位的学时数",
+                    "must be training hours from 0.5 to 40 in steps of 0.5")
+    return float(hours)
 
 
 def parse_assignment(path: Path, known_explainers: Iterable[str] | None = None) -> Assignment:
@@ -137,6 +155,7 @@ def parse_assignment(path: Path, known_explainers: Iterable[str] | None = None) 
     if type(budget) is not int or not 1 <= budget <= 120:
         raise _fail(path, "time_budget_s", "必须是 1 到 120 之间的整数（秒）",
                     "must be an integer from 1 to 120 (seconds)")
+    hours = _hours(data, band, path)
     if not lists["objectives"]:
         raise _fail(path, "objectives", "至少要有一条学习目标", "needs at least one objective")
     if known_explainers is not None:
@@ -147,7 +166,7 @@ def parse_assignment(path: Path, known_explainers: Iterable[str] | None = None) 
     if not list(path.parent.glob("*.ipynb")):
         raise LibraryError(f"{path.parent}: 没有笔记本 / no notebooks beside assignment.toml")
     return Assignment(grades=tuple(grades), periods=periods, gpu=gpu, time_budget_s=budget,
-                      folder=path.parent, **fields, **lists)
+                      folder=path.parent, hours=hours, **fields, **lists)
 
 
 def load_library(root: Path | str = DEFAULT_ROOT,

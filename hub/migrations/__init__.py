@@ -26,6 +26,7 @@ from hub.org.models import OrgBase
 from hub.programme import models as _programme_tables  # noqa: F401 - they join OrgBase's
 from hub.reports.tables import ReportsBase
 from hub.shared_library import models as _library_tables  # noqa: F401 - they join OrgBase's
+from hub.training import models as _training_tables  # noqa: F401 - they join OrgBase's
 
 MIGRATIONS_DIR = Path(__file__).parent
 VERSION_TABLE = "org_alembic_version"

@@ -19,6 +19,7 @@ from hub.service.pages.reports_pages import report_routes
 from hub.service.pages.shared_library_pages import shared_library_routes
 from hub.service.pages.teacher import teacher_routes
 from hub.service.pages.timefmt import localtime
+from hub.service.pages.training_pages import training_routes
 from hub.settings import Settings
 
 
@@ -34,6 +35,7 @@ def page_routes(prefix: str) -> list[tuple]:
         *privacy_routes(prefix),
         *audit_routes(prefix),
         *programme_routes(prefix),
+        *training_routes(prefix),
         *shared_library_routes(prefix),
     ]
 
