@@ -267,6 +267,14 @@ def test_region_admin_pages(hub: RunningHub, chromium: Browser) -> None:
         walk.open("region")
         assert ("城乡与学段对比" if zh else "Urban") in page.inner_text("main")
         assert page.locator("#comparison-hours-chart canvas").count() == 1
+        benchmark, axis_top = page.evaluate("""() => {
+            const element = document.getElementById("comparison-hours-chart");
+            const chart = echarts.getInstanceByDom(element);
+            const axis = chart.getModel().getComponent("yAxis").axis;
+            return [chart.getOption().series[0].markLine.data[0].yAxis,
+                    axis.scale.getExtent()[1]];
+        }""")
+        assert benchmark > 0 and axis_top >= benchmark  # the benchmark line is in view
         tip = tooltip_after_hover(page, "comparison-rates-chart")
         assert ("提交率" if zh else "submission rate") in tip, tip
         assert "%" in tip, tip

@@ -20,16 +20,19 @@ function groupOption(element, series) {
   // Bars per row (school, stage, urban/rural), several figures each, the benchmark as a line.
   const names = JSON.parse(element.dataset.names);
   const percent = element.dataset.unit === "%";
+  // The axis reaches the benchmark, so the line is drawn even when every bar is far below it.
+  const benchmark = element.dataset.benchmark === undefined ? null : Number(element.dataset.benchmark);
   return {
     tooltip: {trigger: "axis", valueFormatter: (v) => (percent ? `${v}%` : v)},
     legend: {}, grid: {containLabel: true},
     xAxis: {type: "category", data: series.map((row) => row[0]), axisLabel: {interval: 0, rotate: series.length > 6 ? 30 : 0}},
-    yAxis: {type: "value", axisLabel: {formatter: percent ? "{value}%" : "{value}"}},
+    yAxis: {type: "value", axisLabel: {formatter: percent ? "{value}%" : "{value}"},
+            max: benchmark === null ? undefined : (extent) => Math.max(extent.max, benchmark)},
     series: names.map((name, index) => ({
       name, type: "bar", data: series.map((row) => row[index + 1]),
-      markLine: index || element.dataset.benchmark === undefined ? undefined : {
+      markLine: index || benchmark === null ? undefined : {
         symbol: "none", label: {formatter: element.dataset.benchmarkLabel},
-        data: [{yAxis: Number(element.dataset.benchmark)}]},
+        data: [{yAxis: benchmark}]},
     })),
   };
 }
