@@ -142,7 +142,7 @@ def fairness_run(workers: int, honest: int, flood: int, honest_seconds: float,
     from grading.exchange.store import utcnow
     from grading.gradebook.models import GradingJob
     from grading.gradebook.queue import QueuePolicy, claim, finish, preempt, preemptible
-    from hub.service.grading_workers import IDLE_SECONDS
+    from hub.service.grading_process import IDLE_SECONDS
 
     with tempfile.TemporaryDirectory(prefix="bench-fairness-") as tmp:
         engine = create_engine(f"sqlite:///{tmp}/queue.sqlite", connect_args={"timeout": 60})

@@ -27,18 +27,22 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """Have the kernel send this process SIGTERM when the process that started it dies.
+def die_with_parent(signum: signal.Signals = signal.SIGTERM) -> None:
+    """Have the kernel send this process ``signum`` when the process that started it dies.
 
+    SIGTERM takes a service's prompt stop path; a grading worker, whose job the next
+    service puts back in the queue anyway, is sent SIGKILL (:mod:`hub.service.grading_process`).
+    The kernel signals when the parent's *thread* that forked us ends: the service starts
+    its children from its event loop's thread, which lives as long as it does.
     Checked once more after asking: a parent that died just before is not signalled for.
     """
     parent = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+    if libc.prctl(PR_SET_PDEATHSIG, signum) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
     if os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
 
 
 def _exit_at_once(_signum: int, _frame: FrameType | None) -> None:

@@ -29,9 +29,11 @@ from hub.process_lifetime import die_with_parent, stop_signal
 from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
 from hub.service.classroom import Classroom
+from hub.service.competition_api import competition_routes
 from hub.service.exchange_api import exchange_routes
 from hub.service.grading_api import grading_routes
 from hub.service.grading_workers import (
+    WorkerProcess,
     requeue_abandoned,
     start_grading_workers,
     stop_grading_workers,
@@ -74,7 +76,8 @@ def make_app(classroom: Classroom, prefix: str = DEFAULT_PREFIX,
     """The Tornado application serving the service under ``prefix``."""
     settings = settings or settings_from_environment()
     return ClassroomApplication(exchange_routes(prefix) + grading_routes(prefix)
-                                + page_routes(prefix) + monitoring_routes(prefix, classroom),
+                                + competition_routes(prefix) + page_routes(prefix)
+                                + monitoring_routes(prefix, classroom),
                                 classroom=classroom,
                                 **page_settings(prefix, settings))
 
@@ -109,7 +112,8 @@ async def serve(settings: Settings, port: int, ip: str) -> None:
                                     sandbox=GRADING_SANDBOX.get(settings.hub.mode, "local"),
                                     image=image_reference("student",
                                                           settings.docker.registry_prefix),
-                                    fair_share_seconds=settings.service.grading_fair_share_seconds)
+                                    fair_share_seconds=settings.service.grading_fair_share_seconds,
+                                    log_format=settings.service.log_format)
     # What start-up made (mappers, routes, compiled schemas) lives as long as the process:
     # moved out of the collector's sight, so that the full collections a class fetching at
     # once triggers do not walk it (they held the event loop for tens of milliseconds).
@@ -120,12 +124,12 @@ async def serve(settings: Settings, port: int, ip: str) -> None:
     stop(server, classroom, workers)
 
 
-def stop(server: HTTPServer, classroom: Classroom, workers: list[asyncio.Task]) -> NoReturn:
-    """Stop listening, put the grading jobs back in the queue and leave the process.
+def stop(server: HTTPServer, classroom: Classroom, workers: list[WorkerProcess]) -> NoReturn:
+    """Stop listening, stop the grading workers, put their jobs back in the queue and leave.
 
-    It leaves with ``os._exit``: grading threads still in a sandbox are given up (their
-    jobs are queued again; bubblewrap boxes die with this process, and the next service's
-    sandbox backend removes containers left running), and a normal exit would wait for them.
+    It leaves with ``os._exit``, waiting for no thread: a worker still in a sandbox is
+    given up (its job is queued again; bubblewrap boxes die with their worker, and the next
+    sandbox backend removes containers left running).
     """
     server.stop()
     requeued = stop_grading_workers(classroom, workers)

@@ -1,10 +1,16 @@
-"""Grading workers inside the classroom service process, as asyncio tasks.
+"""The classroom service's grading workers, each in an OS process of its own.
 
-Each task hands :meth:`GradingWorker.run_once` to a thread (student code runs in
-the sandbox, not here) and sleeps when the queue is empty. No job waits out its lease
-because its service went away: a service that stops puts its workers' jobs back in the
-queue (:func:`stop_grading_workers`), and one that starts puts back those of an earlier
-service on this host whose process is gone, killed or crashed (:func:`requeue_abandoned`).
+Each worker is ``python -m hub.service.grading_process`` (:mod:`.grading_process`),
+niced, dying with the service; the service watches it from an asyncio task that counts
+what it reports in the service's metrics and starts it again should it die (its job goes
+back to the queue first, as one of the submission's attempts). Grading no longer shares
+the service's interpreter lock with the requests it answers.
+
+No job waits out its lease because its service went away: a service that stops puts its
+workers' jobs back in the queue (:func:`stop_grading_workers`), and one that starts puts
+back those of an earlier service on this host whose process is gone, killed or crashed
+(:func:`requeue_abandoned`). A worker is named after the service's pid and its slot,
+``host-pid-n``, so both find a service's jobs by its pid alone: its workers die with it.
 A worker on another host is left to its lease, which runs out without it.
 """
 
@@ -13,83 +19,131 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
+import signal
 import socket
+import sys
+import time
+from dataclasses import dataclass, field
 
-from grading.autograde.results import StudentResult
-from grading.gradebook.models import GradingJob
 from grading.gradebook.queue import QueuePolicy, requeue, running_owners
-from grading.gradebook.worker import GradingWorker
-from grading.sandbox.base import SandboxError
 from hub.service.classroom import Classroom
+from hub.service.grading_process import Report, WorkerConfig
 from hub.service.metrics import GRADING_JOBS, SANDBOX_FAILURES
 
 log = logging.getLogger("aiclass.classroom")
-#: How long an idle worker sleeps before it asks the queue again: what a submission to an
-#: idle queue waits at most before its grading starts. Two seconds were as long as
-#: grading a short notebook itself; an empty claim is one indexed query.
-IDLE_SECONDS = 0.5
+#: What a worker's reports count, by the report's ``counter``.
+COUNTERS = {"grading_jobs": GRADING_JOBS, "sandbox_failures": SANDBOX_FAILURES}
+#: How long a stopping service waits for its workers to leave (they remove their
+#: temporary folders and sandboxes) before it kills them.
+STOP_SECONDS = 2.0
+#: Pause before a worker that died is started again, so that one that cannot start
+#: (a broken database URL) is not restarted in a tight loop.
+RESTART_SECONDS = 1.0
+#: The hub's credentials stay with the service: a worker never calls the hub.
+WITHHELD_ENVIRONMENT = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
 
 
-OUTCOMES = {"done": "done", "failed": "failed", "queued": "preempted"}
-"""A graded job's state afterwards, as its outcome: back in the queue means given up to
-others (pre-empted, or the service stopping); held by another worker, the lease was lost."""
+@dataclass
+class WorkerProcess:
+    """One worker slot: the process running in it now, and the task that watches it."""
+
+    config: WorkerConfig
+    classroom: Classroom
+    process: asyncio.subprocess.Process | None = None
+    pidfd: int | None = None
+    stopping: bool = False
+    watcher: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    async def start(self) -> None:
+        """Start the process and hand it its configuration."""
+        environment = {key: value for key, value in os.environ.items()
+                       if key not in WITHHELD_ENVIRONMENT}
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hub.service.grading_process", env=environment,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        self.pidfd = os.pidfd_open(self.process.pid)
+        self.process.stdin.write((self.config.to_json() + "\n").encode())
+        await self.process.stdin.drain()
+        self.process.stdin.close()
+        log.info("grading worker %s started (pid %d)", self.config.name, self.process.pid)
+
+    async def watch(self) -> None:
+        """Count its reports until it exits; unless stopping, requeue its job and restart."""
+        while True:
+            await self.start()
+            async for line in self.process.stdout:
+                add_report(line.decode(), self)
+            returncode = await self.process.wait()
+            self.close_pidfd()
+            if self.stopping:
+                return
+            log.error("grading worker %s (pid %d) exited with %s; its job goes back to "
+                      "the queue", self.config.name, self.process.pid, returncode)
+            await asyncio.get_running_loop().run_in_executor(
+                None, requeue_owned, self.classroom, {self.config.name}, True)
+            await asyncio.sleep(RESTART_SECONDS)
+
+    def signal(self, signum: signal.Signals) -> None:
+        """Signal the process, by pidfd: never another process that got its pid since."""
+        if self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signum)
+            except ProcessLookupError:
+                pass
+
+    def exited(self, timeout: float) -> bool:
+        """Whether the process has exited, waiting up to ``timeout`` seconds."""
+        if self.pidfd is None:
+            return True
+        readable, _, _ = select.select([self.pidfd], [], [], max(timeout, 0))
+        return bool(readable)
+
+    def close_pidfd(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
 
 
-class MeteredGradingWorker(GradingWorker):
-    """A grading worker that counts its jobs by outcome and its sandbox failures.
-
-    ``grading/`` knows nothing of the service or its metrics, so the counting wraps the
-    worker's two steps here: a sandbox failure is seen as it leaves :meth:`grade` (the
-    worker turns it into a failed job), the outcome by reading back the finished job's
-    state, one primary-key read after seconds of grading.
-    """
-
-    def run_once(self) -> int | None:
-        job_id = super().run_once()
-        if job_id is not None:
-            with self.sessions() as session:
-                state = session.get(GradingJob, job_id).state
-            GRADING_JOBS.labels(OUTCOMES.get(state, "lease_lost")).inc()
-        return job_id
-
-    def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
-              submission_manifest: list[dict]) -> StudentResult:
-        try:
-            return super().grade(assignment_id, username, source_manifest, submission_manifest)
-        except SandboxError:
-            if self.backend().halted_for is None:  # not its own worker giving the job up
-                SANDBOX_FAILURES.labels(self.sandbox).inc()
-            raise
-
-
-async def work(worker: GradingWorker) -> None:
-    """Grade jobs until cancelled; an unexpected error is logged and the loop goes on."""
-    loop = asyncio.get_running_loop()
-    while True:
-        try:
-            job = await loop.run_in_executor(None, worker.run_once)
-        except Exception:
-            log.exception("grading worker %s", worker.name)
-            job = None
-        if job is None:
-            await asyncio.sleep(IDLE_SECONDS)
+def add_report(line: str, worker: WorkerProcess) -> None:
+    """Add one report of ``worker`` to the service's metrics; a malformed one is logged."""
+    try:
+        report = Report.from_line(line)
+        counter = COUNTERS[report.counter]
+    except (ValueError, TypeError, KeyError):
+        log.warning("grading worker %s: unreadable report %r", worker.config.name, line[:200])
+        return
+    counter.labels(report.label).inc()
+    if report.job is not None:
+        log.info("grading job %d: %s (worker %s, pid %s)", report.job, report.label,
+                 worker.config.name, worker.pid)
 
 
 def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "local",
                           image: str | None = None,
-                          fair_share_seconds: float = QueuePolicy.fair_share_seconds
-                          ) -> list[asyncio.Task]:
-    """Start ``count`` workers on the service's database and content store.
+                          fair_share_seconds: float = QueuePolicy.fair_share_seconds,
+                          log_format: str = "text") -> list[WorkerProcess]:
+    """Start ``count`` worker processes on the service's database and content store.
 
-    ``sandbox`` is named, never guessed: local mode grades in bubblewrap even on a host
-    where a Docker engine and the student image happen to exist; docker mode in containers
-    of ``image`` (the student image, under the center's registry prefix).
+    Called on the event loop's thread, which lives as long as the service: a worker dies
+    when the thread that started it ends (``PR_SET_PDEATHSIG``). ``sandbox`` is named,
+    never guessed: local mode grades in bubblewrap even on a host where a Docker engine and
+    the student image happen to exist; docker mode in containers of ``image`` (the student
+    image, under the center's registry prefix).
     """
     prefix = _own_prefix(os.getpid())
-    return [asyncio.get_running_loop().create_task(work(MeteredGradingWorker(
-        classroom.session, classroom.content, f"{prefix}{n}", sandbox=sandbox, image=image,
-        policy=QueuePolicy(fair_share_seconds=fair_share_seconds))))
-        for n in range(count)]
+    loop = asyncio.get_running_loop()
+    workers = [WorkerProcess(WorkerConfig(
+        name=f"{prefix}{n}", database_url=classroom.database_url, data_dir=classroom.data_dir,
+        sandbox=sandbox, image=image, fair_share_seconds=fair_share_seconds,
+        log_format=log_format), classroom) for n in range(count)]
+    for worker in workers:
+        worker.watcher = loop.create_task(worker.watch())
+    return workers
 
 
 def _own_prefix(pid: int) -> str:
@@ -117,6 +171,12 @@ def _abandoned_here(owner: str) -> bool:
     return False
 
 
+def requeue_owned(classroom: Classroom, owners: set[str], counts_as_attempt: bool) -> int:
+    """Put the jobs ``owners`` hold back in the queue; how many there were."""
+    with classroom.session() as session:
+        return requeue(session, owners, counts_as_attempt=counts_as_attempt)
+
+
 def requeue_abandoned(classroom: Classroom) -> int:
     """Before the workers start: put back the jobs that dead services of this host held."""
     with classroom.session() as session:
@@ -127,15 +187,26 @@ def requeue_abandoned(classroom: Classroom) -> int:
     return count
 
 
-def stop_grading_workers(classroom: Classroom, workers: list[asyncio.Task]) -> int:
+def stop_grading_workers(classroom: Classroom, workers: list[WorkerProcess]) -> int:
     """Stop the workers and put the jobs they hold back in the queue; how many there were.
 
     A job being graded is given up rather than waited for (a sandbox may run for minutes
-    while the hub waits ten seconds): the next worker grades it from the start, and this
-    one, should it finish first, writes nothing, since it no longer holds the job.
+    while the hub waits ten seconds): each worker is asked to leave (SIGTERM), and killed
+    after :data:`STOP_SECONDS`; the next worker grades its job from the start. The jobs
+    are requeued once the workers are gone, so none of them can still write a result.
     """
-    for task in workers:
-        task.cancel()
+    for worker in workers:
+        worker.stopping = True
+        if worker.watcher is not None:
+            worker.watcher.cancel()
+        worker.signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    for worker in workers:
+        if not worker.exited(deadline - time.monotonic()):
+            log.warning("grading worker %s did not stop; killed", worker.config.name)
+            worker.signal(signal.SIGKILL)
+            worker.exited(STOP_SECONDS)
+        worker.close_pidfd()
     prefix = _own_prefix(os.getpid())
     with classroom.session() as session:
         owners = {owner for owner in running_owners(session) if owner.startswith(prefix)}

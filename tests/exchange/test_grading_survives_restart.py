@@ -139,3 +139,72 @@ def test_stopped_service_leaves_in_seconds_and_its_job_is_graded_once(classroom:
     (job,) = jobs_of(classroom.hub.data_dir, submission)
     assert job["state"] == "done" and job["attempts"] == 1, job
     assert graded_by(classroom.hub.data_dir, submission) == {job["id"]}
+
+
+def stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` from its third field (the state) on: [1] ppid, [16] nice."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def children_of() -> dict[int, list[int]]:
+    """Every live process's children, by parent pid."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = stat_fields(int(entry.name))
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def descendants(pid: int) -> set[int]:
+    tree, found, todo = children_of(), set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def grading_workers_of(service: int) -> list[int]:
+    return [pid for pid in children_of().get(service, [])
+            if b"hub.service.grading_process" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_grading_runs_in_a_niced_worker_process_that_dies_with_the_service(
+        classroom: Classroom, released: dict) -> None:
+    """Is the submission graded in a process of its own, niced, without the hub's token;
+    after a SIGKILL of the service, is that process (and its sandbox) gone at once, and
+    the job graded again by the next service's worker?"""
+    submission = submit_slow(classroom.hub.data_dir, classroom.student("graded by a worker"))
+    wait_until("the job did not start", lambda: running_one(classroom, [submission]), 120,
+               classroom)
+    service = service_pid(classroom.service_port)
+    (worker,) = grading_workers_of(service)
+    service_nice, worker_nice = int(stat_fields(service)[16]), int(stat_fields(worker)[16])
+    assert worker_nice == min(service_nice + 10, 19) > service_nice
+    environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    assert not any(entry.startswith(b"JUPYTERHUB_API_TOKEN=") for entry in environment)
+    sandboxes = wait_until("no sandbox under the worker", lambda: {
+        pid for pid in descendants(worker)
+        if b"bwrap" in Path(f"/proc/{pid}/cmdline").read_bytes()}, 60, classroom)
+    assert not sandboxes & set(children_of().get(service, [])), "the service ran a sandbox"
+    requeued_before = classroom.hub.log().count("grading jobs of a service that is gone")
+
+    os.kill(service, signal.SIGKILL)
+    wait_until("the worker or its sandbox outlived the service", lambda: all(
+        process_gone(pid) for pid in {worker, *sandboxes}), 10, classroom)
+    wait_for_service(classroom.teacher)
+    wait_until("grading did not finish", lambda: all_done(classroom, [submission]), 300,
+               classroom)
+    (job,) = jobs_of(classroom.hub.data_dir, submission)
+    assert job["state"] == "done" and job["attempts"] == 2, job
+    log = classroom.hub.log()
+    assert log.count("grading jobs of a service that is gone") == requeued_before + 1
+    new_service = service_pid(classroom.service_port)
+    (new_worker,) = grading_workers_of(new_service)
+    assert f"grading job {job['id']}: done (worker " in log
+    assert f"pid {new_worker})" in log.split(f"grading job {job['id']}: done", 1)[1][:200]
