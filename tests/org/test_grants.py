@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.org.grants import (
+    DISTRICT_CLAIMS,
     REGION_OPERATOR,
     SIGN_IN_CLAIMS,
     Authority,
@@ -87,3 +88,34 @@ def test_claims_and_everyone_else_change_no_role_and_no_school(grantor: Grantor)
         with pytest.raises(GrantRefused) as refused:
             check_grant(grantor, "stu-mine", before, after)
         assert refused.value.column == column
+
+
+DISTRICT_ADMIN_D1 = Standing("district_admin", None, "d1")
+
+
+@pytest.mark.parametrize("before", [None, Standing("district_admin", None, "d2"),
+                                    DISTRICT_ADMIN_D1])
+def test_district_claims_make_and_move_district_admins(before: Standing | None) -> None:
+    """May the SSO's district claim make a new district admin, or move one to another
+    district?"""
+    check_grant(DISTRICT_CLAIMS, "dadm-new", before, DISTRICT_ADMIN_D1)
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (TEACHER_S1, DISTRICT_ADMIN_D1),
+    (SCHOOL_ADMIN_S1, DISTRICT_ADMIN_D1),
+    (REGION_ADMIN, DISTRICT_ADMIN_D1),
+    (STUDENT_S1, DISTRICT_ADMIN_D1),
+    (None, REGION_ADMIN),
+    (None, SCHOOL_ADMIN_S1),
+    (DISTRICT_ADMIN_D1, REGION_ADMIN),
+    (None, Standing("district_admin", "s1", "d1")),
+    (None, Standing("district_admin", None, None)),
+])
+def test_district_claims_grant_nothing_else(before: Standing | None, after: Standing) -> None:
+    """Can a district claim raise or move anyone the roster gives another role, or grant
+    any role but a district's admin (with a district, of no school)?"""
+    with pytest.raises(GrantRefused) as refused:
+        check_grant(DISTRICT_CLAIMS, "someone", before, after)
+    assert refused.value.column == "role"
+    assert refused.value.zh and refused.value.zh != refused.value.en
