@@ -1,0 +1,280 @@
+"""Competitions against the real hub and service: a student enters (a model notebook, run in
+the bubblewrap sandbox; a predictions file) and is ranked; what a curious student tries
+against it is refused.
+
+The attacks are those of a 15-year-old with a token and a notebook: read the hidden labels
+through the API, the released files or a notebook that looks around inside the sandbox;
+peek at the private board before the deadline; send a score of their own; enter for
+another student or another school's team; enter after the deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from hub.competitions.digits import starter_notebook
+from tests.hub.hubprocess import RunningHub, running_hub
+from tests.org.orghub import aiclass, new_password
+from tests.pages.pagesession import PAGES, PagePerson, sign_in
+
+pytestmark = pytest.mark.integration
+
+CONTEST = "digits-i19c"
+HEADER = ("school,school_name,locality,stage,class,class_name,school_year,grade,username,"
+          "display_name,role,district,district_name\n")
+DISTRICTS = ("demo-s1,,,,,,,,sadm-c1,周建国,学校管理员,dist-a,甲区\n"
+             "demo-s2,,,,,,,,sadm-c2,李明,学校管理员,dist-b,乙县\n"
+             ",,,,,,,,dadm-c2,孙县长,区县管理员,dist-b,\n")
+
+
+@dataclass
+class Contest:
+    hub: RunningHub
+    region_admin: PagePerson
+    district_admin: PagePerson
+    teacher: PagePerson
+    """A teacher of demo-s1."""
+    alice: PagePerson
+    carol: PagePerson
+    dave: PagePerson
+    """Alice, Carol and Dave are students of demo-s1 (district 甲区), Bob of demo-s2 (乙县)."""
+    bob: PagePerson
+    tokens: dict[str, str]
+
+    def api(self, person: PagePerson, method: str, path: str,
+            body: object = None) -> requests.Response:
+        if person.username not in self.tokens:
+            self.tokens[person.username] = person.token()
+        return requests.request(
+            method, f"{self.hub.url}{PAGES}api/v1/competitions{path}", json=body, timeout=300,
+            headers={"Authorization": f"token {self.tokens[person.username]}"})
+
+    def answer_key(self) -> dict:
+        database = self.hub.data_dir / "aiclass.sqlite"
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            (key,) = connection.execute("SELECT answer_key FROM competitions WHERE id = ?",
+                                        (CONTEST,)).fetchone()
+        return json.loads(key)
+
+    def entry_count(self) -> int:
+        database = self.hub.data_dir / "aiclass.sqlite"
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            return connection.execute("SELECT count(*) FROM competition_entries").fetchone()[0]
+
+
+def csv_of(key: dict, label: str) -> str:
+    return "id,label\n" + "".join(f"{row_id},{label}\n" for row_id in key["ids"])
+
+
+def in_an_hour() -> str:
+    return (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def contest() -> Iterator[Contest]:
+    with running_hub("aiclass-i19c-", "[demo]\nstudents = 9\n") as hub:
+        roster = hub.data_dir.parent / "districts.csv"
+        roster.write_text(HEADER + DISTRICTS, encoding="utf-8")
+        created = aiclass(hub, "roster", "import", roster)
+        assert created.returncode == 0, created.stderr
+
+        def student(school: str, index: int) -> PagePerson:
+            return sign_in(hub, [a for a in hub.accounts
+                                 if a["role"] == "student" and a["school"] == school][index])
+
+        teacher = next(a for a in hub.accounts
+                       if a["role"] == "teacher" and a["school"] == "demo-s1")
+        district_admin = sign_in(hub, {"username": "dadm-c2",
+                                       "password": new_password(hub, "dadm-c2")})
+        contest = Contest(hub, sign_in(hub, hub.account("region_admin")), district_admin,
+                          sign_in(hub, teacher), student("demo-s1", 0), student("demo-s1", 1),
+                          student("demo-s1", 2), student("demo-s2", 0), {})
+        made = contest.api(contest.region_admin, "POST", "", {
+            "id": CONTEST, "title": "手写数字识别挑战赛", "sample": "digits",
+            "deadline": in_an_hour(), "daily_limit": 3, "winners": 2})
+        assert made.status_code == 201, made.text
+        yield contest
+
+
+def test_a_student_enters_and_is_ranked(contest: Contest) -> None:
+    """Is a model notebook run in the sandbox and ranked on the public board, with the
+    schools' and districts' rankings, on the API and on the page?"""
+    listed = contest.api(contest.alice, "GET", "").json()["competitions"]
+    assert [c["id"] for c in listed] == [CONTEST]
+    starter = contest.api(contest.alice, "GET", f"/{CONTEST}/files/starter.ipynb")
+    assert starter.status_code == 200 and "predictions.csv" in starter.text
+
+    entered = contest.api(contest.alice, "POST", f"/{CONTEST}/entries",
+                          {"notebook": json.loads(starter_notebook())})
+    assert entered.status_code == 201, entered.text
+    entry = entered.json()
+    assert entry["status"] == "scored", entry
+    assert entry["public_score"] > 0.9 and entry["private_score"] is None
+
+    low = contest.api(contest.bob, "POST", f"/{CONTEST}/entries",
+                      {"predictions": csv_of(contest.answer_key(), "0")})
+    assert low.status_code == 201, low.text
+    assert low.json()["public_score"] < 0.3
+
+    board = contest.api(contest.bob, "GET", f"/{CONTEST}/leaderboard").json()
+    assert [(r["rank"], r["name"]) for r in board["rows"]] == [
+        (1, contest.alice.username), (2, contest.bob.username)]
+    assert [s["rank"] for s in board["schools"]] == [1, 2]
+    assert [d["name"] for d in board["districts"]] == ["甲区", "乙县"]
+    only_b = contest.api(contest.bob, "GET", f"/{CONTEST}/leaderboard?district=dist-b").json()
+    assert [r["name"] for r in only_b["rows"]] == [contest.bob.username]
+
+    page = contest.bob.get(f"competitions/{CONTEST}")
+    assert page.status_code == 200
+    assert contest.alice.username in page.text and 'id="school-ranking"' in page.text
+    assert 'id="private-hidden"' in page.text and 'id="private-board"' not in page.text
+
+
+def test_the_hidden_labels_stay_hidden(contest: Contest) -> None:
+    """Can a student get at the labels through the API, the released files, or a notebook
+    that looks for the scorer's files, the service or the hub from inside the sandbox?"""
+    key = contest.answer_key()
+    labels = ",".join(key["labels"])
+    about = contest.api(contest.carol, "GET", f"/{CONTEST}")
+    assert about.json()["files"] == ["starter.ipynb", "test.csv", "train.csv"]
+    assert "answer" not in about.text
+    for name in about.json()["files"]:
+        released = contest.api(contest.carol, "GET", f"/{CONTEST}/files/{name}")
+        assert released.status_code == 200 and labels not in released.text
+    test_header = contest.api(contest.carol, "GET", f"/{CONTEST}/files/test.csv").text
+    assert test_header.splitlines()[0].split(",")[:2] == ["id", "p0"]
+    for probe in ("answer_key", "..%2Faiclass.sqlite", "answers.json"):
+        assert contest.api(contest.carol, "GET", f"/{CONTEST}/files/{probe}").status_code == 404
+
+    snoop = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],
+                        "execution_count": None, "source": f"""
+import os, glob, urllib.request
+found = []
+for path in [{str(contest.hub.data_dir / 'aiclass.sqlite')!r}, {str(contest.hub.data_dir)!r}]:
+    try:
+        open(path, 'rb').read(64) if os.path.isfile(path) else os.listdir(path)
+        found.append(path)
+    except Exception:
+        pass
+found += [name for name in os.environ if 'TOKEN' in name or 'JUPYTERHUB' in name]
+found += glob.glob('/tmp/**/*.sqlite', recursive=True) + glob.glob('/home/**/*.sqlite')
+try:
+    urllib.request.urlopen({contest.hub.url!r} + '/hub/login', timeout=3)
+    found.append('network')
+except Exception:
+    pass
+raise RuntimeError('FOUND:[' + ';'.join(found) + ']')
+"""}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    tried = contest.api(contest.carol, "POST", f"/{CONTEST}/entries", {"notebook": snoop})
+    assert tried.status_code == 201, tried.text
+    assert tried.json()["status"] == "failed"
+    assert "FOUND:[]" in tried.json()["error"], tried.json()["error"]
+
+
+def test_forged_foreign_and_peeking_requests_are_refused(contest: Contest) -> None:
+    """Are a forged score, an entry for someone else or another school's team, a bad file,
+    one entry too many, a peek at the private board and a student's admin call refused,
+    each changing nothing?"""
+    key = contest.answer_key()
+    before = contest.entry_count()
+    forged = contest.api(contest.dave, "POST", f"/{CONTEST}/entries",
+                         {"predictions": csv_of(key, "0"), "public_score": 1.0})
+    assert forged.status_code == 400 and "public_score" in forged.json()["message"]
+    for_alice = contest.api(contest.dave, "POST", f"/{CONTEST}/entries",
+                            {"predictions": csv_of(key, "0"), "username": contest.alice.username})
+    assert for_alice.status_code == 400
+    bad_row = csv_of(key, "1").replace(key["ids"][1], "t9999", 1)
+    refused = contest.api(contest.dave, "POST", f"/{CONTEST}/entries", {"predictions": bad_row})
+    assert refused.status_code == 400 and "第 3 行" in refused.json()["message"]
+    assert contest.entry_count() == before
+
+    foreign_team = contest.api(contest.teacher, "POST", f"/{CONTEST}/teams",
+                               {"name": "越界队", "members": [contest.bob.username]})
+    assert foreign_team.status_code == 403
+    mixed = contest.api(contest.teacher, "POST", f"/{CONTEST}/teams",
+                        {"name": "混合队",
+                         "members": [contest.dave.username, contest.bob.username]})
+    assert mixed.status_code == 400
+    by_student = contest.api(contest.carol, "POST", f"/{CONTEST}/teams",
+                             {"name": "自封队", "members": [contest.carol.username]})
+    assert by_student.status_code == 403
+    team = contest.api(contest.teacher, "POST", f"/{CONTEST}/teams",
+                       {"name": "星火队", "members": [contest.carol.username,
+                                                      contest.dave.username]})
+    assert team.status_code == 201, team.text
+    team_id = team.json()["id"]
+    as_team = contest.api(contest.dave, "POST", f"/{CONTEST}/entries",
+                          {"predictions": csv_of(key, "1"), "team": team_id})
+    assert as_team.status_code == 201
+    alone = contest.api(contest.dave, "POST", f"/{CONTEST}/entries",
+                        {"predictions": csv_of(key, "1")})
+    assert alone.status_code == 400
+    stolen = contest.api(contest.bob, "POST", f"/{CONTEST}/entries",
+                         {"predictions": csv_of(key, "1"), "team": team_id})
+    assert stolen.status_code == 403
+    names = [r["name"] for r in contest.api(contest.bob, "GET",
+                                            f"/{CONTEST}/leaderboard").json()["rows"]]
+    assert "星火队" in names and contest.dave.username not in names
+
+    for label in ("2", "3"):
+        assert contest.api(contest.bob, "POST", f"/{CONTEST}/entries",
+                           {"predictions": csv_of(key, label)}).status_code == 201
+    over = contest.api(contest.bob, "POST", f"/{CONTEST}/entries",
+                       {"predictions": csv_of(key, "4")})
+    assert over.status_code == 429 and "每天最多 3 次" in over.json()["message"]
+    assert len(contest.api(contest.bob, "GET", f"/{CONTEST}/entries").json()["entries"]) == 3
+
+    assert contest.api(contest.bob, "GET",
+                       f"/{CONTEST}/leaderboard?board=private").status_code == 403
+    assert contest.api(contest.region_admin, "GET",
+                       f"/{CONTEST}/leaderboard?board=private").status_code == 403
+    assert contest.bob.get(f"competitions/{CONTEST}/certificates").status_code == 403
+    assert all(e["private_score"] is None for e in contest.api(
+        contest.bob, "GET", f"/{CONTEST}/entries").json()["entries"])
+
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    for person in (contest.bob, contest.teacher, contest.district_admin):
+        moved = contest.api(person, "PATCH", f"/{CONTEST}", {"deadline": past})
+        assert moved.status_code == 403, person.username
+    made = contest.api(contest.bob, "POST", "", {"id": "mine", "title": "x", "sample": "digits",
+                                                 "deadline": in_an_hour()})
+    assert made.status_code == 403
+    other = contest.api(contest.district_admin, "POST", "", {
+        "id": "digits-dist-a", "title": "甲区赛", "deadline": in_an_hour(),
+        "district": "dist-a"})
+    assert other.status_code == 403
+
+
+def test_after_the_deadline(contest: Contest) -> None:
+    """Once the deadline passes, is a late entry refused, the private board shown to all and
+    a printable certificate there for each winner?"""
+    key = contest.answer_key()
+    past = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    moved = contest.api(contest.region_admin, "PATCH", f"/{CONTEST}", {"deadline": past})
+    assert moved.status_code == 200 and moved.json()["closed"]
+    before = contest.entry_count()
+    late = contest.api(contest.alice, "POST", f"/{CONTEST}/entries",
+                       {"predictions": csv_of(key, "5")})
+    assert late.status_code == 400 and late.json()["error"] == "deadline_passed"
+    assert contest.entry_count() == before
+
+    private = contest.api(contest.bob, "GET", f"/{CONTEST}/leaderboard?board=private").json()
+    assert private["rows"][0]["name"] == contest.alice.username
+    assert private["rows"][0]["score"] > 0.9
+    mine = contest.api(contest.alice, "GET", f"/{CONTEST}/entries").json()["entries"]
+    assert mine[0]["private_score"] > 0.9
+
+    page = contest.carol.get(f"competitions/{CONTEST}")
+    assert 'id="private-board"' in page.text and 'id="certificates-link"' in page.text
+    certificates = contest.carol.get(f"competitions/{CONTEST}/certificates")
+    assert certificates.status_code == 200
+    assert "@media print" in certificates.text
+    assert 'id="certificate-1"' in certificates.text and 'id="certificate-2"' in certificates.text
+    assert 'id="certificate-3"' not in certificates.text
