@@ -22,6 +22,7 @@ from sqlalchemy import Engine, MetaData, inspect
 
 from grading.gradebook.models import ExchangeBase  # exchange and gradebook tables
 from hub.audit.models import AuditBase
+from hub.competitions import models as _competition_tables  # noqa: F401 - they join OrgBase's
 from hub.org.models import OrgBase
 from hub.programme import models as _programme_tables  # noqa: F401 - they join OrgBase's
 from hub.reports.tables import ReportsBase

@@ -12,6 +12,7 @@ from hub.reports.figures import ReportPolicy
 from hub.service.pages.admin import admin_routes
 from hub.service.pages.audit_pages import audit_routes
 from hub.service.pages.base import STATIC_DIR, OAuthCallbackHandler, page_environment
+from hub.service.pages.competition_pages import competition_page_routes
 from hub.service.pages.gradebook_pages import gradebook_routes
 from hub.service.pages.privacy_pages import privacy_routes
 from hub.service.pages.programme_pages import programme_routes
@@ -35,6 +36,7 @@ def page_routes(prefix: str) -> list[tuple]:
         *privacy_routes(prefix),
         *audit_routes(prefix),
         *programme_routes(prefix),
+        *competition_page_routes(prefix),
         *training_routes(prefix),
         *shared_library_routes(prefix),
     ]
