@@ -24,6 +24,7 @@ OPTIONS = {
     "privacy": ["--students", "--region-submissions", "--submissions"],
     "programme": ["--students", "--runs"],
     "roster": ["--schools"],
+    "shared_library": ["--items", "--students", "--runs"],
 }
 
 

@@ -77,7 +77,7 @@ def search(session: Session, person: Person, filters: Filters) -> Found:
 def choices(session: Session, person: Person) -> dict[str, list[str]]:
     """The topics and standards among the visible items, for the filter lists."""
     visible = visible_clause(person)
-    return {name: list(session.scalars(select(distinct(column)).where(visible)
+    return {name: list(session.scalars(select(column).where(visible).distinct()
                                        .order_by(column)))
             for name, column in (("topic", SharedItem.topic),
                                  ("standard", SharedItem.standard))}
