@@ -15,6 +15,7 @@ which ``test_teacher_flow`` runs for real.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -97,6 +98,7 @@ def seed_classes(hub: RunningHub, teacher: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots only
     with running_hub("aiclass-pages-design-") as running:
         seed_classes(running, running.account("teacher"))
         yield running
@@ -286,8 +288,18 @@ def test_region_admin_pages(hub: RunningHub, chromium: Browser) -> None:
         tip = tooltip_after_hover(page, "rows-rates-chart")
         assert any(ch.isdigit() for ch in tip), tip
         walk.check("school-report")
-        for path in ("roster", "privacy", "audit", "library"):
+        # every other page of the menu, those added later included
+        menu = page.eval_on_selector_all(
+            ".topnav a:not(#lang-switch)",
+            "(links) => links.map((link) => link.getAttribute('href'))")
+        prefix = PAGES.rstrip("/")
+        others = [href.removeprefix(PAGES) for href in menu
+                  if href.startswith(PAGES) and href.removeprefix(PAGES)
+                  not in ("", "region", f"schools/{school}")]
+        assert {"roster", "privacy", "audit", "library", "programme/region"} <= set(others)
+        for path in others:
             walk.open(path)
-            assert page.locator("h1").count() == 1
-            walk.check(path)
+            assert page.locator("h1").count() == 1, path
+            assert page.url.startswith(f"{hub.url}{prefix}/{path}"), page.url
+            walk.check(path.replace("/", "-"))
         walk.close()
