@@ -237,6 +237,16 @@ def test_teacher_pages(hub: RunningHub, chromium: Browser) -> None:
         assert page.inner_text("#submitted-count") == "3"
         walk.check("progress")
 
+        if zh:  # a curious pupil's tricks, with the teacher's own tab
+            other = next(a["class"] for a in hub.accounts if a["role"] == "student"
+                         and a["school"] != hub.account("teacher")["school"])
+            walk.open(f"classes/{other}")  # a class they do not teach: no heatmap, no names
+            assert page.inner_text("#error-message") == "这不是你任教的班级，不能查看。"
+            assert page.locator("#heatmap").count() == 0
+            walk.open("library", query=f"class={other}&class=%3Cscript%3Ex%3C/script%3E")
+            assert page.locator("#release-form input[name=class]:checked").count() == 0
+            assert page.locator("#release-form script").count() == 0
+
         if zh:  # a phone: one column, wide tables scroll inside themselves
             page.set_viewport_size({"width": 390, "height": 844})
             walk.open(f"classes/{GRADED}")

@@ -15,7 +15,7 @@ from hub.reports.scores import SubmissionScore
 from hub.service.pages.base import page_environment
 from hub.service.pages.gradebook_pages import render_notebook
 from hub.service.pages.reports_pages import report_charts
-from hub.service.pages.teacher import score_heatmap
+from hub.service.pages.teacher import heat_level, score_heatmap
 from hub.service.pages.texts import LOCALES, TEXTS
 from hub.service.pages.timefmt import localtime, parse_local
 
@@ -119,3 +119,23 @@ def test_school_time_round_trips() -> None:
     assert parse_local("") is None
     with pytest.raises(ValueError):
         parse_local("明天")
+
+
+def test_heatmap_cells_and_report_bars_say_what_there_is() -> None:
+    """Fifths of the points colour a heatmap cell (100% in the top one); a report chart
+    with nothing measured is empty, so the page says "no data yet" instead of bare axes."""
+    assert [heat_level(f) for f in (0.0, 0.199, 0.2, 0.6, 0.799, 0.8, 1.0)] == [
+        0, 0, 1, 3, 3, 4, 4]
+    book = ClassGradebook(["a1", "a2", "a3"], [Row("stu-a", "A", [
+        Cell("on_time", "e" * 32, "9/10", SubmissionScore(9, 10, 0)),
+        Cell("late", "f" * 32, "09-10", SubmissionScore(2, 10, 1)), Cell("missing")], 2)])
+    (row,) = score_heatmap(book)["rows"]
+    assert row["cells"] == [{"state": "graded", "key": "e" * 32, "level": 4, "percent": 90},
+                            {"state": "pending", "key": "f" * 32}, {"state": "missing"}]
+    idle = Figures("s1", "s", students=3)
+    assert report_charts([("s", idle)], POLICY) == {"hours": [], "rates": []}
+    busy = Figures("s2", "t", students=2, active_minutes=90, expected=4, submitted=3,
+                   on_time=2)
+    charts = report_charts([("s", idle), ("t", busy)], POLICY)
+    assert charts["hours"] == [["s", 0.0], ["t", round(90 / POLICY.period_minutes / 2, 1)]]
+    assert charts["rates"][1][:3] == ["t", 75.0, round(2 / 3 * 100, 1)]
