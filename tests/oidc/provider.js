@@ -22,7 +22,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   clients: fixture.clients,
   claims: {
     openid: ['sub'],
-    profile: ['preferred_username', 'name', 'school', 'classes', 'role'],
+    profile: ['preferred_username', 'name', 'school', 'classes', 'role', 'district'],
     email: ['email', 'email_verified'],
   },
   conformIdTokenClaims: false,
