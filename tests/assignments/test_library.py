@@ -46,7 +46,9 @@ def test_the_library_meets_the_issue_counts():
                for band in ("primary", "junior", "senior", "teacher")}
     assert len(by_band["primary"]) >= 3
     assert len(by_band["junior"]) >= 6
-    assert len(by_band["teacher"]) >= 2
+    assert len(by_band["teacher"]) >= 6, "both training tracks: at least 6 courses"
+    assert all(a.hours > 0 for a in by_band["teacher"]), "training hours are credited from these"
+    assert all(a.hours == 0 for a in lessons if a.grade_band != "teacher")
     assert all(a.explainers for a in by_band["primary"]), "primary lessons are explainer-driven"
     assert all(a.module_zh == "人工智能与智慧社会" for a in by_band["junior"])
     assert len({a.id for a in lessons}) == len(lessons)
@@ -77,6 +79,26 @@ def test_a_bad_key_is_named_with_its_file(tmp_path, old, new, key):
     with pytest.raises(LibraryError) as caught:
         parse_assignment(path, known_explainers=["knn"])
     assert str(path) in str(caught.value) and f"key {key}" in str(caught.value)
+
+
+TEACHER_COURSE = (GOOD.replace('grade_band = "junior"', 'grade_band = "teacher"')
+                  .replace("grades = [8, 9]", "grades = []") + "hours = 2.5\n")
+
+
+def test_a_teacher_course_declares_its_training_hours(tmp_path):
+    """Are hours required of a teacher-track course, checked, and refused on a pupil's lesson?"""
+    course = parse_assignment(make_lesson(tmp_path, TEACHER_COURSE, band="teacher"))
+    assert course.hours == 2.5 and course.as_dict()["hours"] == 2.5
+    for index, text in enumerate((TEACHER_COURSE.replace("hours = 2.5\n", ""),
+                                  TEACHER_COURSE.replace("2.5", "0"),
+                                  TEACHER_COURSE.replace("2.5", "1.3"),
+                                  TEACHER_COURSE.replace("2.5", '"2"'))):
+        path = make_lesson(tmp_path / str(index), text, band="teacher")
+        with pytest.raises(LibraryError, match="key hours"):
+            parse_assignment(path)
+    pupil = make_lesson(tmp_path / "pupil", GOOD + "hours = 2\n")
+    with pytest.raises(LibraryError, match="key hours"):
+        parse_assignment(pupil)
 
 
 def test_a_band_folder_mismatch_is_refused(tmp_path):
