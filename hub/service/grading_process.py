@@ -6,11 +6,18 @@ the interpreter lock for seconds: with grading on, the exchange's submit p95 was
 three times what it was with grading off. In a process of its own, niced, a worker takes
 CPU from nobody who is waiting for an answer.
 
+Only the grading itself (nbgrader's pipeline, and the sandboxes it starts) runs niced,
+on a thread of its own (Linux nices threads, not processes): the worker's database
+transactions keep the service's priority. A niced worker holding SQLite's write lock
+while busy CPUs left it waiting would hold up the service's own commits, which wait for
+that lock on its event loop.
+
 What the worker needs comes on stdin as one JSON object (:class:`WorkerConfig`), so the
 database URL, which may carry a password, never appears on a command line. The worker
-dies with the service, SIGKILL included (``PR_SET_PDEATHSIG``); what it counts for the
-service's metrics it reports as JSON lines on its stdout (:class:`Report`), which the
-service reads and adds to its own counters. Its log goes to stderr, the service's log.
+dies with the service, SIGKILL included (``PR_SET_PDEATHSIG``), and a stop is a SIGKILL
+too: its job goes back to the queue either way. What it counts for the service's
+metrics it reports as JSON lines on its stdout (:class:`Report`), which the service
+reads and adds to its own counters. Its log goes to stderr, the service's log.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TextIO
 
@@ -29,7 +38,7 @@ from grading.gradebook.models import GradingJob
 from grading.gradebook.queue import QueuePolicy
 from grading.gradebook.worker import GradingWorker
 from grading.sandbox.base import SandboxError
-from hub.process_lifetime import die_with_parent, exit_on_stop_signals
+from hub.process_lifetime import die_with_parent
 from hub.service.classroom import Classroom
 from hub.service.log_format import configure_service_logging
 
@@ -38,8 +47,9 @@ log = logging.getLogger("aiclass.classroom")
 #: idle queue waits at most before its grading starts. Two seconds were as long as
 #: grading a short notebook itself; an empty claim is one indexed query.
 IDLE_SECONDS = 0.5
-#: The worker's niceness: when the CPUs are busy, the service's requests (and the pupils'
-#: kernels) go first and grading takes what is left; with idle CPUs it changes nothing.
+#: How much nicer than the service grading runs: when the CPUs are busy, the service's
+#: requests (and the pupils' kernels) go first and grading takes what is left; with idle
+#: CPUs it changes nothing. (The kernel keeps a niceness at 19 at most.)
 NICENESS = 10
 
 OUTCOMES = {"done": "done", "failed": "failed", "queued": "preempted"}
@@ -101,6 +111,8 @@ class ReportingGradingWorker(GradingWorker):
     def __init__(self, *args: object, reports: TextIO, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.reports = reports
+        self.grading = ThreadPoolExecutor(1, thread_name_prefix="grading",
+                                          initializer=lower_priority)
 
     def report(self, report: Report) -> None:
         self.reports.write(report.to_line())
@@ -117,11 +129,20 @@ class ReportingGradingWorker(GradingWorker):
     def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
               submission_manifest: list[dict]) -> StudentResult:
         try:
-            return super().grade(assignment_id, username, source_manifest, submission_manifest)
+            return self.grading.submit(super().grade, assignment_id, username,
+                                       source_manifest, submission_manifest).result()
         except SandboxError:
             if self.backend().halted_for is None:  # not its own worker giving the job up
                 self.report(Report("sandbox_failures", self.sandbox))
             raise
+
+
+def lower_priority() -> None:
+    """Make the calling thread :data:`NICENESS` nicer, and the threads and processes it
+    starts after this (the sandboxes)."""
+    thread = threading.get_native_id()
+    os.setpriority(os.PRIO_PROCESS, thread,
+                   os.getpriority(os.PRIO_PROCESS, thread) + NICENESS)
 
 
 def work(worker: GradingWorker) -> None:
@@ -148,15 +169,12 @@ def private_reports() -> TextIO:
 
 
 def main() -> None:
-    """Run one worker as told on stdin, at lower priority, until stopped or orphaned.
+    """Run one worker as told on stdin until killed (stopped, or its service gone).
 
-    SIGKILL when the service dies: its jobs go back to the queue when the service starts
-    again, and bubblewrap boxes die with their worker. A stop (SIGTERM) from the service
-    unwinds, so the worker's temporary folders and sandboxes are removed.
+    Its job goes back to the queue (by the stopping service, or by the next one), its
+    bubblewrap boxes die with it, and the next Docker backend removes its containers.
     """
     die_with_parent(signal.SIGKILL)
-    exit_on_stop_signals()
-    os.nice(NICENESS)
     config = WorkerConfig.from_json(sys.stdin.readline())
     reports = private_reports()
     configure_service_logging(config.log_format)

@@ -1,10 +1,11 @@
 """The classroom service's grading workers, each in an OS process of its own.
 
 Each worker is ``python -m hub.service.grading_process`` (:mod:`.grading_process`),
-niced, dying with the service; the service watches it from an asyncio task that counts
-what it reports in the service's metrics and starts it again should it die (its job goes
-back to the queue first, as one of the submission's attempts). Grading no longer shares
-the service's interpreter lock with the requests it answers.
+grading on a niced thread, dying with the service; the service watches it from an
+asyncio task that counts what it reports in the service's metrics and starts it again
+should it die (its job goes back to the queue first, as one of the submission's
+attempts). Grading no longer shares the service's interpreter lock with the requests it
+answers.
 
 No job waits out its lease because its service went away: a service that stops puts its
 workers' jobs back in the queue (:func:`stop_grading_workers`), and one that starts puts
@@ -34,8 +35,7 @@ from hub.service.metrics import GRADING_JOBS, SANDBOX_FAILURES
 log = logging.getLogger("aiclass.classroom")
 #: What a worker's reports count, by the report's ``counter``.
 COUNTERS = {"grading_jobs": GRADING_JOBS, "sandbox_failures": SANDBOX_FAILURES}
-#: How long a stopping service waits for its workers to leave (they remove their
-#: temporary folders and sandboxes) before it kills them.
+#: How long a stopping service waits, at most, to see its killed workers gone.
 STOP_SECONDS = 2.0
 #: Pause before a worker that died is started again, so that one that cannot start
 #: (a broken database URL) is not restarted in a tight loop.
@@ -191,21 +191,20 @@ def stop_grading_workers(classroom: Classroom, workers: list[WorkerProcess]) -> 
     """Stop the workers and put the jobs they hold back in the queue; how many there were.
 
     A job being graded is given up rather than waited for (a sandbox may run for minutes
-    while the hub waits ten seconds): each worker is asked to leave (SIGTERM), and killed
-    after :data:`STOP_SECONDS`; the next worker grades its job from the start. The jobs
-    are requeued once the workers are gone, so none of them can still write a result.
+    while the hub waits ten seconds): the workers are killed, and the next worker grades
+    the job from the start. The jobs are requeued once the workers are gone, so none of
+    them can still write a result.
     """
     for worker in workers:
         worker.stopping = True
         if worker.watcher is not None:
             worker.watcher.cancel()
-        worker.signal(signal.SIGTERM)
+        worker.signal(signal.SIGKILL)
     deadline = time.monotonic() + STOP_SECONDS
     for worker in workers:
         if not worker.exited(deadline - time.monotonic()):
-            log.warning("grading worker %s did not stop; killed", worker.config.name)
-            worker.signal(signal.SIGKILL)
-            worker.exited(STOP_SECONDS)
+            log.warning("grading worker %s (pid %s) still there after SIGKILL",
+                        worker.config.name, worker.pid)
         worker.close_pidfd()
     prefix = _own_prefix(os.getpid())
     with classroom.session() as session:

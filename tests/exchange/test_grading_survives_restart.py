@@ -141,7 +141,7 @@ def test_stopped_service_leaves_in_seconds_and_its_job_is_graded_once(classroom:
     assert graded_by(classroom.hub.data_dir, submission) == {job["id"]}
 
 
-def stat_fields(pid: int) -> list[str]:
+def stat_fields(pid: int | str) -> list[str]:
     """``/proc/<pid>/stat`` from its third field (the state) on: [1] ppid, [16] nice."""
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
@@ -184,14 +184,20 @@ def test_grading_runs_in_a_niced_worker_process_that_dies_with_the_service(
                classroom)
     service = service_pid(classroom.service_port)
     (worker,) = grading_workers_of(service)
-    service_nice, worker_nice = int(stat_fields(service)[16]), int(stat_fields(worker)[16])
-    assert worker_nice == min(service_nice + 10, 19) > service_nice
     environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
     assert not any(entry.startswith(b"JUPYTERHUB_API_TOKEN=") for entry in environment)
     sandboxes = wait_until("no sandbox under the worker", lambda: {
         pid for pid in descendants(worker)
         if b"bwrap" in Path(f"/proc/{pid}/cmdline").read_bytes()}, 60, classroom)
     assert not sandboxes & set(children_of().get(service, [])), "the service ran a sandbox"
+    # Grading (its thread, its sandboxes) is niced; the worker's main thread, which holds
+    # the database's write lock, is not.
+    service_nice = int(stat_fields(service)[16])
+    thread_nice = {int(stat_fields(f"{worker}/task/{task.name}")[16])
+                   for task in Path(f"/proc/{worker}/task").iterdir()}
+    niced = min(service_nice + 10, 19)
+    assert thread_nice == {service_nice, niced} and niced > service_nice
+    assert {int(stat_fields(pid)[16]) for pid in sandboxes} == {niced}
     requeued_before = classroom.hub.log().count("grading jobs of a service that is gone")
 
     os.kill(service, signal.SIGKILL)
