@@ -11,7 +11,6 @@ elsewhere); viewing and changing its grades goes through the real pages.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -37,9 +36,7 @@ from tests.hub.hubprocess import (
     AICLASS,
     Browser,
     RunningHub,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 from tests.pages.pagesession import NEW_PASSWORD, PagePerson, sign_in
 
@@ -69,16 +66,13 @@ class Classroom:
 
 @pytest.fixture(scope="module")
 def classroom() -> Iterator[Classroom]:
-    base = world_traversable_dir("aiclass-audit-i20a-")
-    hub = start_hub(base / "data", f"[auth]\nmax_failed_logins = {MAX_FAILED}\n"
-                                   "[demo]\nstudents = 6\n")
-    database = ServiceDatabase(f"sqlite:///{hub.data_dir / 'aiclass.sqlite'}")
-    try:
-        yield Classroom(hub, database)
-    finally:
-        database.engine.dispose()
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
+    with running_hub("aiclass-audit-i20a-", f"[auth]\nmax_failed_logins = {MAX_FAILED}\n"
+                                            "[demo]\nstudents = 6\n") as hub:
+        database = ServiceDatabase(f"sqlite:///{hub.data_dir / 'aiclass.sqlite'}")
+        try:
+            yield Classroom(hub, database)
+        finally:
+            database.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -131,6 +131,8 @@ def test_a_student_enters_and_is_ranked(contest: Contest) -> None:
     only_b = contest.api(contest.bob, "GET", f"/{CONTEST}/leaderboard?district=dist-b").json()
     assert [r["name"] for r in only_b["rows"]] == [contest.bob.username]
 
+    listing = contest.bob.get("competitions")
+    assert listing.status_code == 200 and f"competitions/{CONTEST}" in listing.text
     page = contest.bob.get(f"competitions/{CONTEST}")
     assert page.status_code == 200
     assert contest.alice.username in page.text and 'id="school-ranking"' in page.text

@@ -73,3 +73,14 @@ def test_the_test_images_are_not_the_bundled_rows() -> None:
     rows = list(csv.reader(io.StringIO(task.files["test.csv"].decode())))[1:]
     exact = sum(tuple(int(v) for v in row[1:]) in bundled for row in rows)
     assert exact < len(rows) * 0.2
+
+
+def test_the_pages_have_every_text_in_both_languages() -> None:
+    """Does each locale of the competition pages carry the same keys, none blank?"""
+    from hub.service.pages.competition_texts import COMPETITION_TEXTS
+    from hub.service.pages.texts import LOCALES
+
+    assert set(COMPETITION_TEXTS) == set(LOCALES)
+    keys = [set(texts) for texts in COMPETITION_TEXTS.values()]
+    assert all(k == keys[0] for k in keys)
+    assert all(text.strip() for texts in COMPETITION_TEXTS.values() for text in texts.values())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -152,28 +153,55 @@ class DockerHub:
     run_id: str
     process: subprocess.Popen
     network: StudentNetwork
+    port: int
+    """The proxy's public port, on the network's gateway."""
+    hub_port: int
+    proxy_api_port: int
+
+    def start_again(self) -> None:
+        """``aiclass up`` once more on the same data dir, after a stop (``SIGTERM`` first
+        if it still runs), appending to the same log; :func:`running_docker_hub` stops
+        whichever process runs at the end."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        self.process = _aiclass_up(self.data_dir, "a")
+        wait_for(f"{self.url}hub/api/", timeout=300)
+
+
+def _aiclass_up(data_dir: Path, mode: str) -> subprocess.Popen:
+    with (data_dir / "hub.log").open(mode) as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "up", "--data", str(data_dir)],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 @contextmanager
 def running_docker_hub(
     data_dir: Path, run_id: str, network: StudentNetwork, docker_settings: str = "",
-    more_settings: str = "",
+    more_settings: str = "", tls: tuple[Path, Path] | None = None, students: int = 4,
 ) -> Iterator[DockerHub]:
     """``aiclass up --mode docker`` listening on ``network``'s gateway, removed with its
-    containers and volumes after; ``docker_settings`` go into ``[docker]``, ``more_settings``
-    (whole sections) after it."""
-    port = free_port()
+    containers and volumes after: the one way the tests make a docker-mode hub.
+
+    ``docker_settings`` go into ``[docker]``, ``more_settings`` (whole sections) after it;
+    ``tls`` (certificate, key) serves HTTPS.
+    """
+    port, hub_port, proxy_api_port = free_port(), free_port(), free_port()
+    tls_section = (f'[tls]\ncertificate = "{tls[0]}"\nkey = "{tls[1]}"\n' if tls else "")
     (data_dir / "aiclass.toml").write_text(
         f"""
 [hub]
 mode = "docker"
 ip = "{network.gateway}"
 port = {port}
-hub_port = {free_port()}
-proxy_api_port = {free_port()}
+hub_port = {hub_port}
+proxy_api_port = {proxy_api_port}
 
+{tls_section}
 [demo]
-students = 4
+students = {students}
 
 [docker]
 home_volume = "aiclass-test-{run_id}-{{username}}"
@@ -185,25 +213,19 @@ network = "{network.name}"
 """,
         encoding="utf-8",
     )
-    log = (data_dir / "hub.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "up", "--data", str(data_dir)],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    url = f"http://{network.gateway}:{port}/"
+    scheme = "https" if tls else "http"
+    hub = DockerHub(f"{scheme}://{network.gateway}:{port}/", data_dir, run_id,
+                    _aiclass_up(data_dir, "w"), network, port, hub_port, proxy_api_port)
     try:
-        wait_for(f"{url}hub/api/", timeout=300)  # seeding and services take long on a busy CI
-        yield DockerHub(url, data_dir, run_id, process, network)
+        wait_for(f"{hub.url}hub/api/", timeout=300)  # seeding and services take long on a busy CI
+        yield hub
     finally:
-        process.terminate()
+        hub.process.terminate()
         try:
-            process.wait(120)  # students' containers outlive the hub: removed below
+            hub.process.wait(120)  # students' containers outlive the hub: removed below
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            hub.process.kill()
+            hub.process.wait()
         volumes = docker("volume", "ls", "-q", "--filter", f"name=aiclass-test-{run_id}-")
         for volume in volumes.split():
             for container in docker("ps", "-aq", "--filter", f"volume={volume}").split():

@@ -19,11 +19,8 @@ as :class:`~hub.spawners.gpu.GpuPool` labels its slots holds it (no device is re
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from docker_classroom import (
-    REPO,
     DockerHub,
     Student,
     demo_accounts,
@@ -42,7 +38,6 @@ from docker_classroom import (
     ensure_image,
     running_docker_hub,
     sign_in,
-    wait_for,
 )
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -106,13 +101,9 @@ max_students_per_device = 1
 """
         with running_docker_hub(data_dir, run_id, network, "concurrent_boots = 1",
                                 databases) as hub:
-            first = hub.process
             try:
                 yield Center(hub, url, device, student_image)
             finally:
-                if hub.process is not first:  # the restarted hub: stopped here
-                    hub.process.terminate()
-                    hub.process.wait(120)
                 docker("rm", "-f", f"aiclass-test-{run_id}-gpu-held", check=False)
 
 
@@ -269,14 +260,7 @@ def restarted(center: Center, booted: dict[str, tuple[Student, str]],
            "--entrypoint", "sleep", center.image, "infinity")
     before = snapshot(center, list(booted))
 
-    hub.process.send_signal(signal.SIGTERM)
-    hub.process.wait(timeout=60)
-    log = (hub.data_dir / "hub.log").open("a")
-    hub.process = subprocess.Popen([sys.executable, "-m", "hub.cli", "up", "--data",
-                                    str(hub.data_dir)], cwd=REPO, stdout=log,
-                                   stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONPATH": str(REPO)})
-    wait_for(f"{hub.url}hub/api/", timeout=300)
+    hub.start_again()
     for student, _password in booted.values():
         student.wait(lambda server: server and server.get("ready"), 120)
     return Restart(before, snapshot(center, list(booted)), gpu_student)

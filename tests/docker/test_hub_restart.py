@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,13 +16,11 @@ from pathlib import Path
 
 import pytest
 from docker_classroom import (
-    REPO,
     DockerHub,
     demo_students,
     docker,
     running_docker_hub,
     sign_in,
-    wait_for,
 )
 
 from hub.spawners.student_network import temporary_student_network
@@ -36,28 +33,13 @@ def docker_hub(student_image: str, tmp_path: Path) -> Iterator[DockerHub]:
     run_id = f"e{uuid.uuid4().hex[:7]}"
     with temporary_student_network(f"aiclass-test-{run_id}") as network, \
             running_docker_hub(tmp_path, run_id, network) as hub:
-        first = hub.process
-        try:
-            yield hub
-        finally:
-            if hub.process is not first:  # started again by the test: stopped here
-                hub.process.terminate()
-                hub.process.wait(60)
+        yield hub
 
 
 def containers(hub: DockerHub) -> list[str]:
     """Ids of the hub's running student containers."""
     return docker("ps", "-q", "--no-trunc", "--filter",
                   f"name=aiclass-test-{hub.run_id}").split()
-
-
-def start_again(hub: DockerHub) -> None:
-    """``aiclass up`` on the same data dir; the fixture stops this one at the end."""
-    log = (hub.data_dir / "hub.log").open("a")
-    hub.process = subprocess.Popen([sys.executable, "-m", "hub.cli", "up", "--data",
-                                    str(hub.data_dir)], cwd=REPO, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    wait_for(f"{hub.url}hub/api/", timeout=300)
 
 
 def test_stopped_or_killed_hub_leaves_the_lab_running_and_adopts_it(
@@ -77,14 +59,14 @@ def test_stopped_or_killed_hub_leaves_the_lab_running_and_adopts_it(
     print(f"docker-mode hub stopped in {time.monotonic() - started:.1f} s")
     assert containers(docker_hub) == [container], "the hub's stop stopped the class"
 
-    start_again(docker_hub)
+    docker_hub.start_again()
     assert student.wait(lambda server: server and server.get("ready"), 60)
     assert student.lab().status_code == 200
     assert containers(docker_hub) == [container], "the restarted hub made a new container"
 
     docker_hub.process.kill()
     docker_hub.process.wait()
-    start_again(docker_hub)
+    docker_hub.start_again()
     assert student.lab().status_code == 200
     assert containers(docker_hub) == [container], "the hub killed mid-lesson lost the lab"
     log = (docker_hub.data_dir / "hub.log").read_text(encoding="utf-8", errors="replace")

@@ -9,7 +9,6 @@ they asked the hub for, as a student at a terminal would.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +24,7 @@ from tests.hub.hubprocess import (
     Browser,
     RunningHub,
     free_port,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 
 CLASS = "demo-s1-g10c1"
@@ -72,11 +69,10 @@ def read_metrics(room: Watched, path: str = SERVICE_METRICS) -> Samples:
 
 @pytest.fixture(scope="module")
 def room() -> Iterator[Watched]:
-    base = world_traversable_dir("aiclass-monitoring-test-")
     service_port = free_port()
-    hub = start_hub(base / "data", f"[service]\nport = {service_port}\nlog_format = \"json\"\n"
-                    "[org]\nregion_admins_are_superusers = false\n")
-    try:
+    with running_hub("aiclass-monitoring-test-",
+                     f"[service]\nport = {service_port}\nlog_format = \"json\"\n"
+                     "[org]\nregion_admins_are_superusers = false\n") as hub:
         teacher = next(a for a in hub.accounts
                        if a["role"] == "teacher" and CLASS in a["class"].split(";"))
         student = next(a for a in hub.accounts if a["class"] == CLASS and a["role"] == "student")
@@ -90,9 +86,6 @@ def room() -> Iterator[Watched]:
             assert time.monotonic() < deadline, hub.log()[-3000:]
             time.sleep(1)  # the mirror gives the admin's role its scopes soon after start
         yield watched
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_health_answers_without_a_token(room: Watched) -> None:

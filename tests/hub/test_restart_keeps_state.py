@@ -10,9 +10,6 @@ files wait in their home.)
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,12 +19,9 @@ from hub.db import ServiceDatabase
 from hub.org.models import Credential, Person
 from hub.settings import load_settings
 from tests.hub.hubprocess import (
-    AICLASS,
     Browser,
     RunningHub,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 from tests.org.orghub import mirror_api
 
@@ -72,9 +66,7 @@ class Restart:
 
 @pytest.fixture(scope="module")
 def restart() -> Iterator[Restart]:
-    base = world_traversable_dir("aiclass-restart-test-")
-    hub = start_hub(base / "data")
-    try:
+    with running_hub("aiclass-restart-test-") as hub:
         student = hub.own_account("restart")
         browser = Browser(hub)
         browser.sign_in(student, CHOSEN)
@@ -88,21 +80,9 @@ def restart() -> Iterator[Restart]:
         before = state(hub)
 
         hub.stop()
-        log_before = len(hub.log())
-        log = hub.log_path.open("ab")
-        hub.process = subprocess.Popen([AICLASS, "up", "--data", str(hub.data_dir), "--demo"],
-                                       stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        deadline = time.monotonic() + 180
-        while "JupyterHub is now running" not in hub.log()[log_before:]:
-            assert hub.process.poll() is None, hub.log()[log_before:]
-            assert time.monotonic() < deadline, hub.log()[log_before:]
-            time.sleep(1)
+        log_before = hub.start_again("--demo")
         assert (home / "before-restart.txt").read_text(encoding="utf-8") == MARK
         yield Restart(hub, student, before, state(hub), log_before)
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_the_second_start_seeds_nothing(restart: Restart) -> None:

@@ -196,15 +196,7 @@ def test_killed_hub_comes_back_and_adopts_the_running_lab(hub: RunningHub) -> No
     assert not any(alive(pid) for pid in services), "the services outlived their hub"
     assert all(alive(pid) for pid in servers), "the lab died with the hub"
 
-    before = len(hub.log())
-    log = hub.log_path.open("ab")
-    hub.process = subprocess.Popen([AICLASS, "up", "--data", str(hub.data_dir)],
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while "JupyterHub is now running" not in hub.log()[before:]:
-        assert hub.process.poll() is None, hub.log()[before:]
-        assert time.monotonic() < deadline, f"the hub did not start again:\n{hub.log()[before:]}"
-        time.sleep(1)
+    before = hub.start_again(timeout=120)
     assert f"{username} still running" in hub.log()[before:], hub.log()[before:]
     assert lab_status(browser, username) == 200
     assert all(alive(pid) for pid in servers), "the restarted hub started a new server"

@@ -179,11 +179,13 @@ def test_teacher_pages(hub: RunningHub, chromium: Browser) -> None:
         walk.open(f"classes/{EMPTY}")
         assert page.inner_text("#heatmap-empty") == ("暂无数据" if zh else "No data yet")
         assert page.inner_text("#assignments-empty") == ("暂无数据" if zh else "No data yet")
+        assert page.inner_text("#students + .empty-table") == ("暂无数据" if zh else "No data yet")
         walk.check("empty-class")
         walk.open(f"classes/{EMPTY}/gradebook")
         rates = page.locator(".chart.chart-empty")  # the submission-rate chart, no axes
         assert rates.inner_text() == ("暂无数据" if zh else "No data yet")
         assert page.locator(".chart canvas").count() == 0
+        assert page.inner_text("#gradebook-empty") == ("暂无数据" if zh else "No data yet")
         assert "设计测试空班" in page.inner_text("nav.crumbs")  # back to the class
         walk.check("empty-gradebook")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sqlite3
 import zipfile
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from hub.org.credentials import set_initial_password
 from hub.org.models import Person, Role
 from hub.service.pages.texts import TEXTS
 from hub.settings import load_settings
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.pages.pagesession import PagePerson, sign_in
 
 pytestmark = pytest.mark.integration
@@ -70,9 +69,7 @@ def _real_names(hub: RunningHub) -> list[str]:
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[Hub]:
-    base = world_traversable_dir("aiclass-privacy-i20b-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 6\n")
-    try:
+    with running_hub("aiclass-privacy-i20b-", "[demo]\nstudents = 6\n") as hub:
         admins = _school_admins(hub)
         teacher = next(a for a in hub.accounts if a["role"] == "teacher"
                        and a["school"] == "demo-s1")
@@ -86,9 +83,6 @@ def running() -> Iterator[Hub]:
                 lambda response, *_a, **_k: people.urls.extend(
                     [r.url for r in response.history] + [response.url]))
         yield people
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _xsrf(person: PagePerson) -> str:

@@ -13,42 +13,28 @@ addresses must not serve a sign-in page. Each test fails if the attack works.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from hub.spawners.student_network import StudentNetwork, temporary_student_network
+from hub.spawners.student_network import temporary_student_network
 from tests.docker.docker_classroom import (
-    REPO,
+    DockerHub,
     demo_students,
     docker,
     docker_available,
     ensure_image,
     free_port,
+    running_docker_hub,
     sign_in,
-    wait_for,
 )
 from tests.security.test_docker_isolation import METADATA, PROBES, DatabaseStandIn
 
 pytestmark = pytest.mark.docker
-
-
-@dataclass
-class TlsHub:
-    url: str
-    data_dir: Path
-    run_id: str
-    network: StudentNetwork
-    port: int
-    hub_port: int
-    proxy_api_port: int
 
 
 def self_signed_certificate(directory: Path, address: str) -> tuple[Path, Path]:
@@ -64,7 +50,7 @@ def self_signed_certificate(directory: Path, address: str) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsHub]:
+def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerHub]:
     if not docker_available():
         pytest.skip("Docker engine not running: `make dockerd` starts one")
     ensure_image("student")
@@ -76,53 +62,13 @@ def tls_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsHub]:
                                                    network.gateway)
         # requests (sign_in, wait_for) trusts the test certificate and nothing else new
         env.setenv("REQUESTS_CA_BUNDLE", str(certificate))
-        hub = TlsHub(f"https://{network.gateway}:{(port := free_port())}/", data_dir, run_id,
-                     network, port, free_port(), free_port())
-        (data_dir / "aiclass.toml").write_text(f"""
-[hub]
-mode = "docker"
-ip = "{network.gateway}"
-port = {port}
-hub_port = {hub.hub_port}
-proxy_api_port = {hub.proxy_api_port}
-
-[tls]
-certificate = "{certificate}"
-key = "{key}"
-
-[demo]
-students = 2
-
-[docker]
-home_volume = "aiclass-test-{run_id}-{{username}}"
-cull_idle_minutes = 0
-container_prefix = "aiclass-test-{run_id}"
-network = "{network.name}"
-cpu_mem_limit = "1G"
-""", encoding="utf-8")
-        with (data_dir / "hub.log").open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "up", "--data", str(data_dir)], cwd=REPO,
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)})
-        try:
-            wait_for(f"{hub.url}hub/api/", timeout=300)
+        with running_docker_hub(data_dir, run_id, network, 'cpu_mem_limit = "1G"',
+                                tls=(certificate, key), students=2) as hub:
             yield hub
-        finally:
-            process.terminate()
-            try:
-                process.wait(120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            for volume in docker("volume", "ls", "-q", "--filter",
-                                 f"name=aiclass-test-{run_id}-").split():
-                for container in docker("ps", "-aq", "--filter", f"volume={volume}").split():
-                    docker("rm", "-f", container, check=False)
-                docker("volume", "rm", "-f", volume, check=False)
 
 
 @pytest.fixture(scope="module")
-def student_container(tls_hub: TlsHub) -> tuple[str, str]:
+def student_container(tls_hub: DockerHub) -> tuple[str, str]:
     """(student, container id) after the student signed in over HTTPS and started a server."""
     name, password, _ = demo_students(tls_hub.data_dir)[0]
     student = sign_in(tls_hub.url, name, password)
@@ -133,7 +79,7 @@ def student_container(tls_hub: TlsHub) -> tuple[str, str]:
 
 
 def test_a_student_signs_in_over_https_gets_secure_cookies_and_reaches_the_lab(
-    tls_hub: TlsHub,
+    tls_hub: DockerHub,
 ) -> None:
     name, password, _ = demo_students(tls_hub.data_dir)[1]
     student = sign_in(tls_hub.url, name, password)
@@ -151,7 +97,7 @@ def test_a_student_signs_in_over_https_gets_secure_cookies_and_reaches_the_lab(
 
 
 def test_the_public_port_speaks_only_tls_and_the_hub_api_is_not_on_loopback(
-    tls_hub: TlsHub,
+    tls_hub: DockerHub,
 ) -> None:
     plain = f"http://{tls_hub.network.gateway}:{tls_hub.port}/hub/login"
     try:
@@ -164,7 +110,7 @@ def test_the_public_port_speaks_only_tls_and_the_hub_api_is_not_on_loopback(
 
 
 def test_inside_the_container_only_the_hub_api_and_the_service_answer(
-    tls_hub: TlsHub, student_container: tuple[str, str],
+    tls_hub: DockerHub, student_container: tuple[str, str],
 ) -> None:
     name, container = student_container
     gateway = tls_hub.network.gateway

@@ -9,7 +9,6 @@ stopped (as the culler, the student or the hub's own stop would), is any of them
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +19,7 @@ import requests
 from tests.hub.hubprocess import (
     Browser,
     RunningHub,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 from tests.security.lab_kernel import run_code
 
@@ -58,13 +55,8 @@ def sleepers() -> dict[int, str]:
 
 @pytest.fixture
 def hub() -> Iterator[RunningHub]:
-    base = world_traversable_dir("aiclass-box-lifetime-test-")
-    running = start_hub(base / "data")
-    try:
+    with running_hub("aiclass-box-lifetime-test-") as running:
         yield running
-    finally:
-        stop_process_group(running)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_daemons_started_in_the_lab_end_when_the_server_stops(hub: RunningHub) -> None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
-import tempfile
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from jupyter_client import BlockingKernelClient
 from grading.sandbox.base import NOBODY
 from grading.sandbox.bubblewrap import BubblewrapSandbox
 from hub.org.mirror import TOKEN_FILE_NAME
-from tests.hub.hubprocess import Browser, RunningHub, start_hub, stop_process_group
+from tests.hub.hubprocess import Browser, RunningHub, running_hub
 from tests.security.lab_kernel import run_code
 
 pytestmark = [
@@ -75,14 +73,9 @@ def signed_in_with_lab(hub: RunningHub, account: dict[str, str]) -> Person:
 
 @pytest.fixture(scope="module")
 def room() -> Iterator[Room]:
-    base = Path(tempfile.mkdtemp(prefix="aiclass-boxes-"))  # mode 700, like /root
-    hub = start_hub(base / "data")
-    try:
-        yield Room(hub, base, signed_in_with_lab(hub, hub.account("teacher", 0)),
+    with running_hub("aiclass-boxes-", world_traversable=False) as hub:  # mode 700, like /root
+        yield Room(hub, hub.data_dir.parent, signed_in_with_lab(hub, hub.account("teacher", 0)),
                    signed_in_with_lab(hub, hub.account("student", 0)))
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def server_process(username: str, data_dir: Path) -> tuple[int, int, dict[str, str]]:

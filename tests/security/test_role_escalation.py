@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.org.orghub import aiclass, new_password
 from tests.pages.pagesession import PagePerson, sign_in
 
@@ -65,9 +64,8 @@ class Region:
 
 @pytest.fixture(scope="module")
 def region() -> Iterator[Region]:
-    base = world_traversable_dir("aiclass-escalation-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 6\n")
-    try:
+    with running_hub("aiclass-escalation-", "[demo]\nstudents = 6\n") as hub:
+        base = hub.data_dir.parent
         admin_row = base / "school-admin.csv"
         admin_row.write_text(HEADER + f"demo-s1,,,,,,,,{UPLOADER},周建国,学校管理员\n",
                              encoding="utf-8")
@@ -81,9 +79,6 @@ def region() -> Iterator[Region]:
         yield Region(hub, sign_in(hub, uploader), sign_in(hub, region_admin),
                      region_admin["username"], teachers["demo-s2"], other_student,
                      teachers["demo-s1"])
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def upload(person: PagePerson, text: str, name: str = "escalate.csv") -> requests.Response:

@@ -12,7 +12,6 @@ The code must not run there; the service's sandbox grades it, and the teacher se
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -34,9 +33,7 @@ from tests.exchange.conftest import (
 from tests.hub.hubprocess import (
     RunningHub,
     free_port,
-    start_hub,
-    stop_process_group,
-    world_traversable_dir,
+    running_hub,
 )
 
 pytestmark = pytest.mark.integration
@@ -73,9 +70,7 @@ if _token:
 @pytest.fixture(scope="module")
 def lesson() -> Iterator[tuple[RunningHub, Person, Person]]:
     """A hub, the class's teacher with their server running, and one student."""
-    base = world_traversable_dir("aiclass-teacher-server-")
-    hub = start_hub(base / "data", f"[service]\nport = {free_port()}\n")
-    try:
+    with running_hub("aiclass-teacher-server-", f"[service]\nport = {free_port()}\n") as hub:
         teacher = next(a for a in hub.accounts
                        if a["role"] == "teacher" and CLASS in a["class"].split(";"))
         student = next(a for a in hub.accounts
@@ -83,9 +78,6 @@ def lesson() -> Iterator[tuple[RunningHub, Person, Person]]:
         people = sign_in(hub, teacher, open_lab=True), sign_in(hub, student, open_lab=False)
         wait_for_service(people[0])
         yield hub, *people
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def booby_trapped(student: Person) -> bytes:

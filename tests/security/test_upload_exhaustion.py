@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from hub.service.pages.texts import TEXTS
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.pages.pagesession import PAGES, PagePerson, sign_in
 from tests.pages.test_teacher_flow import CHROMIUM_ARGS, browser_page
 
@@ -87,10 +86,8 @@ class Room:
 
 @pytest.fixture(scope="module")
 def room() -> Iterator[Room]:
-    base = world_traversable_dir("aiclass-exhaustion-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 6\n[service]\n"
-                    "submissions_per_minute = 2\n")
-    try:
+    with running_hub("aiclass-exhaustion-", "[demo]\nstudents = 6\n[service]\n"
+                    "submissions_per_minute = 2\n") as hub:
         teacher_account = next(a for a in hub.accounts if a["role"] == "teacher")
         class_id = teacher_account["class"].split(";")[0]
         student_account = next(a for a in hub.accounts if a["class"] == class_id)
@@ -100,9 +97,6 @@ def room() -> Iterator[Room]:
                             params={"class": class_id, "library": LIBRARY})
         assert released.status_code == 201, released.text
         yield room
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def page_xsrf(person: PagePerson) -> str:
