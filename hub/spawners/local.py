@@ -57,9 +57,11 @@ class LocalLabSpawner(LocalProcessSpawner):
     ).tag(config=True)
     bwrap = Unicode("bwrap", help="The bubblewrap executable").tag(config=True)
     box_packages = List(
-        Unicode(), ["aiclass_exchange", "aiclass_deferred_nbgrader", "aiclass_explainers"],
+        Unicode(), ["aiclass_exchange", "aiclass_deferred_nbgrader", "aiclass_explainers",
+                    "aiclass_assignments"],
         help="""Packages the server or its kernels import that may live outside the venv (an
-        editable install): only their own folders are shown (``python_paths``).""",
+        editable install): only their own folders are shown (``python_paths``); the venv's
+        link to 我的作业's prebuilt lab extension points into ``aiclass_assignments``.""",
     ).tag(config=True)
 
     @default("cmd")

@@ -1,0 +1,165 @@
+"""我的作业 in Chromium: a student opens the lab, fetches, reads the rules, submits, gets a receipt.
+
+A real local-mode hub with the classroom service; the teacher releases a library lesson
+through the service's API, the student works only in the browser (Playwright driving Debian's
+Chromium). The same session records every request the browser makes, and fails on any host
+but the hub's: the lab must not reach out (news, update checks, fonts, CDNs). Screenshots go
+to ``test-artifacts/assignments-panel/``. The panel's server side is attacked with the
+student's own session: another class's assignment, a path for an assignment name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.hub.hubprocess import RunningHub, running_hub
+from tests.pages.pagesession import PagePerson, sign_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "assignments-panel"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LIBRARY = "primary/pixels-are-numbers"
+ASSIGNMENT = "pixels-are-numbers"
+SERVICE = "/services/classroom/api/v1"
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[RunningHub]:
+    with running_hub("aiclass-i22a-panel-", "[demo]\nstudents = 6\n", timeout=600) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def service(person: PagePerson, token: str, method: str, path: str,
+            **kwargs: object) -> requests.Response:
+    return requests.request(method, f"{person.hub.url}{SERVICE}{path}",
+                            headers={"Authorization": f"token {token}"}, timeout=600, **kwargs)
+
+
+def panel_post(student: PagePerson, class_id: str, assignment_id: str,
+               action: str) -> requests.Response:
+    """The panel's action URL on the student's own server, as the lab calls it."""
+    browser = student.browser
+    return browser.session.post(
+        f"{student.hub.url}/user/{student.username}/aiclass/assignments/{class_id}/"
+        f"{assignment_id}/{action}",
+        headers={"X-XSRFToken": browser.xsrf(f"/user/{student.username}/")}, timeout=180)
+
+
+def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
+        hub: RunningHub, chromium: Browser) -> None:
+    teacher_account = next(a for a in hub.accounts if a["role"] == "teacher")
+    class_id, *_ = teacher_account["class"].split(";")
+    other_class = next(a["class"] for a in hub.accounts
+                       if a["role"] == "student" and a["class"] != class_id)
+    teacher = sign_in(hub, teacher_account)
+    due = datetime.now(UTC) + timedelta(days=3)
+    released = service(teacher, teacher.token(), "POST", f"/assignments/{ASSIGNMENT}/releases",
+                       params={"class": class_id, "library": LIBRARY,
+                               "due": due.isoformat()})
+    assert released.status_code == 201, released.text
+
+    student = sign_in(hub, next(a for a in hub.accounts
+                                if a["role"] == "student" and a["class"] == class_id))
+    student.browser.open_lab(student.username)
+    context = chromium.new_context(locale="zh-CN")
+    context.add_cookies([{"name": c.name, "value": c.value, "domain": "127.0.0.1",
+                          "path": c.path or "/"} for c in student.browser.session.cookies])
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    page.set_default_timeout(120_000)
+    page.goto(f"{hub.url}/user/{student.username}/lab")
+
+    panel = page.locator("#aiclass-assignments")
+    card = panel.locator(f"section[data-assignment='{ASSIGNMENT}']")
+    try:
+        card.wait_for(timeout=60_000)
+    except PlaywrightTimeout:
+        shot(page, "00-no-assignment")
+        raise AssertionError(f"{page.locator('body').inner_text()[:2000]}\n"
+                             f"{hub.log()[-3000:]}") from None
+    assert "我的作业" in panel.inner_text()
+    assert "未获取" in card.inner_text() and class_id in card.inner_text()
+    assert "截止" in card.inner_text()
+    shot(page, "01-panel-not-fetched")
+
+    card.get_by_role("button", name="获取").click()
+    page.wait_for_function(
+        "s => document.querySelector(s)?.innerText.includes('进行中')",
+        arg=f"#aiclass-assignments section[data-assignment='{ASSIGNMENT}']")
+    assert "已获取" in card.inner_text()
+    shot(page, "02-fetched")
+
+    card.get_by_role("button", name="提交").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    rules = dialog.inner_text()
+    assert "提交前请阅读" in rules
+    assert "扣 10%" in rules and "15 分钟" in rules  # the gradebook's late policy
+    assert "延期" in rules and "重新提交" in rules
+    shot(page, "03-rules-before-submit")
+    dialog.get_by_role("button", name="确认提交").click()
+    receipt_box = card.locator(".aiclass-receipt")
+    receipt_box.wait_for()
+    assert "已提交" in card.inner_text() and "提交成功" in card.inner_text()
+    shown = receipt_box.inner_text()
+    assert "提交回执" in shown and "校验码" in shown and "按时" in shown
+    shot(page, "04-receipt")
+
+    (submission,) = service(student, student.token(), "GET", "/submissions").json()["submissions"]
+    listing = "".join(f"{f['sha256']}  {f['path']}\n"
+                      for f in sorted(submission["files"], key=lambda f: f["path"]))
+    assert hashlib.sha256(listing.encode()).hexdigest() in shown
+    assert all(f["path"] in shown for f in submission["files"])
+
+    page.reload()  # the receipt and status come back from the service, not the tab's memory
+    card.locator(".aiclass-receipt").wait_for()
+    assert "已提交" in card.inner_text()
+    assert hashlib.sha256(listing.encode()).hexdigest() in card.inner_text()
+    context.close()
+
+    hub_host = urlsplit(hub.url).netloc
+    outside = sorted({url for url in requested
+                      if urlsplit(url).scheme not in ("data", "blob")
+                      and urlsplit(url).netloc != hub_host})
+    assert requested and not outside, outside
+
+    # The panel's server side acts as the student only: another class's release is refused
+    # by the service, and a path for an assignment name by the panel, both changing nothing.
+    foreign = panel_post(student, other_class, ASSIGNMENT, "fetch")
+    assert foreign.status_code == 400 and "（" in foreign.json()["message"]
+    sneaky = panel_post(student, class_id, "..%2F..%2Fetc", "submit")
+    assert sneaky.status_code in (400, 404)
+    listed = student.browser.session.get(
+        f"{hub.url}/user/{student.username}/aiclass/assignments", timeout=60).json()
+    assert {r["class_id"] for r in listed["assignments"]} == {class_id}
+    assert service(student, student.token(), "GET", "/submissions").json()[
+        "submissions"] == [submission]
