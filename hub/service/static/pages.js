@@ -166,6 +166,19 @@ function makeFilterable(table) {
   });
 }
 
+function markEmptyTable(table) {
+  // A table with headings and no row says so below its headings (its rows stay untouched).
+  const note = document.createElement("p");
+  note.className = "empty empty-table";
+  note.textContent = document.body.dataset.noData;
+  table.after(note);
+}
+
+document.querySelectorAll("table.grid").forEach((table) => {
+  if (table.tBodies.length && !Array.from(table.tBodies).some((body) => body.rows.length)) {
+    markEmptyTable(table);
+  }
+});
 document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
 document.querySelectorAll("table[data-filter]").forEach(makeFilterable);
 
