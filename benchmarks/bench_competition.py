@@ -35,6 +35,7 @@ from hub.competitions.models import Competition, Entry, Standing
 from hub.db import ServiceDatabase
 from hub.org.models import District, Person, Region, Role, School
 from hub.service.pages.base import page_environment
+from hub.service.pages.competition_pages import PAGE_ROWS
 from hub.service.pages.competition_texts import COMPETITION_TEXTS
 from hub.service.pages.timefmt import localtime
 
@@ -117,7 +118,7 @@ def leaderboard_page(database: ServiceDatabase) -> str:
         public = board(session, competition, private=False, now=NOW)
         return environment().get_template("competition.html").render(
             t=TEXT, ct=COMPETITION_TEXTS["zh_CN"], lang="zh_CN", prefix="/services/classroom/",
-            person=None, xsrf="x", path="/", competition=competition, public=public,
+            person=None, xsrf="x", path="/", competition=competition, public=public[:PAGE_ROWS],
             private=[], closed=False, files=["starter.ipynb", "test.csv", "train.csv"],
             schools=rankings(public, by_district=False),
             districts=rankings(public, by_district=True))

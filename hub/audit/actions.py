@@ -30,14 +30,17 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "programme.decided": ("区域审批申报", "application decided by the region"),
     "programme.indicator": ("填报督导指标", "supervision figure entered"),
     "programme.evidence": ("上传佐证材料", "evidence uploaded"),
+    "programme.evidence_deleted": ("删除佐证材料", "evidence deleted"),
     "training.cohort": ("创建研修班", "training cohort created"),
     "training.enrolled": ("招收研修学员", "trainee enrolled"),
     "training.attendance": ("记录研修活动出勤", "training session attendance recorded"),
     "training.certificate": ("颁发研修证书", "training certificate issued"),
-    "programme.evidence_deleted": ("删除佐证材料", "evidence deleted"),
     "library.published": ("发布共享资源", "shared library item published"),
     "library.reviewed": ("审核共享资源", "shared library item reviewed"),
     "library.imported": ("导入资源包", "library package imported"),
+    "competition.created": ("创建比赛", "competition created"),
+    "competition.deadline": ("修改比赛截止时间", "competition deadline moved"),
+    "competition.team": ("组建参赛队伍", "competition team formed"),
 }
 """Every action name, with its label in Chinese and in English."""
 

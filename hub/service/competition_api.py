@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from grading.competition.scoring import AnswerKey, PredictionsRefused, score
 from grading.exchange.errors import ExchangeRefused
+from hub.audit.trail import record
 from hub.competitions import entries
 from hub.competitions.leaderboard import PrivateBoardHidden, board, private_visible, rankings
 from hub.competitions.models import Competition, CompetitionFile, Entry, TeamMember
@@ -119,6 +120,10 @@ class CompetitionsHandler(CompetitionHandler):
                 deadline=deadline, daily_limit=_integer(body, "daily_limit", 5),
                 winners=_integer(body, "winners", 3), district_id=body.get("district"),
                 now=now())
+            record(session, actor=self.username, action="competition.created",
+                   source="competition", detail={"competition": competition.id,
+                                                 "deadline": iso(deadline),
+                                                 "district": competition.district_id})
             answer = competition_json(competition, now())
         self.write_json(answer, 201)
 
@@ -145,6 +150,10 @@ class OneCompetitionHandler(CompetitionHandler):
             if not entries.may_manage(self.person(session), competition):
                 raise ExchangeRefused("forbidden", "只有比赛的管理员可以修改截止时间",
                                       "only the competition's admins may move its deadline")
+            record(session, actor=self.username, action="competition.deadline",
+                   source="competition", detail={"competition": competition.id,
+                                                 "from": iso(competition.deadline),
+                                                 "to": iso(deadline)})
             competition.deadline = deadline
             answer = competition_json(competition, now())
         self.write_json(answer)
@@ -179,6 +188,10 @@ class TeamsHandler(CompetitionHandler):
             competition = self.competition(session, competition_id)
             team = entries.make_team(session, competition, self.person(session),
                                      str(body.get("name", "")), members)
+            record(session, actor=self.username, action="competition.team",
+                   source="competition", school=team.school_id,
+                   detail={"competition": competition.id, "team": team.id,
+                           "members": len(set(members))})
             answer = {"id": team.id, "name": team.name, "school": team.school_id,
                       "members": sorted(set(members))}
         self.write_json(answer, 201)

@@ -280,3 +280,9 @@ def test_after_the_deadline(contest: Contest) -> None:
     assert "@media print" in certificates.text
     assert 'id="certificate-1"' in certificates.text and 'id="certificate-2"' in certificates.text
     assert 'id="certificate-3"' not in certificates.text
+
+    database = contest.hub.data_dir / "aiclass.sqlite"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        actions = [row[0] for row in connection.execute(
+            "SELECT action FROM audit_events WHERE action LIKE 'competition.%' ORDER BY id")]
+    assert actions == ["competition.created", "competition.team", "competition.deadline"]

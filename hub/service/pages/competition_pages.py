@@ -22,6 +22,11 @@ from hub.service.competition_api import COMPETITION, visible_to
 from hub.service.pages.base import Forbidden, PageHandler
 from hub.service.pages.competition_texts import COMPETITION_TEXTS
 
+PAGE_ROWS = 200
+"""Rows a board shows on the page (the rankings count every row; the API lists them all):
+a region's last evening brings thousands of participants, and a page of all of them is
+slow to send and to read."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -38,6 +43,18 @@ class CompetitionPage(PageHandler):
         self.render_page(template, ct=COMPETITION_TEXTS[self.locale_name], **context)
 
 
+class CompetitionListPage(CompetitionPage):
+    """GET: the competitions the signed-in person may see, the newest deadline first."""
+
+    def get(self) -> None:
+        moment = _now()
+        with self.classroom.database.session() as session:
+            found = [(c, private_visible(c, moment)) for c in session.scalars(
+                select(Competition).order_by(Competition.deadline.desc()))
+                if visible_to(session, self.person, c)]
+            self.render_competition("competitions.html", competitions=found)
+
+
 class LeaderboardPage(CompetitionPage):
     """GET: the public board (and the private one once closed) with both rankings."""
 
@@ -52,7 +69,8 @@ class LeaderboardPage(CompetitionPage):
                 CompetitionFile.competition_id == competition_id)).all()
             shown = private or public
             self.render_competition(
-                "competition.html", competition=competition, public=public, private=private,
+                "competition.html", competition=competition, public=public[:PAGE_ROWS],
+                private=private[:PAGE_ROWS],
                 closed=closed, files=files, schools=rankings(shown, by_district=False),
                 districts=rankings(shown, by_district=True))
 
@@ -90,5 +108,6 @@ class CertificatesPage(CompetitionPage):
 
 
 def competition_page_routes(prefix: str) -> list[tuple[str, type]]:
-    return [(f"{prefix}competitions/{COMPETITION}", LeaderboardPage),
+    return [(f"{prefix}competitions", CompetitionListPage),
+            (f"{prefix}competitions/{COMPETITION}", LeaderboardPage),
             (f"{prefix}competitions/{COMPETITION}/certificates", CertificatesPage)]

@@ -32,6 +32,10 @@ COMPETITION_TEXTS: dict[str, dict[str, str]] = {
         "certificates_hidden": "截止之后才能打印获奖证书。",
         "print": "打印",
         "issued_by": "颁发单位",
+        "final": "状态",
+        "open": "进行中",
+        "closed": "已截止",
+        "no_competitions": "目前没有比赛。",
     },
     "en": {
         "competitions": "Activities and competitions",
@@ -58,5 +62,9 @@ COMPETITION_TEXTS: dict[str, dict[str, str]] = {
         "certificates_hidden": "Certificates can be printed after the deadline.",
         "print": "Print",
         "issued_by": "Issued by",
+        "final": "Status",
+        "open": "Open",
+        "closed": "Closed",
+        "no_competitions": "No competitions at the moment.",
     },
 }
