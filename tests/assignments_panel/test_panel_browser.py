@@ -163,3 +163,9 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     assert {r["class_id"] for r in listed["assignments"]} == {class_id}
     assert service(student, student.token(), "GET", "/submissions").json()[
         "submissions"] == [submission]
+
+    # nbgrader's own Assignments panel stays for the teacher, beside 我的作业.
+    page_config = teacher.browser.open_lab(teacher.username)
+    names = {e["name"] for e in page_config["federated_extensions"]}
+    assert {"@aiclass/assignments", "@jupyter/nbgrader"} <= names, names
+    assert "@jupyter/nbgrader:assignment-list" not in page_config.get("disabledExtensions", {})

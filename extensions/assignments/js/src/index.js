@@ -17,9 +17,12 @@ const plugin = {
       label: panel.title.caption,
       execute: () => labShell.activateById(panel.id)
     });
-    app.restored.then(() => {
-      labShell.activateById(panel.id);
-      panel.refresh();
+    // Opens by itself when there is homework: a teacher's lab (no assignments of their own)
+    // keeps the file browser in front.
+    app.restored.then(async () => {
+      if ((await panel.refresh()) > 0) {
+        labShell.activateById(panel.id);
+      }
     });
   }
 };

@@ -54,6 +54,7 @@ export class AssignmentsPanel extends Widget {
     return new Date(iso).toLocaleString(this.languageCode);
   }
 
+  // How many assignments are listed (0 on an error).
   async refresh() {
     this.list.replaceChildren(element('p', 'aiclass-state', this.texts.loading));
     let data;
@@ -63,14 +64,15 @@ export class AssignmentsPanel extends Widget {
       this.list.replaceChildren(
         element('p', 'aiclass-state aiclass-error', this.texts.error + error.message)
       );
-      return;
+      return 0;
     }
     this.rules = data.rules;
     if (data.assignments.length === 0) {
       this.list.replaceChildren(element('p', 'aiclass-state', this.texts.empty));
-      return;
+      return 0;
     }
     this.list.replaceChildren(...data.assignments.map(row => this.card(row)));
+    return data.assignments.length;
   }
 
   card(row) {
