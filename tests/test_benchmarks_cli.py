@@ -26,6 +26,7 @@ OPTIONS = {
     "programme": ["--students", "--runs"],
     "roster": ["--schools"],
     "shared_library": ["--items", "--students", "--runs"],
+    "training": ["--cohorts", "--per-cohort", "--students", "--runs"],
 }
 
 
