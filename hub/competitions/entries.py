@@ -169,6 +169,18 @@ def participant_for(session: Session, competition: Competition, username: str,
     return Participant(f"team:{team.id}", team.name, team.school_id, school.district_id)
 
 
+def participant_of(session: Session, entry: Entry) -> Participant:
+    """Who a recorded entry counts for (its key was checked when it was handed in)."""
+    kind, _colon, name = entry.participant.partition(":")
+    if kind == "team":
+        team = session.get(CompetitionTeam, int(name))
+        label, school_id = team.name, team.school_id
+    else:
+        label, school_id = name, session.get(Person, name).school_id
+    school = session.get(School, school_id)
+    return Participant(entry.participant, label, school.id, school.district_id)
+
+
 def check_open(session: Session, competition: Competition, participant: Participant,
                now: datetime, day_start: datetime) -> None:
     """Refuse an entry after the deadline or past the participant's limit for today."""

@@ -30,6 +30,7 @@ from hub.reports.figures import ReportPolicy
 from hub.reports.recorder import ActivityRecorder, RegionRefresher
 from hub.service.classroom import Classroom
 from hub.service.competition_api import competition_routes
+from hub.service.competition_scoring import entry_scorer
 from hub.service.exchange_api import exchange_routes
 from hub.service.grading_api import grading_routes
 from hub.service.grading_workers import (
@@ -96,7 +97,9 @@ async def serve(settings: Settings, port: int, ip: str) -> None:
     stopping = stop_signal()
     classroom = Classroom.from_settings(settings)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)
-    server = listen(make_app(classroom, prefix, settings), port, ip)
+    app = make_app(classroom, prefix, settings)
+    server = listen(app, port, ip)
+    entry_scorer(app.settings).resume_queued()
     classroom.start_blob_sweeps()
     ActivityRecorder(api_url=os.environ["JUPYTERHUB_API_URL"],
                      api_token=os.environ["JUPYTERHUB_API_TOKEN"],

@@ -25,7 +25,7 @@ from hub.competitions.leaderboard import PrivateBoardHidden, board, private_visi
 from hub.competitions.models import Competition, CompetitionFile, Entry, TeamMember
 from hub.org.models import Person, Role, School
 from hub.service.api_base import APIHandler, iso, parse_time
-from hub.service.competition_scoring import EntryScorer
+from hub.service.competition_scoring import entry_scorer
 from hub.service.pages.timefmt import SCHOOL_TIME
 
 COMPETITION = r"([a-z0-9][a-z0-9-]{1,62})"
@@ -76,13 +76,6 @@ def _integer(body: dict, field: str, default: int) -> int:
 
 class CompetitionHandler(APIHandler):
     """What the competition handlers share: the caller and the competition they may see."""
-
-    @property
-    def scorer(self) -> EntryScorer:
-        app = self.application.settings
-        if "competition_scorer" not in app:
-            app["competition_scorer"] = EntryScorer(app["aiclass_settings"])
-        return app["competition_scorer"]
 
     def person(self, session: Session) -> Person:
         person = session.get(Person, self.username)
@@ -254,26 +247,20 @@ class EntriesHandler(CompetitionHandler):
 
     async def _score_notebook(self, competition_id: str, participant: entries.Participant,
                               content: bytes) -> None:
-        """Record the notebook entry, run it in the sandbox, then record its score."""
+        """Record the notebook entry, queued; the scorer runs it in the sandbox."""
         moment = now()
+        scorer = entry_scorer(self.application.settings)
         with self.classroom.session() as session:
             competition = self.competition(session, competition_id)
-            key = AnswerKey.from_json(competition.answer_key)
-            if not self.scorer.runs_notebooks:
+            if not scorer.runs_notebooks:
                 raise ExchangeRefused("bad_request", "此部署只接受预测文件（CSV）",
                                       "this center takes predictions (CSV) only")
             entries.check_open(session, competition, participant, moment, day_start(moment))
             entry = entries.add_entry(session, competition, participant, self.username,
                                       "notebook", content, moment)
-            entry_id = entry.id
-            files = {released.name: released.content for released in session.scalars(
-                select(CompetitionFile).where(CompetitionFile.competition_id == competition_id))}
-        scored, error = await self.scorer.score("notebook", content, key, files)
-        with self.classroom.session() as session:
-            entry = session.get(Entry, entry_id)
-            entries.record_score(session, entry, participant, scored, error, now())
             answer = entry_json(entry, closed=False)
-        self.write_json(answer, 201)
+        scorer.start(answer["id"])
+        self.write_json(answer, 202)
 
 
 class LeaderboardHandler(CompetitionHandler):
