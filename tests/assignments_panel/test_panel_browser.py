@@ -144,6 +144,20 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     card.locator(".aiclass-receipt").wait_for()
     assert "已提交" in card.inner_text()
     assert hashlib.sha256(listing.encode()).hexdigest() in card.inner_text()
+
+    # The lab switched to English (its language setting): the panel follows.
+    switched = student.browser.session.put(
+        f"{hub.url}/user/{student.username}/lab/api/settings/"
+        "@jupyterlab/translation-extension:plugin",
+        json={"raw": '{"locale": "en"}'},
+        headers={"X-XSRFToken": student.browser.xsrf(f"/user/{student.username}/")}, timeout=60)
+    assert switched.status_code == 204, switched.text
+    page.reload()
+    card.locator(".aiclass-receipt").wait_for()
+    english = panel.inner_text()
+    assert "My assignments" in english and "Submitted" in english
+    assert "Submission receipt" in english and "我的作业" not in english
+    shot(page, "05-english")
     context.close()
 
     hub_host = urlsplit(hub.url).netloc
