@@ -13,12 +13,15 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from grading.exchange.archive import ArchiveLimits
+from grading.exchange.models import Submission
+from grading.gradebook.models import CellGrade, GradingJob
 from hub.audit.models import AuditEvent
 from hub.db import ServiceDatabase
 from hub.org.models import District, Person, Region, School
@@ -26,7 +29,7 @@ from hub.service.pages.shared_library_texts import LIBRARY_TEXTS
 from hub.shared_library.metadata import LibraryProblem, check_files, describe
 from hub.shared_library.models import SharedRating, SharedUse
 from hub.shared_library.package import export_package, import_package
-from hub.shared_library.search import Filters, search
+from hub.shared_library.search import Filters, figures, search
 from hub.shared_library.visibility import NotVisible, visible_item
 from hub.shared_library.workflow import publish, rate, record_uses, review, usable_version
 
@@ -164,6 +167,42 @@ def test_a_rating_needs_a_use_and_is_one_per_teacher(database: ServiceDatabase) 
     with database.session() as session:
         assert session.execute(select(func.count(), func.max(SharedRating.stars))).one() \
             == (1, 2)
+
+
+def test_figures_count_classes_submissions_scores_and_ratings(
+        database: ServiceDatabase) -> None:
+    """Do the figures follow the classes that released the item (and only those), count a
+    class released twice once, and average the graded points of their submissions?"""
+    moment = datetime(2026, 11, 20, 8, 0)
+    with database.session() as session:
+        version = publish(session, who(database, "tch-1"), describe(FORM),
+                          check_files(lesson_files(), LIMITS.max_total_bytes), put({}))
+        review(session, who(database, "adm"), version.item_id, 1, True, "")
+        item_id = version.item_id
+        teacher = who(database, "tch-2")
+        record_uses(session, teacher, item_id, 1, ["c1", "c2"], "rules")
+        record_uses(session, teacher, item_id, 1, ["c1"], "rules")
+        for number, (class_id, assignment_id, points) in enumerate(
+                (("c1", "rules", 2.0), ("c1", "rules", 1.0), ("c2", "rules", 0.0),
+                 ("c1", "other", 2.0), ("c3", "rules", 2.0)), start=1):
+            session.add(Submission(id=number, key=f"{number:032x}", class_id=class_id,
+                                   assignment_id=assignment_id, username=f"s{number}",
+                                   release_version=1, submitted_at=moment,
+                                   idempotency_key=str(number), manifest=[], total_bytes=1))
+            session.flush()
+            session.add(GradingJob(id=number, submission_id=number, class_id=class_id,
+                                   assignment_id=assignment_id, state="done", reason="submit",
+                                   requested_by="t", enqueued_at=moment, not_before=moment))
+            session.flush()
+            session.add(CellGrade(submission_id=number, class_id=class_id,
+                                  assignment_id=assignment_id, username=f"s{number}",
+                                  notebook="n.ipynb", grade_id="q1", position=0, kind="auto",
+                                  max_score=2.0, auto_score=points, job_id=number))
+        rate(session, teacher, item_id, "4")
+    with database.session() as session:
+        shown = figures(session, [item_id])[item_id]
+    assert (shown.classes, shown.submissions, shown.average_percent) == (2, 3, 50.0)
+    assert (shown.rating, shown.ratings) == (4.0, 1)
 
 
 def test_a_package_round_trips_and_forged_ones_are_refused() -> None:
