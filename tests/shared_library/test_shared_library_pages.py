@@ -134,7 +134,12 @@ def test_publish_review_use_fetch_rate_and_the_attacks(library: Library) -> None
     assert "缺少评分说明" in author.get(f"shared/{item}").text
     assert other.get(f"shared/{item}").status_code == 403, "a rejected item stays private"
 
-    second = upload(author, "shared/publish", {**FORM, "item": item}, lesson_files())
+    folder = [("folder", (f"mylesson/{name}", data)) for _field, (name, data) in lesson_files()]
+    climbing = upload(author, "shared/publish", {**FORM, "item": item},
+                      [*folder, ("folder", ("mylesson/../../x.py", b"print(1)"))])
+    assert climbing.status_code == 422 and "离开" in climbing.text
+    second = upload(author, "shared/publish", {**FORM, "item": item},
+                    [*folder, ("folder", ("mylesson/data/readme.txt", "说明".encode()))])
     assert item_id_of(second) == item
     assert post(admin, f"shared/{item}/review", {"version": "2", "verdict": "approve"}) \
         .status_code == 303
@@ -143,6 +148,7 @@ def test_publish_review_use_fetch_rate_and_the_attacks(library: Library) -> None
     assert f'data-item="{item}"' not in other.get("shared", params={"grade": "10"}).text
     page = other.get(f"shared/{item}")
     assert page.status_code == 200 and 'data-version="2"' in page.text
+    assert "data/readme.txt" in page.text, "a folder upload keeps its paths inside the folder"
     assert 'data-version="1"' not in page.text, "others see only approved versions"
 
     forged = post(other, f"shared/{item}/rating", {"stars": "5"})
@@ -174,6 +180,8 @@ def test_publish_review_use_fetch_rate_and_the_attacks(library: Library) -> None
     assert 'data-version="3"' not in other.get(f"shared/{item}").text
     assert library.rows("SELECT version FROM shared_uses") == [(2,)]
 
+    copy_zip = zipfile.ZipFile(io.BytesIO(other.get(f"shared/{item}/files.zip").content))
+    assert "data/readme.txt" in copy_zip.namelist(), "the copy to adapt holds every file"
     package = other.get(f"shared/{item}/package.zip")
     assert package.status_code == 200
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(package.content)).read("manifest.json"))

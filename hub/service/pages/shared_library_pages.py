@@ -154,6 +154,9 @@ class PublishHandler(FormUploadHandler, LibraryPage):
                 files.update(unpack(upload.body, self.classroom.archive_limits))
             else:
                 files[Path(upload.filename.replace("\\", "/")).name] = upload.body
+        for upload in self.request.files.get("folder", []):
+            # a browser's folder upload names each file "<folder>/<path inside it>"
+            files[upload.filename.replace("\\", "/").split("/", 1)[-1]] = upload.body
         files = check_files(files, self.classroom.max_submission_bytes)
         with self.classroom.database.session() as session:
             version = publish(session, self.person, description, files,
