@@ -21,6 +21,8 @@ import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from grading.gradebook.late_policy import LatePolicy
+from tests.exchange.openapi_check import check_response
 from tests.hub.hubprocess import RunningHub, running_hub
 from tests.pages.pagesession import PagePerson, sign_in
 
@@ -165,6 +167,17 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
                       if urlsplit(url).scheme not in ("data", "blob")
                       and urlsplit(url).netloc != hub_host})
     assert requested and not outside, outside
+
+    # What the panel reads is what the service's document promises: the rules it shows, and
+    # the student's own due date.
+    token = student.token()
+    info = service(student, token, "GET", "/").json()
+    check_response("/", "get", 200, info)
+    assert info["rules"]["grace_minutes"] == LatePolicy().grace_minutes
+    released_now = service(student, token, "GET", "/assignments").json()
+    check_response("/assignments", "get", 200, released_now)
+    (mine,) = released_now["assignments"]
+    assert mine["own_due_at"] == mine["due_at"] == submission["due_at"]
 
     # The panel's server side acts as the student only: another class's release is refused
     # by the service, and a path for an assignment name by the panel, both changing nothing.
