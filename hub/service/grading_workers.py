@@ -88,7 +88,7 @@ class WorkerProcess:
                 None, requeue_owned, self.classroom, {self.config.name}, True)
             await asyncio.sleep(RESTART_SECONDS)
 
-    def signal(self, signum: signal.Signals) -> None:
+    def send(self, signum: signal.Signals) -> None:
         """Signal the process, by pidfd: never another process that got its pid since."""
         if self.pidfd is not None:
             try:
@@ -199,7 +199,7 @@ def stop_grading_workers(classroom: Classroom, workers: list[WorkerProcess]) -> 
         worker.stopping = True
         if worker.watcher is not None:
             worker.watcher.cancel()
-        worker.signal(signal.SIGKILL)
+        worker.send(signal.SIGKILL)
     deadline = time.monotonic() + STOP_SECONDS
     for worker in workers:
         if not worker.exited(deadline - time.monotonic()):
