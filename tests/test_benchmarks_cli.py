@@ -16,6 +16,7 @@ OPTIONS = {
     "audit": ["--rows"],
     "backup": ["--students", "--submissions"],
     "cnn": ["--repeats"],
+    "demo": ["--students"],
     "competition": ["--entries", "--participants", "--runs"],
     "exchange": ["--students"],
     "explainers": ["--quick"],
