@@ -111,11 +111,13 @@ def review(session: Session, person: Person, item_id: int, version: int, approve
     return row
 
 
-def usable_version(session: Session, person: Person, item: SharedItem) -> SharedVersion:
+def usable_version(session: Session, person: Person, item: SharedItem,
+                   newest: bool = False) -> SharedVersion:
     """The version ``person`` gets when they use the item: the approved one; an author
-    may also try their own newest version before it is approved."""
+    may also try their own newest version before it is approved, and a curator
+    (``newest``, the caller has asked :func:`may_review`) reads what they review."""
     number = item.approved_version
-    if item.author == person.username:
+    if newest or item.author == person.username:
         number = session.scalar(select(func.max(SharedVersion.version))
                                 .where(SharedVersion.item_id == item.id))
     row = None if number is None else session.scalar(select(SharedVersion).where(

@@ -178,6 +178,9 @@ def test_publish_review_use_fetch_rate_and_the_attacks(library: Library) -> None
     # a third version waits; the class keeps the version it got
     upload(author, "shared/publish", {**FORM, "item": item}, lesson_files())
     assert 'data-version="3"' not in other.get(f"shared/{item}").text
+    reviewed = zipfile.ZipFile(io.BytesIO(admin.get(f"shared/{item}/package.zip").content))
+    assert json.loads(reviewed.read("manifest.json"))["version"] == 3, \
+        "a curator reads the version waiting for them"
     assert library.rows("SELECT version FROM shared_uses") == [(2,)]
 
     copy_zip = zipfile.ZipFile(io.BytesIO(other.get(f"shared/{item}/files.zip").content))

@@ -279,7 +279,8 @@ class DownloadHandler(LibraryPage):
         self.require_staff()
         with self.classroom.database.session() as session:
             item = self.item(session, item_id)
-            version = usable_version(session, self.person, item)
+            version = usable_version(session, self.person, item,
+                                     newest=may_review(session, self.person, item))
             files, number = self.files_of(version), version.version
             description = description_of(item)
         body = export_package(description, number, files) if kind == "package" \
