@@ -17,21 +17,24 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import create_engine, event, func, inspect, select, text
 
 from grading.exchange.archive import ArchiveLimits
 from grading.exchange.models import Submission
 from grading.gradebook.models import CellGrade, GradingJob
 from hub.audit.models import AuditEvent
-from hub.db import ServiceDatabase
+from hub.db import ServiceDatabase, _enable_sqlite_foreign_keys
+from hub.migrations import alembic_config
 from hub.org.models import District, Person, Region, School
 from hub.service.pages.shared_library_texts import LIBRARY_TEXTS
 from hub.shared_library.metadata import LibraryProblem, check_files, describe
-from hub.shared_library.models import SharedRating, SharedUse
+from hub.shared_library.models import SharedItem, SharedRating, SharedUse
 from hub.shared_library.package import export_package, import_package
 from hub.shared_library.search import Filters, figures, search
 from hub.shared_library.visibility import NotVisible, visible_item
 from hub.shared_library.workflow import publish, rate, record_uses, review, usable_version
+from tests.org.test_migrations import schema_differences
 
 LESSON = Path(__file__).resolve().parents[2] / "assignments" / "junior" / "rules-vs-learning"
 FORM = {"title": "规则与学习", "shelf": "region", "stage": "junior", "grades": "7，8",
@@ -246,3 +249,25 @@ def test_a_package_round_trips_and_forged_ones_are_refused() -> None:
 
 def test_texts_have_the_same_keys_in_both_languages() -> None:
     assert set(LIBRARY_TEXTS["zh_CN"]) == set(LIBRARY_TEXTS["en"])
+
+
+def test_revision_0007_adds_the_library_to_a_database_with_data(tmp_path: Path) -> None:
+    """Does a database of revision 0006 keep its data and gain exactly the models' tables,
+    and does going back to 0006 take them away again?"""
+    url = f"sqlite:///{tmp_path / 'aiclass.sqlite'}"
+    engine = create_engine(url)
+    event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    command.upgrade(alembic_config(engine), "0006")
+    assert "shared_items" not in inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO regions VALUES ('r', '旧区域')"))
+    engine.dispose()
+    database = ServiceDatabase(url)
+    assert schema_differences(database.engine) == []
+    with database.session() as session:
+        assert session.get(Region, "r").name == "旧区域"
+        assert session.scalar(select(func.count()).select_from(SharedItem)) == 0
+    command.downgrade(alembic_config(database.engine), "0006")
+    assert not {"shared_items", "shared_versions", "shared_uses", "shared_ratings"} \
+        & set(inspect(database.engine).get_table_names())
+    database.engine.dispose()
