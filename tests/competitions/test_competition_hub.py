@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from hub.competitions.digits import starter_notebook
+from tests.exchange.openapi_check import check_response
 from tests.hub.hubprocess import RunningHub, running_hub
 from tests.org.orghub import aiclass, new_password
 from tests.pages.pagesession import PAGES, PagePerson, sign_in
@@ -125,8 +126,10 @@ def test_a_student_enters_and_is_ranked(contest: Contest) -> None:
     starter = contest.api(contest.alice, "GET", f"/{CONTEST}/files/starter.ipynb")
     assert starter.status_code == 200 and "predictions.csv" in starter.text
 
-    entry = contest.scored(contest.alice, contest.api(
-        contest.alice, "POST", f"/{CONTEST}/entries", {"notebook": json.loads(starter_notebook())}))
+    handed_in = contest.api(contest.alice, "POST", f"/{CONTEST}/entries",
+                            {"notebook": json.loads(starter_notebook())})
+    queued = handed_in.json()
+    entry = contest.scored(contest.alice, handed_in)
     assert entry["status"] == "scored", entry
     assert entry["public_score"] > 0.9 and entry["private_score"] is None
 
@@ -136,6 +139,10 @@ def test_a_student_enters_and_is_ranked(contest: Contest) -> None:
     assert low.json()["public_score"] < 0.3
 
     board = contest.api(contest.bob, "GET", f"/{CONTEST}/leaderboard").json()
+    check_response("/competitions/{competition_id}/leaderboard", "get", 200, board)
+    check_response("/competitions/{competition_id}/entries", "post", 201, low.json())
+    check_response("/competitions/{competition_id}/entries", "post", 202, queued)
+    check_response("/competitions", "get", 200, {"competitions": listed})
     assert [(r["rank"], r["name"]) for r in board["rows"]] == [
         (1, contest.alice.username), (2, contest.bob.username)]
     assert [s["rank"] for s in board["schools"]] == [1, 2]
@@ -157,6 +164,7 @@ def test_the_hidden_labels_stay_hidden(contest: Contest) -> None:
     key = contest.answer_key()
     labels = ",".join(key["labels"])
     about = contest.api(contest.carol, "GET", f"/{CONTEST}")
+    check_response("/competitions/{competition_id}", "get", 200, about.json())
     assert about.json()["files"] == ["starter.ipynb", "test.csv", "train.csv"]
     assert "answer" not in about.text
     for name in about.json()["files"]:
@@ -164,6 +172,8 @@ def test_the_hidden_labels_stay_hidden(contest: Contest) -> None:
         assert released.status_code == 200 and labels not in released.text
     test_header = contest.api(contest.carol, "GET", f"/{CONTEST}/files/test.csv").text
     assert test_header.splitlines()[0].split(",")[:2] == ["id", "p0"]
+    in_browser = contest.carol.get(f"competitions/{CONTEST}/files/test.csv")
+    assert in_browser.status_code == 200 and in_browser.text == test_header
     for probe in ("answer_key", "..%2Faiclass.sqlite", "answers.json"):
         assert contest.api(contest.carol, "GET", f"/{CONTEST}/files/{probe}").status_code == 404
 
@@ -243,6 +253,7 @@ def test_forged_foreign_and_peeking_requests_are_refused(contest: Contest) -> No
     over = contest.api(contest.bob, "POST", f"/{CONTEST}/entries",
                        {"predictions": csv_of(key, "4")})
     assert over.status_code == 429 and "每天最多 3 次" in over.json()["message"]
+    check_response("/competitions/{competition_id}/entries", "post", 429, over.json())
     assert len(contest.api(contest.bob, "GET", f"/{CONTEST}/entries").json()["entries"]) == 3
 
     assert contest.api(contest.bob, "GET",
@@ -264,6 +275,16 @@ def test_forged_foreign_and_peeking_requests_are_refused(contest: Contest) -> No
         "id": "digits-dist-a", "title": "甲区赛", "deadline": in_an_hour(),
         "district": "dist-a"})
     assert other.status_code == 403
+    own = contest.api(contest.district_admin, "POST", "", {
+        "id": "digits-dist-b", "title": "乙县赛", "deadline": in_an_hour(),
+        "district": "dist-b"})
+    assert own.status_code == 201, own.text
+    assert contest.api(contest.alice, "GET", "/digits-dist-b").status_code == 404
+    assert contest.alice.get("competitions/digits-dist-b").status_code == 403
+    outsider = contest.api(contest.alice, "POST", "/digits-dist-b/entries",
+                           {"predictions": "id,label\n"})
+    assert outsider.status_code == 404
+    assert contest.api(contest.bob, "GET", "/digits-dist-b").status_code == 200
 
 
 def test_after_the_deadline(contest: Contest) -> None:
@@ -297,4 +318,5 @@ def test_after_the_deadline(contest: Contest) -> None:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
         actions = [row[0] for row in connection.execute(
             "SELECT action FROM audit_events WHERE action LIKE 'competition.%' ORDER BY id")]
-    assert actions == ["competition.created", "competition.team", "competition.deadline"]
+    assert actions == ["competition.created", "competition.team", "competition.created",
+                       "competition.deadline"]

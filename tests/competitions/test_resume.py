@@ -32,7 +32,8 @@ with open('predictions.csv', 'w', encoding='utf-8') as f:
 """
 
 
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+@pytest.mark.skipif(shutil.which("bwrap") is None,
+                    reason="bubblewrap is not installed: `make system-run` installs it")
 def test_a_queued_notebook_is_scored_after_a_restart(tmp_path: Path) -> None:
     """Does the scorer a starting service makes run the notebook left queued, record its
     score and move the standing, once?"""

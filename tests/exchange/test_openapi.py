@@ -7,6 +7,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
+from hub.service.competition_api import competition_routes
 from hub.service.exchange_api import exchange_routes
 from hub.service.grading_api import grading_routes
 from tests.exchange.openapi_check import SPEC, check_response
@@ -14,8 +15,9 @@ from tests.exchange.openapi_check import SPEC, check_response
 PREFIX = "/services/classroom/"
 SAMPLES = {"class_id": "demo-s1-g10c1", "assignment_id": "ps1", "student": "stu-abcde",
            "submission_id": "0123456789abcdef0123456789abcdef", "notebook": "problem1",
-           "grade_id": "q1"}
+           "grade_id": "q1", "competition_id": "digits-2026", "name": "test.csv"}
 METHODS = ("get", "post", "put", "delete", "patch")
+ROUTES = exchange_routes(PREFIX) + grading_routes(PREFIX) + competition_routes(PREFIX)
 
 
 def concrete(template: str) -> str:
@@ -24,8 +26,7 @@ def concrete(template: str) -> str:
 
 
 def handler_for(path: str) -> type:
-    matches = [handler for pattern, handler in (exchange_routes(PREFIX) + grading_routes(PREFIX))
-               if re.fullmatch(pattern, path)]
+    matches = [handler for pattern, handler in ROUTES if re.fullmatch(pattern, path)]
     assert len(matches) == 1, f"{path} matches {matches}"
     return matches[0]
 
@@ -47,7 +48,7 @@ def test_every_documented_operation_is_served(template: str) -> None:
 
 def test_every_route_is_documented() -> None:
     documented = [concrete(t) for t in SPEC["paths"]]
-    for pattern, _handler in (exchange_routes(PREFIX) + grading_routes(PREFIX)):
+    for pattern, _handler in ROUTES:
         assert any(re.fullmatch(pattern, path) for path in documented), pattern
 
 

@@ -75,6 +75,21 @@ class LeaderboardPage(CompetitionPage):
                 districts=rankings(shown, by_district=True))
 
 
+class FilePage(CompetitionPage):
+    """GET: a released file, for a signed-in browser (the API's twin needs a token)."""
+
+    def get(self, competition_id: str, name: str) -> None:
+        with self.classroom.database.session() as session:
+            self.competition(session, competition_id)
+            released = session.get(CompetitionFile, (competition_id, name))
+            if released is None:
+                raise Forbidden("not_found")
+            content = released.content
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.finish(content)
+
+
 class CertificatesPage(CompetitionPage):
     """GET: one printable certificate per winner, after the deadline."""
 
@@ -110,4 +125,5 @@ class CertificatesPage(CompetitionPage):
 def competition_page_routes(prefix: str) -> list[tuple[str, type]]:
     return [(f"{prefix}competitions", CompetitionListPage),
             (f"{prefix}competitions/{COMPETITION}", LeaderboardPage),
+            (f"{prefix}competitions/{COMPETITION}/files/([A-Za-z0-9._-]+)", FilePage),
             (f"{prefix}competitions/{COMPETITION}/certificates", CertificatesPage)]
