@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,28 +61,39 @@ class CourseResult:
         return self.course.hours if self.completed else 0.0
 
 
+@dataclass(frozen=True)
+class Learner:
+    """Who a trainee is, as the pages and the roster name them (read as plain columns: ORM
+    objects for 2,000 people were half of the year's export)."""
+
+    username: str
+    display_name: str
+    school_id: str | None
+
+
 @dataclass
 class TraineeHours:
-    """One trainee in one cohort: courses, live sessions attended, and the totals."""
+    """One trainee in one cohort: courses, live sessions attended, and the totals (each
+    computed once: the year's roster reads them several times for 2,000 trainees)."""
 
     cohort: Cohort
-    person: Person
+    person: Learner
     courses: list[CourseResult] = field(default_factory=list)
     attended: list[LiveSession] = field(default_factory=list)
 
-    @property
+    @cached_property
     def course_hours(self) -> float:
         return sum(c.hours for c in self.courses)
 
-    @property
+    @cached_property
     def session_hours(self) -> float:
         return sum(s.hours for s in self.attended)
 
-    @property
+    @cached_property
     def total(self) -> float:
         return self.course_hours + self.session_hours
 
-    @property
+    @cached_property
     def completed(self) -> list[CourseResult]:
         return [c for c in self.courses if c.completed]
 
@@ -101,11 +112,13 @@ def cohort_hours(session: Session, cohorts: Collection[Cohort],
             .where(CohortCourse.cohort_id.in_(list(by_id))).order_by(CohortCourse.id)):
         if assignment_id in library:
             courses[cohort_id].append(library[assignment_id])
-    members = select(Trainee.cohort_id, Person).join(Person, Person.username == Trainee.username) \
+    members = select(Trainee.cohort_id, Person.username, Person.display_name, Person.school_id) \
+        .join(Person, Person.username == Trainee.username) \
         .where(Trainee.cohort_id.in_(list(by_id)))
     if usernames is not None:
         members = members.where(Trainee.username.in_(list(usernames)))
-    rows = session.execute(members.order_by(Trainee.cohort_id, Trainee.username)).all()
+    rows = [(cohort_id, Learner(*person)) for cohort_id, *person in
+            session.execute(members.order_by(Trainee.cohort_id, Trainee.username))]
     people = {person.username for _cohort_id, person in rows}
     sessions = {s.id: s for s in session.scalars(
         select(LiveSession).where(LiveSession.cohort_id.in_(list(by_id)))
@@ -132,18 +145,18 @@ def cohort_hours(session: Session, cohorts: Collection[Cohort],
 class YearTotal:
     """A teacher's training in one year, over all their cohorts (the credit system's row)."""
 
-    person: Person
+    person: Learner
     cohorts: list[TraineeHours] = field(default_factory=list)
 
-    @property
+    @cached_property
     def course_hours(self) -> float:
         return sum(c.course_hours for c in self.cohorts)
 
-    @property
+    @cached_property
     def session_hours(self) -> float:
         return sum(c.session_hours for c in self.cohorts)
 
-    @property
+    @cached_property
     def total(self) -> float:
         return self.course_hours + self.session_hours
 

@@ -261,7 +261,8 @@ def test_a_trainee_sees_only_their_cohort_and_their_own_hours(training: Training
     assert training.rows("SELECT count(*) FROM training_sessions") == [(1,)]
     assert training.rows("SELECT role FROM people WHERE username = ?",
                          trainee.username) == [("teacher",)], "a trainee still teaches"
-    assert "demo-s1-" in trainee.get("").text
+    home = trainee.get("").text
+    assert "demo-s1-" in home and 'href="/services/classroom/training"' in home
 
 
 def test_a_student_opens_none_of_it(training: Training) -> None:
