@@ -131,6 +131,11 @@ def test_review_decides_who_sees_and_versions_keep_their_review(
         review(session, who(database, "adm"), school_id, 1, True, "")
     with database.session() as session:
         review(session, who(database, "sadm-1"), school_id, 1, True, "")
+    with database.session() as session:
+        own = publish(session, who(database, "sadm-1"), describe({**FORM, "shelf": "school"}),
+                      files, put(blobs))
+        with pytest.raises(NotVisible):
+            review(session, who(database, "sadm-1"), own.item_id, 1, True, "")
     assert not sees(database, "tch-2", school_id) and sees(database, "dadm-1", school_id)
 
     with database.session() as session:
@@ -146,7 +151,7 @@ def test_review_decides_who_sees_and_versions_keep_their_review(
         assert usable_version(session, who(database, "tch-1"), item).version == 2
         record_uses(session, other, item_id, 1, ["class-x"], "rules")
         actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
-    assert actions.count("library.published") == 3 and actions.count("library.reviewed") == 2
+    assert actions.count("library.published") == 4 and actions.count("library.reviewed") == 2
     with database.session() as session:
         assert session.scalar(select(SharedUse.version)) == 1
 
