@@ -85,6 +85,14 @@ def test_the_printed_accounts_open_pages_full_of_a_term(hub: RunningHub,
         teacher.get(f"classes/{other}/gradebook").text.count('class="status-late"><a')
         for other in accounts["teacher"]["class"].split(";") if other != class_id)
     assert late_anywhere >= 1
+    first_key = re.search(r'class="status-on_time"><a href="[^"]*submissions/([0-9a-f]{32})"',
+                          book.text).group(1)
+    submission_page = teacher.get(f"submissions/{first_key}")
+    assert submission_page.status_code == 200 and "BEGIN HIDDEN TESTS" not in \
+        submission_page.text
+    class_page = teacher.get(f"classes/{class_id}")
+    assert class_page.status_code == 200
+    assert all(lesson.split("/")[1] in class_page.text for lesson in LESSONS[class_id])
     progress = teacher.get(f"classes/{class_id}/assignments/{LESSONS[class_id][0].split('/')[1]}")
     assert re.search(r'id="submitted-count">[1-9]', progress.text)
 
