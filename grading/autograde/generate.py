@@ -19,6 +19,7 @@ import logging
 import shutil
 import sqlite3
 import tempfile
+import threading
 from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
@@ -69,6 +70,13 @@ def _stamp(path: Path) -> None:
         db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (head,))
 
 
+#: nbgrader's converters change the process's working directory into the course and back
+#: (``os.chdir``, shared by every thread): two releases generating at once in the service's
+#: threads sent each other into a removed temporary course ("generate_failed"), so one
+#: generation runs at a time in a process.
+_WORKING_DIRECTORY = threading.Lock()
+
+
 @cache
 def empty_gradebook() -> bytes:
     """An empty, stamped nbgrader gradebook (an SQLite file's bytes), made once per process.
@@ -94,7 +102,8 @@ def generate_assignment(source_dir: Path, course_dir: Path,
     config.CourseDirectory.course_id = COURSE_ID
     config.Application.log_level = logging.WARNING
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    result = api.generate_assignment(assignment_id, force=True, create=True)
+    with _WORKING_DIRECTORY:
+        result = api.generate_assignment(assignment_id, force=True, create=True)
     if not result["success"]:
         raise GenerateFailed(result.get("error") or result.get("log") or "")
     return GeneratedAssignment(course_dir / "release" / assignment_id,
