@@ -109,6 +109,9 @@ def item_id_of(response: requests.Response) -> str:
 def test_publish_review_use_fetch_rate_and_the_attacks(library: Library) -> None:
     author, other, admin = library.author, library.other_teacher, library.region_admin
     items_before = library.rows("SELECT count(*) FROM shared_items")[0][0]
+    form = author.get("shared/publish")
+    assert form.status_code == 200 and 'id="publish-form"' in form.text
+    assert library.student.get("shared/publish").status_code == 403
     bad = upload(author, "shared/publish", {**FORM, "grades": "13"}, lesson_files())
     assert bad.status_code == 422 and "年级必须是" in bad.text and "grades must" in bad.text
     refused = upload(library.student, "shared/publish", FORM, lesson_files())
