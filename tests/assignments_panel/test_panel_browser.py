@@ -146,6 +146,17 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     card.locator(".aiclass-receipt").wait_for()
     assert "已提交" in card.inner_text()
     assert hashlib.sha256(listing.encode()).hexdigest() in card.inner_text()
+    assert "延期" not in card.inner_text()
+
+    # The teacher grants this student two more days: the panel shows it as an extension.
+    granted = service(teacher, teacher.token(), "PUT", f"/classes/{class_id}/assignments/"
+                      f"{ASSIGNMENT}/extensions/{student.username}",
+                      json={"due_at": (due + timedelta(days=2)).isoformat()})
+    assert granted.status_code == 200, granted.text
+    page.reload()
+    card.locator(".aiclass-receipt").wait_for()
+    assert "老师已为你延期" in card.locator(".aiclass-due").inner_text()
+    shot(page, "05-extension")
 
     # The lab switched to English (its language setting): the panel follows.
     switched = student.browser.session.put(
@@ -159,7 +170,7 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     english = panel.inner_text()
     assert "My assignments" in english and "Submitted" in english
     assert "Submission receipt" in english and "我的作业" not in english
-    shot(page, "05-english")
+    shot(page, "06-english")
     context.close()
 
     hub_host = urlsplit(hub.url).netloc
@@ -169,7 +180,7 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     assert requested and not outside, outside
 
     # What the panel reads is what the service's document promises: the rules it shows, and
-    # the student's own due date.
+    # the student's own due date (the extension).
     token = student.token()
     info = service(student, token, "GET", "/").json()
     check_response("/", "get", 200, info)
@@ -177,7 +188,9 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     released_now = service(student, token, "GET", "/assignments").json()
     check_response("/assignments", "get", 200, released_now)
     (mine,) = released_now["assignments"]
-    assert mine["own_due_at"] == mine["due_at"] == submission["due_at"]
+    own_due = datetime.fromisoformat(mine["own_due_at"].replace("Z", "+00:00"))
+    assert abs(own_due - (due + timedelta(days=2))) < timedelta(seconds=1)
+    assert mine["due_at"] == submission["due_at"]  # the release's, as when they submitted
 
     # The panel's server side acts as the student only: another class's release is refused
     # by the service, and a path for an assignment name by the panel, both changing nothing.
@@ -188,8 +201,8 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     listed = student.browser.session.get(
         f"{hub.url}/user/{student.username}/aiclass/assignments", timeout=60).json()
     assert {r["class_id"] for r in listed["assignments"]} == {class_id}
-    assert service(student, student.token(), "GET", "/submissions").json()[
-        "submissions"] == [submission]
+    after = service(student, student.token(), "GET", "/submissions").json()["submissions"]
+    assert [(s["id"], s["files"]) for s in after] == [(submission["id"], submission["files"])]
 
     # nbgrader's own Assignments panel stays for the teacher, beside 我的作业.
     page_config = teacher.browser.open_lab(teacher.username)
