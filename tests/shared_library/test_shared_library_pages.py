@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 LESSON = Path(__file__).resolve().parents[2] / "assignments" / "junior" / "rules-vs-learning"
 FORM = {"title": "规则与学习：垃圾短信", "shelf": "region", "stage": "junior", "grades": "7,8",
         "topic": "机器学习", "periods": "2", "standard": "义务教育信息科技 7-9",
-        "summary": "对比手写规则与从数据中学习"}
+        "summary": "对比手写规则与从数据中学习<script>alert('x')</script>"}
 ROSTER = ("school,school_name,locality,stage,class,class_name,school_year,grade,username,"
           "display_name,role\n"
           "demo-s1,,,,,,,,sadm-lib,周建国,学校管理员\n")
@@ -151,6 +151,7 @@ def test_publish_review_use_fetch_rate_and_the_attacks(library: Library) -> None
     assert f'data-item="{item}"' not in other.get("shared", params={"grade": "10"}).text
     page = other.get(f"shared/{item}")
     assert page.status_code == 200 and 'data-version="2"' in page.text
+    assert "<script>alert" not in page.text and "&lt;script&gt;alert" in page.text
     assert "data/readme.txt" in page.text, "a folder upload keeps its paths inside the folder"
     assert 'data-version="1"' not in page.text, "others see only approved versions"
 
