@@ -93,6 +93,8 @@ def seed_demo(settings: Settings, database: ServiceDatabase, forced: bool
     path = settings.data_dir / ACCOUNTS_FILE_NAME
     if accounts is None:
         return path, []
+    # Written before the activity too: should that fail, the region's accounts are there.
+    write_accounts_file(path, accounts)
     showcase: list[DemoAccount] = []
     if settings.demo.activity and settings.hub.mode == "local":
         started = time.monotonic()
@@ -107,7 +109,7 @@ def seed_demo(settings: Settings, database: ServiceDatabase, forced: bool
               f"({activity.late} late, {activity.resubmitted} resubmitted), "
               f"{activity.feedback} feedbacks, {activity.queued_for_grading} being graded by "
               f"the grader ({time.monotonic() - started:.0f} s)")
-    write_accounts_file(path, accounts)
+        write_accounts_file(path, accounts)
     return path, showcase
 
 

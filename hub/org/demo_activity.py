@@ -170,15 +170,16 @@ def seed_demo_activity(database: ServiceDatabase, data_dir: Path,
 
     The really graded submissions are left queued: the classroom service's grading
     workers grade them once the hub is up (a minute or two on a small machine), so the
-    demo starts in seconds rather than waiting for eight sandboxed kernels.
+    demo starts in seconds rather than waiting for eight sandboxed kernels. nbgrader
+    generates the lessons first; everything else is one transaction, so a failure
+    leaves the region as it was, without half a term.
     """
     content = ContentStore(data_dir / BLOBS_IN_DATA_DIR)
-    with database.session() as session:
-        students = sum(account.role == Role.STUDENT for account in region_accounts)
-        activity = DemoActivity(add_primary_and_admins(session, students))
     with tempfile.TemporaryDirectory(prefix="aiclass-demo-") as workdir:
         lessons = _prepare_lessons(Path(workdir), now)
     with database.session() as session:
+        students = sum(account.role == Role.STUDENT for account in region_accounts)
+        activity = DemoActivity(add_primary_and_admins(session, students))
         _release(session, content, lessons, activity)
         activity.queued_for_grading = _submit_for_real(session, content, lessons)
         _generate_work(session, content, lessons, activity, now)

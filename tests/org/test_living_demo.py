@@ -9,25 +9,29 @@ their own feedback and nobody else's, and starting again seeds nothing twice.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
+from grading.autograde.assignment import GradingError
 from grading.exchange.models import Feedback, Release, Submission
 from grading.gradebook.models import CellGrade, GradingJob, LostPoints
-from hub.commands.up import seed_demo
+from hub.commands.up import prepare_data_dir, seed_demo
 from hub.db import ServiceDatabase
 from hub.org.demo_activity import LESSONS, PRIMARY_SCHOOL
-from hub.org.models import Enrollment, Person, Role
+from hub.org.models import Enrollment, Person, Role, School
 from hub.reports.tables import ActivityDay
 from hub.settings import load_settings
+from hub.upgrade import upgrade_databases
 from tests.exchange.conftest import SERVICE
 from tests.hub.hubprocess import RunningHub, running_hub
 from tests.pages.pagesession import sign_in
@@ -199,3 +203,26 @@ def test_a_restart_seeds_nothing_again(hub: RunningHub, database: ServiceDatabas
     with database.session() as session:
         assert before == [session.scalar(select(func.count()).select_from(table))
                           for table in counted]
+
+
+def test_a_failed_activity_leaves_the_region_and_its_accounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lesson nbgrader cannot generate stops ``aiclass up`` with the error, adds nothing
+    of the activity, and the region's accounts file is there to sign in with."""
+    monkeypatch.setattr("hub.org.demo_activity.LESSONS",
+                        {"demo-s1-g10c1": ("senior/no-such-lesson",)})
+    prepare_data_dir(tmp_path)
+    settings = load_settings(tmp_path, {"demo": {"students": 3}})
+    upgrade_databases(settings)
+    database = ServiceDatabase(settings.database_url)
+    try:
+        with pytest.raises(GradingError, match="no-such-lesson"):
+            seed_demo(settings, database, forced=True)
+        with database.session() as session:
+            assert session.get(School, PRIMARY_SCHOOL[0]) is None
+            assert session.scalar(select(func.count()).select_from(Release)) == 0
+            people = set(session.scalars(select(Person.username)))
+    finally:
+        database.engine.dispose()
+    with (tmp_path / "demo-accounts.csv").open(encoding="utf-8") as handle:
+        assert {row["username"] for row in csv.DictReader(handle)} == people
