@@ -32,6 +32,10 @@ class BoardRow:
     score: float
     entries: int
     best_at: datetime
+    participant: str
+    """``user:<username>`` or ``team:<id>``: who the row is, for the certificates' access."""
+    school_id: str
+    district_id: str | None
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ def board(session: Session, competition: Competition, *, private: bool, now: dat
         raise PrivateBoardHidden(competition.id)
     score = Standing.private_score if private else Standing.public_score
     query = (select(Standing.label, School.name, District.name, score, Standing.entries,
-                    Standing.best_at)
+                    Standing.best_at, Standing.participant, Standing.school_id,
+                    Standing.district_id)
              .join(School, School.id == Standing.school_id)
              .outerjoin(District, District.id == Standing.district_id)
              .where(Standing.competition_id == competition.id)
@@ -67,9 +72,10 @@ def board(session: Session, competition: Competition, *, private: bool, now: dat
         query = query.where(Standing.district_id == district_id)
     if limit is not None:
         query = query.limit(limit)
-    return [BoardRow(rank, label, school, district or "", value, entries, best_at)
-            for rank, (label, school, district, value, entries, best_at)
-            in enumerate(session.execute(query), start=1)]
+    return [BoardRow(rank, label, school, district or "", value, entries, best_at,
+                     participant, school_id, district_id)
+            for rank, (label, school, district, value, entries, best_at, participant,
+                       school_id, district_id) in enumerate(session.execute(query), start=1)]
 
 
 def rankings(rows: list[BoardRow], by_district: bool) -> list[GroupRow]:

@@ -152,10 +152,14 @@ def test_a_student_enters_and_is_ranked(contest: Contest) -> None:
 
     listing = contest.bob.get("competitions")
     assert listing.status_code == 200 and f"competitions/{CONTEST}" in listing.text
+    assert 'href="/services/classroom/competitions"' in listing.text  # the menu's link
     page = contest.bob.get(f"competitions/{CONTEST}")
     assert page.status_code == 200
     assert contest.alice.username in page.text and 'id="school-ranking"' in page.text
     assert 'id="private-hidden"' in page.text and 'id="private-board"' not in page.text
+    district_page = contest.alice.get(f"competitions/{CONTEST}?district=dist-b")
+    assert contest.bob.username in district_page.text
+    assert contest.alice.username not in district_page.text.split('id="public-board"')[1]
 
 
 def test_the_hidden_labels_stay_hidden(contest: Contest) -> None:
@@ -308,13 +312,21 @@ def test_after_the_deadline(contest: Contest) -> None:
 
     page = contest.carol.get(f"competitions/{CONTEST}")
     assert 'id="private-board"' in page.text and 'id="certificates-link"' in page.text
-    certificates = contest.carol.get(f"competitions/{CONTEST}/certificates")
+    certificates = contest.region_admin.get(f"competitions/{CONTEST}/certificates")
     assert certificates.status_code == 200
     assert "@media print" in certificates.text
     assert 'id="certificate-1"' in certificates.text and 'id="certificate-2"' in certificates.text
     assert 'id="certificate-3"' not in certificates.text
-
     database = contest.hub.data_dir / "aiclass.sqlite"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        (real_name,) = connection.execute("SELECT display_name FROM people WHERE username = ?",
+                                          (contest.alice.username,)).fetchone()
+    own = contest.alice.get(f"competitions/{CONTEST}/certificates").text
+    assert 'id="certificate-1"' in own and 'id="certificate-2"' not in own
+    assert real_name in own
+    from_other_school = contest.bob.get(f"competitions/{CONTEST}/certificates").text
+    assert 'id="certificate-1"' not in from_other_school and real_name not in from_other_school
+
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
         actions = [row[0] for row in connection.execute(
             "SELECT action FROM audit_events WHERE action LIKE 'competition.%' ORDER BY id")]

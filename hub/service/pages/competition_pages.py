@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.competitions.leaderboard import board, private_visible, rankings, winners
+from hub.competitions.leaderboard import BoardRow, board, private_visible, rankings, winners
 from hub.competitions.models import Competition, CompetitionFile, CompetitionTeam, TeamMember
-from hub.org.models import Person
+from hub.org.models import Person, Role
 from hub.service.competition_api import COMPETITION, visible_to
 from hub.service.pages.base import Forbidden, PageHandler
 from hub.service.pages.competition_texts import COMPETITION_TEXTS
@@ -56,15 +56,19 @@ class CompetitionListPage(CompetitionPage):
 
 
 class LeaderboardPage(CompetitionPage):
-    """GET: the public board (and the private one once closed) with both rankings."""
+    """GET: the public board (and the private one once closed) with both rankings; with
+    ``?school=`` or ``?district=``, of that school's or district's participants only."""
 
     def get(self, competition_id: str) -> None:
         moment = _now()
         with self.classroom.database.session() as session:
             competition = self.competition(session, competition_id)
-            public = board(session, competition, private=False, now=moment)
+            scope = {"school_id": self.get_query_argument("school", None),
+                     "district_id": self.get_query_argument("district", None)}
+            public = board(session, competition, private=False, now=moment, **scope)
             closed = private_visible(competition, moment)
-            private = board(session, competition, private=True, now=moment) if closed else []
+            private = (board(session, competition, private=True, now=moment, **scope)
+                       if closed else [])
             files = session.scalars(select(CompetitionFile.name).where(
                 CompetitionFile.competition_id == competition_id)).all()
             shown = private or public
@@ -91,7 +95,12 @@ class FilePage(CompetitionPage):
 
 
 class CertificatesPage(CompetitionPage):
-    """GET: one printable certificate per winner, after the deadline."""
+    """GET: one printable certificate per winner, after the deadline.
+
+    A certificate carries the winner's real name, so each person sees only those they
+    print: the region's admin all, a district's admin their district's, a school's staff
+    their school's, a student their own (or their team's).
+    """
 
     def get(self, competition_id: str) -> None:
         moment = _now()
@@ -99,12 +108,29 @@ class CertificatesPage(CompetitionPage):
             competition = self.competition(session, competition_id)
             if not private_visible(competition, moment):
                 raise Forbidden("forbidden")
-            awarded = []
-            for row in winners(session, competition, moment):
-                awarded.append((row, self._names(session, competition, row.label)))
+            mine = self._own_participants(session, competition)
+            awarded = [(row, self._names(session, competition, row.label))
+                       for row in winners(session, competition, moment)
+                       if self._may_print(row, mine)]
             self.render_competition("competition_certificates.html", competition=competition,
                                     awarded=awarded,
                                     region=self.settings["region_name"])
+
+    def _own_participants(self, session: Session, competition: Competition) -> set[str]:
+        team = session.scalar(select(TeamMember.team_id).where(
+            TeamMember.competition_id == competition.id,
+            TeamMember.username == self.person.username))
+        return {f"user:{self.person.username}"} | ({f"team:{team}"} if team else set())
+
+    def _may_print(self, row: BoardRow, mine: set[str]) -> bool:
+        person = self.person
+        if person.role == Role.REGION_ADMIN:
+            return True
+        if person.role == Role.DISTRICT_ADMIN:
+            return person.district_id is not None and row.district_id == person.district_id
+        if person.role in (Role.TEACHER, Role.SCHOOL_ADMIN):
+            return row.school_id == person.school_id
+        return row.participant in mine
 
     @staticmethod
     def _names(session: Session, competition: Competition, label: str) -> str:
