@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from hub.audit.trail import record
@@ -44,16 +44,18 @@ MAX_SESSION_HOURS = 8.0
 
 
 def cohorts_query(person: Person) -> Select:
-    """The cohorts ``person`` runs (admins) or is a trainee of (anyone else)."""
+    """The cohorts ``person`` runs or is a trainee of (a district head in the region's
+    leadership cohort is both a district's admin and a learner)."""
     query = select(Cohort)
     if person.role == Role.REGION_ADMIN:
         return query
-    if person.role == Role.DISTRICT_ADMIN and person.district_id:
-        return query.where(Cohort.district_id == person.district_id)
     if person.role == Role.STUDENT:
         return query.where(false())
-    return query.where(Cohort.id.in_(select(Trainee.cohort_id)
-                                     .where(Trainee.username == person.username)))
+    learning = Cohort.id.in_(select(Trainee.cohort_id)
+                             .where(Trainee.username == person.username))
+    if person.role == Role.DISTRICT_ADMIN and person.district_id:
+        return query.where(or_(Cohort.district_id == person.district_id, learning))
+    return query.where(learning)
 
 
 def runs(person: Person, cohort: Cohort) -> bool:

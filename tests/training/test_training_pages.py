@@ -145,9 +145,21 @@ def test_cohorts_enrolment_and_sessions_with_bad_input_refused(training: Trainin
         admin, "training", "training",
         {"name": "甲区校长领导力研修班", "track": "leadership", "year": str(YEAR),
          "course": ["read-gradebook"]}))
-    training.cohorts.update(mine=mine, theirs=theirs, heads=heads)
+    region = created_cohort(post_form(
+        training.region_admin, "training", "training",
+        {"name": "全省局长领导力研修班", "track": "leadership", "year": str(YEAR),
+         "course": ["lead-ai-lab"]}))
+    training.cohorts.update(mine=mine, theirs=theirs, heads=heads, region=region)
     assert training.rows("SELECT district_id FROM training_cohorts ORDER BY id") == [
-        ("dist-a",), ("dist-b",), ("dist-a",)]
+        ("dist-a",), ("dist-b",), ("dist-a",), (None,)]
+    assert admin.get(f"training/cohorts/{region}").status_code == 403
+    assert post_form(training.region_admin, f"training/cohorts/{region}",
+                     f"training/cohorts/{region}/trainees",
+                     {"usernames": "dadm-tbb"}).status_code == 303
+    as_learner = other.get(f"training/cohorts/{region}")
+    assert as_learner.status_code == 200 and 'id="enrol-form"' not in as_learner.text
+    assert post_form(other, "training", f"training/cohorts/{region}/trainees",
+                     {"usernames": "dadm-tbb"}).status_code == 403, "a learner there, not its admin"
 
     page = f"training/cohorts/{mine}"
     stranger = post_form(admin, page, f"{page}/trainees", {"usernames": f"{trainee}\n{fellow}"})
@@ -158,7 +170,8 @@ def test_cohorts_enrolment_and_sessions_with_bad_input_refused(training: Trainin
     heads_page = f"training/cohorts/{heads}"
     wrong_track = post_form(admin, heads_page, f"{heads_page}/trainees", {"usernames": trainee})
     assert wrong_track.status_code == 422 and "研修方向" in wrong_track.text
-    assert training.rows("SELECT count(*) FROM training_trainees") == [(0,)]
+    assert training.rows("SELECT count(*) FROM training_trainees WHERE cohort_id != ?",
+                         region) == [(0,)], "a refused list enrols nobody"
     assert post_form(admin, page, f"{page}/trainees",
                      {"usernames": f"{trainee}\n sadm-tone"}).status_code == 422
     enrolled = post_form(admin, page, f"{page}/trainees", {"usernames": trainee})
@@ -185,7 +198,7 @@ def test_cohorts_enrolment_and_sessions_with_bad_input_refused(training: Trainin
     assert f'data-trainee="{trainee}" data-total="3.0"' in roster
     actions = [a for (a,) in training.rows(
         "SELECT action FROM audit_events WHERE source = 'training' ORDER BY id")]
-    assert actions.count("training.cohort") == 3 and "training.attendance" in actions
+    assert actions.count("training.cohort") == 4 and "training.attendance" in actions
 
 
 def test_hours_come_from_graded_coursework_and_attendance(training: Training) -> None:
@@ -217,7 +230,7 @@ def test_hours_come_from_graded_coursework_and_attendance(training: Training) ->
     rows = {summary.cell(r, 1).value: [summary.cell(r, c).value for c in range(1, 10)]
             for r in range(2, summary.max_row + 1)}
     assert rows[trainee.username][5:9] == [2, 3, 5, 1]
-    assert set(rows) == {trainee.username, training.fellow.username, "sadm-tone"}
+    assert set(rows) == {trainee.username, training.fellow.username, "sadm-tone", "dadm-tbb"}
     detail = book.worksheets[1]
     assert [detail.cell(2, c).value for c in (1, 4)] == [trainee.username, 2]
     district = load_workbook(BytesIO(training.district_admin.get(
