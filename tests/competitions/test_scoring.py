@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
+from sklearn.datasets import load_digits
 
 from grading.competition.scoring import AnswerKey, PredictionsRefused, score
 from hub.competitions.digits import digits_task
+from hub.service.pages.base import TEMPLATES_DIR
+from hub.service.pages.competition_texts import COMPETITION_TEXTS
+from hub.service.pages.texts import LOCALES, TEXTS
 
 KEY = AnswerKey(ids=("a", "b", "c", "d"), labels=("1", "2", "3", "4"),
                 public=(True, True, False, False))
@@ -66,8 +71,6 @@ def test_the_released_files_hold_no_hidden_label() -> None:
 
 def test_the_test_images_are_not_the_bundled_rows() -> None:
     """Can a test image be looked up in scikit-learn's own copy by equality? (It must not.)"""
-    from sklearn.datasets import load_digits
-
     bundled = {tuple(int(v) for v in row) for row in load_digits().data}
     task = digits_task(seed=11)
     rows = list(csv.reader(io.StringIO(task.files["test.csv"].decode())))[1:]
@@ -76,11 +79,16 @@ def test_the_test_images_are_not_the_bundled_rows() -> None:
 
 
 def test_the_pages_have_every_text_in_both_languages() -> None:
-    """Does each locale of the competition pages carry the same keys, none blank?"""
-    from hub.service.pages.competition_texts import COMPETITION_TEXTS
-    from hub.service.pages.texts import LOCALES
-
+    """Does each locale of the competition pages carry the same keys, none blank, and every
+    key the templates read? (Jinja2 renders a missing key as a blank.)"""
     assert set(COMPETITION_TEXTS) == set(LOCALES)
     keys = [set(texts) for texts in COMPETITION_TEXTS.values()]
     assert all(k == keys[0] for k in keys)
     assert all(text.strip() for texts in COMPETITION_TEXTS.values() for text in texts.values())
+    used, common = set(), set()
+    for path in TEMPLATES_DIR.glob("competition*.html"):
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bct\.([a-z_]+)", text))
+        common |= set(re.findall(r"(?<![a-z])t\.([a-z_]+)", text))
+    assert len(used) > 20 and used <= keys[0]
+    assert common <= set(TEXTS["zh_CN"]) and common <= set(TEXTS["en"])
