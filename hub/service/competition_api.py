@@ -17,7 +17,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from grading.competition.scoring import AnswerKey, PredictionsRefused, score
+from grading.competition.notebook_run import MAX_NOTEBOOK_BYTES
+from grading.competition.scoring import (
+    MAX_PREDICTION_BYTES,
+    AnswerKey,
+    PredictionsRefused,
+    score,
+)
 from grading.exchange.errors import ExchangeRefused
 from hub.audit.trail import record
 from hub.competitions import entries
@@ -220,6 +226,10 @@ class EntriesHandler(CompetitionHandler):
         kind = "csv" if kinds[0] == "predictions" else "notebook"
         raw = body[kinds[0]]
         content = (json.dumps(raw) if isinstance(raw, dict) else raw).encode("utf-8")
+        limit = MAX_PREDICTION_BYTES if kind == "csv" else MAX_NOTEBOOK_BYTES
+        if len(content) > limit:
+            raise ExchangeRefused("too_large", f"提交超过 {limit // 1024 // 1024} MB",
+                                  f"the entry is larger than {limit // 1024 // 1024} MB")
         team = body.get("team")
         if team is not None and (not isinstance(team, int) or isinstance(team, bool)):
             raise ExchangeRefused("bad_request", "team 必须是队伍编号", "team must be a team id")

@@ -221,6 +221,10 @@ def test_forged_foreign_and_peeking_requests_are_refused(contest: Contest) -> No
     bad_row = csv_of(key, "1").replace(key["ids"][1], "t9999", 1)
     refused = contest.api(contest.dave, "POST", f"/{CONTEST}/entries", {"predictions": bad_row})
     assert refused.status_code == 400 and "第 3 行" in refused.json()["message"]
+    huge = contest.api(contest.dave, "POST", f"/{CONTEST}/entries",
+                       {"notebook": {"cells": [], "padding": "x" * (6 * 1024 * 1024)}})
+    assert huge.status_code == 413
+    check_response("/competitions/{competition_id}/entries", "post", 413, huge.json())
     assert contest.entry_count() == before
 
     foreign_team = contest.api(contest.teacher, "POST", f"/{CONTEST}/teams",
