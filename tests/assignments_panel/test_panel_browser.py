@@ -120,6 +120,16 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     assert "已获取" in card.inner_text()
     shot(page, "02-fetched")
 
+    card.get_by_role("button", name="打开").click()
+    page.locator(".lm-TabBar-tab", has_text="pixels.ipynb").wait_for()
+    card.get_by_role("button", name="检查").click()
+    message = card.locator(".aiclass-message")
+    page.wait_for_function("s => /检查发现问题/.test(document.querySelector(s).innerText)",
+                           arg=f"#aiclass-assignments section[data-assignment='{ASSIGNMENT}'] "
+                           ".aiclass-message", timeout=180_000)
+    assert f"{ASSIGNMENT}/pixels.ipynb" in message.inner_text()  # its answers are not written
+    shot(page, "02b-opened-and-validated")
+
     card.get_by_role("button", name="提交").click()
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for()

@@ -175,10 +175,14 @@ export class AssignmentsPanel extends Widget {
       );
       const data = await response.json();
       const value = data.value || {};
-      const problems =
-        !data.success ||
-        typeof value === 'string' ||
-        ['failed', 'changed', 'type_changed'].some(key => (value[key] || []).length > 0);
+      if (!data.success || typeof value === 'string') {
+        // nbgrader could not validate at all (its message is a traceback): say so, briefly.
+        const lines = String(data.value || response.statusText).trim().split('\n');
+        throw new Error(fill(t.validError, path, lines[lines.length - 1]));
+      }
+      const problems = ['failed', 'changed', 'type_changed'].some(
+        key => (value[key] || []).length > 0
+      );
       results.push({ path, problems });
     }
     const bad = results.filter(r => r.problems).map(r => r.path);

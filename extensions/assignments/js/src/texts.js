@@ -27,6 +27,7 @@ const TEXTS = {
     fetched: '已获取，可以打开作业了。',
     validOk: '检查通过：{0}',
     validBad: '检查发现问题：{0}',
+    validError: '无法检查 {0}：{1}',
     rulesTitle: '提交前请阅读',
     rulesLate:
       '截止时间后 {0} 分钟内提交仍算按时；之后每迟交一天（不足一天按一天计）扣 {1}%，最多扣 {2}%。',
@@ -75,6 +76,7 @@ const TEXTS = {
     fetched: 'Fetched: you can open the assignment now.',
     validOk: 'Validation passed: {0}',
     validBad: 'Validation found problems: {0}',
+    validError: 'Could not validate {0}: {1}',
     rulesTitle: 'Before you submit',
     rulesLate:
       'Up to {0} minutes after the due date still counts as on time; after that {1}% is taken off per day late (a started day counts), at most {2}%.',
