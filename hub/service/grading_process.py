@@ -6,11 +6,9 @@ the interpreter lock for seconds: with grading on, the exchange's submit p95 was
 three times what it was with grading off. In a process of its own, niced, a worker takes
 CPU from nobody who is waiting for an answer.
 
-Only the grading itself (nbgrader's pipeline, and the sandboxes it starts) runs niced,
-on a thread of its own (Linux nices threads, not processes): the worker's database
-transactions keep the service's priority. A niced worker holding SQLite's write lock
-while busy CPUs left it waiting would hold up the service's own commits, which wait for
-that lock on its event loop.
+The service nices the worker as it starts it (:data:`NICENESS`), before the seconds of
+CPU its imports take: a service starting while a class is fetching does not answer
+slower for them.
 
 What the worker needs comes on stdin as one JSON object (:class:`WorkerConfig`), so the
 database URL, which may carry a password, never appears on a command line. The worker
@@ -27,9 +25,7 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TextIO
 
@@ -47,7 +43,7 @@ log = logging.getLogger("aiclass.classroom")
 #: idle queue waits at most before its grading starts. Two seconds were as long as
 #: grading a short notebook itself; an empty claim is one indexed query.
 IDLE_SECONDS = 0.5
-#: How much nicer than the service grading runs: when the CPUs are busy, the service's
+#: How much nicer than the service a worker runs: when the CPUs are busy, the service's
 #: requests (and the pupils' kernels) go first and grading takes what is left; with idle
 #: CPUs it changes nothing. (The kernel keeps a niceness at 19 at most.)
 NICENESS = 10
@@ -111,8 +107,6 @@ class ReportingGradingWorker(GradingWorker):
     def __init__(self, *args: object, reports: TextIO, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.reports = reports
-        self.grading = ThreadPoolExecutor(1, thread_name_prefix="grading",
-                                          initializer=lower_priority)
 
     def report(self, report: Report) -> None:
         self.reports.write(report.to_line())
@@ -129,20 +123,11 @@ class ReportingGradingWorker(GradingWorker):
     def grade(self, assignment_id: str, username: str, source_manifest: list[dict],
               submission_manifest: list[dict]) -> StudentResult:
         try:
-            return self.grading.submit(super().grade, assignment_id, username,
-                                       source_manifest, submission_manifest).result()
+            return super().grade(assignment_id, username, source_manifest, submission_manifest)
         except SandboxError:
             if self.backend().halted_for is None:  # not its own worker giving the job up
                 self.report(Report("sandbox_failures", self.sandbox))
             raise
-
-
-def lower_priority() -> None:
-    """Make the calling thread :data:`NICENESS` nicer, and the threads and processes it
-    starts after this (the sandboxes)."""
-    thread = threading.get_native_id()
-    os.setpriority(os.PRIO_PROCESS, thread,
-                   os.getpriority(os.PRIO_PROCESS, thread) + NICENESS)
 
 
 def work(worker: GradingWorker) -> None:

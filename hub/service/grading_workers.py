@@ -1,7 +1,7 @@
 """The classroom service's grading workers, each in an OS process of its own.
 
 Each worker is ``python -m hub.service.grading_process`` (:mod:`.grading_process`),
-grading on a niced thread, dying with the service; the service watches it from an
+niced, dying with the service; the service watches it from an
 asyncio task that counts what it reports in the service's metrics and starts it again
 should it die (its job goes back to the queue first, as one of the submission's
 attempts). Grading no longer shares the service's interpreter lock with the requests it
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from grading.gradebook.queue import QueuePolicy, requeue, running_owners
 from hub.service.classroom import Classroom
-from hub.service.grading_process import Report, WorkerConfig
+from hub.service.grading_process import NICENESS, Report, WorkerConfig
 from hub.service.metrics import GRADING_JOBS, SANDBOX_FAILURES
 
 log = logging.getLogger("aiclass.classroom")
@@ -67,6 +67,10 @@ class WorkerProcess:
             sys.executable, "-m", "hub.service.grading_process", env=environment,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         self.pidfd = os.pidfd_open(self.process.pid)
+        # Here, not by the worker itself: its imports alone take seconds of CPU. It has one
+        # thread yet, so the threads and sandboxes it starts later inherit the niceness.
+        os.setpriority(os.PRIO_PROCESS, self.process.pid,
+                       os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
         self.process.stdin.write((self.config.to_json() + "\n").encode())
         await self.process.stdin.drain()
         self.process.stdin.close()
