@@ -140,7 +140,8 @@ class Person:
         return cookies["_xsrf"].value if "_xsrf" in cookies else ""
 
     async def call(self, category: str, method: str, path: str, *, ok: Sequence[int] = (200,),
-                   token: bool = False, xsrf_path: str = "", **options: object) -> bytes:
+                   token: bool = False, xsrf_path: str = "", record: bool = True,
+                   **options: object) -> bytes:
         """One timed request; a wrong status or a failure is recorded and raised."""
         headers = dict(options.pop("headers", {}))  # type: ignore[call-overload]
         if token:
@@ -159,7 +160,8 @@ class Person:
         if status not in ok:
             self.recorder.fail(category, f"{method} {path}: HTTP {status} {body[:120]!r}")
             raise RequestFailed(path)
-        self.recorder.add(category, time.perf_counter() - began)
+        if record:
+            self.recorder.add(category, time.perf_counter() - began)
         return body
 
     async def sign_in(self) -> None:
@@ -190,8 +192,8 @@ class Person:
     async def start_server(self) -> None:
         """Start request to a lab page that loads (OAuth redirects followed)."""
         began = time.perf_counter()
-        await self.call("hub-api", "POST", f"hub/api/users/{self.name}/server",
-                        ok=(201, 202), xsrf_path="hub/", json={})
+        await self.call("spawn", "POST", f"hub/api/users/{self.name}/server", ok=(201, 202),
+                        xsrf_path="hub/", record=False, json={})
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             try:
@@ -316,15 +318,17 @@ def process_table() -> dict[int, tuple[int, str, int, float]]:
 
 
 def role_of(command: str) -> str:
-    if "configurable-http-proxy" in command:
-        return "proxy"
+    """The part a process plays, from its command line (the hub's names the proxy's command:
+    it is matched first)."""
     if "hub.service" in command:
         return "service"
-    if "singleuser" in command or "jupyter-lab" in command:
-        return "server"
     if "ipykernel" in command:
         return "kernel"
-    return "hub" if "jupyterhub" in command or "aiclass" in command else "other"
+    if "singleuser" in command or "jupyter-lab" in command:
+        return "server"
+    if "-m jupyterhub " in command or "aiclass up" in command:
+        return "hub"
+    return "proxy" if "configurable-http-proxy" in command else "other"
 
 
 def descendants(root: int, table: dict[int, tuple[int, str, int, float]]) -> list[int]:
@@ -353,10 +357,13 @@ def usage(root: int) -> dict[str, tuple[int, float, int]]:
 
 
 def idle_server_mib(root: int) -> float:
-    """Median RSS of one server process (a lab with no kernel), from ``/proc``."""
+    """Median RSS of one server with what it runs (its box, its lab; before any kernel)."""
     table = process_table()
-    sizes = [table[pid][2] for pid in descendants(root, table)
-             if pid in table and role_of(table[pid][1]) == "server"]
+    tree = [pid for pid in descendants(root, table) if pid in table]
+    servers = [pid for pid in tree if role_of(table[pid][1]) == "server"
+               and role_of(table.get(table[pid][0], (0, ""))[1]) != "server"]
+    sizes = [sum(table[p][2] for p in descendants(pid, table)
+                 if p in table and role_of(table[p][1]) != "kernel") for pid in servers]
     return percentile(sizes, 0.5) / 2**20 if sizes else float("nan")
 
 
@@ -442,7 +449,8 @@ class Load:
         if self.with_service:
             await student.assignments()
             files = await student.fetch()
-            await student.server("PUT", ASSIGNMENT, ok=(200, 201), json={"type": "directory"})
+            await student.server("PUT", f"contents/{ASSIGNMENT}", ok=(200, 201),
+                                 json={"type": "directory"})
             for name, data in files.items():
                 if name.endswith(".ipynb"):
                     await student.server("PUT", f"contents/{ASSIGNMENT}/{name}", ok=(200, 201),
@@ -634,6 +642,7 @@ c.DummyAuthenticator.password = "bench"
 c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = "{homes}/{{username}}"
+c.Spawner.cmd = ["{singleuser}"]
 c.Spawner.args = ["--allow-root"]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 900
@@ -655,6 +664,8 @@ def run_stock(args: object, work: Path, mode: str) -> Result:
         config = STOCK_LOCAL_CONFIG.format(port=port, hub_port=free_port(),
                                            proxy_port=free_port(), proxy=find_proxy(),
                                            homes=work / "homes",
+                                           singleuser=Path(sys.executable).parent
+                                           / "jupyterhub-singleuser",
                                            limit=max(100, args.servers))  # type: ignore[attr-defined]
     (work / "jupyterhub_config.py").write_text(config)
     url = f"http://127.0.0.1:{port}/"
@@ -665,7 +676,10 @@ def run_stock(args: object, work: Path, mode: str) -> Result:
         try:
             wait_for(f"{url}hub/api/")
             people = {f"s-r21-{i:04d}": ("bench", "student", "") for i in range(args.students)}  # type: ignore[attr-defined]
-            return asyncio.run(drive(url, process.pid, people, args, "stock", None))
+            result = asyncio.run(drive(url, process.pid, people, args, "stock", None))
+            if result.recorder.errors:
+                print((work / "stock.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+            return result
         finally:
             process.terminate()
             process.wait(120)
