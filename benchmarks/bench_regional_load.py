@@ -43,8 +43,9 @@ import sys
 import time
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -52,7 +53,13 @@ from yarl import URL
 
 from benchmarks import argument_parser
 from benchmarks.bench_exchange import answered, source_assignment, zip_bytes, zip_folder
-from benchmarks.bench_login_storm import STOCK_CONFIG, cleanup, free_port, wait_for
+from benchmarks.bench_login_storm import (
+    STOCK_CONFIG,
+    cleanup,
+    free_port,
+    idle_memory_mib,
+    wait_for,
+)
 from benchmarks.bench_roster import NAMES
 from hub.commands.up import find_proxy
 from hub.db import ServiceDatabase
@@ -62,6 +69,8 @@ from hub.org.grants import REGION_OPERATOR
 from hub.org.mirror import mirror_from_settings
 from hub.org.roster import apply_roster, read_tables
 from hub.settings import load_settings
+from hub.spawners.student_network import temporary_student_network
+from tests.docker.docker_classroom import running_docker_hub
 from tests.hub.hubprocess import start_hub, stop_process_group, world_traversable_dir
 
 CLASSES = 10
@@ -585,8 +594,10 @@ class Result:
 
 
 async def drive(base: str, root: int, people: dict[str, tuple[str, str, str]], args: object,
-                label: str, release_zip: bytes | None) -> Result:
-    """The storm, ramp and soak against the hub at ``base`` whose process tree is ``root``."""
+                label: str, release_zip: bytes | None, idle_memory: Callable[[], float]
+                ) -> Result:
+    """The storm, ramp and soak against the hub at ``base`` whose process tree is ``root``;
+    ``idle_memory`` measures one idle server (a box in local mode, a container in docker)."""
     recorder = Recorder()
     persons = {name: Person(base, name, password, recorder, class_id=klass)
                for name, (password, _role, klass) in people.items()}
@@ -599,7 +610,7 @@ async def drive(base: str, root: int, people: dict[str, tuple[str, str, str]], a
         started = time.monotonic()
         await load.storm(args.arrival_seconds)  # type: ignore[attr-defined]
         print("\n".join(summary_lines(f"{label} storm", recorder, started)), flush=True)
-        idle = idle_server_mib(root)
+        idle = idle_memory()
         print(f"  ramp (p95 above {BEND_SECONDS:.0f} s bends):", flush=True)
         bend = await load.ramp(args.ramp_seconds)  # type: ignore[attr-defined]
         await load.soak(args.soak_minutes, label, before, root)  # type: ignore[attr-defined]
@@ -618,7 +629,9 @@ async def drive(base: str, root: int, people: dict[str, tuple[str, str, str]], a
 
 
 def run_ours(args: object, work: Path) -> Result:
-    """aiclass in local mode: ``aiclass up`` with the ten classes imported before the bell."""
+    """``aiclass up`` with the ten classes imported before the bell."""
+    if args.mode == "docker":  # type: ignore[attr-defined]
+        return run_ours_docker(args, work)
     # start_hub writes the [hub] table's ports first: the spawn limit's line joins that table.
     settings = (f"concurrent_spawn_limit = {max(100, args.servers)}\n"  # type: ignore[attr-defined]
                 "[demo]\nstudents = 1\n[org]\nmirror_interval_minutes = 1440\n")
@@ -627,9 +640,23 @@ def run_ours(args: object, work: Path) -> Result:
         people = seed_roster(hub.data_dir, work, args.students)  # type: ignore[attr-defined]
         release_zip = zip_folder(source_assignment(work / "upload"))
         return asyncio.run(drive(f"{hub.url}/", hub.process.pid, people, args, "aiclass",
-                                 release_zip))
+                                 release_zip, lambda: idle_server_mib(hub.process.pid)))
     finally:
         stop_process_group(hub)
+
+
+def run_ours_docker(args: object, work: Path) -> Result:
+    """Docker mode: a container per server, the hub on a students' network's gateway."""
+    run_id = f"i21-{uuid.uuid4().hex[:6]}"
+    (work / "data").mkdir()
+    with temporary_student_network(f"aiclass-test-{run_id}-network") as network, \
+            running_docker_hub(work / "data", run_id, network, students=1,
+                               more_settings="[org]\nmirror_interval_minutes = 1440\n") as hub:
+        people = seed_roster(hub.data_dir, work, args.students)  # type: ignore[attr-defined]
+        release_zip = zip_folder(source_assignment(work / "upload"))
+        return asyncio.run(drive(hub.url, hub.process.pid, people, args, "aiclass",
+                                 release_zip,
+                                 lambda: idle_memory_mib(f"aiclass-test-{run_id}-")))
 
 
 STOCK_LOCAL_CONFIG = """
@@ -676,7 +703,9 @@ def run_stock(args: object, work: Path, mode: str) -> Result:
         try:
             wait_for(f"{url}hub/api/")
             people = {f"s-r21-{i:04d}": ("bench", "student", "") for i in range(args.students)}  # type: ignore[attr-defined]
-            result = asyncio.run(drive(url, process.pid, people, args, "stock", None))
+            idle = (partial(idle_memory_mib, volumes) if mode == "docker"
+                    else partial(idle_server_mib, process.pid))
+            result = asyncio.run(drive(url, process.pid, people, args, "stock", None, idle))
             if result.recorder.errors:
                 print((work / "stock.log").read_text(errors="replace")[-3000:], file=sys.stderr)
             return result
@@ -715,9 +744,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.servers > args.students:
         parser.error("--servers 不能多于 --students / --servers cannot exceed --students")
-    if args.mode == "docker":
-        print("docker mode: not measured by this benchmark yet (see the README)", file=sys.stderr)
-        return 2
     work = world_traversable_dir("aiclass-bench-i21-")
     try:
         (work / "ours").mkdir()

@@ -25,6 +25,7 @@ OPTIONS = {
     "pages": [],
     "privacy": ["--students", "--region-submissions", "--submissions"],
     "programme": ["--students", "--runs"],
+    "regional_load": ["--students", "--servers", "--soak-minutes", "--mode"],
     "roster": ["--schools"],
     "shared_library": ["--items", "--students", "--runs"],
     "training": ["--cohorts", "--per-cohort", "--students", "--runs"],
