@@ -42,7 +42,7 @@ system-test: system-run
 $(VENV)/.installed: pyproject.toml $(wildcard extensions/*/pyproject.toml) | system-run
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[hub,lab,explainers,test]' $(foreach ext,$(wildcard extensions/*/pyproject.toml),-e $(dir $(ext)))
+	$(VENV)/bin/pip install -q -e '.[hub,lab,explainers,test,bench]' $(foreach ext,$(wildcard extensions/*/pyproject.toml),-e $(dir $(ext)))
 	$(MAKE) lab-panel-links
 	touch $@
 
