@@ -18,7 +18,7 @@ OPTIONS = {
     "cnn": ["--repeats"],
     "demo": ["--students"],
     "competition": ["--entries", "--participants", "--runs"],
-    "exchange": ["--students"],
+    "exchange": ["--students", "--concurrency", "--no-ngshare"],
     "explainers": ["--quick"],
     "grading": ["--submissions", "--jobs", "--sandbox"],
     "login_storm": ["--students"],
