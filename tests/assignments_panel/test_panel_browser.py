@@ -11,6 +11,8 @@ student's own session: another class's assignment, a path for an assignment name
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,8 +62,9 @@ def shot(page: Page, name: str) -> None:
 
 def service(person: PagePerson, token: str, method: str, path: str,
             **kwargs: object) -> requests.Response:
-    return requests.request(method, f"{person.hub.url}{SERVICE}{path}",
-                            headers={"Authorization": f"token {token}"}, timeout=600, **kwargs)
+    headers = {"Authorization": f"token {token}", **kwargs.pop("headers", {})}
+    return requests.request(method, f"{person.hub.url}{SERVICE}{path}", headers=headers,
+                            timeout=600, **kwargs)
 
 
 def panel_post(student: PagePerson, class_id: str, assignment_id: str,
@@ -167,6 +170,24 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     card.locator(".aiclass-receipt").wait_for()
     assert "老师已为你延期" in card.locator(".aiclass-due").inner_text()
     shot(page, "05-extension")
+
+    # The teacher returns feedback: 已评分, and 查看反馈 fetches and opens it in the lab.
+    feedback = io.BytesIO()
+    with zipfile.ZipFile(feedback, "w") as archive:
+        archive.writestr("pixels.html", "<html><body><h1>老师的反馈：像素找得很准</h1>"
+                                        "</body></html>")
+    returned = service(teacher, teacher.token(), "PUT",
+                       f"/submissions/{submission['id']}/feedback", data=feedback.getvalue(),
+                       headers={"Content-Type": "application/zip"})
+    assert returned.status_code == 200, returned.text
+    page.reload()
+    card.locator(".aiclass-receipt").wait_for()
+    assert "已评分" in card.inner_text()
+    card.get_by_role("button", name="查看反馈").click()
+    page.locator(".lm-TabBar-tab", has_text="pixels.html").wait_for()
+    shown_feedback = page.frame_locator(".jp-HTMLViewer iframe").locator("h1")
+    assert "像素找得很准" in shown_feedback.inner_text()
+    shot(page, "05b-feedback")
 
     # The lab switched to English (its language setting): the panel follows.
     switched = student.browser.session.put(
