@@ -32,6 +32,7 @@ Run: ``.venv/bin/python -m benchmarks regional_load --students 20 --servers 4
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import json
@@ -223,37 +224,55 @@ class Person:
                                xsrf_path=f"user/{self.name}/", **options)
 
     async def open_kernel(self) -> aiohttp.ClientWebSocketResponse:
+        """A new kernel and its channels' websocket, asked for its info first as the lab
+        does (the kernel's output channel is connected once that has been answered)."""
         kernel = json.loads(await self.server("POST", "kernels", ok=(201,),
                                               json={"name": "python3"}))
         url = f"{self.base}user/{self.name}/api/kernels/{kernel['id']}/channels"
-        return await self.session.ws_connect(url.replace("http", "ws", 1))
-
-    async def run_cell(self, socket: aiohttp.ClientWebSocketResponse, code: str) -> str:
-        """An ``execute_request`` on the shell channel; its result's text once it replies."""
-        msg_id = uuid.uuid4().hex
-        message = {"header": {"msg_id": msg_id, "username": self.name, "session": self.name,
-                              "msg_type": "execute_request", "version": "5.3"},
-                   "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-                   "content": {"code": code, "silent": False, "store_history": True,
-                               "user_expressions": {}, "allow_stdin": False,
-                               "stop_on_error": True}}
-        began, result = time.perf_counter(), ""
         try:
-            await socket.send_str(json.dumps(message))
-            while True:
-                reply = json.loads((await socket.receive(timeout=300)).data)
-                if reply.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                if reply["msg_type"] == "execute_result":
-                    result = reply["content"]["data"]["text/plain"]
-                if reply["msg_type"] == "execute_reply":
-                    break
-        except (TimeoutError, aiohttp.ClientError, TypeError, ValueError) as exc:
+            socket = await self.session.ws_connect(url.replace("http", "ws", 1))
+        except aiohttp.ClientError as exc:
             self.recorder.fail("kernel", f"{self.name}: {exc!r}")
             raise RequestFailed("kernel") from exc
-        if reply["content"]["status"] != "ok":
-            self.recorder.fail("kernel", f"{self.name}: {reply['content']}")
+        await self.request(socket, "kernel_info_request", {})
+        return socket
+
+    async def request(self, socket: aiohttp.ClientWebSocketResponse, msg_type: str,
+                      content: dict) -> tuple[dict, str]:
+        """A shell request; wait for its reply and for the kernel to go idle after it (the
+        lab's "done"); return the reply's content and the text of its result, if any."""
+        msg_id = uuid.uuid4().hex
+        message = {"header": {"msg_id": msg_id, "username": self.name, "session": self.name,
+                              "msg_type": msg_type, "version": "5.3"},
+                   "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                   "content": content}
+        reply, idle, result = None, False, ""
+        try:
+            await socket.send_str(json.dumps(message))
+            while reply is None or not idle:
+                answer = json.loads((await socket.receive(timeout=300)).data)
+                if answer.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if answer["msg_type"] == "execute_result":
+                    result = answer["content"]["data"]["text/plain"]
+                elif answer["msg_type"] == "status":
+                    idle = answer["content"]["execution_state"] == "idle"
+                elif answer["msg_type"].endswith("_reply"):
+                    reply = answer["content"]
+        except (TimeoutError, aiohttp.ClientError, TypeError, ValueError) as exc:
+            self.recorder.fail("kernel", f"{self.name}: {msg_type}: {exc!r}")
+            raise RequestFailed("kernel") from exc
+        if reply.get("status") != "ok":
+            self.recorder.fail("kernel", f"{self.name}: {msg_type}: {reply}")
             raise RequestFailed("kernel")
+        return reply, result
+
+    async def run_cell(self, socket: aiohttp.ClientWebSocketResponse, code: str) -> str:
+        """An ``execute_request`` timed from sending to idle; its result's text."""
+        began = time.perf_counter()
+        _reply, result = await self.request(socket, "execute_request", {
+            "code": code, "silent": False, "store_history": True, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": True})
         self.recorder.add("kernel", time.perf_counter() - began)
         return result
 
@@ -366,7 +385,8 @@ def usage(root: int) -> dict[str, tuple[int, float, int]]:
 
 
 def idle_server_mib(root: int) -> float:
-    """Median RSS of one server with what it runs (its box, its lab; before any kernel)."""
+    """Median RSS of one server with what it runs (its box and its lab; its kernels left out,
+    so the figure is a server at rest)."""
     table = process_table()
     tree = [pid for pid in descendants(root, table) if pid in table]
     servers = [pid for pid in tree if role_of(table[pid][1]) == "server"
@@ -526,12 +546,10 @@ class Load:
             if has_server:
                 await student.server("GET", "kernels")
 
-    async def soak(self, minutes: float, label: str, baseline: dict, root: int) -> None:
-        """Each student at a lab's pace until the end, with a report every minute."""
+    async def soak(self, minutes: float) -> None:
+        """Each student at a lab's pace until the end."""
         until = time.monotonic() + minutes * 60
-        reporter = asyncio.ensure_future(self.report_every_minute(label, until, baseline, root))
         await self.each([self.steady(s, until) for s in self.students])
-        await reporter
 
     async def steady(self, student: Person, until: float) -> None:
         await asyncio.sleep(random.uniform(0, LAB_POLL_SECONDS))
@@ -561,14 +579,15 @@ class Load:
             tick += 1
             await asyncio.sleep(max(0.0, LAB_POLL_SECONDS - (time.monotonic() - began)))
 
-    async def report_every_minute(self, label: str, until: float, baseline: dict,
-                                  root: int) -> None:
+    async def report_every_minute(self, label: str, root: int) -> None:
+        """The last minute's figures and the RSS now, every minute of the run (cancelled at
+        its end)."""
         minute = 0
-        while time.monotonic() < until:
+        while True:
             began = time.monotonic()
-            await asyncio.sleep(min(60.0, max(0.0, until - began)))
+            await asyncio.sleep(60.0)
             minute += 1
-            lines = summary_lines(f"{label} soak minute {minute}", self.recorder, began)
+            lines = summary_lines(f"{label} minute {minute}", self.recorder, began)
             now = usage(root)
             lines.append("  RSS " + ", ".join(f"{r} {now[r][0] / 2**20:.0f} MiB"
                                               for r in ("hub", "proxy", "service") if r in now))
@@ -593,9 +612,9 @@ class Result:
     lost: int
 
 
-async def drive(base: str, root: int, people: dict[str, tuple[str, str, str]], args: object,
-                label: str, release_zip: bytes | None, idle_memory: Callable[[], float]
-                ) -> Result:
+async def drive(base: str, root: int, people: dict[str, tuple[str, str, str]],
+                args: argparse.Namespace, label: str, release_zip: bytes | None,
+                idle_memory: Callable[[], float]) -> Result:
     """The storm, ramp and soak against the hub at ``base`` whose process tree is ``root``;
     ``idle_memory`` measures one idle server (a box in local mode, a container in docker)."""
     recorder = Recorder()
@@ -604,16 +623,17 @@ async def drive(base: str, root: int, people: dict[str, tuple[str, str, str]], a
     load = Load(base, recorder,
                 [persons[n] for n, (_, role, _) in people.items() if role == "student"],
                 [persons[n] for n, (_, role, _) in people.items() if role == "teacher"],
-                args.servers, release_zip)  # type: ignore[attr-defined]
+                args.servers, release_zip)
     before = usage(root)
+    reporter = asyncio.ensure_future(load.report_every_minute(label, root))
     try:
         started = time.monotonic()
-        await load.storm(args.arrival_seconds)  # type: ignore[attr-defined]
+        await load.storm(args.arrival_seconds)
         print("\n".join(summary_lines(f"{label} storm", recorder, started)), flush=True)
-        idle = idle_memory()
+        idle = await asyncio.to_thread(idle_memory)
         print(f"  ramp (p95 above {BEND_SECONDS:.0f} s bends):", flush=True)
-        bend = await load.ramp(args.ramp_seconds)  # type: ignore[attr-defined]
-        await load.soak(args.soak_minutes, label, before, root)  # type: ignore[attr-defined]
+        bend = await load.ramp(args.ramp_seconds)
+        await load.soak(args.soak_minutes)
         lost = 0
         if release_zip is not None:
             for student in load.students:
@@ -624,20 +644,21 @@ async def drive(base: str, root: int, people: dict[str, tuple[str, str, str]], a
                     lost += not history["submissions"]
         after = usage(root)
     finally:
+        reporter.cancel()
         await load.close()
     return Result(recorder, before, after, idle, bend, lost)
 
 
-def run_ours(args: object, work: Path) -> Result:
+def run_ours(args: argparse.Namespace, work: Path) -> Result:
     """``aiclass up`` with the ten classes imported before the bell."""
-    if args.mode == "docker":  # type: ignore[attr-defined]
+    if args.mode == "docker":
         return run_ours_docker(args, work)
     # start_hub writes the [hub] table's ports first: the spawn limit's line joins that table.
-    settings = (f"concurrent_spawn_limit = {max(100, args.servers)}\n"  # type: ignore[attr-defined]
+    settings = (f"concurrent_spawn_limit = {max(100, args.servers)}\n"
                 "[demo]\nstudents = 1\n[org]\nmirror_interval_minutes = 1440\n")
     hub = start_hub(work / "data", settings, timeout=600)
     try:
-        people = seed_roster(hub.data_dir, work, args.students)  # type: ignore[attr-defined]
+        people = seed_roster(hub.data_dir, work, args.students)
         release_zip = zip_folder(source_assignment(work / "upload"))
         return asyncio.run(drive(f"{hub.url}/", hub.process.pid, people, args, "aiclass",
                                  release_zip, lambda: idle_server_mib(hub.process.pid)))
@@ -645,14 +666,14 @@ def run_ours(args: object, work: Path) -> Result:
         stop_process_group(hub)
 
 
-def run_ours_docker(args: object, work: Path) -> Result:
+def run_ours_docker(args: argparse.Namespace, work: Path) -> Result:
     """Docker mode: a container per server, the hub on a students' network's gateway."""
     run_id = f"i21-{uuid.uuid4().hex[:6]}"
     (work / "data").mkdir()
     with temporary_student_network(f"aiclass-test-{run_id}-network") as network, \
             running_docker_hub(work / "data", run_id, network, students=1,
                                more_settings="[org]\nmirror_interval_minutes = 1440\n") as hub:
-        people = seed_roster(hub.data_dir, work, args.students)  # type: ignore[attr-defined]
+        people = seed_roster(hub.data_dir, work, args.students)
         release_zip = zip_folder(source_assignment(work / "upload"))
         return asyncio.run(drive(hub.url, hub.process.pid, people, args, "aiclass",
                                  release_zip,
@@ -679,7 +700,7 @@ c.JupyterHub.cleanup_servers = True
 """
 
 
-def run_stock(args: object, work: Path, mode: str) -> Result:
+def run_stock(args: argparse.Namespace, work: Path, mode: str) -> Result:
     """Stock JupyterHub, the same load less the classroom service (it has none)."""
     port = free_port()
     volumes = f"bench-i21-{uuid.uuid4().hex[:6]}-"
@@ -693,7 +714,7 @@ def run_stock(args: object, work: Path, mode: str) -> Result:
                                            homes=work / "homes",
                                            singleuser=Path(sys.executable).parent
                                            / "jupyterhub-singleuser",
-                                           limit=max(100, args.servers))  # type: ignore[attr-defined]
+                                           limit=max(100, args.servers))
     (work / "jupyterhub_config.py").write_text(config)
     url = f"http://127.0.0.1:{port}/"
     with (work / "stock.log").open("w") as log:
@@ -702,7 +723,7 @@ def run_stock(args: object, work: Path, mode: str) -> Result:
                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for(f"{url}hub/api/")
-            people = {f"s-r21-{i:04d}": ("bench", "student", "") for i in range(args.students)}  # type: ignore[attr-defined]
+            people = {f"s-r21-{i:04d}": ("bench", "student", "") for i in range(args.students)}
             idle = (partial(idle_memory_mib, volumes) if mode == "docker"
                     else partial(idle_server_mib, process.pid))
             result = asyncio.run(drive(url, process.pid, people, args, "stock", None, idle))
