@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from grading.gradebook.late_policy import LatePolicy
@@ -187,6 +187,7 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     page.locator(".lm-TabBar-tab", has_text="pixels.html").wait_for()
     shown_feedback = page.frame_locator(".jp-HTMLViewer iframe").locator("h1")
     assert "像素找得很准" in shown_feedback.inner_text()
+    expect(card).not_to_contain_text("请稍候")  # the action is over
     shot(page, "05b-feedback")
 
     # The lab switched to English (its language setting): the panel follows.

@@ -135,6 +135,9 @@ export class AssignmentsPanel extends Widget {
     message.textContent = this.texts.working;
     try {
       await run();
+      if (message.textContent === this.texts.working) {
+        message.textContent = '';
+      }
     } catch (error) {
       message.className = 'aiclass-message aiclass-error';
       message.textContent = error.message;
