@@ -1,6 +1,9 @@
-"""The sample competition: handwritten digits (scikit-learn's bundled ``load_digits``).
+"""The sample competition: handwritten digits (the data of scikit-learn's ``load_digits``).
 
-Nothing downloads: the 1,797 8×8 images ship inside scikit-learn. Each competition draws
+Nothing downloads: the 1,797 8×8 images ship beside this module (``digits.csv.gz``, scikit-
+learn's own copy of the UCI "Optical Recognition of Handwritten Digits" test set, CC BY 4.0),
+read with the standard library: the hub's image has neither NumPy nor scikit-learn, and
+creating a competition must not need them. Each competition draws
 its own split from a fresh seed: a training set with labels, and a hidden test set whose
 features are released and whose labels go into the answer key only; a third of the test
 rows, also drawn, make the public part. Every test image gets a little seeded noise (±1
@@ -13,13 +16,13 @@ dataset, that is a good model, not a leak of ours.)
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import random
 import secrets
 from dataclasses import dataclass
-
-import numpy as np
-from sklearn.datasets import load_digits
+from pathlib import Path
 
 from grading.competition.scoring import AnswerKey
 
@@ -27,6 +30,10 @@ TRAIN_ROWS = 1000
 PUBLIC_SHARE = 1 / 3
 STARTER = "starter.ipynb"
 FEATURES = [f"p{index}" for index in range(64)]
+DIGITS = Path(__file__).with_name("digits.csv.gz")
+"""One image per line: its 64 pixels (0–16), then its label."""
+NOISY_PIXELS = 0.15
+"""The share of a test image's pixels that may move by one."""
 
 
 @dataclass(frozen=True)
@@ -45,28 +52,32 @@ def _csv(header: list[str], rows: list[list[object]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def bundled_digits() -> tuple[list[list[int]], list[int]]:
+    """The shipped images (64 pixels each) and their labels, in the file's order."""
+    with gzip.open(DIGITS, "rt", encoding="ascii") as lines:
+        rows = [[int(value) for value in line.split(",")] for line in lines if line.strip()]
+    return [row[:64] for row in rows], [row[64] for row in rows]
+
+
 def digits_task(seed: int | None = None) -> SampleTask:
     """A fresh split of the digits (``seed`` for a repeatable one, in tests)."""
-    rng = np.random.default_rng(secrets.randbits(64) if seed is None else seed)
-    digits = load_digits()
-    images, labels = digits.data.astype(int), digits.target.astype(int)
-    order = rng.permutation(len(labels))
+    rng = random.Random(secrets.randbits(64) if seed is None else seed)
+    images, labels = bundled_digits()
+    order = list(range(len(labels)))
+    rng.shuffle(order)
     train, test = order[:TRAIN_ROWS], order[TRAIN_ROWS:]
-    test_images = images[test].copy()
-    noise = rng.integers(-1, 2, size=test_images.shape) * (rng.random(test_images.shape) < 0.15)
-    test_images = np.clip(test_images + noise, 0, 16)
+    test_images = [[min(16, max(0, pixel + (rng.choice((-1, 0, 1))
+                                            if rng.random() < NOISY_PIXELS else 0)))
+                    for pixel in images[i]] for i in test]
     ids = [f"t{index:04d}" for index in range(len(test))]
-    public = rng.random(len(test)) < PUBLIC_SHARE
+    public = [rng.random() < PUBLIC_SHARE for _ in test]
     files = {
-        "train.csv": _csv(["label", *FEATURES],
-                          [[int(labels[i]), *images[i].tolist()] for i in train]),
+        "train.csv": _csv(["label", *FEATURES], [[labels[i], *images[i]] for i in train]),
         "test.csv": _csv(["id", *FEATURES],
-                         [[row_id, *row.tolist()] for row_id, row in zip(ids, test_images,
-                                                                          strict=True)]),
+                         [[row_id, *row] for row_id, row in zip(ids, test_images, strict=True)]),
         STARTER: starter_notebook(),
     }
-    key = AnswerKey(tuple(ids), tuple(str(int(labels[i])) for i in test),
-                    tuple(bool(flag) for flag in public))
+    key = AnswerKey(tuple(ids), tuple(str(labels[i]) for i in test), tuple(public))
     return SampleTask(files, key)
 
 

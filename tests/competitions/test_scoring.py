@@ -14,7 +14,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from grading.competition.scoring import AnswerKey, PredictionsRefused, score
-from hub.competitions.digits import digits_task
+from hub.competitions.digits import bundled_digits, digits_task
 from hub.service.pages.base import TEMPLATES_DIR
 from hub.service.pages.competition_texts import COMPETITION_TEXTS
 from hub.service.pages.texts import LOCALES, TEXTS
@@ -67,6 +67,14 @@ def test_the_released_files_hold_no_hidden_label() -> None:
     other = digits_task(seed=8)
     assert other.key.labels != task.key.labels
     assert "predictions.csv" in task.files["starter.ipynb"].decode()
+
+
+def test_the_shipped_digits_are_scikit_learns() -> None:
+    """Is the file beside the module the digits data scikit-learn bundles, image by image?"""
+    images, labels = bundled_digits()
+    reference = load_digits()
+    assert images == reference.data.astype(int).tolist()
+    assert labels == reference.target.astype(int).tolist()
 
 
 def test_the_test_images_are_not_the_bundled_rows() -> None:
