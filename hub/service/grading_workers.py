@@ -104,8 +104,9 @@ class WorkerProcess:
         """Whether the process has exited, waiting up to ``timeout`` seconds."""
         if self.pidfd is None:
             return True
-        readable, _, _ = select.select([self.pidfd], [], [], max(timeout, 0))
-        return bool(readable)
+        waiting = select.poll()  # not select(): a busy service's descriptors pass 1024
+        waiting.register(self.pidfd, select.POLLIN)
+        return bool(waiting.poll(max(timeout, 0) * 1000))
 
     def close_pidfd(self) -> None:
         if self.pidfd is not None:

@@ -190,13 +190,14 @@ def test_grading_runs_in_a_niced_worker_process_that_dies_with_the_service(
         pid for pid in descendants(worker)
         if b"bwrap" in Path(f"/proc/{pid}/cmdline").read_bytes()}, 60, classroom)
     assert not sandboxes & set(children_of().get(service, [])), "the service ran a sandbox"
-    # Every thread of the worker is niced, and the sandboxes it started.
+    # Every thread of the worker is niced, and the sandboxes it started at least as much
+    # (the local sandbox adds its own [grading] niceness on top).
     service_nice = int(stat_fields(service)[16])
     thread_nice = {int(stat_fields(f"{worker}/task/{task.name}")[16])
                    for task in Path(f"/proc/{worker}/task").iterdir()}
     niced = min(service_nice + 10, 19)
     assert thread_nice == {niced} and niced > service_nice
-    assert {int(stat_fields(pid)[16]) for pid in sandboxes} == {niced}
+    assert all(int(stat_fields(pid)[16]) >= niced for pid in sandboxes), sandboxes
     requeued_before = classroom.hub.log().count("grading jobs of a service that is gone")
 
     os.kill(service, signal.SIGKILL)
