@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,7 +27,7 @@ from hub.reports.class_gradebook import BANDS
 from hub.reports.columns import FIGURE_COLUMNS
 from hub.reports.tables import ActivityDay
 from hub.service.pages.texts import TEXTS
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.pages.pagesession import PagePerson, sign_in
 
 pytestmark = pytest.mark.integration
@@ -122,9 +121,7 @@ def write_known_data(database: ServiceDatabase, teacher: str
 
 @pytest.fixture(scope="module")
 def region() -> Iterator[Region]:
-    base = world_traversable_dir("aiclass-pages-known-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 15\n")
-    try:
+    with running_hub("aiclass-pages-known-", "[demo]\nstudents = 15\n") as hub:
         database = ServiceDatabase(f"sqlite:///{hub.data_dir / 'aiclass.sqlite'}")
         teachers = [a for a in hub.accounts if a["role"] == "teacher"]
         assert CLASS in teachers[0]["class"].split(";")
@@ -132,9 +129,6 @@ def region() -> Iterator[Region]:
         yield Region(hub, sign_in(hub, teachers[0]), sign_in(hub, teachers[1]),
                      sign_in(hub, admin_account), sign_in(hub, hub.account("region_admin")),
                      students)
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def chart_data(page: str, element_id: str) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import requests
 from openpyxl import load_workbook
 
 from hub.service.pages.texts import TEXTS
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.pages.pagesession import PagePerson, sign_in
 
 pytestmark = pytest.mark.integration
@@ -35,9 +34,7 @@ class People:
 
 @pytest.fixture(scope="module")
 def people() -> Iterator[People]:
-    base = world_traversable_dir("aiclass-pages-access-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 6\n")
-    try:
+    with running_hub("aiclass-pages-access-", "[demo]\nstudents = 6\n") as hub:
         teachers = [a for a in hub.accounts if a["role"] == "teacher"]
         own_class = teachers[0]["class"].split(";")[0]
         other_class = teachers[1]["class"].split(";")[0]
@@ -45,9 +42,6 @@ def people() -> Iterator[People]:
         yield People(hub, sign_in(hub, teachers[0]), own_class, sign_in(hub, teachers[1]),
                      other_class, sign_in(hub, student),
                      sign_in(hub, hub.account("region_admin")))
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_teacher_opens_own_class_but_not_another_by_editing_the_url(people: People) -> None:

@@ -8,7 +8,6 @@ school's application or evaluation, a teacher or student opening any programme p
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import requests
 from openpyxl import load_workbook
 
 from hub.service.pages.programme_pages import EVIDENCE_DIR, FORM_MARGIN, MAX_EVIDENCE_BYTES
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.org.orghub import aiclass, mirror_api, new_password
 from tests.pages.pagesession import PagePerson, sign_in
 
@@ -55,9 +54,8 @@ class Programme:
 
 @pytest.fixture(scope="module")
 def programme() -> Iterator[Programme]:
-    base = world_traversable_dir("aiclass-i18-programme-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 6\n")
-    try:
+    with running_hub("aiclass-i18-programme-", "[demo]\nstudents = 6\n") as hub:
+        base = hub.data_dir.parent
         roster = base / "districts.csv"
         roster.write_text(HEADER + ADMINS, encoding="utf-8")
         created = aiclass(hub, "roster", "import", roster)
@@ -72,9 +70,6 @@ def programme() -> Iterator[Programme]:
         yield Programme(hub, person("sadm-one"), person("sadm-two"), person("dadm-aaa"),
                         person("dadm-bbb"), sign_in(hub, hub.account("region_admin")),
                         sign_in(hub, teacher), sign_in(hub, student))
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def post_form(person: PagePerson, form_page: str, path: str, data: dict) -> requests.Response:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import sqlite3
 import zipfile
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.org.orghub import aiclass, new_password
 from tests.pages.pagesession import PAGES, PagePerson, sign_in
 
@@ -55,9 +54,8 @@ class Library:
 
 @pytest.fixture(scope="module")
 def library() -> Iterator[Library]:
-    base = world_traversable_dir("aiclass-i19b-library-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 3\n")
-    try:
+    with running_hub("aiclass-i19b-library-", "[demo]\nstudents = 3\n") as hub:
+        base = hub.data_dir.parent
         roster = base / "admins.csv"
         roster.write_text(ROSTER, encoding="utf-8")
         created = aiclass(hub, "roster", "import", roster)
@@ -72,9 +70,6 @@ def library() -> Iterator[Library]:
                       sign_in(hub, {"username": "sadm-lib",
                                     "password": new_password(hub, "sadm-lib")}),
                       sign_in(hub, student))
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def xsrf(person: PagePerson) -> str:

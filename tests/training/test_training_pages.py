@@ -11,7 +11,6 @@ admin reaching another district's cohort; a pupil opening any of it.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 from grading.exchange.models import Submission
 from grading.gradebook.models import CellGrade, GradingJob
 from hub.training.hours import cohort_class_id
-from tests.hub.hubprocess import RunningHub, start_hub, stop_process_group, world_traversable_dir
+from tests.hub.hubprocess import RunningHub, running_hub
 from tests.org.orghub import aiclass, new_password
 from tests.pages.pagesession import PagePerson, sign_in
 
@@ -93,9 +92,8 @@ def grade_coursework(hub: RunningHub, cohort_id: int, username: str, course: str
 
 @pytest.fixture(scope="module")
 def training() -> Iterator[Training]:
-    base = world_traversable_dir("aiclass-i19a-training-")
-    hub = start_hub(base / "data", "[demo]\nstudents = 4\n")
-    try:
+    with running_hub("aiclass-i19a-training-", "[demo]\nstudents = 4\n") as hub:
+        base = hub.data_dir.parent
         roster = base / "people.csv"
         roster.write_text(HEADER + PEOPLE, encoding="utf-8")
         created = aiclass(hub, "roster", "import", roster)
@@ -111,9 +109,6 @@ def training() -> Iterator[Training]:
                        sign_in(hub, hub.account("region_admin")),
                        sign_in(hub, teachers["demo-s1"]), sign_in(hub, teachers["demo-s2"]),
                        sign_in(hub, student), {})
-    finally:
-        stop_process_group(hub)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def created_cohort(response: requests.Response) -> int:
