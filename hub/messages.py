@@ -6,6 +6,20 @@ so that switching ``[locale] default`` switches the whole hub.
 
 from __future__ import annotations
 
+
+class FieldProblem(Exception):
+    """One field of a form (or of a file standing for one) is wrong; nothing was changed.
+
+    ``field`` names it, so that the page can show the message beside it, Chinese first.
+    """
+
+    def __init__(self, field: str, zh: str, en: str) -> None:
+        self.field = field
+        self.zh = zh
+        self.en = en
+        super().__init__(f"{field}: {zh} / {en}")
+
+
 TEXT: dict[str, dict[str, str]] = {
     "zh_CN": {
         "site_name": "AI 课堂",

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.trail import record
+from hub.messages import FieldProblem
 from hub.org.models import Person, Role, School
 from hub.programme.models import Application, Standing, Status
 from hub.programme.scope import OutOfScope, district_in_scope, school_in_scope
@@ -29,14 +30,8 @@ PHASES = (1, 2, 3)
 YEARS = range(2020, 2101)
 
 
-class FormProblem(Exception):
+class FormProblem(FieldProblem):
     """One field of a programme form is wrong; nothing was changed."""
-
-    def __init__(self, field: str, zh: str, en: str) -> None:
-        self.field = field
-        self.zh = zh
-        self.en = en
-        super().__init__(f"{field}: {zh} / {en}")
 
 
 @dataclass(frozen=True)

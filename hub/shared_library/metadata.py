@@ -12,20 +12,15 @@ from dataclasses import dataclass
 from grading.exchange.archive import check_notebook, check_relative_path
 from grading.exchange.errors import ExchangeRefused
 from hub.library import BANDS
+from hub.messages import FieldProblem
 from hub.shared_library.models import Shelf
 
 MAX_PERIODS = 20
 FIELD_LENGTHS = {"title": 120, "topic": 64, "standard": 64, "summary": 2000}
 
 
-class LibraryProblem(Exception):
+class LibraryProblem(FieldProblem):
     """One field of a library form or package is wrong; nothing was changed."""
-
-    def __init__(self, field: str, zh: str, en: str) -> None:
-        self.field = field
-        self.zh = zh
-        self.en = en
-        super().__init__(f"{field}: {zh} / {en}")
 
 
 @dataclass(frozen=True)
