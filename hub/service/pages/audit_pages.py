@@ -18,7 +18,7 @@ from hub.audit.trail import person_ref, record
 from hub.auth.throttle import client_address
 from hub.org.models import Role
 from hub.service.pages.audit_texts import AUDIT_TEXTS
-from hub.service.pages.base import Forbidden, PageHandler
+from hub.service.pages.base import XLSX, Forbidden, PageHandler
 from hub.service.pages.timefmt import SCHOOL_TIME, localtime
 
 
@@ -106,10 +106,7 @@ class AuditExportHandler(AuditPage):
             record(session, actor=self.person.username, action="audit.exported",
                    school=self.person.school_id or "", source=client_address(self.request),
                    detail={"file": file_name, "filters": used})
-        self.set_header("Content-Type",
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        self.set_header("Content-Disposition", f'attachment; filename="{file_name}"')
-        self.finish(body)
+        self.send_file(body, file_name, XLSX)
 
 
 def audit_routes(prefix: str) -> list[tuple[str, type]]:

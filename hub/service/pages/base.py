@@ -45,6 +45,9 @@ def page_environment() -> Environment:
                        lstrip_blocks=True)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+"""The media type of every spreadsheet the pages send."""
+
 class Forbidden(web.HTTPError):
     """A page the caller may not open; the message says why in the caller's language."""
 
@@ -118,6 +121,13 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                         "object-src 'none'; frame-src 'none'; style-src 'self' "
                         "'unsafe-inline'; frame-ancestors 'self'")
         self.finish(html)
+
+    def send_file(self, body: bytes, file_name: str, content_type: str) -> None:
+        """Answer with ``body`` as a download named ``file_name``: every export and file of
+        the pages leaves through here, so all are attachments, never shown inline."""
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Disposition", f'attachment; filename="{file_name}"')
+        self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]

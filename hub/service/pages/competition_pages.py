@@ -89,9 +89,7 @@ class FilePage(CompetitionPage):
             if released is None:
                 raise Forbidden("not_found")
             content = released.content
-        self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
-        self.finish(content)
+        self.send_file(content, name, "application/octet-stream")
 
 
 class CertificatesPage(CompetitionPage):

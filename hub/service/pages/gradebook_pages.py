@@ -45,7 +45,7 @@ from hub.audit.events import class_event, submission_event
 from hub.auth.throttle import client_address
 from hub.org.models import Enrollment, Person, Role
 from hub.reports.class_gradebook import class_gradebook
-from hub.service.pages.base import TEACH, Forbidden, PageHandler
+from hub.service.pages.base import TEACH, XLSX, Forbidden, PageHandler
 from hub.service.pages.teacher import ID
 from hub.service.pages.timefmt import localtime
 
@@ -89,14 +89,9 @@ class GradebookExportHandler(PageHandler):
                         client_address(self.request), class_id,
                         {"file": file_name, "names": names is not None})
         if extension == "csv":
-            body = to_csv(table)
-            self.set_header("Content-Type", "text/csv; charset=UTF-8")
+            self.send_file(to_csv(table), file_name, "text/csv; charset=UTF-8")
         else:
-            body = to_xlsx(table, class_id[:31])
-            self.set_header("Content-Type", "application/vnd.openxmlformats-officedocument."
-                                            "spreadsheetml.sheet")
-        self.set_header("Content-Disposition", f'attachment; filename="{file_name}"')
-        self.finish(body)
+            self.send_file(to_xlsx(table, class_id[:31]), file_name, XLSX)
 
 
 def render_notebook(data: bytes) -> str:

@@ -81,11 +81,8 @@ class PrivacyHandler(PageHandler):
                 None, lambda: export_person(settings, username, Path(folder),
                                             with_names=with_names, actor=self.person.username,
                                             source=source))
-            self.set_header("Content-Type", "application/zip")
-            self.set_header("Content-Disposition",
-                            f'attachment; filename="{summary.path.name}"')
             self.set_header("Cache-Control", "no-store")
-            self.finish(summary.path.read_bytes())
+            self.send_file(summary.path.read_bytes(), summary.path.name, "application/zip")
 
 
 def privacy_routes(prefix: str) -> list[tuple[str, type]]:

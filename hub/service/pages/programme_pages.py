@@ -35,13 +35,12 @@ from hub.programme.workflow import (
     submit,
 )
 from hub.reports.region import RegionReport
-from hub.service.pages.base import Forbidden
+from hub.service.pages.base import XLSX, Forbidden
 from hub.service.pages.programme_texts import PROGRAMME_TEXTS
 from hub.service.pages.reports_pages import ReportPage, build_region_report
 from hub.service.pages.teacher import ID
 from hub.service.pages.uploads import FormUploadHandler
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIB = 1024 * 1024
 MAX_EVIDENCE_BYTES = 20 * MIB
 """A scanned certificate or an equipment list: a few megabytes; the form's own fields more."""
@@ -94,9 +93,7 @@ class ProgrammePage(ReportPage):
 
     def send_xlsx(self, body: bytes, name: str) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%d")
-        self.set_header("Content-Type", XLSX)
-        self.set_header("Content-Disposition", f'attachment; filename="{name}-{stamp}.xlsx"')
-        self.finish(body)
+        self.send_file(body, f"{name}-{stamp}.xlsx", XLSX)
 
     def problem(self, template: str, problem: FormProblem, **context: object) -> None:
         self.set_status(422)
@@ -448,11 +445,9 @@ class EvidenceHandler(ProgrammePage):
             self.school(session, evidence.school_id)
             digest, name = evidence.sha256, evidence.filename
         body = (Path(self.classroom.data_dir) / EVIDENCE_DIR / digest).read_bytes()
-        self.set_header("Content-Type", "application/octet-stream")
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Content-Disposition",
-                        f"attachment; filename=\"evidence-{evidence_id}{Path(name).suffix}\"")
-        self.finish(body)
+        self.send_file(body, f"evidence-{evidence_id}{Path(name).suffix}",
+                       "application/octet-stream")
 
 
 def programme_routes(prefix: str) -> list[tuple[str, type]]:

@@ -22,7 +22,7 @@ from hub.reports.export import region_workbook
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.region import RegionReport, by_district, district_report
 from hub.reports.snapshot import refresh_region, stored_region
-from hub.service.pages.base import Forbidden, PageHandler
+from hub.service.pages.base import XLSX, Forbidden, PageHandler
 from hub.service.pages.teacher import ID
 
 
@@ -164,10 +164,7 @@ class RegionExportHandler(ReportPage):
             record(session, actor=self.person.username, action="export.made",
                    source=client_address(self.request),
                    detail={"file": file_name, "names": False})
-        self.set_header("Content-Type",
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        self.set_header("Content-Disposition", f'attachment; filename="{file_name}"')
-        self.finish(body)
+        self.send_file(body, file_name, XLSX)
 
 
 def report_routes(prefix: str) -> list[tuple[str, type]]:

@@ -285,10 +285,7 @@ class DownloadHandler(LibraryPage):
             description = description_of(item)
         body = export_package(description, number, files) if kind == "package" \
             else pack(files)
-        self.set_header("Content-Type", "application/zip")
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="shared-{item_id}-v{number}-{kind}.zip"')
-        self.finish(body)
+        self.send_file(body, f"shared-{item_id}-v{number}-{kind}.zip", "application/zip")
 
 
 def shared_library_routes(prefix: str) -> list[tuple[str, type]]:

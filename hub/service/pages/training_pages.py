@@ -19,7 +19,7 @@ from hub.audit.trail import record
 from hub.org.models import Person, Role, School
 from hub.programme.scope import OutOfScope
 from hub.programme.workflow import FormProblem
-from hub.service.pages.base import Forbidden, PageHandler
+from hub.service.pages.base import XLSX, Forbidden, PageHandler
 from hub.service.pages.training_texts import TRAINING_TEXTS
 from hub.training.cohorts import (
     RUNS_TRAINING,
@@ -38,7 +38,6 @@ from hub.training.hours import cohort_hours, teacher_courses, year_totals
 from hub.training.models import Certificate, Cohort, CohortCourse, LiveSession, Track
 from hub.training.workbook import roster_workbook
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NUMBER = r"([0-9]{1,9})"
 COURSE = r"([a-z0-9][a-z0-9-]{0,63})"
 
@@ -235,10 +234,7 @@ class RosterExportHandler(TrainingPage):
             record(session, actor=self.person.username, action="export.made",
                    source="training", detail={"file": "training-roster", "year": year,
                                               "trainees": len(totals)})
-        self.set_header("Content-Type", XLSX)
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="training-roster-{year}.xlsx"')
-        self.finish(body)
+        self.send_file(body, f"training-roster-{year}.xlsx", XLSX)
 
 
 def training_routes(prefix: str) -> list[tuple[str, type]]:
