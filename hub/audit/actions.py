@@ -10,6 +10,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "sign_in.ok": ("登录成功", "signed in"),
     "sign_in.failed": ("登录失败", "sign-in failed"),
     "sign_in.locked": ("账号锁定", "locked out"),
+    "sign_in.held_back": ("登录地址暂缓", "sign-ins from an address held back"),
     "roster.import": ("导入名单", "roster imported"),
     "person.created": ("新增人员", "person created"),
     "person.changed": ("修改人员", "person changed"),

@@ -109,10 +109,14 @@ class RosterAuthenticator(ClassroomAuthenticator):
         """
         username = self.normalize_username(data.get("username", ""))
         address = client_address(handler.request)
-        wait = self.throttle.take(address)
-        if wait:
-            self.log.warning("Sign-in from %s held back %d s: too many failures", address, wait)
-            raise web.HTTPError(429, self._message("retry_later", seconds=wait))
+        verdict = self.throttle.take(address)
+        if verdict.wait:
+            if verdict.hold_starts:
+                self.log.warning("Sign-ins from %s held back: too many failures", address)
+                with self.database.session() as session:
+                    record(session, actor="", action="sign_in.held_back", source=address,
+                           detail={"wait_seconds": verdict.wait})
+            raise web.HTTPError(429, self._message("retry_later", seconds=verdict.wait))
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(

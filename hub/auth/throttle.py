@@ -17,6 +17,11 @@ only *failed* attempts count, in a token bucket per address:
 A guesser behind one address thus gets 100 tries, then one every 3 s, spread over all
 accounts (each of which also locks on its own after ``[auth] max_failed_logins``).
 
+A hold is worth a row in the audit trail, but its refusals are not: they come as fast as a
+script sends them, unchecked, and a row each would let a guesser fill the trail. So
+:meth:`FailedSignInThrottle.take` says when a hold *starts* (the first refusal after an
+attempt was let through), and the authenticator records that one.
+
 The address is the last entry of ``X-Forwarded-For``: the hub's proxy appends the peer it
 saw there. Tornado's ``remote_ip`` would prefer an ``X-Real-Ip`` header sent by the client
 itself, and a guesser could then claim a fresh address for every try. Buckets live in the
@@ -45,6 +50,17 @@ def client_address(request: HTTPServerRequest) -> str:
 class _Bucket:
     tokens: float
     updated: float
+    holding: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :meth:`FailedSignInThrottle.take` decided for one attempt."""
+
+    #: Seconds to wait for the next token; 0 when the attempt may go on.
+    wait: int
+    #: This refusal is the first since the address was last let through.
+    hold_starts: bool = False
 
 
 class FailedSignInThrottle:
@@ -61,16 +77,18 @@ class FailedSignInThrottle:
         bucket.updated = now
         return bucket
 
-    def take(self, address: str) -> int:
-        """Take a token for an attempt from ``address``: 0 if taken, else seconds to wait."""
+    def take(self, address: str) -> Verdict:
+        """Take a token for an attempt from ``address``, or say how long to wait for one."""
         now = time.monotonic()
         if len(self._buckets) > MAX_TRACKED_ADDRESSES:
             self._forget_full(now)
         bucket = self._refilled(address, now)
         if bucket.tokens < 1:
-            return max(1, math.ceil((1 - bucket.tokens) / self.per_second))
+            hold_starts, bucket.holding = not bucket.holding, True
+            return Verdict(max(1, math.ceil((1 - bucket.tokens) / self.per_second)), hold_starts)
         bucket.tokens -= 1
-        return 0
+        bucket.holding = False
+        return Verdict(0)
 
     def give_back(self, address: str) -> None:
         """The attempt signed in: it was not a failure."""

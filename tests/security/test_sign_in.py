@@ -257,8 +257,17 @@ def test_a_guesser_behind_one_address_is_held_back(hub: RunningHub) -> None:
     victim = hub.account("student", 59)
     held = guesser.login(victim["username"], victim["password"])
     assert held.status == 429, "a held-back address still gets passwords checked"
+    assert held_back_rows(hub) == [("127.0.8.1", "", "")], \
+        "the hold is not in the audit trail once (with the address, naming nobody)"
     elsewhere = browser_at(hub, "127.0.8.2").login(victim["username"], victim["password"])
     assert elsewhere.asks_new_password, "the victim's account was locked by the guesser"
+
+
+def held_back_rows(hub: RunningHub) -> list[tuple[str, str, str]]:
+    """Source, actor and subject reference of every held-back row in the audit trail."""
+    with sqlite3.connect(hub.data_dir / "aiclass.sqlite") as db:
+        return db.execute("SELECT source, actor_ref, subject_ref FROM audit_events "
+                          "WHERE action = 'sign_in.held_back'").fetchall()
 
 
 def test_a_class_behind_one_address_signs_in_after_typos(hub: RunningHub) -> None:
