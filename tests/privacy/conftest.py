@@ -134,6 +134,11 @@ def _hub_database(settings: Settings) -> None:
 def classroom(tmp_path: Path, ps1_release: dict[str, bytes]) -> Classroom:  # noqa: F811
     data_dir = tmp_path / "data"
     data_dir.mkdir()
+    return build_classroom(data_dir, ps1_release)
+
+
+def build_classroom(data_dir: Path, ps1_release: dict[str, bytes]) -> Classroom:  # noqa: F811
+    """The two pupils' classroom in ``data_dir``, on the databases its settings name."""
     settings = load_settings(data_dir)
     database = ServiceDatabase(settings.database_url)
     maker = sessionmaker(database.engine, expire_on_commit=False)
