@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,14 +189,27 @@ def checkpoint(database: ServiceDatabase) -> None:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def remove_blobs(store: ContentStore, candidates: Iterable[str], referenced: set[str]) -> int:
-    """Delete the candidates no row names any more; return how many were deleted."""
+def remove_blobs(store: ContentStore, candidates: Iterable[str], referenced: set[str],
+                 started: float) -> int:
+    """Delete the candidates no row names any more; return how many were deleted.
+
+    The classroom service may meanwhile store the same bytes for someone else (another
+    pupil handing in the same starter file): its write finds the blob already there and
+    touches it, then commits a row naming it, possibly after ``referenced`` was read. A
+    blob touched since ``started`` (the time, on this clock, before the erasure read
+    anything) is therefore kept: at worst an orphan, which the service's own sweep
+    removes later, never another pupil's missing file.
+    """
     removed = 0
     for name in sorted(set(candidates) - referenced):
         path = store.path(name)
-        if path.exists():
+        try:
+            if path.stat().st_mtime >= started:
+                continue
             path.unlink()
-            removed += 1
+        except FileNotFoundError:
+            continue
+        removed += 1
     return removed
 
 
@@ -245,7 +259,7 @@ def erase_person(settings: Settings, username: str, *, actor: str = "", source: 
                  ) -> ErasureReport:
     """Erase ``username`` everywhere (see the module's docstring); ``actor`` asked for it."""
     refuse_while_running(settings, username)
-    report, alias = ErasureReport(), pseudonym()
+    report, alias, started = ErasureReport(), pseudonym(), time.time()
     keep_grades = settings.privacy.keep_anonymised_grades
     database = ServiceDatabase(settings.database_url)
     try:
@@ -266,7 +280,7 @@ def erase_person(settings: Settings, username: str, *, actor: str = "", source: 
     finally:
         database.engine.dispose()
     report.blobs_removed = remove_blobs(ContentStore(settings.data_dir / BLOBS_IN_DATA_DIR),
-                                        blobs, referenced)
+                                        blobs, referenced, started)
     report.hub_account = delete_account(settings, username)
     report.home_removed = remove_home(settings, username)
     report.logs_scrubbed = scrub_logs(settings.data_dir, username, alias)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -169,6 +170,7 @@ def apply(settings: Settings, now: datetime | None = None) -> list[Expired]:
     """
     database = ServiceDatabase(settings.database_url)
     blobs: set[str] = set()
+    started = time.time()
     try:
         with database.session() as session:
             gone = expired(session, settings, now)
@@ -193,7 +195,8 @@ def apply(settings: Settings, now: datetime | None = None) -> list[Expired]:
             referenced = referenced_blobs(session) if blobs else set()
     finally:
         database.engine.dispose()
-    remove_blobs(ContentStore(settings.data_dir / BLOBS_IN_DATA_DIR), blobs, referenced)
+    remove_blobs(ContentStore(settings.data_dir / BLOBS_IN_DATA_DIR), blobs, referenced,
+                 started)
     for item in gone:
         if item.kind == "home" and not running_servers(settings, item.username):
             remove_home(settings, item.username)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 import zipfile
 from contextlib import closing
 from dataclasses import replace
@@ -14,6 +16,7 @@ from jupyterhub import orm
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Submission
 from grading.gradebook.feedback import feedback_files
 from grading.gradebook.models import CellGrade
@@ -21,7 +24,7 @@ from hub.audit.models import AuditEvent
 from hub.audit.trail import verify
 from hub.cli import main
 from hub.org.models import Person
-from hub.privacy.erasure import erase_person
+from hub.privacy.erasure import erase_person, remove_blobs
 from hub.privacy.export import INDEX_JSON, INDEX_MD, export_person
 from hub.privacy.refusal import PrivacyRefused
 from tests.gradebook.conftest import CLASS
@@ -174,3 +177,16 @@ def test_erasing_a_username_nothing_is_held_about_is_refused(classroom: Classroo
     with pytest.raises(PrivacyRefused, match="nothing is held"):
         erase_person(classroom.settings, "stu-typo")
     assert everywhere(classroom) == before
+
+
+def test_a_blob_stored_again_during_the_erasure_is_kept(tmp_path: Path) -> None:
+    """If the service stores the same bytes for another pupil while an erasure runs (its
+    row committed after the erasure read which blobs are named), is that blob kept?"""
+    store = ContentStore(tmp_path / "blobs")
+    shared, own = store.put(b"the starter file everyone hands in"), store.put(b"only mine")
+    for name in (shared, own):
+        os.utime(store.path(name), (time.time() - 60, time.time() - 60))
+    started = time.time()
+    assert store.write(b"the starter file everyone hands in") == (shared, None)
+    assert remove_blobs(store, {shared, own}, referenced=set(), started=started) == 1
+    assert store.path(shared).exists() and not store.path(own).exists()
