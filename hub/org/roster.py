@@ -40,6 +40,7 @@ from hub.audit.trail import AuditEntry, record_many
 from hub.org.grants import Authority, Grantor, GrantRefused, Standing, check_grant
 from hub.org.models import District, Enrollment, Person, Region, Role, School, SchoolClass
 from hub.org.tables import Table, TableError, read_table
+from hub.training.class_ids import COHORT_CLASS_PREFIX
 
 
 @dataclass(frozen=True)
@@ -512,6 +513,11 @@ class _Validator:
             return ""
         if problem := _identifier_problem(class_id, "班级代码", "class id", IDENTIFIER, MAX_ID):
             bad("class", *problem)
+            return ""
+        if class_id.startswith(COHORT_CLASS_PREFIX):
+            bad("class", f"班级代码不能以“{COHORT_CLASS_PREFIX}”开头（留给教师研修班）",
+                f"a class id may not begin with “{COHORT_CLASS_PREFIX}” (kept for training "
+                "cohorts)")
             return ""
         name, year_text, grade_text = (values.get("class_name", ""),
                                        values.get("school_year", ""), values.get("grade", ""))

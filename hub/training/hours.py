@@ -4,9 +4,11 @@ Nothing here is typed in as a total. A course counts once the trainee's submissi
 counts (:mod:`grading.exchange.counted`) is fully graded at :data:`PASS_FRACTION` of the
 points or more, and then for the hours the course declares in its ``assignment.toml``; a
 live session counts for the hours recorded with it if the trainee's attendance was
-recorded. A cohort's coursework lives in the exchange under :func:`cohort_class_id`, beside
-the classes' own. Hours are credited to the cohort's year: the continuing-education system
-credits a year's training programme, and a cohort is one year's programme.
+recorded. A cohort's coursework lives in the exchange under its class id
+(:func:`hub.training.class_ids.cohort_class_id`), beside the classes' own, released,
+submitted and graded through their path (:mod:`hub.training.coursework`). Hours are
+credited to the cohort's year: the continuing-education system credits a year's training
+programme, and a cohort is one year's programme.
 
 Every figure of a page or export comes from one call of :func:`cohort_hours`, a fixed
 number of queries whatever the cohorts' size (40 cohorts of 50 trainees: see
@@ -26,16 +28,11 @@ from sqlalchemy.orm import Session
 from hub.library import DEFAULT_ROOT, Assignment, load_library
 from hub.org.models import Person
 from hub.reports.scores import counted_fractions
+from hub.training.class_ids import cohort_class_id
 from hub.training.models import Attendance, Cohort, CohortCourse, LiveSession, Trainee
 
 PASS_FRACTION = 0.6
 """The share of a course's points that completes it (及格), as in the schools' own marking."""
-
-
-def cohort_class_id(cohort_id: int) -> str:
-    """The exchange's class id of a cohort's coursework (never a school class's id: those
-    come from rosters, which cannot name ``training-…``)."""
-    return f"training-{cohort_id}"
 
 
 @lru_cache(maxsize=1)

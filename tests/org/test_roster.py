@@ -266,6 +266,8 @@ BAD_FILES: dict[str, tuple[Callable[[Path], Path], int | None, str | None, str]]
                              "does not match the school name “样例市第一中学” in row 2"),
     "student-without-class": (lambda p: _rows(p, _edit(_set(5, CLASS, ""))), 5, "班级代码",
                               "students and teachers need a class"),
+    "cohort-class-id": (lambda p: _rows(p, _edit(_set(5, CLASS, "training-1"))), 5, "班级代码",
+                        "may not begin with “training-” (kept for training cohorts)"),
 }
 
 

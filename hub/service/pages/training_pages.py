@@ -1,5 +1,8 @@
 """The teacher-training pages: cohorts and their rosters for the admins who run them, a
 trainee's own hours and certificates, certificate verification and the year's XLSX roster.
+An admin releases a cohort's course here through :meth:`Classroom.release
+<hub.service.classroom.Classroom.release>`, the classes' own way, to the cohort's class id;
+trainees fetch and submit it from their lab (:mod:`hub.training.coursework`).
 
 Who may see and change what is :mod:`hub.training.cohorts`; a refusal there is a 403 here
 that reads the same for a cohort that does not exist. A trainee's pages are built from
@@ -15,12 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tornado import web
 
+from grading.exchange.store import ExchangeStore
 from hub.audit.trail import record
+from hub.auth.throttle import client_address
 from hub.org.models import Person, Role, School
 from hub.programme.scope import OutOfScope
 from hub.programme.workflow import FormProblem
 from hub.service.pages.base import XLSX, Forbidden, PageHandler
 from hub.service.pages.training_texts import TRAINING_TEXTS
+from hub.training.class_ids import cohort_class_id
 from hub.training.cohorts import (
     RUNS_TRAINING,
     CohortForm,
@@ -34,6 +40,7 @@ from hub.training.cohorts import (
     record_session,
     runs,
 )
+from hub.training.coursework import course_to_release
 from hub.training.hours import cohort_hours, teacher_courses, year_totals
 from hub.training.models import Certificate, Cohort, CohortCourse, LiveSession, Track
 from hub.training.workbook import roster_workbook
@@ -77,12 +84,14 @@ class TrainingPage(PageHandler):
             courses = [library[c] for c in session.scalars(
                 select(CohortCourse.assignment_id).where(CohortCourse.cohort_id == cohort_id)
                 .order_by(CohortCourse.id)) if c in library]
+            released = {r.assignment_id: r.version for r in ExchangeStore(
+                session, self.classroom.content).current_releases([cohort_class_id(cohort_id)])}
             session.expunge_all()
         if problem is not None:
             self.set_status(422)
         self.render_training("training_cohort.html", cohort=cohort, rows=rows, running=running,
                              sessions=sessions, problem=problem,
-                             courses=courses)
+                             courses=courses, released=released)
 
 
 class TrainingHandler(TrainingPage):
@@ -167,6 +176,28 @@ class SessionHandler(CohortChangeHandler):
             _now())
 
 
+class CourseReleaseHandler(TrainingPage):
+    """Release one of the cohort's courses to its trainees (again: a new version), from the
+    library, as a teacher releases a lesson to a class; only for those who run the cohort."""
+
+    @web.authenticated
+    async def post(self, cohort_id: str) -> None:
+        self.staff()
+        try:
+            with self.classroom.database.session() as session:
+                course = course_to_release(session, self.person, int(cohort_id),
+                                           self.get_body_argument("course", ""))
+        except OutOfScope:
+            raise Forbidden("forbidden") from None
+        except FormProblem as problem:
+            self.show_cohort(int(cohort_id), problem)
+            return
+        await self.classroom.release([cohort_class_id(int(cohort_id))], course.id,
+                                     course.folder, self.person.username, None, "submit",
+                                     address=client_address(self.request))
+        self.redirect(f"{self.prefix}training/cohorts/{cohort_id}", status=303)
+
+
 class HoursHandler(TrainingPage):
     """The caller's own hours of a year, per cohort and in total, with certificate links."""
 
@@ -244,6 +275,7 @@ def training_routes(prefix: str) -> list[tuple[str, type]]:
         (f"{base}/cohorts/{NUMBER}", CohortHandler),
         (f"{base}/cohorts/{NUMBER}/trainees", EnrolHandler),
         (f"{base}/cohorts/{NUMBER}/sessions", SessionHandler),
+        (f"{base}/cohorts/{NUMBER}/releases", CourseReleaseHandler),
         (f"{base}/hours", HoursHandler),
         (f"{base}/certificates/{NUMBER}/{COURSE}", CertificateHandler),
         (f"{base}/verify", VerifyHandler),

@@ -52,6 +52,11 @@ TRAINING_TEXTS: dict[str, dict[str, str]] = {
         "problem": "填写有误",
         "school": "学校",
         "trainee": "学员",
+        "release": "发布给学员",
+        "release_again": "重新发布",
+        "released": "已发布（第 {version} 版）",
+        "not_released": "尚未发布",
+        "fetch_in_lab": "请在自己实验室的“我的作业”中领取、完成并提交；批改后计入学时。",
     },
     "en": {
         "training": "Teacher training",
@@ -98,5 +103,11 @@ TRAINING_TEXTS: dict[str, dict[str, str]] = {
         "problem": "Please correct",
         "school": "School",
         "trainee": "Trainee",
+        "release": "Release to the trainees",
+        "release_again": "Release again",
+        "released": "released (version {version})",
+        "not_released": "not released yet",
+        "fetch_in_lab": "Fetch it, do it and submit it in 我的作业 (My assignments) in your own "
+                        "lab; once graded, its hours count.",
     },
 }
