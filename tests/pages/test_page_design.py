@@ -4,7 +4,9 @@ A teacher opens an empty class ("暂无数据" where a heatmap or chart would be
 axes) and a graded one (the heatmap of scores, sorted and filtered from the keyboard;
 prepare, release, grade and feedback within two clicks); the region admin opens the
 region and school reports (bars against the benchmark, numbers on hover) and the admin
-pages. Every page gets axe-core's WCAG 2.1 A/AA rules and fails on a serious or critical
+pages. A school admin, a district admin and a student walk every page of their own menus
+(the skip link and the menu from the keyboard first), and try a few pages they should not
+open. Every page gets axe-core's WCAG 2.1 A/AA rules and fails on a serious or critical
 violation. Screenshots of every step go to ``test-artifacts/design/``.
 
 The graded class is written straight into the service's database (scores as the
@@ -30,6 +32,7 @@ from hub.db import ServiceDatabase
 from hub.org.models import Enrollment, Person, Role, SchoolClass
 from hub.reports.tables import ActivityDay, ReportSnapshot
 from tests.hub.hubprocess import RunningHub, running_hub
+from tests.org.orghub import aiclass, new_password
 from tests.pages.pagesession import PAGES, PagePerson, sign_in
 from tests.pages.test_teacher_flow import CHROMIUM_ARGS
 
@@ -45,6 +48,9 @@ SCORES = {("stu-i22b-1", "a1"): (9, 10), ("stu-i22b-1", "a2"): (3, 10),
           ("stu-i22b-3", "a2"): (10, 10), ("stu-i22b-4", "a1"): (0, 10)}
 STUDENTS = {"stu-i22b-1": "李小明", "stu-i22b-2": "王芳", "stu-i22b-3": "张伟",
             "stu-i22b-4": "陈静"}
+SCHOOL_ADMIN, DISTRICT_ADMIN, DISTRICT = "sadm-i22d", "dadm-i22d", "dist-i22d"
+ROSTER_HEADER = ("school,school_name,locality,stage,class,class_name,school_year,grade,username,"
+                 "display_name,role,district,district_name\n")
 
 
 def seed_classes(hub: RunningHub, teacher: dict[str, str]) -> None:
@@ -96,11 +102,24 @@ def seed_classes(hub: RunningHub, teacher: dict[str, str]) -> None:
         session.execute(delete(ReportSnapshot))
 
 
+def add_admins(hub: RunningHub, school: str) -> None:
+    """A school admin of the teacher's school and a district admin of a district holding it,
+    imported as a region would (the demo region has neither)."""
+    roster = hub.data_dir.parent / "i22d-admins.csv"
+    roster.write_text(ROSTER_HEADER
+                      + f"{school},,,,,,,,{SCHOOL_ADMIN},周校长,学校管理员,{DISTRICT},设计区\n"
+                      + f",,,,,,,,{DISTRICT_ADMIN},钱局长,区县管理员,{DISTRICT},\n",
+                      encoding="utf-8")
+    imported = aiclass(hub, "roster", "import", roster)
+    assert imported.returncode == 0, imported.stderr
+
+
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots only
     with running_hub("aiclass-pages-design-") as running:
         seed_classes(running, running.account("teacher"))
+        add_admins(running, running.account("teacher")["school"])
         yield running
 
 
@@ -315,3 +334,108 @@ def test_region_admin_pages(hub: RunningHub, chromium: Browser) -> None:
             assert page.url.startswith(f"{hub.url}{prefix}/{path}"), page.url
             walk.check(path.replace("/", "-"))
         walk.close()
+
+
+#: Each role's menu, in its order (paths under the pages' prefix; "" is the home page),
+#: with a text each page shows (zh, en) that someone opening it looks for.
+SCHOOL_ADMIN_MENU = {
+    "": ("设计测试评分班", "设计测试评分班"),
+    "library": ("资源共享", "Shared library"),
+    "training": ("我的研修学时", "My training hours"),
+    "competitions": ("目前没有比赛。", "No competitions at the moment."),
+    "schools/{school}": ("学校报告", "School report"),
+    "programme/apply": ("本校尚未申报。", "Your school has not applied yet."),
+    "roster": ("预检查（不修改数据）", "Dry run (changes nothing)"),
+    "privacy": ("再次输入用户名以确认", "Type the username again to confirm"),
+    "audit": ("范围：本校", "Scope: your school"),
+}
+DISTRICT_ADMIN_MENU = {
+    "": ("设计测试评分班", "设计测试评分班"),
+    "library": ("资源共享", "Shared library"),
+    "training": ("新建研修班", "New cohort"),
+    "competitions": ("目前没有比赛。", "No competitions at the moment."),
+    f"programme/districts/{DISTRICT}": ("设计区 · 实验校项目", "设计区 · Experimental schools"),
+}
+STUDENT_MENU = {
+    "": ("“我的作业”面板", "My assignments panel"),
+    "competitions": ("目前没有比赛。", "No competitions at the moment."),
+}
+
+
+def walk_menu(walk: Walk, expected: dict[str, tuple[str, str]]) -> None:
+    """The keyboard reaches the skip link, then every menu link in order; the skip link
+    lands in the page's main part; then every page of the menu, checked."""
+    page = walk.page
+    links = page.eval_on_selector_all(
+        ".topnav a", "(links) => links.map((link) => link.getAttribute('href'))")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    for href in links:
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.getAttribute('href')") == href
+    page.focus("a.skip")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
+    menu = list(dict.fromkeys(href.removeprefix(PAGES) for href in links
+                              if href.startswith(PAGES) and "lang=" not in href))
+    assert menu == list(expected), menu  # their menu exactly: no page of a higher role
+    for path, (zh, en) in expected.items():
+        walk.open(path)
+        assert page.locator("h1").count() == 1, path
+        shown = page.inner_text("main")
+        assert (zh if walk.lang == "zh_CN" else en) in shown, (path, shown[:500])
+        walk.check(path.replace("/", "-") or "home")
+
+
+def refused(walk: Walk, path: str, secret: str) -> None:
+    """``path`` answers with the error page, and shows nothing of ``secret``."""
+    page = walk.open(path)
+    assert page.locator("#error-message").is_visible(), path
+    assert secret not in page.content(), path
+
+
+def test_school_district_and_student_pages(hub: RunningHub, chromium: Browser) -> None:
+    school = hub.account("teacher")["school"]
+    other_school = next(a["school"] for a in hub.accounts
+                        if a["role"] == "teacher" and a["school"] != school)
+    people = {
+        "school": (sign_in(hub, {"username": SCHOOL_ADMIN,
+                                 "password": new_password(hub, SCHOOL_ADMIN)}),
+                   {path.format(school=school): texts
+                    for path, texts in SCHOOL_ADMIN_MENU.items()}),
+        "district": (sign_in(hub, {"username": DISTRICT_ADMIN,
+                                   "password": new_password(hub, DISTRICT_ADMIN)}),
+                     DISTRICT_ADMIN_MENU),
+        "student": (sign_in(hub, hub.account("student")), STUDENT_MENU),
+    }
+    for role, (person, menu) in people.items():
+        for lang in ("zh_CN", "en"):
+            zh = lang == "zh_CN"
+            walk = Walk(chromium, person, lang, role)
+            walk_menu(walk, menu)
+            page = walk.page
+            if role == "school":  # a class of their school, one click from their home
+                walk.open("")
+                page.click(f"a[href$='classes/{GRADED}']")
+                page.wait_for_selector("#heatmap")
+                assert "王芳" in page.inner_text("#heatmap")
+                walk.check("school-class")
+                if zh:  # another school's report and the region's stay closed
+                    refused(walk, f"schools/{other_school}", "学生数")
+                    refused(walk, "region", "城乡与学段对比")
+            if role == "district" and zh:
+                refused(walk, "region", "城乡与学段对比")
+                refused(walk, f"schools/{other_school}", "学生数")
+            if role == "student":
+                walk.open("")
+                assert page.get_attribute("#open-lab", "href") == "/hub/user-redirect/lab"
+                assert page.inner_text("#open-lab") == ("打开我的实验室" if zh else "Open my lab")
+                if zh:  # a pupil typing the staff pages' addresses
+                    refused(walk, f"classes/{GRADED}", "王芳")
+                    refused(walk, "roster", 'type="file"')
+                    refused(walk, f"schools/{school}", "设计测试评分班")
+                    refused(walk, "privacy", "再次输入用户名")
+                    walk.check("student-refused")
+            walk.close()

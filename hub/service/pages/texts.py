@@ -53,7 +53,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "released": "发布时间",
         "version": "版本",
         "no_classes": "你还没有任务班级。",
-        "student_home": "这里是老师使用的页面。请回到实验室，在“作业”面板中获取和提交作业。",
+        "student_home": "这里是老师使用的页面。请回到实验室，"
+            "在左侧的“我的作业”面板中获取和提交作业。",
+        "open_lab": "打开我的实验室",
         "filter": "筛选",
         "band": "学段",
         "module": "模块",
@@ -205,7 +207,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "version": "Version",
         "no_classes": "You teach no classes yet.",
         "student_home": "These pages are for teachers. Go back to your lab and use "
-            "the Assignments panel to fetch and submit.",
+            "the My assignments panel on its left to fetch and submit.",
+        "open_lab": "Open my lab",
         "filter": "Filter",
         "band": "Grade band",
         "module": "Module",
