@@ -106,12 +106,23 @@ def may_manage(person: Person, competition: Competition) -> bool:
         and person.district_id == competition.district_id)
 
 
-def _student_in_scope(session: Session, competition: Competition, username: str) -> School:
+def school_taking_part(session: Session, competition: Competition,
+                       username: str) -> School | None:
+    """The school ``username`` enters from, if they may enter at all: a student of a school
+    in the competition's district (any district for a region-wide one); else none. The one
+    rule both entering and the exchange's assignment list ask."""
     person = session.get(Person, username)
     school = session.get(School, person.school_id) if person and person.school_id else None
     if person is None or person.role != Role.STUDENT or school is None or (
             competition.district_id is not None
             and school.district_id != competition.district_id):
+        return None
+    return school
+
+
+def _student_in_scope(session: Session, competition: Competition, username: str) -> School:
+    school = school_taking_part(session, competition, username)
+    if school is None:
         raise _refuse("forbidden", f"{username} 不能参加比赛 {competition.id}",
                       f"{username} may not enter the competition {competition.id}")
     return school
@@ -181,15 +192,21 @@ def participant_of(session: Session, entry: Entry) -> Participant:
     return Participant(entry.participant, label, school.id, school.district_id)
 
 
+def entries_since(session: Session, competition: Competition, participant_key: str,
+                  since: datetime) -> int:
+    """How many entries ``participant_key`` handed in since ``since`` (the day's count)."""
+    return session.scalar(select(func.count(Entry.id)).where(
+        Entry.competition_id == competition.id, Entry.participant == participant_key,
+        Entry.submitted_at >= since))
+
+
 def check_open(session: Session, competition: Competition, participant: Participant,
                now: datetime, day_start: datetime) -> None:
     """Refuse an entry after the deadline or past the participant's limit for today."""
     if now >= competition.deadline:
         raise _refuse("deadline_passed", "比赛已截止，不再接受提交",
                       "the competition has closed: no more entries")
-    today = session.scalar(select(func.count(Entry.id)).where(
-        Entry.competition_id == competition.id, Entry.participant == participant.key,
-        Entry.submitted_at >= day_start))
+    today = entries_since(session, competition, participant.key, day_start)
     if today >= competition.daily_limit:
         raise _refuse("too_many_requests",
                       f"今天已提交 {today} 次，每天最多 {competition.daily_limit} 次",

@@ -5,9 +5,11 @@ A CSV of predictions runs no code of the student's, so it is scored in the reque
 A notebook runs in the same sandbox as graded assignments (bubblewrap in ``local``
 mode, a container in ``docker`` mode) with the competition's released files only; its
 predictions come back and are scored here, where the answer key is. The request that
-hands a notebook in is answered at once (``queued``), and the notebook waits in line on
-one thread (``NOTEBOOK_THREADS``): a competition's last evening must not hold requests
-open for minutes, nor take the CPUs that the grading workers and students' servers need.
+hands a notebook in is answered at once (``queued``), and the notebooks are run a few at a
+time (``service.competition_scorers``, 2 by default), each on a thread that mostly waits
+for its sandboxed kernel: a competition's last evening must not hold requests open for
+minutes, nor run one notebook at a time while the others' kernels could be starting,
+nor take all the CPUs that the grading workers and students' servers need.
 A notebook still queued when the service stopped is run when it starts again
 (:meth:`EntryScorer.resume_queued`).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +36,6 @@ from hub.service.classroom import Classroom
 from hub.settings import Settings
 
 log = logging.getLogger("aiclass.classroom")
-NOTEBOOK_THREADS = 1
 SANDBOX_OF_MODE = {"local": "local", "docker": "docker"}
 """Where a model notebook runs in each mode; Kubernetes grades whole notebooks in Jobs,
 which a competition's notebooks do not use yet, so there only predictions are taken."""
@@ -49,9 +51,10 @@ class EntryScorer:
     def __init__(self, settings: Settings, classroom: Classroom) -> None:
         self.settings = settings
         self.classroom = classroom
-        self.executor = ThreadPoolExecutor(NOTEBOOK_THREADS,
+        self.executor = ThreadPoolExecutor(settings.service.competition_scorers,
                                            thread_name_prefix="competition-notebook")
         self._backend: SandboxBackend | None = None
+        self._backend_lock = threading.Lock()
         self._running: set[asyncio.Task] = set()
 
     @property
@@ -59,11 +62,14 @@ class EntryScorer:
         return self.settings.hub.mode in SANDBOX_OF_MODE
 
     def backend(self) -> SandboxBackend:
-        if self._backend is None:
-            self._backend = choose_backend(
-                SANDBOX_OF_MODE[self.settings.hub.mode],
-                image=image_reference("student", self.settings.docker.registry_prefix))
-        return self._backend
+        """The mode's sandbox backend, chosen once: the first choice removes what dead
+        graders left, which two scorer threads starting together must not both do."""
+        with self._backend_lock:
+            if self._backend is None:
+                self._backend = choose_backend(
+                    SANDBOX_OF_MODE[self.settings.hub.mode],
+                    image=image_reference("student", self.settings.docker.registry_prefix))
+            return self._backend
 
     def start(self, entry_id: int) -> None:
         """Score the queued notebook entry ``entry_id`` in the background."""

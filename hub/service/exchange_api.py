@@ -27,10 +27,13 @@ from grading.gradebook.late_policy import LatePolicy
 from grading.gradebook.queue import check_queue_share, release_grade_on
 from hub.audit.events import submission_event
 from hub.auth.throttle import client_address
+from hub.competitions.in_exchange import competition_rows
 from hub.org.models import Role
 from hub.service import access
 from hub.service.api_base import APIHandler, iso, parse_time
 from hub.service.classroom import FetchWrite, SubmitWrite
+from hub.service.competition_api import day_start
+from hub.service.competition_api import now as competition_time
 
 API_VERSION = "v1"
 
@@ -111,9 +114,11 @@ class InfoHandler(APIHandler):
 
 
 class AssignmentsHandler(APIHandler):
-    """Assignments released to the caller's classes (as a student or a teacher)."""
+    """Assignments released to the caller's classes (as a student or a teacher), then the
+    open competitions the caller may enter (:mod:`hub.competitions.in_exchange`)."""
 
     def get(self) -> None:
+        moment = competition_time()
         with self.classroom.store() as (session, store):
             student = access.classes_as(session, self.username, Role.STUDENT)
             teacher = access.classes_as(session, self.username, Role.TEACHER)
@@ -125,6 +130,7 @@ class AssignmentsHandler(APIHandler):
                  if r.class_id in student else None}
                 for r in store.current_releases(sorted(set(student) | set(teacher)))
             ]
+            body += competition_rows(session, self.username, moment, day_start(moment))
         self.write_json({"assignments": body})
 
 

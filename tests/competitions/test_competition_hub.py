@@ -11,16 +11,23 @@ another student or another school's team; enter after the deadline.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
+from aiclass_assignments.overview import assignment_rows
+from aiclass_exchange.competition import COMPETITION_CLASS as LAB_COMPETITION_CLASS
 
 from hub.competitions.digits import starter_notebook
+from hub.competitions.in_exchange import COMPETITION_CLASS
 from tests.exchange.openapi_check import check_response
 from tests.hub.hubprocess import RunningHub, running_hub
 from tests.org.orghub import aiclass, new_password
@@ -29,6 +36,7 @@ from tests.pages.pagesession import PAGES, PagePerson, sign_in
 pytestmark = pytest.mark.integration
 
 CONTEST = "digits-i19c"
+NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 HEADER = ("school,school_name,locality,stage,class,class_name,school_year,grade,username,"
           "display_name,role,district,district_name\n")
 DISTRICTS = ("demo-s1,,,,,,,,sadm-c1,周建国,学校管理员,dist-a,甲区\n"
@@ -62,14 +70,25 @@ class Contest:
         """The entry a notebook made once the scorer is done with it (202: queued)."""
         assert handed_in.status_code == 202, handed_in.text
         assert handed_in.json()["status"] == "queued"
+        return self.once_scored(person, handed_in.json()["id"])
+
+    def once_scored(self, person: PagePerson, entry_id: int) -> dict:
+        """``person``'s entry ``entry_id`` once the scorer is done with it."""
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             mine = self.api(person, "GET", f"/{CONTEST}/entries").json()["entries"]
-            entry = next(e for e in mine if e["id"] == handed_in.json()["id"])
+            entry = next(e for e in mine if e["id"] == entry_id)
             if entry["status"] != "queued":
                 return entry
             time.sleep(1)
-        raise AssertionError(f"entry {handed_in.json()['id']} still queued")
+        raise AssertionError(f"entry {entry_id} still queued")
+
+    def exchange(self, person: PagePerson, path: str) -> requests.Response:
+        """``GET`` of the exchange API (``/api/v1<path>``) as ``person``'s lab calls it."""
+        if person.username not in self.tokens:
+            self.tokens[person.username] = person.token()
+        return requests.get(f"{self.hub.url}{PAGES}api/v1{path}", timeout=60,
+                            headers={"Authorization": f"token {self.tokens[person.username]}"})
 
     def answer_key(self) -> dict:
         database = self.hub.data_dir / "aiclass.sqlite"
@@ -295,6 +314,98 @@ def test_forged_foreign_and_peeking_requests_are_refused(contest: Contest) -> No
     assert contest.api(contest.bob, "GET", "/digits-dist-b").status_code == 200
 
 
+def nbgrader(contest: Contest, person: PagePerson, workdir: Path,
+             *args: str) -> subprocess.CompletedProcess:
+    """The ``nbgrader`` command line as ``person`` in their lab (its exchange plugin, their
+    token), as the Assignments panels and the 我的作业 panel run it."""
+    if person.username not in contest.tokens:
+        contest.tokens[person.username] = person.token()
+    env = {**os.environ,
+           "JUPYTER_CONFIG_PATH": str(contest.hub.data_dir / "jupyter" / "student"),
+           "JUPYTERHUB_API_TOKEN": contest.tokens[person.username],
+           "AICLASS_EXCHANGE_URL": f"{contest.hub.url}{PAGES}"}
+    return subprocess.run([NBGRADER, *args], cwd=workdir, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def assignments(contest: Contest, person: PagePerson) -> list[dict]:
+    """The exchange's assignment list as ``person``'s lab reads it."""
+    listed = contest.exchange(person, "/assignments")
+    assert listed.status_code == 200, listed.text
+    check_response("/assignments", "get", 200, listed.json())
+    return listed.json()["assignments"]
+
+
+def test_a_student_enters_from_the_lab(contest: Contest, tmp_path: Path) -> None:
+    """Does a competition a student may enter appear in their lab's assignment list (with
+    its deadline and daily limit), so that nbgrader's fetch brings the starter and its submit
+    hands the notebook in as an entry scored in the sandbox, not as homework?"""
+    assert COMPETITION_CLASS == LAB_COMPETITION_CLASS
+    [row] = [r for r in assignments(contest, contest.alice) if r.get("kind") == "competition"]
+    assert (row["class_id"], row["assignment_id"]) == (COMPETITION_CLASS, CONTEST)
+    assert row["daily_limit"] == 3 and row["entries_today"] == 1 and row["team"] is None
+    assert row["due_at"] == contest.api(contest.alice, "GET", f"/{CONTEST}").json()["deadline"]
+    listed = nbgrader(contest, contest.alice, tmp_path, "list", "--course", COMPETITION_CLASS)
+    assert CONTEST in listed.stdout + listed.stderr, listed.stderr
+
+    fetched = nbgrader(contest, contest.alice, tmp_path, "fetch_assignment", CONTEST,
+                       "--course", COMPETITION_CLASS)
+    assert fetched.returncode == 0, fetched.stderr
+    folder = tmp_path / CONTEST
+    assert sorted(p.name for p in folder.iterdir()) == ["starter.ipynb", "test.csv",
+                                                       "train.csv"]
+    [card] = assignment_rows(assignments(contest, contest.alice), [], tmp_path)
+    assert card["kind"] == "competition" and card["status"] == "in_progress"
+    assert card["notebooks"] == [f"{CONTEST}/starter.ipynb"] and card["daily_limit"] == 3
+
+    before = contest.entry_count()
+    submitted = nbgrader(contest, contest.alice, tmp_path, "submit", CONTEST,
+                         "--course", COMPETITION_CLASS)
+    assert submitted.returncode == 0, submitted.stderr
+    assert contest.entry_count() == before + 1
+    mine = contest.api(contest.alice, "GET", f"/{CONTEST}/entries").json()["entries"]
+    entry = contest.once_scored(contest.alice, mine[-1]["id"])
+    assert entry["kind"] == "notebook" and entry["status"] == "scored", entry
+    assert entry["public_score"] > 0.9
+    homework = contest.exchange(contest.alice, "/submissions")
+    assert homework.status_code == 200 and homework.json()["submissions"] == []
+
+    [team_row] = [r for r in assignments(contest, contest.carol) if r.get("kind")]
+    assert team_row["team"] is not None and team_row["entries_today"] == 1
+    assert not [r for r in assignments(contest, contest.teacher) if r.get("kind")]
+
+
+def test_the_lab_shows_and_enters_only_what_a_student_may(contest: Contest,
+                                                          tmp_path: Path) -> None:
+    """Does a student of a school not taking part (another district's competition) see it in
+    their lab, or fetch or enter it through the exchange? Does one past the day's limit get
+    an entry in through the lab? Each refusal changes nothing."""
+    alices = {r["assignment_id"] for r in assignments(contest, contest.alice) if r.get("kind")}
+    bobs = {r["assignment_id"] for r in assignments(contest, contest.bob) if r.get("kind")}
+    assert alices == {CONTEST} and bobs == {CONTEST, "digits-dist-b"}
+    before = contest.entry_count()
+    peek = nbgrader(contest, contest.alice, tmp_path, "fetch_assignment", "digits-dist-b",
+                    "--course", COMPETITION_CLASS)
+    assert peek.returncode != 0
+    assert "没有你可以参加的比赛 digits-dist-b" in peek.stdout + peek.stderr
+    assert not (tmp_path / "digits-dist-b").exists()
+    (tmp_path / "digits-dist-b").mkdir()
+    (tmp_path / "digits-dist-b" / "starter.ipynb").write_text(starter_notebook().decode())
+    sneaked = nbgrader(contest, contest.alice, tmp_path, "submit", "digits-dist-b",
+                       "--course", COMPETITION_CLASS)
+    assert sneaked.returncode != 0
+    assert "没有你可以参加的比赛" in sneaked.stdout + sneaked.stderr
+
+    [row] = [r for r in assignments(contest, contest.bob) if r["assignment_id"] == CONTEST]
+    assert row["entries_today"] == row["daily_limit"] == 3
+    assert nbgrader(contest, contest.bob, tmp_path, "fetch_assignment", CONTEST,
+                    "--course", COMPETITION_CLASS).returncode == 0
+    over = nbgrader(contest, contest.bob, tmp_path, "submit", CONTEST,
+                    "--course", COMPETITION_CLASS)
+    assert over.returncode != 0 and "每天最多 3 次" in over.stdout + over.stderr
+    assert contest.entry_count() == before
+
+
 def test_after_the_deadline(contest: Contest) -> None:
     """Once the deadline passes, is a late entry refused, the private board shown to all and
     a printable certificate there for each winner?"""
@@ -302,6 +413,7 @@ def test_after_the_deadline(contest: Contest) -> None:
     past = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
     moved = contest.api(contest.region_admin, "PATCH", f"/{CONTEST}", {"deadline": past})
     assert moved.status_code == 200 and moved.json()["closed"]
+    assert CONTEST not in {r["assignment_id"] for r in assignments(contest, contest.alice)}
     before = contest.entry_count()
     late = contest.api(contest.alice, "POST", f"/{CONTEST}/entries",
                        {"predictions": csv_of(key, "5")})

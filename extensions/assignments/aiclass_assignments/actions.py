@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from aiclass_assignments.overview import receipt
+
 CLASS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ASSIGNMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 """The service's own rules (``grading.exchange.store``): an id never names a path."""
@@ -52,8 +54,12 @@ def fetch(root: Path, class_id: str, assignment_id: str) -> None:
 
 
 def submit(root: Path, class_id: str, assignment_id: str) -> dict:
-    """Upload ``<root>/<assignment id>``; the service's record of the submission."""
-    return _run("submit", root, class_id, assignment_id).submission
+    """Upload ``<root>/<assignment id>``; what the panel answers: the submission's receipt,
+    or for a competition the entry the service queued for scoring."""
+    exchange = _run("submit", root, class_id, assignment_id)
+    if exchange.entry is not None:
+        return {"entry": exchange.entry}
+    return {"receipt": receipt(exchange.submission)}
 
 
 def fetch_feedback(root: Path, class_id: str, assignment_id: str) -> list[str]:

@@ -16,7 +16,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from aiclass_assignments import actions, service
-from aiclass_assignments.overview import assignment_rows, receipt
+from aiclass_assignments.overview import assignment_rows
 
 
 class AssignmentsHandler(APIHandler):
@@ -57,9 +57,8 @@ class ActionHandler(AssignmentsHandler):
                 await asyncio.to_thread(actions.fetch, self.root, class_id, assignment_id)
                 body: dict = {"ok": True}
             elif action == "submit":
-                submission = await asyncio.to_thread(actions.submit, self.root, class_id,
-                                                     assignment_id)
-                body = {"receipt": receipt(submission)}
+                body = await asyncio.to_thread(actions.submit, self.root, class_id,
+                                               assignment_id)
             else:
                 pages = await asyncio.to_thread(actions.fetch_feedback, self.root, class_id,
                                                 assignment_id)

@@ -13,6 +13,8 @@ NOT_FETCHED = "not_fetched"
 IN_PROGRESS = "in_progress"
 SUBMITTED = "submitted"
 GRADED = "graded"
+COMPETITION = "competition"
+"""The ``kind`` of a service row that is a competition to enter, not a class's homework."""
 
 
 def receipt(submission: dict) -> dict:
@@ -41,6 +43,15 @@ def status_of(fetched: bool, submissions: list[dict]) -> str:
     if submissions:
         return SUBMITTED
     return IN_PROGRESS if fetched else NOT_FETCHED
+
+
+def competition_fields(release: dict) -> dict:
+    """What a competition's card adds: it is one, its title, the day's limit and how many of
+    today's entries are used (homework: nothing)."""
+    if release.get("kind") != COMPETITION:
+        return {}
+    return {"kind": COMPETITION, "title": release["title"],
+            "daily_limit": release["daily_limit"], "entries_today": release["entries_today"]}
 
 
 def assignment_rows(assignments: list[dict], submissions: list[dict], root: Path) -> list[dict]:
@@ -73,6 +84,7 @@ def assignment_rows(assignments: list[dict], submissions: list[dict], root: Path
             "submission_count": len(own),
             "receipt": receipt(own[-1]) if own else None,
             "feedback_ready": any(s["feedback"] for s in own),
+            **competition_fields(release),
         })
     return sorted(rows, key=lambda r: (r["due_at"] is None, r["due_at"] or "",
                                        r["class_id"], r["assignment_id"]))

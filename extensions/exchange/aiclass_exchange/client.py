@@ -79,3 +79,6 @@ class ServiceClient:
 
     def put_json(self, path: str, body: dict) -> Any:
         return self.request("PUT", path, json=body).json()
+
+    def post_json(self, path: str, body: dict) -> Any:
+        return self.request("POST", path, json=body).json()

@@ -15,7 +15,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from nbgrader.exchange import abc
+from nbgrader.exchange.abc.exchange import ExchangeError
 
+from aiclass_exchange import competition
 from aiclass_exchange.exchange import Exchange, nbgrader_timestamp
 from aiclass_exchange.folders import unzip_into, zip_folder
 
@@ -152,13 +154,29 @@ class ExchangeFetchAssignment(Exchange, abc.ExchangeFetchAssignment):
 
     def copy_files(self) -> None:
         course_id, assignment_id = self.coursedir.course_id, self.coursedir.assignment_id
+        try:
+            row = competition.competition_row(self.client, course_id, assignment_id)
+            if row is not None:
+                written = competition.fetch_files(self.client, row, Path(self.dest_path),
+                                                  only_missing=self.replace_missing_files)
+                self.log.info("Fetched the competition %s (%d files)", assignment_id,
+                              len(written))
+                return
+        except ExchangeError as error:
+            self.fail(str(error))
         data = self.client.get_bytes(f"/classes/{course_id}/assignments/{assignment_id}/release")
         written = unzip_into(data, Path(self.dest_path), only_missing=self.replace_missing_files)
         self.log.info("Fetched as: %s %s (%d files)", course_id, assignment_id, len(written))
 
 
 class ExchangeSubmit(Exchange, abc.ExchangeSubmit):
-    """Upload the assignment folder; the service stamps it with its own clock."""
+    """Upload the assignment folder; the service stamps it with its own clock.
+
+    A competition's folder is not uploaded: its notebook is handed in as an entry
+    (:func:`aiclass_exchange.competition.enter`), kept in :attr:`entry`.
+    """
+
+    entry: dict | None = None
 
     def init_src(self) -> None:
         course_id = self.require_course()
@@ -180,6 +198,18 @@ class ExchangeSubmit(Exchange, abc.ExchangeSubmit):
             self.log.warning("Missing notebooks: %s", ", ".join(missing))
 
     def copy_files(self) -> None:
+        try:
+            row = competition.competition_row(self.client, self.coursedir.course_id,
+                                              self.coursedir.assignment_id)
+            if row is not None:
+                self.entry = competition.enter(self.client, row, Path(self.src_path))
+                self.timestamp = nbgrader_timestamp(self.entry["submitted_at"])
+                self.log.info("Entered the competition %s: entry %d, %s",
+                              self.coursedir.assignment_id, self.entry["id"],
+                              self.entry["status"])
+                return
+        except ExchangeError as error:
+            self.fail(str(error))
         self._check_notebooks()
         archive = zip_folder(Path(self.src_path), list(self.coursedir.ignore))
         path = (f"/classes/{self.coursedir.course_id}/assignments/"

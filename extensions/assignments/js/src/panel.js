@@ -79,13 +79,23 @@ export class AssignmentsPanel extends Widget {
     const t = this.texts;
     const card = element('section', 'aiclass-card');
     card.dataset.assignment = row.assignment_id;
+    const competition = row.kind === 'competition';
     const head = element('div', 'aiclass-card-head');
-    head.appendChild(element('h3', '', row.assignment_id));
+    head.appendChild(element('h3', '', competition ? row.title : row.assignment_id));
+    if (competition) {
+      card.classList.add('aiclass-competition');
+      head.appendChild(element('span', 'aiclass-kind', t.competition));
+    }
     head.appendChild(
       element('span', `aiclass-status aiclass-status-${row.status}`, t.status[row.status])
     );
     card.appendChild(head);
-    card.appendChild(element('div', 'aiclass-meta', `${t.class}: ${row.class_id}`));
+    card.appendChild(
+      competition
+        ? element('div', 'aiclass-meta aiclass-daily',
+          fill(t.competitionMeta, row.entries_today, row.daily_limit))
+        : element('div', 'aiclass-meta', `${t.class}: ${row.class_id}`)
+    );
     card.appendChild(element('div', 'aiclass-meta aiclass-due', this.dueText(row)));
     const actions = element('div', 'aiclass-actions');
     const message = element('div', 'aiclass-message');
@@ -99,7 +109,9 @@ export class AssignmentsPanel extends Widget {
       button(t.fetch, () => this.fetch(row, message));
     } else {
       button(t.open, () => this.open(row));
-      button(t.validate, () => this.validate(row, message));
+      if (!competition) {
+        button(t.validate, () => this.validate(row, message));
+      }
       button(row.submission_count ? t.resubmit : t.submit, () => this.submit(row, message));
     }
     if (row.feedback_ready) {
@@ -200,6 +212,11 @@ export class AssignmentsPanel extends Widget {
     const rules = this.rules || {};
     const list = element('ul', 'aiclass-rules');
     const item = text => list.appendChild(element('li', '', text));
+    if (row.kind === 'competition') {
+      item(fill(t.rulesCompetition, row.notebooks.join(', ')));
+      item(fill(t.rulesDaily, row.daily_limit, row.entries_today, this.formatTime(row.due_at)));
+      return list;
+    }
     item(row.due_at ? fill(t.rulesDue, this.formatTime(row.due_at)) : t.rulesNoDue);
     item(fill(t.rulesLate, rules.grace_minutes, rules.late_percent_per_day,
       rules.late_cap_percent));
@@ -226,7 +243,9 @@ export class AssignmentsPanel extends Widget {
     const data = await this.request(this.base(row, 'submit'), 'POST');
     await this.refresh();
     const card = this.list.querySelector(`[data-assignment="${row.assignment_id}"]`);
-    if (card) {
+    if (card && data.entry) {
+      card.querySelector('.aiclass-message').textContent = t.enteredOk;
+    } else if (card) {
       card.querySelector('.aiclass-message').textContent = t.submittedOk;
       card.querySelector('.aiclass-receipt').replaceWith(this.receiptNode(data.receipt));
     }

@@ -47,7 +47,13 @@ const TEXTS = {
     receiptLate: '迟交',
     receiptOnTime: '按时',
     receiptHint: '可以把回执给老师看，校验码证明你提交的文件内容。',
-    submittedOk: '提交成功！'
+    submittedOk: '提交成功！',
+    competition: '比赛',
+    competitionMeta: '活动与赛事 · 今天已提交 {0}/{1} 次',
+    rulesCompetition:
+      '提交的是文件夹中的 {0}：它会在沙箱中用比赛的文件运行，写出的 predictions.csv 用隐藏的测试集评分，成绩显示在排行榜上。',
+    rulesDaily: '每天最多提交 {0} 次，你今天已提交 {1} 次；截止 {2}。',
+    enteredOk: '已提交，正在评分：成绩出来后会显示在排行榜上。'
   },
   en: {
     title: 'My assignments',
@@ -96,7 +102,13 @@ const TEXTS = {
     receiptLate: 'late',
     receiptOnTime: 'on time',
     receiptHint: 'Show this receipt to your teacher: the checksum proves what you submitted.',
-    submittedOk: 'Submitted!'
+    submittedOk: 'Submitted!',
+    competition: 'Competition',
+    competitionMeta: 'Activities and competitions · {0} of {1} entries used today',
+    rulesCompetition:
+      'Your {0} is handed in: it runs in a sandbox with the competition\'s files, and the predictions.csv it writes is scored against the hidden test set; the score shows on the leaderboard.',
+    rulesDaily: 'At most {0} entries a day; you have made {1} today. Deadline: {2}.',
+    enteredOk: 'Handed in and being scored: the score will show on the leaderboard.'
   }
 };
 
