@@ -379,6 +379,10 @@ class ServiceSettings:
                                               "more waiting goes back to the queue and is "
                                               "graded later (a student's only submission never "
                                               "does)", minimum=5, maximum=3600)
+    competition_scorers: int = setting(2, "同时在沙箱中运行的比赛笔记本数（其余排队等候）/ "
+                                       "competition notebook entries run in sandboxes at "
+                                       "once (the others wait their turn)",
+                                       minimum=1, maximum=64)
     log_format: str = setting("text", "课堂服务日志的格式：text 便于阅读，json 每行一个 JSON "
                               "对象，便于日志系统收集 / format of the classroom service's log: "
                               "text to read, json for one JSON object a line that log "
