@@ -10,10 +10,18 @@ key, recorded with its standing in one transaction, then the board read again wi
 new entry on it. The baseline, in the same run on the same data, is the board a naive
 design would read: each participant's best entry grouped straight from the 5,000 entries.
 Targets: page p95 under 500 ms; refresh under 1 s.
+
+Then notebook entries: ``--notebooks`` copies of the starter notebook, handed to the
+service's scorer at once and each run in the local sandbox (bubblewrap) with a fresh
+digits task's files, scored against its key. The baseline, in the same process on the
+same notebooks, is the scorer with one thread (one notebook at a time, as it was); the
+measured run has ``--scorers`` threads (the setting ``service.competition_scorers``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import random
 import statistics
 import tempfile
@@ -30,14 +38,17 @@ from benchmarks import argument_parser
 from benchmarks.bench_pages import TEXT
 from grading.competition.scoring import AnswerKey, score
 from hub.competitions import entries
+from hub.competitions.digits import digits_task, starter_notebook
 from hub.competitions.leaderboard import board, rankings
 from hub.competitions.models import Competition, Entry, Standing
 from hub.db import ServiceDatabase
 from hub.org.models import District, Person, Region, Role, School
+from hub.service.competition_scoring import EntryScorer
 from hub.service.pages.base import page_environment
 from hub.service.pages.competition_pages import PAGE_ROWS
 from hub.service.pages.competition_texts import COMPETITION_TEXTS
 from hub.service.pages.timefmt import localtime
+from hub.settings import Settings
 
 PAGE_TARGET_MS = 500
 REFRESH_TARGET_MS = 1000
@@ -150,11 +161,46 @@ def refresh(database: ServiceDatabase, key: AnswerKey, username: str) -> None:
     assert any(row.label == username and row.score == 1.0 for row in rows[:50]), username
 
 
+async def score_together(scorers: int, notebooks: int) -> float:
+    """Seconds the service's scorer with ``scorers`` threads takes for ``notebooks`` starter
+    notebooks handed in at once; each must score as the starter does (above 0.9)."""
+    settings = Settings()
+    settings = dataclasses.replace(settings, service=dataclasses.replace(
+        settings.service, competition_scorers=scorers))
+    scorer = EntryScorer(settings, classroom=None)
+    task = digits_task()
+    scorer.backend()
+    started = time.perf_counter()
+    results = await asyncio.gather(*(scorer.score_notebook(starter_notebook(), task.key,
+                                                           task.files)
+                                     for _ in range(notebooks)))
+    elapsed = time.perf_counter() - started
+    scorer.executor.shutdown()
+    for result, error in results:
+        assert error is None and result.public > 0.9, error
+    return elapsed
+
+
+def notebooks_benchmark(notebooks: int, scorers: int) -> None:
+    """Print the time to score ``notebooks`` entries one at a time and ``scorers`` at once."""
+    serial = asyncio.run(score_together(1, notebooks))
+    print(f"baseline: {notebooks} notebook entries scored one at a time in {serial:.1f} s "
+          f"({serial / notebooks:.1f} s each)")
+    together = asyncio.run(score_together(scorers, notebooks))
+    print(f"{notebooks} notebook entries scored {scorers} at a time in {together:.1f} s "
+          f"({together / notebooks:.1f} s each), {serial / together:.2f}x the baseline's "
+          f"throughput")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__name__, __doc__)
     parser.add_argument("--entries", type=int, default=5000)
     parser.add_argument("--participants", type=int, default=1500)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--notebooks", type=int, default=6,
+                        help="notebook entries scored in the sandbox (0: none)")
+    parser.add_argument("--scorers", type=int, default=Settings().service.competition_scorers,
+                        help="notebooks scored at once in the measured run")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="aiclass-bench-competition-") as tmp:
         database = ServiceDatabase(f"sqlite:///{Path(tmp) / 'aiclass.sqlite'}")
@@ -175,3 +221,5 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"p95 {refreshed:.1f} ms (target < {REFRESH_TARGET_MS} ms), "
               f"{refreshed / baseline:.2f}x the baseline's p95")
         database.engine.dispose()
+    if args.notebooks:
+        notebooks_benchmark(args.notebooks, args.scorers)
