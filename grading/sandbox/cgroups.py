@@ -15,6 +15,39 @@ from grading.sandbox.limits import SandboxLimits
 
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "aiclass-grading"
+#: A classroom service's grading group is ``GROUP/service-<pid>`` (:mod:`.cpu_group`) ...
+SERVICE_PREFIX = "service-"
+#: ... and its workers run in its leaf ``workers``; their sandboxes' groups go beside it.
+WORKERS_LEAF = "workers"
+
+
+def own_cpu_group(proc_cgroup: str, version: int) -> str | None:
+    """The CPU group (``/a/b``) that ``/proc/<pid>/cgroup``'s text names, if any."""
+    for line in proc_cgroup.splitlines():
+        _, controllers, path = line.split(":", 2)
+        if (version == 2 and controllers == "") or (
+                version == 1 and "cpu" in controllers.split(",")):
+            return path
+    return None
+
+
+def grading_parent(version: int) -> str:
+    """Where this process's sandboxes get their CPU group: beside it in a service's, or ``GROUP``.
+
+    A worker the service placed in ``GROUP/service-<pid>/workers`` starts its sandboxes in
+    ``GROUP/service-<pid>``, so they count against the limit the service set for all of its
+    grading; a grader anywhere else (``aiclass grade``, the tests) makes them in ``GROUP``.
+    In cgroup v1 that is the CPU hierarchy alone: memory and pids groups stay in ``GROUP``.
+    """
+    try:
+        path = own_cpu_group(Path("/proc/self/cgroup").read_text(), version)
+    except OSError:
+        return GROUP
+    parts = (path or "").strip("/").split("/")
+    if (len(parts) == 3 and parts[0] == GROUP and parts[1].startswith(SERVICE_PREFIX)
+            and parts[2] == WORKERS_LEAF):
+        return f"{GROUP}/{parts[1]}"
+    return GROUP
 
 
 class CgroupLimits:
@@ -23,6 +56,7 @@ class CgroupLimits:
     def __init__(self, root: Path = ROOT):
         self.root = root
         self.version = 2 if (root / "cgroup.controllers").exists() else 1
+        self.cpu_parent = grading_parent(self.version)
         self.usable = self._probe()
 
     def _probe(self) -> bool:
@@ -38,8 +72,9 @@ class CgroupLimits:
 
     def _parents(self) -> list[Path]:
         if self.version == 2:
-            return [self.root / GROUP]
-        return [self.root / c / GROUP for c in ("memory", "pids", "cpu")]
+            return [self.root / self.cpu_parent]
+        return [self.root / "memory" / GROUP, self.root / "pids" / GROUP,
+                self.root / "cpu" / self.cpu_parent]
 
     def _dirs(self, name: str) -> list[Path]:
         return [parent / name for parent in self._parents()]
@@ -51,7 +86,7 @@ class CgroupLimits:
         for directory in self._dirs(name):
             directory.mkdir(exist_ok=True)
         if self.version == 2:
-            group = self.root / GROUP / name
+            group = self.root / self.cpu_parent / name
             settings = {"memory.max": memory, "memory.swap.max": "0",
                         "pids.max": str(limits.pids), "cpu.max": f"{quota} 100000"}
             for key, value in settings.items():
@@ -62,7 +97,7 @@ class CgroupLimits:
         # swap = memory: the memory+swap ceiling equals the memory ceiling
         _write_if_present(memory_dir / "memory.memsw.limit_in_bytes", memory)
         _write_if_present(pids_dir / "pids.max", str(limits.pids))
-        _write_if_present(cpu_dir / "cpu.cfs_quota_us", quota)
+        _write_if_present(cpu_dir / "cpu.cfs_quota_us", _within_parent(cpu_dir, quota))
         return [d / "cgroup.procs" for d in (memory_dir, pids_dir, cpu_dir)]
 
     def remove(self, name: str, attempts: int = 50) -> None:
@@ -84,7 +119,7 @@ class CgroupLimits:
     def oom_killed(self, name: str) -> bool:
         """Whether the kernel's out-of-memory killer acted inside this group."""
         if self.version == 2:
-            events = self.root / GROUP / name / "memory.events"
+            events = self.root / self.cpu_parent / name / "memory.events"
             try:
                 fields = dict(line.split() for line in events.read_text().splitlines())
             except OSError:
@@ -96,6 +131,15 @@ class CgroupLimits:
         except OSError:
             return False
         return int(fields.get("oom_kill", 0)) > 0
+
+
+def _within_parent(cpu_dir: Path, quota: str) -> str:
+    """cgroup v1 refuses a group a CPU quota above its parent's (v2 takes the lower)."""
+    try:
+        parent = int((cpu_dir.parent / "cpu.cfs_quota_us").read_text())
+    except (OSError, ValueError):
+        return quota
+    return str(min(int(quota), parent)) if parent > 0 else quota
 
 
 def _write_if_present(path: Path, value: str) -> None:

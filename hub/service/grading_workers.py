@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 from grading.gradebook.queue import QueuePolicy, requeue, running_owners
+from grading.sandbox.cpu_group import GradingCpuGroup
 from hub.service.classroom import Classroom
 from hub.service.grading_process import NICENESS, Report, WorkerConfig
 from hub.service.metrics import GRADING_JOBS, SANDBOX_FAILURES
@@ -50,6 +51,7 @@ class WorkerProcess:
 
     config: WorkerConfig
     classroom: Classroom
+    cpu_group: GradingCpuGroup | None = None
     process: asyncio.subprocess.Process | None = None
     pidfd: int | None = None
     stopping: bool = False
@@ -71,6 +73,8 @@ class WorkerProcess:
         # thread yet, so the threads and sandboxes it starts later inherit the niceness.
         os.setpriority(os.PRIO_PROCESS, self.process.pid,
                        os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
+        if self.cpu_group is not None:
+            self.cpu_group.join(self.process.pid)
         self.process.stdin.write((self.config.to_json() + "\n").encode())
         await self.process.stdin.drain()
         self.process.stdin.close()
@@ -131,8 +135,12 @@ def add_report(line: str, worker: WorkerProcess) -> None:
 def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "local",
                           image: str | None = None,
                           fair_share_seconds: float = QueuePolicy.fair_share_seconds,
-                          log_format: str = "text") -> list[WorkerProcess]:
+                          log_format: str = "text",
+                          cpu_group: GradingCpuGroup | None = None) -> list[WorkerProcess]:
     """Start ``count`` worker processes on the service's database and content store.
+
+    With a ``cpu_group`` (:func:`grading_cpu_group`), each worker joins it as it starts,
+    and the sandboxes it starts go there too.
 
     Called on the event loop's thread, which lives as long as the service: a worker dies
     when the thread that started it ends (``PR_SET_PDEATHSIG``). ``sandbox`` is named,
@@ -145,10 +153,22 @@ def start_grading_workers(classroom: Classroom, count: int, sandbox: str = "loca
     workers = [WorkerProcess(WorkerConfig(
         name=f"{prefix}{n}", database_url=classroom.database_url, data_dir=classroom.data_dir,
         sandbox=sandbox, image=image, fair_share_seconds=fair_share_seconds,
-        log_format=log_format), classroom) for n in range(count)]
+        log_format=log_format), classroom, cpu_group) for n in range(count)]
     for worker in workers:
         worker.watcher = loop.create_task(worker.watch())
     return workers
+
+
+def grading_cpu_group(cores: float, count: int, sandbox: str) -> GradingCpuGroup | None:
+    """The CPU group of this service's ``count`` workers grading in ``sandbox``, if any.
+
+    For the local sandbox only: Docker's containers are the engine's, in groups of its
+    own weighed by their ``--cpu-shares``, and a hub container may not write the host's
+    control groups anyway.
+    """
+    if count == 0 or sandbox != "local":
+        return None
+    return GradingCpuGroup.for_service(cores, NICENESS)
 
 
 def _own_prefix(pid: int) -> str:
@@ -211,6 +231,8 @@ def stop_grading_workers(classroom: Classroom, workers: list[WorkerProcess]) -> 
             log.warning("grading worker %s (pid %s) still there after SIGKILL",
                         worker.config.name, worker.pid)
         worker.close_pidfd()
+    for group in {worker.cpu_group for worker in workers} - {None}:
+        group.remove()
     prefix = _own_prefix(os.getpid())
     with classroom.session() as session:
         owners = {owner for owner in running_owners(session) if owner.startswith(prefix)}
