@@ -8,7 +8,8 @@ A training cohort is a class too, under its own class id (``training-<id>``): wh
 comes from the training tables (:mod:`hub.training.coursework`: its trainees are its
 students, the admins who run it its teachers), so a trainee fetches and submits a course
 as a pupil does and keeps teaching their own classes. Every question below answers for
-both, so no handler of the exchange or the gradebook has a branch of its own for cohorts.
+both, so no handler of the exchange or the gradebook API has a branch of its own for
+cohorts.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grading.exchange.counted import counted_submission_ids
+from grading.exchange.models import Submission
 from hub.library import Assignment
 from hub.org.models import Person, Role
 from hub.programme.workflow import FormProblem
@@ -83,3 +85,13 @@ def course_to_release(session: Session, admin: Person, cohort_id: int,
         raise FormProblem("course", f"“{course_id}”不是本研修班的课程",
                           f"“{course_id}” is not a course of this cohort")
     return course
+
+
+def counted_keys(session: Session, cohort_id: int) -> dict[tuple[str, str], str]:
+    """(trainee, course) → the key of the submission that counts (the one whose grade gives
+    the hours), for the cohort page's links to the submission page, where its admin grades
+    open answers as a teacher does."""
+    class_id = cohort_class_id(cohort_id)
+    return {(username, course): key for username, course, key in session.execute(
+        select(Submission.username, Submission.assignment_id, Submission.key)
+        .where(Submission.id.in_(counted_submission_ids(Submission.class_id == class_id))))}

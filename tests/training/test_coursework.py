@@ -240,8 +240,19 @@ def test_a_trainee_fetches_submits_and_earns_the_hours(coursework: Coursework) -
     forged = trainee.api("PUT", cell, json={"manual_score": 4})
     assert forged.status_code == 403, "a trainee cannot grade their own work"
     assert coursework.other_admin.api("PUT", cell, json={"manual_score": 4}).status_code == 404
-    graded = admin.api("PUT", cell, json={"manual_score": 3, "reason": "具体可行"})
-    assert graded.status_code == 200, graded.text
+
+    cohort_page = admin.page.get(f"training/cohorts/{coursework.mine}").text
+    assert f'href="/services/classroom/submissions/{key}"' in cohort_page
+    for outsider in (trainee, coursework.fellow, coursework.other_admin):
+        assert outsider.page.get(f"submissions/{key}").status_code == 403, outsider.username
+    page = f"submissions/{key}"
+    graded = admin.page.post(f"{page}/grades", {
+        "_xsrf": admin.page.form_xsrf(page), "field": "manual", "notebook": NOTEBOOK,
+        "grade_id": "reflection_action_plan", "value": "3", "reason": "具体可行"})
+    assert graded.status_code == 302 and "error" not in graded.headers["Location"], (
+        graded.headers)
+    assert coursework.rows("SELECT manual_score FROM grading_cells WHERE grade_id = ?",
+                           "reflection_action_plan") == [(3.0,)]
 
     hours = trainee.page.get("training/hours").text
     assert f'data-course="{COURSE}" data-completed="yes"' in hours

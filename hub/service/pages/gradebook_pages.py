@@ -45,9 +45,11 @@ from hub.audit.events import class_event, submission_event
 from hub.auth.throttle import client_address
 from hub.org.models import Enrollment, Person, Role
 from hub.reports.class_gradebook import class_gradebook
+from hub.service import access
 from hub.service.pages.base import TEACH, XLSX, Forbidden, PageHandler
 from hub.service.pages.teacher import ID
 from hub.service.pages.timefmt import localtime
+from hub.training.class_ids import cohort_of_class
 
 
 def cell_time(moment: datetime) -> str:
@@ -105,12 +107,19 @@ def render_notebook(data: bytes) -> str:
 
 
 class SubmissionPageHandler(PageHandler):
-    """One submission, rendered, with its grades, for its class's teachers and admins."""
+    """One submission, rendered, with its grades, for its class's teachers and admins; a
+    training cohort's coursework for the admins who run the cohort (its teachers in
+    :mod:`hub.service.access`), who grade a course's open answers here as teachers do."""
 
     def load(self, session: Session, store: ExchangeStore, key: str) -> tuple[Submission, str]:
         submission = store.submission(key)
         if submission is None:
             raise Forbidden("not_your_class")
+        if cohort_of_class(submission.class_id) is not None:
+            if not access.enrolled_as(session, submission.class_id, self.person.username,
+                                      Role.TEACHER):
+                raise Forbidden("not_your_class")
+            return submission, TEACH
         _school_class, access_kind = self.class_access(session, submission.class_id)
         return submission, access_kind
 
@@ -138,7 +147,8 @@ class SubmissionPageHandler(PageHandler):
         self.render_page("submission.html", submission=submission, notebooks=notebooks,
                          feedback=feedback, status=status, can_teach=access_kind == TEACH,
                          grades=grades, flags=flags, changes=changes, lost=lost,
-                         hand_graded=HAND_GRADED, error=self.get_query_argument("error", ""))
+                         hand_graded=HAND_GRADED, error=self.get_query_argument("error", ""),
+                         cohort=cohort_of_class(submission.class_id))
 
 
 class GradeFormHandler(SubmissionPageHandler):

@@ -40,7 +40,7 @@ from hub.training.cohorts import (
     record_session,
     runs,
 )
-from hub.training.coursework import course_to_release
+from hub.training.coursework import counted_keys, course_to_release
 from hub.training.hours import cohort_hours, teacher_courses, year_totals
 from hub.training.models import Certificate, Cohort, CohortCourse, LiveSession, Track
 from hub.training.workbook import roster_workbook
@@ -86,12 +86,13 @@ class TrainingPage(PageHandler):
                 .order_by(CohortCourse.id)) if c in library]
             released = {r.assignment_id: r.version for r in ExchangeStore(
                 session, self.classroom.content).current_releases([cohort_class_id(cohort_id)])}
+            submissions = counted_keys(session, cohort_id) if running else {}
             session.expunge_all()
         if problem is not None:
             self.set_status(422)
         self.render_training("training_cohort.html", cohort=cohort, rows=rows, running=running,
                              sessions=sessions, problem=problem,
-                             courses=courses, released=released)
+                             courses=courses, released=released, submissions=submissions)
 
 
 class TrainingHandler(TrainingPage):
