@@ -8,8 +8,10 @@ most. Then each page is built the way its handler builds it (the hours query of
 :mod:`hub.training.hours`, the Jinja2 template): a cohort's roster page (50 trainees
 with their hours), a trainee's own hours page, and the region's roster of the year as
 XLSX (all 2,000 trainees), each many times, with the templates compiled once as the
-service keeps them. The baseline, in the same run and on the same database, is the
-existing region report page (:func:`benchmarks.bench_programme.region_report_page`).
+service keeps them; and a trainee's assignment list as the exchange answers it to
+their lab's 我的作业 panel (their cohorts' classes beside their own,
+:mod:`hub.service.access`). The baseline, in the same run and on the same database, is
+the existing region report page (:func:`benchmarks.bench_programme.region_report_page`).
 Target: p95 under 500 ms for each; the median CPU time is printed too (on a shared
 machine the wall-clock p95 says as much about the neighbours as about the page).
 """
@@ -28,13 +30,17 @@ from sqlalchemy import func, insert, select
 from benchmarks import argument_parser
 from benchmarks.bench_pages import POLICY, TEXT, TODAY
 from benchmarks.bench_programme import environment, region_report_page, timed
+from grading.exchange.content_store import ContentStore
 from grading.exchange.models import Submission
+from grading.exchange.store import ExchangeStore
 from grading.gradebook.models import CellGrade, GradingJob
 from hub.db import ServiceDatabase
-from hub.org.models import Person, School
+from hub.org.models import Person, Role, School
 from hub.reports.snapshot import refresh_region
+from hub.service import access
 from hub.service.pages.training_texts import TRAINING_TEXTS
 from hub.training.cohorts import own_hours
+from hub.training.coursework import counted_keys
 from hub.training.hours import cohort_class_id, cohort_hours, teacher_courses, year_totals
 from hub.training.models import (
     Attendance,
@@ -126,8 +132,9 @@ def render(template: str, **context: object) -> str:
         tt=TT, tracks=list(Track), **context)
 
 
-def cohort_page(database: ServiceDatabase, cohort_id: int) -> str:
-    """The roster page of one cohort, as its admin sees it (every trainee's hours)."""
+def cohort_page(database: ServiceDatabase, content: ContentStore, cohort_id: int) -> str:
+    """The roster page of one cohort, as its admin sees it (every trainee's hours, what is
+    released, links to the submissions that count)."""
     with database.session() as session:
         cohort = session.get(Cohort, cohort_id)
         rows = cohort_hours(session, [cohort])
@@ -136,8 +143,21 @@ def cohort_page(database: ServiceDatabase, cohort_id: int) -> str:
         library = teacher_courses()
         courses = [library[c] for c in session.scalars(select(CohortCourse.assignment_id).where(
             CohortCourse.cohort_id == cohort_id).order_by(CohortCourse.id))]
+        released = {r.assignment_id: r.version for r in ExchangeStore(
+            session, content).current_releases([cohort_class_id(cohort_id)])}
         return render("training_cohort.html", cohort=cohort, rows=rows, running=True,
-                      sessions=sessions, problem=None, courses=courses)
+                      sessions=sessions, problem=None, courses=courses, released=released,
+                      submissions=counted_keys(session, cohort_id))
+
+
+def assignment_list(database: ServiceDatabase, content: ContentStore, username: str) -> list:
+    """What ``AssignmentsHandler`` reads for a trainee: their classes and cohorts in both
+    roles, then the current releases of all of them."""
+    with database.session() as session:
+        student = access.classes_as(session, username, Role.STUDENT)
+        teacher = access.classes_as(session, username, Role.TEACHER)
+        return ExchangeStore(session, content).current_releases(sorted(set(student)
+                                                                       | set(teacher)))
 
 
 def hours_page(database: ServiceDatabase, username: str) -> str:
@@ -175,16 +195,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             refresh_region(session, "生成区", POLICY, TODAY)
         print(f"generated {args.cohorts * args.per_cohort} trainees in {args.cohorts} cohorts "
               f"and {args.students} students in {time.perf_counter() - started:.0f} s")
-        page = cohort_page(database, 1)
+        content = ContentStore(Path(tmp) / "blobs")
+        page = cohort_page(database, content, 1)
         assert page.count("data-trainee=") == args.per_cohort, "the roster page shows them all"
+        assert page.count("data-submission=") > args.per_cohort, "links to what was submitted"
         base_median, baseline = timed(args.runs, lambda: region_report_page(database))
         print(f"baseline: region report page median {base_median:.0f} ms, "
               f"p95 {baseline:.0f} ms")
         middle = args.cohorts // 2 + 1
         trainee = f"trn-{(middle - 1) * args.per_cohort + 7:05d}"
         for name, work in ((f"cohort roster page ({args.per_cohort} trainees)",
-                            lambda: cohort_page(database, middle)),
+                            lambda: cohort_page(database, content, middle)),
                            ("a trainee's hours page", lambda: hours_page(database, trainee)),
+                           ("a trainee's assignment list (exchange)",
+                            lambda: assignment_list(database, content, trainee)),
                            (f"year roster export (XLSX, {args.cohorts * args.per_cohort} "
                             "trainees)", lambda: roster_export(database))):
             cpu = cpu_median(args.runs, work)
