@@ -156,7 +156,7 @@ def region_report_export(database: ServiceDatabase) -> bytes:
     weeks and the district sheet."""
     with database.session() as session:
         region, _computed_at = stored_region(session, POLICY)
-        return region_workbook(region, district_rows(session, region))
+        return region_workbook(region, district_rows(session, region, POLICY))
 
 
 def district_report_export(database: ServiceDatabase) -> bytes:
@@ -165,7 +165,7 @@ def district_report_export(database: ServiceDatabase) -> bytes:
         region, _computed_at = stored_region(session, POLICY)
         ids = set(session.scalars(select(School.id).where(School.district_id == "gen-d0")))
         report = district_report(region, ids, "生成区县0")
-        return region_workbook(report, district_rows(session, report, ["gen-d0"]))
+        return region_workbook(report, district_rows(session, report, POLICY, ["gen-d0"]))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -512,6 +512,15 @@ class ReportsSettings:
 
 
 @dataclass(frozen=True)
+class ProgrammeSettings:
+    """[programme]: the provincial programme's applications and supervision (督导评估)."""
+
+    max_evidence_mb: int = setting(20, "学校上传的一份佐证材料的大小上限（MB）/ size limit of "
+                                   "one evidence file a school uploads, in MB",
+                                   minimum=1, maximum=1024)
+
+
+@dataclass(frozen=True)
 class PrivacySettings:
     """[privacy]: what is kept of people who left the roster, and for how long (minors' data)."""
 
@@ -557,6 +566,7 @@ class Settings:
     org: OrgSettings = field(default_factory=OrgSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
+    programme: ProgrammeSettings = field(default_factory=ProgrammeSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     data_dir: Path = field(default=Path("aiclass-data"), metadata={"internal": True})
 

@@ -17,9 +17,11 @@ from traitlets import Unicode
 from hub.audit.scope import school_of
 from hub.audit.trail import record
 from hub.auth.handlers import HUB_HANDLERS
+from hub.auth.sign_in_access import grant_at_sign_in
 from hub.auth.throttle import client_address
 from hub.db import ServiceDatabase
 from hub.hub_metrics import SIGN_INS, sign_in_outcome
+from hub.org.directory import PersonAccess, person_access
 
 
 class ClassroomAuthenticator(Authenticator):
@@ -48,8 +50,10 @@ class ClassroomAuthenticator(Authenticator):
                                      data: dict | None) -> dict | None:
         """JupyterHub's sign-in, counted by outcome in ``aiclass_sign_ins`` (/hub/metrics).
 
-        A success is also put on the audit trail here, for both authenticators; the
-        roster authenticator writes its refusals itself, where it knows their reason.
+        A success is also put on the audit trail here, for both authenticators (the
+        roster authenticator writes its refusals itself, where it knows their reason), and
+        the person's own JupyterHub groups and role are put in the hub at once
+        (:mod:`hub.auth.sign_in_access`), not at the organisation mirror's next run.
 
         JupyterHub has a hook for a successful sign-in (``post_auth_hook``) but none for a
         refused one, so this wraps the outer call once for both authenticators, leaving
@@ -62,12 +66,15 @@ class ClassroomAuthenticator(Authenticator):
             raise
         SIGN_INS.labels("success" if user else "failure").inc()
         if user:
-            await asyncio.get_running_loop().run_in_executor(
+            access = await asyncio.get_running_loop().run_in_executor(
                 None, self._audit_sign_in, user["name"], client_address(handler.request))
+            await grant_at_sign_in(self, handler.db, user["name"], access)
         return user
 
-    def _audit_sign_in(self, username: str, address: str) -> None:
-        """Put a successful sign-in on the audit trail (the roster writes the refusals)."""
+    def _audit_sign_in(self, username: str, address: str) -> PersonAccess:
+        """Put a successful sign-in on the audit trail (the roster writes the refusals),
+        and read the person's groups and role for :func:`grant_at_sign_in`."""
         with self.database.session() as session:
             record(session, actor=username, action="sign_in.ok", subject=username,
                    school=school_of(session, username), source=address)
+            return person_access(session, username)

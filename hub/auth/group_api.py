@@ -15,11 +15,13 @@ Served through ``Authenticator.get_handlers`` like :mod:`hub.auth.role_api`; it 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 from jupyterhub import orm
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.scopes import needs_scope
 from sqlalchemy import or_
+from sqlalchemy.orm import Session
 from tornado import web
 
 from hub.auth.user_api import users_named
@@ -29,6 +31,26 @@ OWNED_GROUP_PREFIXES = ("class-", "school-", "district-")
 
 def _owned(name: str) -> bool:
     return name.startswith(OWNED_GROUP_PREFIXES)
+
+
+def set_member_groups(db: Session, user: orm.User, wanted: Collection[str]) -> None:
+    """Make ``user``'s owned groups exactly ``wanted`` (an owned group missing from the hub
+    is made; the user's other groups stay); not committed. One person's share of the PUT
+    below, for a sign-in."""
+    if any(not _owned(name) for name in wanted):
+        raise ValueError(f"not an owned group: {sorted(wanted)}")
+    have = {group.name: group for group in user.groups if _owned(group.name)}
+    for name in sorted(set(have) - set(wanted)):
+        user.groups.remove(have[name])
+    missing = sorted(set(wanted) - set(have))
+    existing = {group.name: group for group in
+                db.query(orm.Group).filter(orm.Group.name.in_(missing))} if missing else {}
+    for name in missing:
+        group = existing.get(name)
+        if group is None:
+            group = orm.Group(name=name)
+            db.add(group)
+        user.groups.append(group)
 
 
 class OrganisationGroupsHandler(APIHandler):

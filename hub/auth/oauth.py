@@ -11,10 +11,11 @@ schools. The one exception is the district admin, where the center names a distr
 claim: the education bureau's SSO, not a school's roster, knows who runs a district, so
 a district admin claim naming an existing district makes that account the district's
 admin (as :data:`~hub.org.grants.DISTRICT_CLAIMS`, which may grant that and nothing
-else; an unknown district is refused, never created; the JupyterHub role follows at the
-organisation mirror's next run, the classroom pages at once). The claimed classes and school
-become the student's JupyterHub groups (``manage_groups``), the same ones the mirror
-keeps, so a sign-in never contradicts the mirror. Every refusal is a page that says
+else; an unknown district is refused, never created; the JupyterHub role follows in the
+same sign-in, :mod:`hub.auth.sign_in_access`). The student's JupyterHub groups
+(``manage_groups``) are those the mirror keeps (:func:`hub.org.directory.person_access`:
+class, school and district), once the claimed classes agree with the roster, so a
+sign-in never contradicts the mirror. Every refusal is a page that says
 why, in Chinese and English, and whom to ask.
 """
 
@@ -33,7 +34,7 @@ from traitlets.config import Config
 
 from hub.audit.trail import record
 from hub.auth.base import ClassroomAuthenticator
-from hub.org.directory import class_group, current_enrollments, school_group
+from hub.org.directory import current_enrollments, person_access
 from hub.org.grants import DISTRICT_CLAIMS, SIGN_IN_CLAIMS, GrantRefused, Standing, check_grant
 from hub.org.models import District, Enrollment, Person, Role
 from hub.org.roster import ROLE_NAMES
@@ -140,10 +141,7 @@ class RegionOAuthenticator(ClassroomAuthenticator, GenericOAuthenticator):
             if claimed_classes != roster_classes:
                 raise SignInRefused("统一身份认证中的班级与花名册不一致",
                                     "the classes given by the SSO do not match the roster")
-            if person.role != Role.STUDENT:
-                return []
-            return sorted({class_group(c) for c in claimed_classes}
-                          | {school_group(person.school_id)})
+            return sorted(person_access(session, username).groups)
 
     async def update_auth_model(self, auth_model: dict) -> dict:
         """Refuse expired tokens, unverified emails and anyone the roster does not confirm."""

@@ -19,6 +19,7 @@ import json
 from jupyterhub import orm, roles
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.scopes import needs_scope
+from sqlalchemy.orm import Session
 from tornado import web
 
 from hub.auth.user_api import users_named
@@ -36,7 +37,9 @@ def _role_model(role: orm.Role) -> dict:
             "scopes": sorted(role.scopes), "users": sorted(u.name for u in role.users)}
 
 
-def _check_spec(spec: object) -> dict:
+def checked_spec(spec: object) -> dict:
+    """``spec`` as a role this endpoint may set (an ``aiclass-…`` name, allowed scopes);
+    an HTTP 400/403 naming the fault otherwise."""
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise web.HTTPError(400, "each role needs a name")
     name = spec["name"]
@@ -55,6 +58,14 @@ def _check_spec(spec: object) -> dict:
             "scopes": sorted(scopes), "users": sorted(set(users))}
 
 
+def put_role(db: Session, spec: dict, users: list[orm.User]) -> None:
+    """Create or update one checked role (:func:`checked_spec`) held by exactly ``users``,
+    marked as the authenticator's so that JupyterHub's start-up leaves it; not committed."""
+    role = roles.create_role(db, {**spec, "managed_by_auth": True}, commit=False)
+    role.managed_by_auth = True
+    role.users = users
+
+
 class OrganisationRolesHandler(APIHandler):
     """GET lists the ``aiclass-*`` roles; PUT makes them exactly the given list."""
 
@@ -71,7 +82,7 @@ class OrganisationRolesHandler(APIHandler):
         body = self.get_json_body()
         if not isinstance(body, dict) or not isinstance(body.get("roles"), list):
             raise web.HTTPError(400, 'the body must be {"roles": [...]}')
-        wanted = {spec["name"]: spec for spec in map(_check_spec, body["roles"])}
+        wanted = {spec["name"]: spec for spec in map(checked_spec, body["roles"])}
         usernames = {u for spec in wanted.values() for u in spec["users"]}
         users = users_named(self.db, usernames)
         unknown = sorted(usernames - users.keys())
@@ -85,9 +96,7 @@ class OrganisationRolesHandler(APIHandler):
                 counts["unchanged"] += 1
                 continue
             counts["created" if role is None else "updated"] += 1
-            role = roles.create_role(self.db, {**spec, "managed_by_auth": True}, commit=False)
-            role.managed_by_auth = True
-            role.users = [users[u] for u in spec["users"]]
+            put_role(self.db, spec, [users[u] for u in spec["users"]])
         for name, role in current.items():
             if name not in wanted:
                 self.db.delete(role)

@@ -44,6 +44,18 @@ def users_named(db: Session, names: Iterable[str]) -> dict[str, orm.User]:
             for user in db.query(orm.User).filter(orm.User.name.in_(chunk))}
 
 
+def add_users(db: Session, names: list[str]) -> list[orm.User]:
+    """New hub users named ``names`` (none of whom exists), with their default ``user`` role
+    and default-server record, as JupyterHub's own start-up makes them; not committed."""
+    user_role = orm.Role.find(db, "user")
+    created = [orm.User(name=name) for name in names]
+    for user in created:
+        user.roles.append(user_role)
+        db.add(orm.Spawner(name="", display_name="", user=user))
+    db.add_all(created)
+    return created
+
+
 class OrganisationUsersHandler(APIHandler):
     """POST ``{"usernames": [...]}`` creates those the hub lacks; answers what it created."""
 
@@ -62,12 +74,7 @@ class OrganisationUsersHandler(APIHandler):
         if invalid:
             raise web.HTTPError(400, f"invalid usernames: {invalid[:20]}")
         existing = self._existing(normalised)
-        user_role = orm.Role.find(self.db, "user")
-        created = [orm.User(name=name) for name in normalised if name not in existing]
-        for user in created:
-            user.roles.append(user_role)
-            self.db.add(orm.Spawner(name="", display_name="", user=user))
-        self.db.add_all(created)
+        created = add_users(self.db, [n for n in normalised if n not in existing])
         self.db.commit()
         TOTAL_USERS.inc(len(created))
         for user in created:

@@ -3,11 +3,13 @@
 Where the platform holds the data the figure is computed from it: courses opened per
 stage (current classes with at least one assignment released), periods taught against
 the plan (class-hours per student against ``[reports] periods_per_year``), students
-active, assignments completed, GPU hours. The rest the school enters itself (lab
-equipment, funding, teachers trained and their hours, competitions, ethics lessons),
-with evidence files. The computed figures come from the region report's snapshot
-(:mod:`hub.reports.snapshot`), so the pages cost what reading one row costs, and agree
-with the region report.
+active, assignments completed, GPU hours (from the region report's snapshot,
+:mod:`hub.reports.snapshot`, so the pages cost what reading one row costs, and agree
+with the region report), and teachers trained, their hours and the competitions entered
+(from the training and competition tables, :mod:`hub.programme.participation`). The
+rest the school enters itself (ethics lessons, lab equipment, funding); evidence files
+may back any indicator, computed or entered, but a computed figure has no entry to
+override it: :func:`enter` refuses one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from hub.org.models import SchoolClass
 from hub.programme import reference
 from hub.programme.models import IndicatorEntry
+from hub.programme.participation import Participation, participation
 from hub.reports.figures import Figures, ReportPolicy
 from hub.reports.region import SchoolReport
 
@@ -53,12 +56,12 @@ INDICATORS = (
     Indicator("assignments_completed", "作业完成率", "assignments completed", False,
               reference.ASSIGNMENTS_COMPLETED, "rate"),
     Indicator("gpu_hours", "GPU 使用（小时）", "GPU use (hours)", False, None),
-    Indicator("teachers_trained", "参训教师（人）", "teachers trained", True,
-              reference.TEACHERS_TRAINED, most=10_000),
-    Indicator("training_hours", "教师培训学时（人均）", "training hours per teacher", True,
-              reference.TRAINING_HOURS, most=1000),
-    Indicator("competitions", "参加竞赛（项）", "competitions entered", True,
-              reference.COMPETITIONS, most=1000),
+    Indicator("teachers_trained", "参训教师（人）", "teachers trained", False,
+              reference.TEACHERS_TRAINED),
+    Indicator("training_hours", "教师培训学时（人均）", "training hours per teacher", False,
+              reference.TRAINING_HOURS),
+    Indicator("competitions", "参加竞赛（项）", "competitions entered", False,
+              reference.COMPETITIONS),
     Indicator("ethics_lessons", "人工智能伦理课（节）", "AI ethics lessons taught", True,
               reference.ETHICS_LESSONS, most=10_000),
     Indicator("lab_equipment", "实验室设备（台套）", "lab equipment (sets)", True,
@@ -81,6 +84,8 @@ class Evaluation:
     name: str
     values: dict[str, float | None] = field(default_factory=dict)
     courses_by_stage: dict[str, int] = field(default_factory=dict)
+    participation: Participation = field(default_factory=Participation)
+    """The training and competition counts behind three of the values."""
 
     def met(self, key: str) -> bool | None:
         """Whether the value reaches the benchmark (``None``: not judged or not known)."""
@@ -99,33 +104,42 @@ def _stage(grade: int) -> str:
     return next(stage for stage, grades in STAGE_OF_GRADE if grade in grades)
 
 
-def _computed(figures: Figures, opened: int, classes: int, policy: ReportPolicy
-              ) -> dict[str, float | None]:
+def _computed(figures: Figures, opened: int, classes: int, policy: ReportPolicy,
+              taken: Participation, schools: int) -> dict[str, float | None]:
+    """The computed values; ``schools`` > 1 for a group, whose trained teachers and
+    competitions are per school, to compare with the per-school benchmark."""
     return {
         "courses_opened": opened / classes if classes else None,
         "periods": figures.benchmark_ratio(policy) if figures.students else None,
         "students_active": figures.active_rate,
         "assignments_completed": figures.submission_rate,
         "gpu_hours": figures.gpu_hours,
+        "teachers_trained": taken.trained / schools if schools else None,
+        "training_hours": taken.hours_per_teacher,
+        "competitions": taken.competitions / schools if schools else None,
     }
 
 
 def entries_by_school(session: Session, school_ids: list[str]
                       ) -> dict[str, dict[str, float]]:
-    """What each school entered, by school and indicator."""
+    """What each school entered, by school and indicator (only indicators the school
+    enters now: a figure typed in before the platform computed it stays unread)."""
     entered: dict[str, dict[str, float]] = {}
     for school_id, key, value in session.execute(
             select(IndicatorEntry.school_id, IndicatorEntry.indicator, IndicatorEntry.value)
-            .where(IndicatorEntry.school_id.in_(school_ids))):
+            .where(IndicatorEntry.school_id.in_(school_ids),
+                   IndicatorEntry.indicator.in_(ENTERED))):
         entered.setdefault(school_id, {})[key] = value
     return entered
 
 
 def evaluate(session: Session, reports: list[SchoolReport], policy: ReportPolicy
              ) -> list[Evaluation]:
-    """Each school's evaluation, from its report (snapshot) and its entries."""
+    """Each school's evaluation, from its report (snapshot), its training and competitions
+    and its entries."""
     ids = [r.school.key for r in reports]
     entered = entries_by_school(session, ids)
+    taken = participation(session, ids, policy)
     grades = dict(session.execute(select(SchoolClass.id, SchoolClass.grade).where(
         SchoolClass.school_id.in_(ids), SchoolClass.school_year == policy.school_year)).all())
     evaluations = []
@@ -137,9 +151,11 @@ def evaluate(session: Session, reports: list[SchoolReport], policy: ReportPolicy
                 opened += 1
                 stage = _stage(grades.get(figures.key, 10))
                 by_stage[stage] = by_stage.get(stage, 0) + 1
+        counts = taken[report.school.key]
         evaluation = Evaluation(report.school.key, report.school.name,
-                                _computed(report.school, opened, len(report.classes), policy),
-                                by_stage)
+                                _computed(report.school, opened, len(report.classes), policy,
+                                          counts, 1),
+                                by_stage, counts)
         for key in ENTERED:
             evaluation.values[key] = entered.get(report.school.key, {}).get(key)
         evaluations.append(evaluation)
@@ -149,18 +165,22 @@ def evaluate(session: Session, reports: list[SchoolReport], policy: ReportPolicy
 def roll_up(key: str, name: str, evaluations: list[Evaluation],
             reports: Mapping[str, SchoolReport], policy: ReportPolicy) -> Evaluation:
     """A group of schools (a district, the region): computed figures from the summed
-    counts, entered ones as the schools' mean (over the schools that entered them)."""
+    counts (trained teachers and competitions per school), entered ones as the schools'
+    mean (over the schools that entered them)."""
     total = Figures(key, name)
+    taken = Participation()
     opened = classes = 0
     by_stage: dict[str, int] = {}
     for evaluation in evaluations:
         report = reports[evaluation.key]
         total.add(report.school)
+        taken.add(evaluation.participation)
         classes += len(report.classes)
         for stage, count in evaluation.courses_by_stage.items():
             by_stage[stage] = by_stage.get(stage, 0) + count
             opened += count
-    group = Evaluation(key, name, _computed(total, opened, classes, policy), by_stage)
+    group = Evaluation(key, name, _computed(total, opened, classes, policy, taken,
+                                            len(evaluations)), by_stage, taken)
     for indicator in ENTERED:
         values = [e.values[indicator] for e in evaluations
                   if e.values.get(indicator) is not None]
@@ -175,8 +195,12 @@ def enter(session: Session, school_id: str, values: Mapping[str, str], username:
     checked: dict[str, float] = {}
     for key, text in values.items():
         indicator = BY_KEY.get(key)
-        if indicator is None or not indicator.entered:
-            raise ValueError(key, "不是学校填报的指标", "not an indicator the school enters")
+        if indicator is None:
+            raise ValueError(key, f"没有指标“{key[:32]}”", f"there is no indicator “{key[:32]}”")
+        if not indicator.entered:
+            raise ValueError(key, f"“{indicator.zh}”由平台根据实际记录计算，不能填报",
+                             f"“{indicator.en}” is computed by the platform from its records "
+                             "and cannot be entered")
         if not text.strip():
             continue
         try:

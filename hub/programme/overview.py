@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from hub.org.models import District, School
 from hub.programme.indicators import Evaluation, evaluate, roll_up
-from hub.programme.models import Application, IndicatorEntry, Standing, Status
+from hub.programme.models import Application, Standing, Status
+from hub.programme.participation import participation
 from hub.programme.workflow import applications_by_school
 from hub.reports.export import DistrictRow
 from hub.reports.figures import Figures, ReportPolicy
@@ -35,12 +36,13 @@ def school_evaluations(session: Session, region: RegionReport, school_ids: list[
     return evaluate(session, list(reports.values()), policy), reports
 
 
-def district_rows(session: Session, region: RegionReport,
+def district_rows(session: Session, region: RegionReport, policy: ReportPolicy,
                   district_ids: list[str] | None = None) -> list[DistrictRow]:
     """Each district's roll-up for the region report's district sheet (every district,
     or those of ``district_ids``), with the schools' districts as they are now: schools,
     experimental schools (approved as such), the report's figures summed, and the
-    teachers trained that the schools entered."""
+    teachers of its schools trained in the evaluated year
+    (:mod:`hub.programme.participation`)."""
     query = select(District.id, District.name).order_by(District.id)
     if district_ids is not None:
         query = query.where(District.id.in_(district_ids))
@@ -54,13 +56,10 @@ def district_rows(session: Session, region: RegionReport,
             Application.standing == Standing.EXPERIMENTAL_SCHOOL)):
         district_id = school_district[school_id]
         experimental[district_id] = experimental.get(district_id, 0) + 1
-    trained: dict[str, float] = {}
-    for school_id, value in session.execute(select(
-            IndicatorEntry.school_id, IndicatorEntry.value).where(
-            IndicatorEntry.school_id.in_(school_district),
-            IndicatorEntry.indicator == "teachers_trained")):
+    trained: dict[str, int] = {}
+    for school_id, counts in participation(session, list(school_district), policy).items():
         district_id = school_district[school_id]
-        trained[district_id] = trained.get(district_id, 0) + value
+        trained[district_id] = trained.get(district_id, 0) + counts.trained
     figures = {d.id: Figures(d.id, d.name) for d in districts}
     for report in region.schools:
         district_id = school_district.get(report.school.key)
@@ -70,7 +69,7 @@ def district_rows(session: Session, region: RegionReport,
     for district_id in school_district.values():
         schools[district_id] = schools.get(district_id, 0) + 1
     return [DistrictRow(figures[d.id], schools.get(d.id, 0), experimental.get(d.id, 0),
-                        trained.get(d.id)) for d in districts]
+                        trained.get(d.id, 0)) for d in districts]
 
 
 @dataclass

@@ -73,8 +73,8 @@ class DistrictRow:
     figures: Figures
     schools: int
     experimental_schools: int
-    teachers_trained: float | None
-    """The teachers its schools entered as trained, summed; ``None``: none entered."""
+    teachers_trained: int
+    """The teachers of its schools trained in the year (computed by the programme)."""
 
 
 DISTRICT_HEADINGS = ["区县代码 District id", "区县 District", "学校数 Schools",

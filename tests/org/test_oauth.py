@@ -171,7 +171,8 @@ def test_a_roster_student_signs_in_with_groups_from_the_claims(sso) -> None:
     assert result.status == 302, result.page[:2000]
     me = result.session.get(f"{hub.url}/hub/api/user", timeout=60).json()
     assert me["name"] == "stu-f4y7m"
-    assert sorted(me["groups"]) == ["class-s2-2026-g8c1", "school-sample-s2"]
+    assert sorted(me["groups"]) == ["class-s2-2026-g8c1", "district-sample-d2",
+                                    "school-sample-s2"], "the mirror's groups, district too"
     assert mirror_api(hub).groups()["class-s2-2026-g8c1"] == ["stu-f4y7m", "stu-g8z2n"]
 
 
@@ -253,9 +254,15 @@ def test_a_district_claim_makes_a_district_admin_of_a_known_district_only(sso) -
     before = people()
     assert "dadm-z9x1c" not in before and before["tch-r6v3x"] == ("teacher", "sample-s2", None)
 
+    role = "aiclass-district-admin-dadm-q5w8e"
+    assert role not in mirror_api(hub).roles()
     granted = sign_in(hub, "bureau-district-admin")
     assert granted.status == 302, granted.page[:2000]
     assert people()["dadm-q5w8e"] == ("district_admin", None, "sample-d2")
+    me = granted.session.get(f"{hub.url}/hub/api/user", timeout=60).json()
+    assert role in me["roles"], "the hub role comes with the sign-in, not the mirror's next run"
+    scopes = mirror_api(hub).roles()[role]["scopes"]
+    assert scopes and all(s.endswith("!group=district-sample-d2") for s in scopes)
     pages = f"{hub.url}/services/classroom/programme/districts"
     own = granted.session.get(f"{pages}/sample-d2", timeout=60)
     assert own.status_code == 200 and "sample-s2" in own.text, own.text[:2000]

@@ -8,19 +8,25 @@ school's application or evaluation, a teacher or student opening any programme p
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
 import pytest
 import requests
 from openpyxl import load_workbook
 
-from hub.service.pages.programme_pages import EVIDENCE_DIR, FORM_MARGIN, MAX_EVIDENCE_BYTES
+from hub.programme.participation import programme_year
+from hub.reports.figures import ReportPolicy
+from hub.service.pages.programme_pages import EVIDENCE_DIR, FORM_MARGIN, MIB
+from hub.settings import ReportsSettings
 from tests.hub.hubprocess import RunningHub, running_hub
 from tests.org.orghub import aiclass, mirror_api, new_password
-from tests.pages.pagesession import PagePerson, sign_in
+from tests.pages.pagesession import PAGES, PagePerson, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +36,14 @@ ADMINS = ("demo-s1,,,,,,,,sadm-one,周建国,学校管理员,dist-a,甲区\n"
           "demo-s2,,,,,,,,sadm-two,李明,学校管理员,dist-b,乙县\n"
           ",,,,,,,,dadm-aaa,钱区长,区县管理员,dist-a,\n"
           ",,,,,,,,dadm-bbb,孙县长,区县管理员,dist-b,\n")
+EVIDENCE_MB = 2
+"""``[programme] max_evidence_mb`` of this module's hub (the default is 20)."""
+SETTINGS = ("[demo]\nstudents = 6\n[programme]\nmax_evidence_mb = 2\n"
+            "[org]\nmirror_interval_minutes = 1440\n")
+"""The mirror's periodic run is a day away: a role in the hub right after a sign-in came
+with the sign-in."""
+YEAR = programme_year(ReportPolicy.from_settings(ReportsSettings()))
+"""The year the evaluation counts training and competitions of (the term's)."""
 GOOD_APPLICATION = {"stage": "senior", "locality": "urban", "has_ai_lab": "yes",
                     "ai_teachers": "3", "foundation": "创客空间两间，信息技术课全覆盖",
                     "plan": "=HYPERLINK(\"http://x\") 三年建设人工智能课程"}
@@ -54,7 +68,7 @@ class Programme:
 
 @pytest.fixture(scope="module")
 def programme() -> Iterator[Programme]:
-    with running_hub("aiclass-i18-programme-", "[demo]\nstudents = 6\n") as hub:
+    with running_hub("aiclass-i18-programme-", SETTINGS) as hub:
         base = hub.data_dir.parent
         roster = base / "districts.csv"
         roster.write_text(HEADER + ADMINS, encoding="utf-8")
@@ -251,25 +265,160 @@ def test_evidence_is_deleted_by_its_school_only_and_an_oversize_file_is_refused(
 
     before_rows = programme.rows("SELECT COUNT(*) FROM programme_evidence")
     before_files = sorted(path.name for path in evidence_dir.iterdir())
-    for size in (MAX_EVIDENCE_BYTES + 1, MAX_EVIDENCE_BYTES + 2 * FORM_MARGIN):
+    for size in (EVIDENCE_MB * MIB + 1, EVIDENCE_MB * MIB + 2 * FORM_MARGIN):
         xsrf = school.form_xsrf(page)
         refused = school.post("programme/schools/demo-s1/evidence",
                               {"_xsrf": xsrf, "indicator": "lab_equipment"},
                               params={"_xsrf": xsrf},
                               files={"evidence": ("big.pdf", b"%PDF" + bytes(size - 4))})
         assert refused.status_code == 413, (size, refused.text[-500:])
-        assert "不能超过 20 MB" in refused.text and "at most 20 MB" in refused.text
+        assert "不能超过 2 MB" in refused.text and "at most 2 MB" in refused.text, \
+            "the page names the configured limit"
     assert programme.rows("SELECT COUNT(*) FROM programme_evidence") == before_rows
     assert sorted(path.name for path in evidence_dir.iterdir()) == before_files
     assert school.get(page).status_code == 200, "the connection still serves"
 
 
+def indicator_values(page: str) -> dict[str, tuple[str, str]]:
+    """(source, value) of each indicator row of an evaluation page."""
+    return {key: (source, value) for key, source, value in re.findall(
+        r'data-key="([a-z_]+)" data-source="([a-z]+)" data-value="([^"]*)"', page)}
+
+
+def rolled_up(page: str) -> dict[str, dict[str, str]]:
+    """Each row of a district or region page's indicator table: its values by indicator."""
+    rows = re.findall(r'<tr data-key="([^"]+)">(.*?)</tr>', page, re.S)
+    return {key: dict(re.findall(r'data-indicator="([a-z_]+)" data-value="([^"]*)"', cells))
+            for key, cells in rows}
+
+
+def workbook_values(body: bytes) -> dict[str, dict[str, object]]:
+    """Each school row of an evaluation XLSX, by school id and the heading's English."""
+    rows = list(load_workbook(BytesIO(body)).active.iter_rows(values_only=True))
+    return {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[0]}
+
+
+def test_training_and_competitions_are_computed_and_a_forged_figure_changes_nothing(
+        programme: Programme) -> None:
+    """Do the teachers trained, their hours and the competitions entered come from the
+    training and competition records (of the evaluated year only), for the school whose
+    teachers and students they are and no other, and does a school admin posting a figure
+    for a computed indicator change nothing?"""
+    hub, region = programme.hub, programme.region_admin
+    teachers = {a["school"]: a["username"] for a in hub.accounts if a["role"] == "teacher"}
+
+    def cohort(year: int, attended: list[str], enrolled: list[str]) -> None:
+        made = post_form(region, "training", "training",
+                         {"name": f"{year} 年人工智能教师研修班", "track": "general",
+                          "year": str(year), "course": ["read-gradebook"]})
+        assert made.status_code == 303, made.text[-1500:]
+        page = made.headers["Location"].split(PAGES, 1)[1]
+        assert post_form(region, page, f"{page}/trainees",
+                         {"usernames": "\n".join(enrolled)}).status_code == 303
+        recorded = post_form(region, page, f"{page}/sessions",
+                             {"title": "专题讲座", "held_on": f"{year}-10-10", "hours": "3",
+                              "attended": attended})
+        assert recorded.status_code == 303, recorded.text[-1500:]
+
+    cohort(YEAR, [teachers["demo-s1"], "sadm-one"],
+           [teachers["demo-s1"], "sadm-one", teachers["demo-s2"]])
+    cohort(YEAR - 1, [teachers["demo-s1"], teachers["demo-s2"]],
+           [teachers["demo-s1"], teachers["demo-s2"]])
+
+    token = region.token()
+    student = sign_in(hub, next(a for a in hub.accounts if a["role"] == "student"
+                                and a["school"] == "demo-s1"
+                                and a["username"] != programme.student.username))
+    student_token = student.token()
+
+    def competitions(method: str, path: str, body: dict, token: str) -> requests.Response:
+        return requests.request(method, f"{hub.url}{PAGES}api/v1/competitions{path}",
+                                json=body, timeout=300,
+                                headers={"Authorization": f"token {token}"})
+
+    for contest, year in (("digits-i18b-this", YEAR), ("digits-i18b-next", YEAR + 1)):
+        made = competitions("POST", "", {
+            "id": contest, "title": "手写数字识别", "sample": "digits",
+            "deadline": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            "daily_limit": 3, "winners": 1}, token)
+        assert made.status_code == 201, made.text
+        (key,) = programme.rows(f"SELECT answer_key FROM competitions WHERE id = '{contest}'")
+        predictions = "id,label\n" + "".join(f"{i},0\n" for i in json.loads(key[0])["ids"])
+        entered = competitions("POST", f"/{contest}/entries", {"predictions": predictions},
+                               student_token)
+        assert entered.status_code == 201, entered.text
+        moved = competitions("PATCH", f"/{contest}", {"deadline": f"{year}-06-30T12:00:00+00:00"},
+                             token)
+        assert moved.status_code == 200, moved.text
+
+    page = "programme/schools/demo-s1/evaluation"
+    shown = indicator_values(programme.school_admin.get(page).text)
+    assert shown["teachers_trained"] == ("computed", "2"), "enrolled but absent is not trained"
+    assert shown["training_hours"] == ("computed", "3"), "last year's session is not this year's"
+    assert shown["competitions"] == ("computed", "1"), "next year's competition is not this year's"
+    assert shown["lab_equipment"][0] == "entered"
+    other = indicator_values(programme.other_school_admin.get(
+        "programme/schools/demo-s2/evaluation").text)
+    assert other["teachers_trained"] == ("computed", "0")
+    assert other["training_hours"] == ("computed", "") and other["competitions"][1] == "0"
+
+    forged = post_form(programme.school_admin, page, page,
+                       {"teachers_trained": "99", "competitions": "9", "lab_equipment": "30"})
+    assert forged.status_code == 422 and "由平台根据实际记录计算" in forged.text
+    assert "is computed by the platform" in forged.text
+    assert indicator_values(programme.school_admin.get(page).text)["teachers_trained"] \
+        == ("computed", "2")
+    assert programme.rows("SELECT indicator FROM programme_indicator_entries "
+                          "WHERE indicator IN ('teachers_trained', 'competitions', "
+                          "'training_hours')") == []
+    xsrf = programme.school_admin.form_xsrf(page)
+    evidence = programme.school_admin.post(
+        "programme/schools/demo-s1/evidence", {"_xsrf": xsrf, "indicator": "teachers_trained"},
+        params={"_xsrf": xsrf}, files={"evidence": ("结业证书.pdf", b"%PDF-1.4 certificates")})
+    assert evidence.status_code == 303, "evidence may still back a computed figure"
+
+    heading = "参训教师（人） teachers trained"
+    own = workbook_values(programme.school_admin.get(f"{page}.xlsx").content)
+    assert own["demo-s1"][heading] == 2
+    assert own["demo-s1"]["教师培训学时（人均） training hours per teacher"] == 3
+    assert own["demo-s1"]["参加竞赛（项） competitions entered"] == 1
+    theirs = workbook_values(programme.other_school_admin.get(
+        "programme/schools/demo-s2/evaluation.xlsx").content)
+    assert theirs["demo-s2"][heading] == 0
+    everyone = workbook_values(region.get("programme/region/evaluation.xlsx").content)
+    assert (everyone["demo-s1"][heading], everyone["demo-s2"][heading]) == (2, 0)
+    districts = rolled_up(region.get("programme/region").text)
+    assert districts["dist-a"]["teachers_trained"] == "2", "per school: 2 of demo-s1's"
+    assert districts["dist-a"]["training_hours"] == "3"
+    assert (districts["dist-b"]["teachers_trained"], districts["dist-b"]["competitions"]) \
+        == ("0", "0")
+    own_district = rolled_up(programme.district_admin.get("programme/districts/dist-a").text)
+    assert own_district["demo-s1"]["competitions"] == "1"
+
+
+def test_a_district_admin_from_the_roster_holds_the_hub_role_at_first_sign_in(
+        programme: Programme) -> None:
+    """Is a district admin put on the roster without a mirror run given their JupyterHub
+    role by their first sign-in, scoped to their district's group?"""
+    hub = programme.hub
+    roster = hub.data_dir.parent / "new-district-admin.csv"
+    roster.write_text(HEADER + ",,,,,,,,dadm-ccc,周局长,区县管理员,dist-b,\n", encoding="utf-8")
+    imported = aiclass(hub, "roster", "import", roster, "--no-mirror")
+    assert imported.returncode == 0, imported.stderr
+    role = "aiclass-district-admin-dadm-ccc"
+    api = mirror_api(hub)
+    assert role not in api.roles(), "not mirrored yet"
+    person = sign_in(hub, {"username": "dadm-ccc", "password": new_password(hub, "dadm-ccc")})
+    me = person.browser.session.get(f"{hub.url}/hub/api/user", timeout=60).json()
+    assert role in me["roles"]
+    scopes = api.roles()[role]["scopes"]
+    assert scopes and all(s.endswith("!group=district-dist-b") for s in scopes)
+    assert me["groups"] == []
+
+
 def test_the_region_export_rolls_up_districts_and_a_district_exports_only_its_own(
         programme: Programme) -> None:
     """Does the district sheet add up, and can a district admin export another district?"""
-    page = "programme/schools/demo-s1/evaluation"
-    saved = post_form(programme.school_admin, page, page, {"teachers_trained": "7"})
-    assert saved.status_code == 303
     region = load_workbook(BytesIO(programme.region_admin.get("region.xlsx").content))
     assert region.sheetnames[0] == "区县 Districts" and "每周 Weekly" in region.sheetnames
     districts = {row[0]: row for row in region["区县 Districts"].iter_rows(min_row=2,
@@ -281,7 +430,8 @@ def test_the_region_export_rolls_up_districts_and_a_district_exports_only_its_ow
     assert districts["dist-b"][1:4] == ("乙县", 1, 0)
     assert districts["dist-a"][4] == schools["demo-s1"][4], "students: its school's"
     assert districts["dist-b"][4] == schools["demo-s2"][4]
-    assert districts["dist-a"][9] == 7 and districts["dist-b"][9] is None
+    assert districts["dist-a"][9] == 2 and districts["dist-b"][9] == 0, \
+        "teachers trained: computed (test_training_and_competitions_are_computed...)"
 
     district = programme.district_admin
     assert 'id="report-xlsx"' in district.get("programme/districts/dist-a").text

@@ -21,7 +21,7 @@ from tornado import web
 from hub.audit.trail import record
 from hub.org.models import District, Person, Role, School
 from hub.programme import reference
-from hub.programme.indicators import ENTERED, INDICATORS, Evaluation, enter, roll_up
+from hub.programme.indicators import BY_KEY, INDICATORS, Evaluation, enter, roll_up
 from hub.programme.models import Application, Evidence, Status
 from hub.programme.overview import district_overview, region_overview, school_evaluations
 from hub.programme.scope import OutOfScope, district_in_scope, school_ids_query, school_in_scope
@@ -42,14 +42,12 @@ from hub.service.pages.teacher import ID
 from hub.service.pages.uploads import FormUploadHandler
 
 MIB = 1024 * 1024
-MAX_EVIDENCE_BYTES = 20 * MIB
-"""A scanned certificate or an equipment list: a few megabytes; the form's own fields more."""
 FORM_MARGIN = MIB
 """What a form adds around its file (boundaries, headers, the other fields)."""
-DRAIN_LIMIT = 5 * MAX_EVIDENCE_BYTES
-"""A body declared larger than the limit is still read (and dropped) up to this size, so
-that the school admin gets the page that names the limit rather than a cut connection;
-a larger one is cut off unread."""
+DRAIN_FACTOR = 5
+"""A body declared larger than the limit is still read (and dropped) up to this many
+times the limit, so that the school admin gets the page that names the limit rather than
+a cut connection; a larger one is cut off unread."""
 EVIDENCE_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".xlsx", ".docx")
 EVIDENCE_DIR = "programme-evidence"
 RANK = re.compile(r"rank_(.+)")
@@ -288,7 +286,10 @@ class EvaluationHandler(ProgrammePage):
     def post(self, school_id: str) -> None:
         if not self.may_enter(school_id):
             raise Forbidden("forbidden")
-        values = {key: self.get_body_argument(key, "") for key in ENTERED}
+        # Every indicator the form names, computed ones too: a forged field for a
+        # computed figure is refused by name, not silently dropped.
+        values = {key: self.get_body_argument(key, "") for key in self.request.body_arguments
+                  if key in BY_KEY}
         try:
             with self.classroom.database.session() as session:
                 changed = enter(session, school_id, values, self.person.username, _now())
@@ -329,14 +330,13 @@ class EvaluationExportHandler(ProgrammePage):
 
 
 class EvidenceTooLarge(web.HTTPError):
-    """The evidence file is over :data:`MAX_EVIDENCE_BYTES`; nothing is stored."""
+    """The evidence file is over ``[programme] max_evidence_mb``; nothing is stored."""
 
     def __init__(self) -> None:
         super().__init__(413)
 
 
-def _too_large_problem() -> FormProblem:
-    megabytes = MAX_EVIDENCE_BYTES // MIB
+def _too_large_problem(megabytes: int) -> FormProblem:
     return FormProblem("evidence", f"佐证材料文件不能超过 {megabytes} MB，本次上传未保存",
                        f"an evidence file may be at most {megabytes} MB; this upload was not "
                        "saved")
@@ -351,8 +351,13 @@ class EvidenceUploadHandler(FormUploadHandler, ProgrammePage):
     """Evidence files: only the school's own admin uploads, checked before the body is read;
     a file over the limit is refused with a page that names the limit, and nothing kept."""
 
+    @property
+    def max_evidence_bytes(self) -> int:
+        """``[programme] max_evidence_mb``, in bytes."""
+        return self.settings["aiclass_settings"].programme.max_evidence_mb * MIB
+
     def max_upload_bytes(self) -> int:
-        return MAX_EVIDENCE_BYTES + FORM_MARGIN
+        return self.max_evidence_bytes + FORM_MARGIN
 
     def authorise_upload(self) -> None:
         school_id = self.path_args[0] if self.path_args else ""
@@ -366,12 +371,13 @@ class EvidenceUploadHandler(FormUploadHandler, ProgrammePage):
                 or not declared.isdigit() or int(declared) <= self.max_upload_bytes()):
             return
         self._refusal = EvidenceTooLarge()
-        if int(declared) <= DRAIN_LIMIT:
+        if int(declared) <= DRAIN_FACTOR * self.max_evidence_bytes:
             self.request.connection.set_max_body_size(int(declared))
 
     def refuse_too_large(self, school_id: str) -> None:
         self.set_status(413)
-        self.render_programme("programme_problem.html", problem=_too_large_problem(),
+        limit = self.settings["aiclass_settings"].programme.max_evidence_mb
+        self.render_programme("programme_problem.html", problem=_too_large_problem(limit),
                               back=f"{self.prefix}programme/schools/{school_id}/evaluation")
 
     @web.authenticated
@@ -386,7 +392,7 @@ class EvidenceUploadHandler(FormUploadHandler, ProgrammePage):
         if indicator not in {i.key for i in INDICATORS} or not files:
             raise web.HTTPError(400, "evidence")
         upload = files[0]
-        if len(upload.body) > MAX_EVIDENCE_BYTES:
+        if len(upload.body) > self.max_evidence_bytes:
             self.refuse_too_large(school_id)
             return
         name = Path(upload.filename.replace("\\", "/")).name[:200]

@@ -142,7 +142,7 @@ class RegionExportHandler(ReportPage):
             raise Forbidden("admins_only")
         report, _computed_at = build_region_report(self)
         with self.classroom.database.session() as session:
-            districts = district_rows(session, report)
+            districts = district_rows(session, report, self.policy)
         self.send(region_workbook(report, districts), "region")
 
     def export_district(self, district_id: str) -> None:
@@ -155,7 +155,7 @@ class RegionExportHandler(ReportPage):
             school_ids = set(session.scalars(select(School.id).where(
                 School.district_id == district_id)))
             report = district_report(report, school_ids, district.name)
-            districts = district_rows(session, report, [district_id])
+            districts = district_rows(session, report, self.policy, [district_id])
         self.send(region_workbook(report, districts), f"district-{district_id}")
 
     def send(self, body: bytes, name: str) -> None:
