@@ -27,7 +27,7 @@ from hub.library import Assignment
 from hub.org.models import Person, Role
 from hub.programme.workflow import FormProblem
 from hub.training.class_ids import cohort_class_id
-from hub.training.cohorts import cohorts_query, run_cohort, runs
+from hub.training.cohorts import RUNS_TRAINING, cohorts_query, run_cohort, runs
 from hub.training.hours import teacher_courses
 from hub.training.models import Cohort, CohortCourse, Trainee
 
@@ -48,16 +48,23 @@ def cohort_role(session: Session, cohort_id: int, username: str) -> Role | None:
 
 def cohort_classes(session: Session, username: str, role: Role) -> list[str]:
     """The class ids of the cohorts where ``username`` has ``role`` (as :func:`cohort_role`
-    answers), sorted by cohort."""
-    person = session.get(Person, username)
-    if person is None or role not in (Role.STUDENT, Role.TEACHER):
+    answers), sorted by cohort. Asked on every assignment list of every pupil, so a pupil
+    costs one indexed read for each role and nothing more."""
+    if role == Role.STUDENT:
+        learning = list(session.scalars(
+            select(Cohort).join(Trainee, Trainee.cohort_id == Cohort.id)
+            .where(Trainee.username == username).order_by(Cohort.id)))
+        if not learning:
+            return []
+        person = session.get(Person, username)
+        return [cohort_class_id(c.id) for c in learning if not runs(person, c)]
+    if role != Role.TEACHER:
         return []
-    cohorts = list(session.scalars(cohorts_query(person).order_by(Cohort.id)))
-    if role == Role.TEACHER:
-        return [cohort_class_id(c.id) for c in cohorts if runs(person, c)]
-    learning = set(session.scalars(select(Trainee.cohort_id)
-                                   .where(Trainee.username == username)))
-    return [cohort_class_id(c.id) for c in cohorts if c.id in learning and not runs(person, c)]
+    person = session.get(Person, username)
+    if person is None or person.role not in RUNS_TRAINING:
+        return []
+    return [cohort_class_id(c.id) for c in session.scalars(
+        cohorts_query(person).order_by(Cohort.id)) if runs(person, c)]
 
 
 def cohort_students(session: Session, cohort_id: int) -> list[str]:
