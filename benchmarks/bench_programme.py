@@ -3,7 +3,9 @@
 A province of 10 districts, 500 schools and 200,000 students (classes of 40, an
 assignment each, activity days through the term) is generated straight into a SQLite
 service database, every school put in a district, approved as experimental and given
-two entered figures. The region report snapshot is computed once (the classroom
+two entered figures, with the year's training (2,000 of its teachers in 40 cohorts, a live
+session each) and three competitions entered by 300 of its schools, which the computed
+indicators read. The region report snapshot is computed once (the classroom
 service does that in the background) and timed; then each page is built the way its
 handler builds it (snapshot, the programme's grouped queries, the Jinja2 template) and
 the region's evaluation export (every school's indicators as XLSX), the region report's
@@ -21,7 +23,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -30,8 +32,10 @@ from sqlalchemy import insert, select, update
 
 from benchmarks import argument_parser
 from benchmarks.bench_pages import POLICY, TEXT, TODAY
+from hub.competitions.models import Competition
+from hub.competitions.models import Standing as CompetitionStanding
 from hub.db import ServiceDatabase
-from hub.org.models import District, School
+from hub.org.models import District, Person, Role, School
 from hub.programme.indicators import INDICATORS, roll_up
 from hub.programme.models import Application, IndicatorEntry
 from hub.programme.overview import (
@@ -40,6 +44,7 @@ from hub.programme.overview import (
     region_overview,
     school_evaluations,
 )
+from hub.programme.participation import programme_year
 from hub.programme.workbooks import evaluation_workbook
 from hub.reports.columns import FIGURE_COLUMNS, formatted
 from hub.reports.export import region_workbook
@@ -50,12 +55,17 @@ from hub.service.pages.programme_pages import CHART_BENCHMARK
 from hub.service.pages.programme_texts import PROGRAMME_TEXTS
 from hub.service.pages.reports_pages import comparison_rows, report_charts, week_series
 from hub.service.pages.timefmt import localtime
+from hub.training.models import Attendance, Cohort, CohortCourse, LiveSession, Trainee
 from tests.pages.generated_region import generate_region
 
 TARGET_MS = 500
 DISTRICTS = 10
 PT = PROGRAMME_TEXTS["zh_CN"]
 NOW = datetime(2026, 11, 20, 8, 0)
+COHORTS = 40
+TRAINEES_PER_COHORT = 50
+COMPETITIONS = 3
+SCHOOLS_COMPETING = 300
 
 
 def timed(runs: int, work: Callable[[], object]) -> tuple[float, float]:
@@ -90,6 +100,42 @@ def make_programme(database: ServiceDatabase) -> None:
             {"school_id": s, "indicator": key, "value": float(i % 40), "entered_by": "sadm",
              "entered_at": NOW} for i, s in enumerate(schools)
             for key in ("lab_equipment", "ethics_lessons")])
+    make_training_and_competitions(database, schools)
+
+
+def make_training_and_competitions(database: ServiceDatabase, schools: list[str]) -> None:
+    """The evaluated year's cohorts (teachers enrolled, a 3-hour session attended by four in
+    five) and competitions with one standing per competing school."""
+    year = programme_year(POLICY)
+    with database.session() as session:
+        teachers = list(session.scalars(select(Person.username).where(
+            Person.role == Role.TEACHER).order_by(Person.username)
+            .limit(COHORTS * TRAINEES_PER_COHORT)))
+        session.execute(insert(Cohort), [{
+            "id": c + 1, "name": f"研修班{c}", "track": "general", "year": year,
+            "district_id": None, "created_by": "adm", "created_at": NOW}
+            for c in range(COHORTS)])
+        session.execute(insert(CohortCourse), [
+            {"cohort_id": c + 1, "assignment_id": "read-gradebook"} for c in range(COHORTS)])
+        session.execute(insert(Trainee), [
+            {"cohort_id": i // TRAINEES_PER_COHORT + 1, "username": name, "enrolled_by": "adm",
+             "enrolled_at": NOW} for i, name in enumerate(teachers)])
+        session.execute(insert(LiveSession), [{
+            "id": c + 1, "cohort_id": c + 1, "title": "讲座", "held_on": date(year, 10, 1),
+            "hours": 3.0, "recorded_by": "adm", "recorded_at": NOW} for c in range(COHORTS)])
+        session.execute(insert(Attendance), [
+            {"session_id": i // TRAINEES_PER_COHORT + 1, "username": name}
+            for i, name in enumerate(teachers) if i % 5])
+        session.execute(insert(Competition), [{
+            "id": f"contest-{c}", "title": f"比赛{c}", "sample": "digits", "district_id": None,
+            "deadline": datetime(year, 12, 1), "daily_limit": 5, "winners": 3,
+            "answer_key": {}, "created_by": "adm", "created_at": NOW}
+            for c in range(COMPETITIONS)])
+        session.execute(insert(CompetitionStanding), [{
+            "competition_id": f"contest-{c}", "participant": f"team:{c}-{s}", "label": s,
+            "school_id": s, "district_id": None, "best_entry_id": c * 1000 + i,
+            "public_score": 0.5, "private_score": 0.5, "entries": 1, "best_at": NOW}
+            for c in range(COMPETITIONS) for i, s in enumerate(schools[:SCHOOLS_COMPETING])])
 
 
 @cache
