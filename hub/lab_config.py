@@ -40,6 +40,12 @@ NBGRADER_SERVER_EXTENSIONS = NBGRADER_TEACHER_ONLY_SERVER_EXTENSIONS + (
 DEFERRED_NBGRADER_EXTENSION = "aiclass_deferred_nbgrader"
 """Loads :data:`NBGRADER_STUDENT_SERVER_EXTENSIONS` at their first request
 (``extensions/exchange/aiclass_deferred_nbgrader``)."""
+LEAN_SERVER_COMMAND = ("python", "-m", "aiclass_lean_singleuser")
+"""A student's server in the student image: ``jupyterhub-singleuser`` without the hub's ORM in
+memory (``extensions/exchange/aiclass_lean_singleuser``)."""
+NOTEBOOK_SHIM_EXTENSION = "notebook_shim"
+"""Carries classic ``NotebookApp`` settings over to the server; it imports IPython at start to
+list a classic-notebook path. Students' servers have no such settings and leave it off."""
 EXCHANGE_PLUGINS = {
     kind: f"aiclass_exchange.{name}" for kind, name in (
         ("exchange", "Exchange"), ("fetch_assignment", "ExchangeFetchAssignment"),

@@ -135,15 +135,23 @@ def test_container_settings_follow_the_profile_and_the_gpu_slot() -> None:
 
 
 def test_trimmed_server_extensions_are_passed_to_the_server(roster: str) -> None:
-    """Students' servers defer nbgrader's extensions; teachers' load them as usual."""
+    """Students' servers defer nbgrader's extensions and start lean; teachers' load them as
+    usual and run the image's own command."""
     [student] = spawner("stu-a", [], database_url=roster).args
     assert student == (
         "--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook': False, "
         "'aiclass_deferred_nbgrader': True, "
         "'nbgrader.server_extensions.assignment_list': False, "
-        "'nbgrader.server_extensions.validate_assignment': False}")
+        "'nbgrader.server_extensions.validate_assignment': False, 'notebook_shim': False}")
     [teacher] = spawner("tch-a", [], database_url=roster).args
     assert teacher == "--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'notebook': False}"
+    assert spawner("stu-a", [], database_url=roster).server_command() == [
+        "python", "-m", "aiclass_lean_singleuser"]
+    assert spawner("tch-a", [], database_url=roster).server_command() == []
+    plain = spawner("stu-a", [], database_url=roster)
+    plain.lean_student_server = False
+    assert plain.server_command() == []
+    assert "notebook_shim" not in plain.args[0]
     assert set(NBGRADER_STUDENT_SERVER_EXTENSIONS) == set(aiclass_deferred_nbgrader.DEFERRED)
 
 

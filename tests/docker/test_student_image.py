@@ -163,3 +163,44 @@ def test_rebuild_with_nothing_changed_reuses_every_layer(student_image: str) -> 
     finally:
         os.umask(previous)
     assert builder.image_id(student_image) == before
+
+
+LEAN_PROBE = """
+import json, sys
+import aiclass_lean_singleuser
+aiclass_lean_singleuser.install()
+import jupyterhub.singleuser.extension
+from jupyterhub.log import log_request
+from jupyterhub.scopes import _intersect_expanded_scopes
+heavy = sorted(m for m in ('alembic', 'sqlalchemy.orm', 'mako', 'jupyterhub.user')
+               if m in sys.modules)
+try:
+    import jupyterhub.handlers.base
+    other_handler = 'imported'
+except ImportError:
+    other_handler = 'refused'
+scopes = sorted(_intersect_expanded_scopes({'read:users!user=stu-a', 'access:servers'},
+                                           {'read:users'}))
+import jupyterhub.orm
+used = jupyterhub.orm.User.__tablename__
+print(json.dumps({'heavy': heavy, 'other_handler': other_handler, 'scopes': scopes,
+                  'orm_on_use': used, 'orm_now': 'sqlalchemy.orm' in sys.modules}))
+"""
+
+
+def test_the_lean_student_server_leaves_the_hubs_database_code_unloaded(
+        student_image: str) -> None:
+    """``python -m aiclass_lean_singleuser`` (students' command): the single-user server's
+    imports leave the hub's ORM, handlers and Alembic out; scopes still intersect as the
+    hub's code does; the ORM loads for real the moment something reads it; and no other hub
+    handler can be imported through the stand-in."""
+    out = run_in(student_image, f"python -c \"{LEAN_PROBE}\"")
+    found = json.loads(out.splitlines()[-1])
+    assert found["heavy"] == []
+    assert found["other_handler"] == "refused"
+    assert found["scopes"] == ["read:users!user=stu-a"]
+    assert found["orm_on_use"] == "users"
+    assert found["orm_now"] is True
+    plain = run_in(student_image, "python -c 'import sys, jupyterhub.singleuser.extension; "
+                                  "print(\"sqlalchemy.orm\" in sys.modules)'")
+    assert plain == "True", "the plain server loads the ORM: the probe above measures a change"
