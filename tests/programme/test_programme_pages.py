@@ -392,6 +392,10 @@ def test_training_and_competitions_are_computed_and_a_forged_figure_changes_noth
     assert districts["dist-a"]["training_hours"] == "3"
     assert (districts["dist-b"]["teachers_trained"], districts["dist-b"]["competitions"]) \
         == ("0", "0")
+    (schools,), = programme.rows("SELECT count(*) FROM schools")
+    assert float(districts["region"]["teachers_trained"]) == pytest.approx(2 / schools), \
+        "a group's trained teachers are per school, as the benchmark is"
+    assert districts["region"]["training_hours"] == "3", "per trained teacher"
     own_district = rolled_up(programme.district_admin.get("programme/districts/dist-a").text)
     assert own_district["demo-s1"]["competitions"] == "1"
 
