@@ -261,12 +261,12 @@ class ClassroomDockerSpawner(ProfileChoice, DockerSpawner):
             args.append('--ServerApp.tornado_settings={"xsrf_cookie_kwargs": {"secure": True}}')
         return args
 
-    def server_command(self) -> list[str]:
-        """The lean command for students (:attr:`lean_student_server`); ``[]`` runs the
-        image's own ``jupyterhub-singleuser``."""
+    def server_command(self) -> list[str] | None:
+        """The lean command for students (:attr:`lean_student_server`); ``None`` runs the
+        image's own ``jupyterhub-singleuser`` (DockerSpawner's default)."""
         if self.lean_student_server and self.lab_profile() == "student":
             return list(LEAN_SERVER_COMMAND)
-        return []
+        return None
 
     @property
     def owner(self) -> str:
