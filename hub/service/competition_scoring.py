@@ -9,7 +9,8 @@ hands a notebook in is answered at once (``queued``), and the notebooks are run 
 time (``service.competition_scorers``, 2 by default), each on a thread that mostly waits
 for its sandboxed kernel: a competition's last evening must not hold requests open for
 minutes, nor run one notebook at a time while the others' kernels could be starting,
-nor take all the CPUs that the grading workers and students' servers need.
+nor take all the CPUs that the grading workers and students' servers need
+(``benchmarks/bench_competition.py`` times one at a time against the setting's count).
 A notebook still queued when the service stopped is run when it starts again
 (:meth:`EntryScorer.resume_queued`).
 """
@@ -48,7 +49,9 @@ def _now() -> datetime:
 class EntryScorer:
     """Scores notebook entries in the background; one per service process."""
 
-    def __init__(self, settings: Settings, classroom: Classroom) -> None:
+    def __init__(self, settings: Settings, classroom: Classroom | None) -> None:
+        """``classroom`` holds the entries; without one, only :meth:`score_notebook` works
+        (the benchmark and tests score notebooks that no database holds)."""
         self.settings = settings
         self.classroom = classroom
         self.executor = ThreadPoolExecutor(settings.service.competition_scorers,
