@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LIBRARY = "primary/pixels-are-numbers"
 ASSIGNMENT = "pixels-are-numbers"
 SERVICE = "/services/classroom/api/v1"
+TEACHER_LESSON = "i22d-lesson"
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +243,81 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     names = {e["name"] for e in page_config["federated_extensions"]}
     assert {"@aiclass/assignments", "@jupyter/nbgrader"} <= names, names
     assert "@jupyter/nbgrader:assignment-list" not in page_config.get("disabledExtensions", {})
+
+
+def menu_item(page: Page, menu: str, item: str) -> None:
+    """Click ``item`` of the lab's top menu ``menu`` (exact labels)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(menu)}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+
+def test_a_teachers_lab_session_stays_on_the_hub(hub: RunningHub, chromium: Browser) -> None:
+    """A teacher's whole lab session, nbgrader's tools and ours, asks nothing of any other host:
+    the lab, nbgrader's Assignment List, Course List and Formgrader, the Create Assignment
+    sidebar on a notebook, and 我的作业."""
+    teacher = sign_in(hub, hub.account("teacher", 1))
+    teacher.browser.open_lab(teacher.username)
+    lesson = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# 第一课"}],
+              "metadata": {"kernelspec": {"name": "python3", "language": "python",
+                                          "display_name": "Python 3 (ipykernel)"}},
+              "nbformat": 4, "nbformat_minor": 5}
+    for path, body in (("source", {"type": "directory"}),
+                       (f"source/{TEACHER_LESSON}", {"type": "directory"}),
+                       (f"source/{TEACHER_LESSON}/lesson.ipynb",
+                        {"type": "notebook", "content": lesson})):
+        made = teacher.browser.session.put(
+            f"{hub.url}/user/{teacher.username}/api/contents/{path}", json=body,
+            headers={"X-XSRFToken": teacher.browser.xsrf(f"/user/{teacher.username}/")},
+            timeout=60)
+        assert made.status_code in (200, 201), made.text
+    context = chromium.new_context(locale="zh-CN")
+    context.add_cookies([{"name": c.name, "value": c.value, "domain": "127.0.0.1",
+                          "path": c.path or "/"} for c in teacher.browser.session.cookies])
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    context.on("page", lambda opened: opened.on("websocket",
+                                                lambda socket: requested.append(socket.url)))
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{hub.url}/user/{teacher.username}/lab/tree/source/{TEACHER_LESSON}/lesson.ipynb")
+    page.locator(".jp-Notebook .jp-MarkdownOutput", has_text="第一课").wait_for()
+    shot(page, "teacher-01-lab-notebook")
+
+    page.locator(".lm-TabBar-tab[data-id='nbgrader-create_assignemnt']").click()
+    expect(page.locator("#nbgrader-create_assignemnt")).to_contain_text("Total points",
+                                                                      timeout=60_000)
+    shot(page, "teacher-02-create-assignment")
+
+    page.locator(".lm-TabBar-tab[data-id='aiclass-assignments']").click()
+    mine = page.locator("#aiclass-assignments")
+    # their own class is not their homework
+    expect(mine).to_contain_text("还没有发布给你的作业。", timeout=60_000)
+    assert "我的作业" in mine.inner_text()
+    shot(page, "teacher-03-my-assignments")
+
+    for item, shown in (("Assignment List", "Released assignments"),
+                        ("Course List", "Available formgraders")):
+        menu_item(page, "Nbgrader", item)
+        expect(page.locator("#jp-main-dock-panel")).to_contain_text(shown, timeout=60_000)
+        shot(page, f"teacher-04-{item.replace(' ', '-').lower()}")
+    # The formgrader in a lab tab is an iframe, which JupyterHub's frame-ancestors 'none'
+    # refuses; a teacher opens it in a browser tab of its own, as nbgrader advises.
+    menu_item(page, "Nbgrader", "Formgrader")
+    page.locator(".lm-TabBar-tab", has_text="Formgrader").wait_for()
+    formgrader = context.new_page()
+    formgrader.set_default_timeout(120_000)
+    formgrader.goto(f"{hub.url}/user/{teacher.username}/formgrader")
+    expect(formgrader.locator("table")).to_contain_text(TEACHER_LESSON, timeout=60_000)
+    shot(formgrader, "teacher-05-formgrader-assignments")
+    for link, shown in (("manage_students", "Manage Students"), ("gradebook", "Manual Grading")):
+        formgrader.goto(f"{hub.url}/user/{teacher.username}/formgrader/{link}")
+        expect(formgrader.locator(".page-header h1").last).to_contain_text(shown,
+                                                                         timeout=60_000)
+        shot(formgrader, f"teacher-06-formgrader-{link}")
+    context.close()
+
+    hub_host = urlsplit(hub.url).netloc
+    outside = sorted({url for url in requested
+                      if urlsplit(url).scheme not in ("data", "blob")
+                      and urlsplit(url).netloc != hub_host})
+    assert requested and not outside, outside
