@@ -24,7 +24,6 @@ from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import (
-    CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     Execute,
@@ -41,6 +40,7 @@ from grading.autograde.assignment import NotebookSpec, PreparedAssignment
 from grading.autograde.canary import Canary
 from grading.autograde.explain import graded_cells_by_id, lost_points_reason
 from grading.autograde.locked import Restorer
+from grading.autograde.metadata_check import CheckReleasedMetadata, ReleasedMetadata
 from grading.autograde.results import CellResult, NotebookResult
 from grading.autograde.scan import Finding, scan_submission
 from grading.sandbox.base import WORK_DIR_INSIDE, SandboxError, WarmSandbox
@@ -188,6 +188,7 @@ class NotebookGrader:
     def __init__(self, assignment: PreparedAssignment, limits: SandboxLimits | None = None):
         self.assignment = assignment
         self.limits = limits or SandboxLimits()
+        self.metadata = ReleasedMetadata()
 
     def missing(self, notebook: str, flag: str = "notebook_missing") -> NotebookResult:
         """The result for a notebook the student did not hand in (or an unreadable one)."""
@@ -224,7 +225,8 @@ class NotebookGrader:
     def _sanitize(self, nb: NotebookNode, resources: dict, spec: NotebookSpec):
         edited = self._locked_cells_edited(nb, spec)
         for preprocessor in (RestoreGradeMetadata(spec=spec), ClearOutput(), DeduplicateIds(),
-                             OverwriteKernelspec(), OverwriteCells(), CheckCellMetadata()):
+                             OverwriteKernelspec(), OverwriteCells(),
+                             CheckReleasedMetadata(validator=self.metadata)):
             nb, resources = preprocessor(nb, resources)
         if edited:
             resources["aiclass_flags"].append("cell_edited")
@@ -291,7 +293,8 @@ class NotebookGrader:
         survivors = canary.survivors(canaries, executor.statuses, executor.hidden_errors)
         executor.forget(set(canaries))
         executor.forget(restorer.strip(nb))
-        for preprocessor in (IgnorePattern(), LimitOutput(), CheckCellMetadata()):
+        for preprocessor in (IgnorePattern(), LimitOutput(),
+                             CheckReleasedMetadata(validator=self.metadata)):
             nb, resources = preprocessor(nb, resources)
 
         result = NotebookResult(spec.name, [])

@@ -100,21 +100,29 @@ class CgroupLimits:
         _write_if_present(cpu_dir / "cpu.cfs_quota_us", _within_parent(cpu_dir, quota))
         return [d / "cgroup.procs" for d in (memory_dir, pids_dir, cpu_dir)]
 
-    def remove(self, name: str, attempts: int = 50) -> None:
+    def remove(self, name: str, timeout: float = 5.0) -> None:
         """Remove the groups once the kernel has let go of their exited processes.
 
         A group stays busy for a moment after its last process is killed, until the
-        process is reaped; removal is retried for up to ``attempts`` × 0.1 s.
+        process is reaped: usually a few milliseconds. Removal is retried for up to
+        ``timeout`` seconds, first every 2 ms and backing off to every 0.1 s, because the
+        grading worker waits here after every notebook (fixed 0.1 s steps cost it 67 ms a
+        notebook on average).
         """
+        deadline = time.monotonic() + timeout
         for directory in self._dirs(name):
-            for _ in range(attempts):
+            pause = 0.002
+            while True:
                 try:
                     os.rmdir(directory)
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.1)
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.1)
 
     def oom_killed(self, name: str) -> bool:
         """Whether the kernel's out-of-memory killer acted inside this group."""
