@@ -253,6 +253,9 @@ def test_a_district_claim_makes_a_district_admin_of_a_known_district_only(sso) -
     assert teacher.status == 403 and "the role does not match the roster" in teacher.page
     before = people()
     assert "dadm-z9x1c" not in before and before["tch-r6v3x"] == ("teacher", "sample-s2", None)
+    hub_roles = mirror_api(hub).roles()
+    assert "aiclass-district-admin-tch-r6v3x" not in hub_roles, "a refused claim grants nothing"
+    assert "aiclass-district-admin-dadm-z9x1c" not in hub_roles
 
     role = "aiclass-district-admin-dadm-q5w8e"
     assert role not in mirror_api(hub).roles()
