@@ -379,6 +379,14 @@ class ServiceSettings:
                                               "more waiting goes back to the queue and is "
                                               "graded later (a student's only submission never "
                                               "does)", minimum=5, maximum=3600)
+    grading_cpus: float = setting(0.0, "本地模式下评分（评分进程及其沙箱合计）最多使用的 CPU "
+                                  "核数，其余留给课堂服务与学生；0：主机核数减一（单核主机为"
+                                  "一核）；需以 root 运行并可写 cgroup / local mode: CPU cores "
+                                  "grading may use, its worker processes and their sandboxes "
+                                  "together, the rest staying free for requests and students; "
+                                  "0: all but one of the host's cores (one on a single-core "
+                                  "host); needs root and a writable cgroup tree, else grading "
+                                  "runs niced only", minimum=0.0, maximum=256.0)
     competition_scorers: int = setting(2, "同时在沙箱中运行的比赛笔记本数（其余排队等候）/ "
                                        "competition notebook entries run in sandboxes at "
                                        "once (the others wait their turn)",

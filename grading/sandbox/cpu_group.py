@@ -1,11 +1,11 @@
 """One CPU control group for all of a service's grading: its workers and their sandboxes.
 
 The grading workers run niced (+10), but niceness weighs a process only against others
-in its own scheduling group. Each bubblewrap sandbox is a session of its own (an
-autogroup) in a control group of its own, weighed like one process at niceness 0: on a
-2-core host a class's graded submissions took CPU from the classroom service at full
-weight, and the exchange benchmark's submit p95 went from 154 ms to 284 ms with grading
-on (the same as before with grading off).
+in its own scheduling group. The bubblewrap sandboxes run in control groups of their own
+under ``aiclass-grading``, which weighs as much as one process at niceness 0, like the
+busy classroom service: on a 2-core host a class's graded submissions took CPU from the
+service at full weight, and the exchange benchmark's submit p95 went from 154 ms to
+284 ms with grading on (154 ms with it off).
 
 So the service makes ``aiclass-grading/service-<pid>`` with
 
@@ -30,17 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grading.sandbox.cgroups import GROUP, ROOT, SERVICE_PREFIX, WORKERS_LEAF
+from grading.sandbox.limits import weight_of_niceness
 
 log = logging.getLogger("aiclass.grading")
 #: cgroup v1's CFS period (its default), and the period written with cgroup v2's quota.
 PERIOD_US = 100_000
 #: How long removal waits for the kernel to let go of killed processes' groups.
 REMOVE_SECONDS = 5.0
-
-
-def weight_of_niceness(niceness: int) -> int:
-    """cgroup v1 ``cpu.shares`` of one process at ``niceness`` (each step weighs 1.25×)."""
-    return max(2, round(1024 / 1.25 ** niceness))
 
 
 def grading_cores(setting: float, host_cores: int) -> float:

@@ -38,5 +38,11 @@ class SandboxLimits:
 
     @property
     def cpu_shares(self) -> int:
-        """Docker's ``--cpu-shares`` for ``nice`` (the kernel weighs each step by 1.25)."""
-        return max(2, round(1024 / 1.25 ** self.nice))
+        """Docker's ``--cpu-shares`` for ``nice``."""
+        return weight_of_niceness(self.nice)
+
+
+def weight_of_niceness(niceness: int) -> int:
+    """The CPU shares (cgroup v1, Docker) of one process at ``niceness``: the kernel weighs
+    each step by 1.25, from 1024 at niceness 0."""
+    return max(2, round(1024 / 1.25 ** niceness))

@@ -23,6 +23,7 @@ from tornado.httpserver import HTTPServer
 from tornado.log import access_log
 
 from grading.exchange.archive import MIB
+from grading.sandbox.cpu_group import grading_cores
 from hub.images import image_reference
 from hub.privacy.retention import start_daily_retention
 from hub.process_lifetime import die_with_parent, stop_signal
@@ -35,6 +36,7 @@ from hub.service.exchange_api import exchange_routes
 from hub.service.grading_api import grading_routes
 from hub.service.grading_workers import (
     WorkerProcess,
+    grading_cpu_group,
     requeue_abandoned,
     start_grading_workers,
     stop_grading_workers,
@@ -111,12 +113,16 @@ async def serve(settings: Settings, port: int, ip: str) -> None:
                     database=classroom.database).start()
     start_daily_retention(settings)
     requeue_abandoned(classroom)
+    sandbox = GRADING_SANDBOX.get(settings.hub.mode, "local")
+    cores = grading_cores(settings.service.grading_cpus, len(os.sched_getaffinity(0)))
     workers = start_grading_workers(classroom, settings.service.grading_workers,
-                                    sandbox=GRADING_SANDBOX.get(settings.hub.mode, "local"),
+                                    sandbox=sandbox,
                                     image=image_reference("student",
                                                           settings.docker.registry_prefix),
                                     fair_share_seconds=settings.service.grading_fair_share_seconds,
-                                    log_format=settings.service.log_format)
+                                    log_format=settings.service.log_format,
+                                    cpu_group=grading_cpu_group(
+                                        cores, settings.service.grading_workers, sandbox))
     # What start-up made (mappers, routes, compiled schemas) lives as long as the process:
     # moved out of the collector's sight, so that the full collections a class fetching at
     # once triggers do not walk it (they held the event loop for tens of milliseconds).
