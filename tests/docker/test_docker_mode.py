@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 from docker_classroom import DockerHub, Student, demo_accounts, demo_students, docker, sign_in
@@ -99,7 +100,10 @@ def test_saved_work_survives_stop_and_start(two_students: tuple[Student, Student
     first_container = container_of(a.name)["Id"]
 
     a.stop()
-    assert docker("ps", "-aq", "--filter", f"id={first_container}") == ""
+    deadline = time.monotonic() + 30  # the engine may list it while it removes it
+    while docker("ps", "-aq", "--filter", f"id={first_container}") != "":
+        assert time.monotonic() < deadline, "the stopped server's container was not removed"
+        time.sleep(0.2)
     a.start()
     assert container_of(a.name)["Id"] != first_container
 
