@@ -1,18 +1,18 @@
 """Server time of the programme's region and district pages and of the evaluation export.
 
-A province of 10 districts, 500 schools and 200,000 students (classes of 40, an
-assignment each, activity days through the term) is generated straight into a SQLite
-service database, every school put in a district, approved as experimental and given
-two entered figures, with the year's training (2,000 of its teachers in 40 cohorts, a live
-session each) and three competitions entered by 300 of its schools, which the computed
-indicators read. The region report snapshot is computed once (the classroom
-service does that in the background) and timed; then each page is built the way its
-handler builds it (snapshot, the programme's grouped queries, the Jinja2 template) and
-the region's evaluation export (every school's indicators as XLSX), the region report's
-export (with its district sheet) and one district's cut of it are made, each many times,
-with the templates compiled once as the service keeps them. The baseline, in the
-same run and on the same data, is the existing region report page (as
-:mod:`benchmarks.bench_pages`'s ``region_page`` builds it).
+A province of 10 districts, 500 schools and 200,000 students (classes of 40, an assignment
+each, activity days through the term) is generated straight into a SQLite service
+database, every school put in a district, approved as experimental and given two entered
+figures, with the year's training (2,000 of its teachers in 40 cohorts, a live session
+each), three competitions entered by 300 of its schools and an ethics lesson released
+(twice) to every other class, which the computed indicators read. The region report
+snapshot is computed once (the classroom service does that in the background) and timed;
+then each page is built the way its handler builds it (snapshot, the programme's grouped
+queries, the Jinja2 template) and the region's evaluation export (every school's
+indicators as XLSX), the region report's export (with its district sheet) and one
+district's cut of it are made, each many times, with the templates compiled once as the
+service keeps them. The baseline, in the same run and on the same data, is the existing
+region report page (as :mod:`benchmarks.bench_pages`'s ``region_page`` builds it).
 Target: p95 under 500 ms for each (the median is printed too: on a shared machine the
 p95 measures the neighbours as much as the page).
 """
@@ -32,10 +32,11 @@ from sqlalchemy import insert, select, update
 
 from benchmarks import argument_parser
 from benchmarks.bench_pages import POLICY, TEXT, TODAY
+from grading.exchange.models import Release
 from hub.competitions.models import Competition
 from hub.competitions.models import Standing as CompetitionStanding
 from hub.db import ServiceDatabase
-from hub.org.models import District, Person, Role, School
+from hub.org.models import District, Person, Role, School, SchoolClass
 from hub.programme.indicators import INDICATORS, roll_up
 from hub.programme.models import Application, IndicatorEntry
 from hub.programme.overview import (
@@ -99,7 +100,12 @@ def make_programme(database: ServiceDatabase) -> None:
         session.execute(insert(IndicatorEntry), [
             {"school_id": s, "indicator": key, "value": float(i % 40), "entered_by": "sadm",
              "entered_at": NOW} for i, s in enumerate(schools)
-            for key in ("lab_equipment", "ethics_lessons")])
+            for key in ("lab_equipment", "funding")])
+        classes = list(session.scalars(select(SchoolClass.id).order_by(SchoolClass.id)))
+        session.execute(insert(Release), [
+            {"class_id": c, "assignment_id": "bias-fairness", "version": version,
+             "released_by": "gen", "released_at": NOW, "manifest": [],
+             "archive_sha256": "0" * 64} for c in classes[::2] for version in (1, 2)])
     make_training_and_competitions(database, schools)
 
 

@@ -31,6 +31,11 @@ _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _STRINGS = ("id", "title_zh", "title_en", "grade_band", "module_zh", "module_en")
 _STRING_LISTS = ("objectives", "datasets", "explainers")
 
+#: Topics a lesson may be marked with. ``ethics``: a pupils' lesson of AI ethics, whose
+#: releases count towards the supervision indicator of ethics lessons taught
+#: (:mod:`hub.programme.ethics`).
+TOPICS = ("ethics",)
+
 
 class LibraryError(ValueError):
     """An ``assignment.toml`` is missing, unreadable or has a bad key (named in the message)."""
@@ -57,6 +62,8 @@ class Assignment:
     hours: float = 0.0
     """Training hours (学时) a teacher earns by completing a teacher-track course; 0 for the
     pupils' lessons, which count class periods instead."""
+    topics: tuple[str, ...] = ()
+    """Topics of :data:`TOPICS` the lesson teaches; optional, none by default."""
 
     @property
     def notebooks(self) -> list[Path]:
@@ -76,7 +83,7 @@ class Assignment:
             "periods": self.periods, "objectives": list(self.objectives),
             "datasets": list(self.datasets), "explainers": list(self.explainers),
             "gpu": self.gpu, "time_budget_s": self.time_budget_s, "hours": self.hours,
-            "notebooks": [path.name for path in self.notebooks],
+            "topics": list(self.topics), "notebooks": [path.name for path in self.notebooks],
         }
 
 
@@ -111,6 +118,16 @@ def _hours(data: dict, band: str, path: Path) -> float:
         raise _fail(path, "hours", "必须是 0.5 到 40 之间、以 0.5 为单位的学时数",
                     "must be training hours from 0.5 to 40 in steps of 0.5")
     return float(hours)
+
+
+def _topics(data: dict, path: Path) -> tuple[str, ...]:
+    """Optional: a lesson without the key teaches no marked topic. An unknown topic stops the
+    library, since a misspelt ``ethics`` would silently drop the lesson from the indicator."""
+    topics = data.get("topics", [])
+    if not isinstance(topics, list) or not all(t in TOPICS for t in topics):
+        raise _fail(path, "topics", f"必须是 {' | '.join(TOPICS)} 中的主题列表",
+                    f"must be a list of topics among {' | '.join(TOPICS)}")
+    return tuple(dict.fromkeys(topics))
 
 
 def parse_assignment(path: Path, known_explainers: Iterable[str] | None = None) -> Assignment:
@@ -156,6 +173,7 @@ def parse_assignment(path: Path, known_explainers: Iterable[str] | None = None) 
         raise _fail(path, "time_budget_s", "必须是 1 到 120 之间的整数（秒）",
                     "must be an integer from 1 to 120 (seconds)")
     hours = _hours(data, band, path)
+    topics = _topics(data, path)
     if not lists["objectives"]:
         raise _fail(path, "objectives", "至少要有一条学习目标", "needs at least one objective")
     if known_explainers is not None:
@@ -166,7 +184,7 @@ def parse_assignment(path: Path, known_explainers: Iterable[str] | None = None) 
     if not list(path.parent.glob("*.ipynb")):
         raise LibraryError(f"{path.parent}: 没有笔记本 / no notebooks beside assignment.toml")
     return Assignment(grades=tuple(grades), periods=periods, gpu=gpu, time_budget_s=budget,
-                      folder=path.parent, hours=hours, **fields, **lists)
+                      folder=path.parent, hours=hours, topics=topics, **fields, **lists)
 
 
 def load_library(root: Path | str = DEFAULT_ROOT,

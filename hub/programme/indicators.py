@@ -6,8 +6,10 @@ the plan (class-hours per student against ``[reports] periods_per_year``), stude
 active, assignments completed, GPU hours (from the region report's snapshot,
 :mod:`hub.reports.snapshot`, so the pages cost what reading one row costs, and agree
 with the region report), and teachers trained, their hours and the competitions entered
-(from the training and competition tables, :mod:`hub.programme.participation`). The
-rest the school enters itself (ethics lessons, lab equipment, funding); evidence files
+(from the training and competition tables, :mod:`hub.programme.participation`), and the
+AI ethics lessons taught (the periods of the library's ethics lessons released to the
+school's classes, :mod:`hub.programme.ethics`). The rest the school enters itself (lab
+equipment, funding); evidence files
 may back any indicator, computed or entered, but a computed figure has no entry to
 override it: :func:`enter` refuses one.
 """
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hub.org.models import SchoolClass
 from hub.programme import reference
+from hub.programme.ethics import ethics_lessons
 from hub.programme.models import IndicatorEntry
 from hub.programme.participation import Participation, participation
 from hub.reports.figures import Figures, ReportPolicy
@@ -62,7 +65,7 @@ INDICATORS = (
               reference.TRAINING_HOURS),
     Indicator("competitions", "参加竞赛（项）", "competitions entered", False,
               reference.COMPETITIONS),
-    Indicator("ethics_lessons", "人工智能伦理课（节）", "AI ethics lessons taught", True,
+    Indicator("ethics_lessons", "人工智能伦理课（节）", "AI ethics lessons taught", False,
               reference.ETHICS_LESSONS, most=10_000),
     Indicator("lab_equipment", "实验室设备（台套）", "lab equipment (sets)", True,
               reference.LAB_EQUIPMENT, most=100_000),
@@ -86,6 +89,8 @@ class Evaluation:
     courses_by_stage: dict[str, int] = field(default_factory=dict)
     participation: Participation = field(default_factory=Participation)
     """The training and competition counts behind three of the values."""
+    ethics_periods: int = 0
+    """Periods of ethics lessons released to the school's (or group's) classes."""
 
     def met(self, key: str) -> bool | None:
         """Whether the value reaches the benchmark (``None``: not judged or not known)."""
@@ -105,9 +110,10 @@ def _stage(grade: int) -> str:
 
 
 def _computed(figures: Figures, opened: int, classes: int, policy: ReportPolicy,
-              taken: Participation, schools: int) -> dict[str, float | None]:
-    """The computed values; ``schools`` > 1 for a group, whose trained teachers and
-    competitions are per school, to compare with the per-school benchmark."""
+              taken: Participation, ethics: int, schools: int) -> dict[str, float | None]:
+    """The computed values; ``schools`` > 1 for a group, whose trained teachers,
+    competitions and ethics lessons are per school, to compare with the per-school
+    benchmark."""
     return {
         "courses_opened": opened / classes if classes else None,
         "periods": figures.benchmark_ratio(policy) if figures.students else None,
@@ -117,6 +123,7 @@ def _computed(figures: Figures, opened: int, classes: int, policy: ReportPolicy,
         "teachers_trained": taken.trained / schools if schools else None,
         "training_hours": taken.hours_per_teacher,
         "competitions": taken.competitions / schools if schools else None,
+        "ethics_lessons": ethics / schools if schools else None,
     }
 
 
@@ -140,6 +147,7 @@ def evaluate(session: Session, reports: list[SchoolReport], policy: ReportPolicy
     ids = [r.school.key for r in reports]
     entered = entries_by_school(session, ids)
     taken = participation(session, ids, policy)
+    ethics = ethics_lessons(session, ids, policy.school_year)
     grades = dict(session.execute(select(SchoolClass.id, SchoolClass.grade).where(
         SchoolClass.school_id.in_(ids), SchoolClass.school_year == policy.school_year)).all())
     evaluations = []
@@ -154,8 +162,8 @@ def evaluate(session: Session, reports: list[SchoolReport], policy: ReportPolicy
         counts = taken[report.school.key]
         evaluation = Evaluation(report.school.key, report.school.name,
                                 _computed(report.school, opened, len(report.classes), policy,
-                                          counts, 1),
-                                by_stage, counts)
+                                          counts, ethics[report.school.key], 1),
+                                by_stage, counts, ethics[report.school.key])
         for key in ENTERED:
             evaluation.values[key] = entered.get(report.school.key, {}).get(key)
         evaluations.append(evaluation)
@@ -165,22 +173,23 @@ def evaluate(session: Session, reports: list[SchoolReport], policy: ReportPolicy
 def roll_up(key: str, name: str, evaluations: list[Evaluation],
             reports: Mapping[str, SchoolReport], policy: ReportPolicy) -> Evaluation:
     """A group of schools (a district, the region): computed figures from the summed
-    counts (trained teachers and competitions per school), entered ones as the schools'
-    mean (over the schools that entered them)."""
+    counts (trained teachers, competitions and ethics lessons per school), entered ones
+    as the schools' mean (over the schools that entered them)."""
     total = Figures(key, name)
     taken = Participation()
-    opened = classes = 0
+    opened = classes = ethics = 0
     by_stage: dict[str, int] = {}
     for evaluation in evaluations:
         report = reports[evaluation.key]
         total.add(report.school)
         taken.add(evaluation.participation)
+        ethics += evaluation.ethics_periods
         classes += len(report.classes)
         for stage, count in evaluation.courses_by_stage.items():
             by_stage[stage] = by_stage.get(stage, 0) + count
             opened += count
-    group = Evaluation(key, name, _computed(total, opened, classes, policy, taken,
-                                            len(evaluations)), by_stage, taken)
+    group = Evaluation(key, name, _computed(total, opened, classes, policy, taken, ethics,
+                                            len(evaluations)), by_stage, taken, ethics)
     for indicator in ENTERED:
         values = [e.values[indicator] for e in evaluations
                   if e.values.get(indicator) is not None]

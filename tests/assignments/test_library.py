@@ -101,6 +101,18 @@ def test_a_teacher_course_declares_its_training_hours(tmp_path):
         parse_assignment(pupil)
 
 
+def test_ethics_lessons_are_marked_and_a_bad_topic_is_refused(tmp_path):
+    """Are exactly the pupils' ethics lessons marked (the teachers' ethics course is
+    training, not a school lesson), and is a misspelt or odd topic refused by key?"""
+    marked = {a.id for a in load_library(DEFAULT_ROOT) if "ethics" in a.topics}
+    assert marked == {"ai-safety-ethics", "bias-fairness"}
+    assert parse_assignment(make_lesson(tmp_path, GOOD)).topics == ()
+    for index, topics in enumerate(('["ethic"]', '"ethics"', "[1]")):
+        path = make_lesson(tmp_path / str(index), GOOD + f"topics = {topics}\n")
+        with pytest.raises(LibraryError, match="key topics"):
+            parse_assignment(path)
+
+
 def test_a_band_folder_mismatch_is_refused(tmp_path):
     path = make_lesson(tmp_path, band="senior")
     with pytest.raises(LibraryError, match="grade_band"):

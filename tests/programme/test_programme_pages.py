@@ -399,6 +399,48 @@ def test_training_and_competitions_are_computed_and_a_forged_figure_changes_noth
     own_district = rolled_up(programme.district_admin.get("programme/districts/dist-a").text)
     assert own_district["demo-s1"]["competitions"] == "1"
 
+    ethics_lessons_are_counted_from_releases(programme)
+
+
+def ethics_lessons_are_counted_from_releases(programme: Programme) -> None:
+    """Are the ethics lessons taught the periods of the library's ethics lessons released
+    to the school's classes (a class's re-release once, other lessons not at all), for that
+    school only, and is a figure posted for them refused?"""
+    teacher = programme.teacher
+    account = next(a for a in programme.hub.accounts if a["username"] == teacher.username)
+    assert account["school"] == "demo-s1", "the module's teacher teaches at demo-s1"
+    class_id = account["class"].split(";")[0]
+    later = f"{YEAR + 1}-01-09T17:00"
+    for lesson, due in (("senior/bias-fairness", ""), ("senior/bias-fairness", later),
+                        ("junior/ai-safety-ethics", ""), ("junior/knn-decision-tree", "")):
+        released = post_form(teacher, "library", "library/release",
+                             {"library": lesson, "class": class_id, "due": due})
+        assert released.status_code == 302, released.text[-1500:]
+    assert programme.rows("SELECT count(*) FROM exchange_releases WHERE class_id = "
+                          f"'{class_id}' AND assignment_id = 'bias-fairness'") == [(2,)], \
+        "a new due date is a second version"
+    page = "programme/schools/demo-s1/evaluation"
+    assert indicator_values(programme.school_admin.get(page).text)["ethics_lessons"] \
+        == ("computed", "4"), "2 periods of each ethics lesson, a re-release counted once"
+    other = indicator_values(programme.other_school_admin.get(
+        "programme/schools/demo-s2/evaluation").text)
+    assert other["ethics_lessons"] == ("computed", "0")
+    heading = "人工智能伦理课（节） AI ethics lessons taught"
+    assert workbook_values(programme.school_admin.get(f"{page}.xlsx").content
+                           )["demo-s1"][heading] == 4
+    everyone = workbook_values(programme.region_admin.get(
+        "programme/region/evaluation.xlsx").content)
+    assert (everyone["demo-s1"][heading], everyone["demo-s2"][heading]) == (4, 0)
+    districts = rolled_up(programme.region_admin.get("programme/region").text)
+    assert (districts["dist-a"]["ethics_lessons"], districts["dist-b"]["ethics_lessons"]) \
+        == ("4", "0")
+    forged = post_form(programme.school_admin, page, page, {"ethics_lessons": "30"})
+    assert forged.status_code == 422 and "由平台根据实际记录计算" in forged.text
+    assert programme.rows("SELECT indicator FROM programme_indicator_entries "
+                          "WHERE indicator = 'ethics_lessons'") == []
+    assert indicator_values(programme.school_admin.get(page).text)["ethics_lessons"] \
+        == ("computed", "4")
+
 
 def test_a_district_admin_from_the_roster_holds_the_hub_role_at_first_sign_in(
         programme: Programme) -> None:
