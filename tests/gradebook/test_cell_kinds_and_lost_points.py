@@ -85,7 +85,7 @@ def test_lost_points_are_stored_replaced_on_regrade_and_shown_to_the_teacher(
         reasons = lost_points(session, submission_id)
     for lang in LOCALES:
         page = render("submission.html", lang, submission=submission, status="on_time",
-                      feedback=None, can_teach=True, error="", grades=grades, flags={},
+                      feedback=None, can_teach=True, error="", grades=grades, flags={}, cohort=None,
                       changes=[], notebooks=[], hand_graded=("manual", "task"),
                       lost={key: describe(r) for key, r in reasons.items()})
         assert TEXTS[lang]["lost_points"] in page

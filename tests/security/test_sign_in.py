@@ -248,17 +248,23 @@ def test_a_guesser_behind_one_address_is_held_back(hub: RunningHub) -> None:
     assert burst <= failures <= burst + earned + 1, (failures, earned)
     waits = [int(re.search(r"(\d+) 秒", result.error).group(1))]
     assert result.error == ZH["retry_later"].format(seconds=waits[0])
+    let_through = 0  # guesses checked again once a token was earned: each ends a hold
     while waits[-1] < token_seconds:  # until the bucket is empty to the last fraction
         assert len(waits) < 20, waits
         time.sleep(0.5)
         result = guess()
         if result.status == 429:
             waits.append(int(re.search(r"(\d+) 秒", result.error).group(1)))
+        else:
+            let_through += 1
     victim = hub.account("student", 59)
     held = guesser.login(victim["username"], victim["password"])
     assert held.status == 429, "a held-back address still gets passwords checked"
-    assert held_back_rows(hub) == [("127.0.8.1", "", "")], \
-        "the hold is not in the audit trail once (with the address, naming nobody)"
+    rows = held_back_rows(hub)
+    refusals = len(waits) + 1
+    assert 1 <= len(rows) <= 1 + let_through, (rows, let_through)  # a row per hold ...
+    assert len(rows) < refusals, (rows, refusals)  # ... not per refusal
+    assert set(rows) == {("127.0.8.1", "", "")}, "a hold's row names someone or another address"
     elsewhere = browser_at(hub, "127.0.8.2").login(victim["username"], victim["password"])
     assert elsewhere.asks_new_password, "the victim's account was locked by the guesser"
 
