@@ -79,6 +79,14 @@ def panel_post(student: PagePerson, class_id: str, assignment_id: str,
         headers={"X-XSRFToken": browser.xsrf(f"/user/{student.username}/")}, timeout=180)
 
 
+def leaving_the_hub(hub: RunningHub, requested: list[str]) -> list[str]:
+    """The recorded URLs (``data:`` and ``blob:`` aside) whose host is not the hub's."""
+    hub_host = urlsplit(hub.url).netloc
+    return sorted({url for url in requested
+                   if urlsplit(url).scheme not in ("data", "blob")
+                   and urlsplit(url).netloc != hub_host})
+
+
 def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
         hub: RunningHub, chromium: Browser) -> None:
     teacher_account = next(a for a in hub.accounts if a["role"] == "teacher")
@@ -207,10 +215,7 @@ def test_a_student_fetches_submits_and_keeps_a_receipt_offline(
     shot(page, "06-english")
     context.close()
 
-    hub_host = urlsplit(hub.url).netloc
-    outside = sorted({url for url in requested
-                      if urlsplit(url).scheme not in ("data", "blob")
-                      and urlsplit(url).netloc != hub_host})
+    outside = leaving_the_hub(hub, requested)
     assert requested and not outside, outside
 
     # What the panel reads is what the service's document promises: the rules it shows, and
@@ -316,8 +321,5 @@ def test_a_teachers_lab_session_stays_on_the_hub(hub: RunningHub, chromium: Brow
         shot(formgrader, f"teacher-06-formgrader-{link}")
     context.close()
 
-    hub_host = urlsplit(hub.url).netloc
-    outside = sorted({url for url in requested
-                      if urlsplit(url).scheme not in ("data", "blob")
-                      and urlsplit(url).netloc != hub_host})
+    outside = leaving_the_hub(hub, requested)
     assert requested and not outside, outside
