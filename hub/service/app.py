@@ -43,7 +43,12 @@ from hub.service.grading_workers import (
 )
 from hub.service.log_format import configure_service_logging
 from hub.service.metrics import record_request
-from hub.service.monitoring_api import HealthHandler, monitoring_routes
+from hub.service.monitoring_api import (
+    GRADING_WORKERS_SETTING,
+    HealthHandler,
+    ReadinessHandler,
+    monitoring_routes,
+)
 from hub.service.pages.routes import page_routes, page_settings
 from hub.settings import Settings, settings_from_environment
 
@@ -61,12 +66,14 @@ class ClassroomApplication(web.Application):
     status and time, the refused and the failed included; the ``log_function`` setting
     would replace Tornado's access log instead of adding to it. A healthy probe's answer
     is logged at debug level, as JupyterHub logs ``/hub/health``: a probe every ten
-    seconds would otherwise be most of the log.
+    seconds would otherwise be most of the log. So is the readiness probe's, whose 503
+    while the grading workers start is expected.
     """
 
     def log_request(self, handler: web.RequestHandler) -> None:
         record_request(handler)
-        if isinstance(handler, HealthHandler) and handler.get_status() == 200:
+        if (isinstance(handler, HealthHandler) and handler.get_status() == 200
+                or isinstance(handler, ReadinessHandler)):
             request = handler.request
             access_log.debug("200 %s %s (%s) %.2fms", request.method, request.uri,
                              request.remote_ip, 1000 * request.request_time())
@@ -123,6 +130,7 @@ async def serve(settings: Settings, port: int, ip: str) -> None:
                                     log_format=settings.service.log_format,
                                     cpu_group=grading_cpu_group(
                                         cores, settings.service.grading_workers, sandbox))
+    app.settings[GRADING_WORKERS_SETTING] = workers
     # What start-up made (mappers, routes, compiled schemas) lives as long as the process:
     # moved out of the collector's sight, so that the full collections a class fetching at
     # once triggers do not walk it (they held the event loop for tens of milliseconds).

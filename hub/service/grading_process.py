@@ -52,6 +52,10 @@ OUTCOMES = {"done": "done", "failed": "failed", "queued": "preempted"}
 """A graded job's state afterwards, as its outcome: back in the queue means given up to
 others (pre-empted, or the service stopping); held by another worker, the lease was lost."""
 LEASE_LOST = "lease_lost"
+#: The report a worker sends once, when it is ready to grade: its imports (seconds of CPU)
+#: done, just before it first asks the queue. The service counts itself ready
+#: (``/ready``) when every worker has sent it.
+READY = "ready"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class Report:
     ``counter`` is ``"grading_jobs"`` (``label``: the job's outcome, one of
     :data:`OUTCOMES`' values or :data:`LEASE_LOST`) or ``"sandbox_failures"``
     (``label``: the sandbox backend); ``job`` is the job's id, for the service's log.
+    :data:`READY` (``label``: the worker's name) counts nothing: it says the worker is
+    ready to grade.
     """
 
     counter: str
@@ -164,10 +170,12 @@ def main() -> None:
     reports = private_reports()
     configure_service_logging(config.log_format)
     classroom = Classroom(database_url=config.database_url, data_dir=config.data_dir)
-    work(ReportingGradingWorker(
+    worker = ReportingGradingWorker(
         classroom.session, classroom.content, config.name, sandbox=config.sandbox,
         image=config.image, policy=QueuePolicy(fair_share_seconds=config.fair_share_seconds),
-        reports=reports))
+        reports=reports)
+    worker.report(Report(READY, config.name))
+    work(worker)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from grading.gradebook.queue import QueuePolicy, requeue, running_owners
 from grading.sandbox.cpu_group import GradingCpuGroup
 from hub.service.classroom import Classroom
-from hub.service.grading_process import NICENESS, Report, WorkerConfig
+from hub.service.grading_process import NICENESS, READY, Report, WorkerConfig
 from hub.service.metrics import GRADING_JOBS, SANDBOX_FAILURES
 
 log = logging.getLogger("aiclass.classroom")
@@ -47,7 +47,11 @@ WITHHELD_ENVIRONMENT = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
 
 @dataclass
 class WorkerProcess:
-    """One worker slot: the process running in it now, and the task that watches it."""
+    """One worker slot: the process running in it now, and the task that watches it.
+
+    ``ready`` is whether that process has said it is ready to grade (:data:`READY`): false
+    from each start until then, a restarted worker included.
+    """
 
     config: WorkerConfig
     classroom: Classroom
@@ -55,6 +59,7 @@ class WorkerProcess:
     process: asyncio.subprocess.Process | None = None
     pidfd: int | None = None
     stopping: bool = False
+    ready: bool = False
     watcher: asyncio.Task | None = field(default=None, repr=False)
 
     @property
@@ -63,6 +68,7 @@ class WorkerProcess:
 
     async def start(self) -> None:
         """Start the process and hand it its configuration."""
+        self.ready = False
         environment = {key: value for key, value in os.environ.items()
                        if key not in WITHHELD_ENVIRONMENT}
         self.process = await asyncio.create_subprocess_exec(
@@ -87,6 +93,7 @@ class WorkerProcess:
             async for line in self.process.stdout:
                 add_report(line.decode(), self)
             returncode = await self.process.wait()
+            self.ready = False
             self.close_pidfd()
             if self.stopping:
                 return
@@ -119,9 +126,14 @@ class WorkerProcess:
 
 
 def add_report(line: str, worker: WorkerProcess) -> None:
-    """Add one report of ``worker`` to the service's metrics; a malformed one is logged."""
+    """Add one report of ``worker`` to the service's metrics, or mark it ready; a malformed
+    one is logged."""
     try:
         report = Report.from_line(line)
+        if report.counter == READY and report.label == worker.config.name:
+            worker.ready = True
+            log.info("grading worker %s ready (pid %s)", worker.config.name, worker.pid)
+            return
         counter = COUNTERS[report.counter]
     except (ValueError, TypeError, KeyError):
         log.warning("grading worker %s: unreadable report %r", worker.config.name, line[:200])

@@ -1,4 +1,4 @@
-"""``/metrics`` and ``/health`` of the classroom service: for Prometheus and for probes.
+"""``/metrics``, ``/health`` and ``/ready`` of the classroom service: for Prometheus and probes.
 
 The metrics tell who is busy grading, which handler is slow and how many requests a
 class made, so they are not for everyone: the caller's token must carry
@@ -11,6 +11,13 @@ The health answer is the opposite: unauthenticated, and it says only "ok" or "un
 It is 200 only when the service database answers a query within
 :data:`HEALTH_TIMEOUT_SECONDS`, since a service whose database is gone serves nothing
 but errors, and an orchestrator should see that rather than a process that merely runs.
+
+Readiness is another question: a service answers requests a second after it starts, but
+its grading workers spend seconds of CPU importing nbgrader before they grade. ``/ready``
+(unauthenticated too, counts only) is 200 once every worker has said it is ready, 503
+until then and again while a dead worker is started anew, so that whoever starts a
+service (a load test, an orchestrator rolling a new one out) can wait for the start to be
+over before sending it a class.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ from hub.service.metrics import SERVICE_REGISTRY, GradingQueueCollector
 
 log = logging.getLogger("aiclass.classroom")
 HEALTH_TIMEOUT_SECONDS = 5.0
+#: The application setting that holds the service's grading workers
+#: (:class:`hub.service.grading_workers.WorkerProcess`), for ``/ready``; none: ready.
+GRADING_WORKERS_SETTING = "grading_workers"
 
 
 def _json_error(handler: web.RequestHandler, status: int, code: str, zh: str, en: str) -> None:
@@ -90,11 +100,26 @@ class HealthHandler(web.RequestHandler):
             session.execute(text("SELECT 1"))
 
 
+class ReadinessHandler(web.RequestHandler):
+    """200 ``{"status": "ready", ...}`` once every grading worker is ready, else 503
+    ``{"status": "starting", ...}``; both say how many workers are ready, of how many."""
+
+    def get(self) -> None:
+        workers = self.settings.get(GRADING_WORKERS_SETTING, [])
+        ready = sum(1 for worker in workers if worker.ready)
+        if ready < len(workers):
+            self.set_status(503)
+        self.finish({"status": "ready" if ready == len(workers) else "starting",
+                     "grading_workers_ready": ready, "grading_workers": len(workers)})
+
+
 def monitoring_routes(prefix: str, classroom: Classroom) -> list[tuple]:
-    """``{prefix}metrics`` and ``{prefix}health``; the queue is read from ``classroom``."""
+    """``{prefix}metrics``, ``{prefix}health`` and ``{prefix}ready``; the queue is read
+    from ``classroom``."""
     queue_registry = CollectorRegistry()
     queue_registry.register(GradingQueueCollector(classroom.session))
     return [
         (f"{prefix}metrics", MetricsHandler, {"queue_registry": queue_registry}),
         (f"{prefix}health", HealthHandler),
+        (f"{prefix}ready", ReadinessHandler),
     ]

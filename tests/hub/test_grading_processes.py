@@ -3,7 +3,8 @@
 Do only well-formed reports move the service's counters (a stray line on the channel, a
 forged counter name, count nothing)? Does a library's ``print`` in a worker reach the log
 rather than the report channel? Is a worker that dies started again, and does a stop
-leave no worker process behind?
+leave no worker process behind? Is a worker ready only once its own process says so, and
+not ready again between its death and its restart's report?
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from hub.service.classroom import Classroom
-from hub.service.grading_process import Report, WorkerConfig
+from hub.service.grading_process import READY, Report, WorkerConfig
 from hub.service.grading_workers import (
     RESTART_SECONDS,
     WorkerProcess,
@@ -46,6 +47,10 @@ def test_only_well_formed_reports_count(caplog: pytest.LogCaptureFixture,
             add_report(stray, worker)
     assert caplog.text.count("unreadable report") == 4
     assert (counted(done[0], **done[1]), counted(docker[0], **docker[1])) == before
+    add_report(Report(READY, "host-1-1").to_line(), worker)
+    assert not worker.ready, "another worker's readiness made this one ready"
+    add_report(Report(READY, "host-1-0").to_line(), worker)
+    assert worker.ready
     add_report(Report("grading_jobs", "done", 7).to_line(), worker)
     add_report(Report("sandbox_failures", "docker").to_line(), worker)
     assert counted(done[0], **done[1]) == before[0] + 1
@@ -78,6 +83,15 @@ async def started(worker: WorkerProcess, other_than: int | None = None) -> int:
     raise TimeoutError("the worker did not start")
 
 
+async def ready(worker: WorkerProcess) -> None:
+    """Until the worker's process has said it is ready (imports take seconds), 60 s at most."""
+    for _ in range(1200):
+        if worker.ready:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the worker never said it was ready")
+
+
 def test_a_dead_worker_is_restarted_and_a_stop_leaves_none(tmp_path: Path) -> None:
     classroom = Classroom(database_url=f"sqlite:///{tmp_path / 'aiclass.sqlite'}",
                           data_dir=str(tmp_path))
@@ -86,9 +100,12 @@ def test_a_dead_worker_is_restarted_and_a_stop_leaves_none(tmp_path: Path) -> No
         (worker,) = start_grading_workers(classroom, 1)
         first = await started(worker)
         assert worker.config.name == f"{os.uname().nodename}-{os.getpid()}-0"
+        await ready(worker)
         os.kill(first, signal.SIGKILL)
         await asyncio.sleep(RESTART_SECONDS)
         second = await started(worker, other_than=first)
+        assert not worker.ready, "a restarted worker counts as ready before it says so"
+        await ready(worker)
         assert int(Path(f"/proc/{second}/stat").read_text().rsplit(")", 1)[1].split()[1]) \
             == os.getpid()
         requeued = stop_grading_workers(classroom, [worker])

@@ -90,7 +90,15 @@ def room() -> Iterator[Watched]:
 
 def test_health_answers_without_a_token(room: Watched) -> None:
     """Do the probes' URLs answer 200 with no token: the hub's through the proxy (proxy and
-    hub), the hub's own port, and the service's (its database answered)?"""
+    hub), the hub's own port, and the service's (its database answered)? Does the service's
+    readiness count its one grading worker, ready once its process said so?"""
+    deadline = time.monotonic() + 60
+    while (readiness := get(room.hub, "/services/classroom/ready")).status_code != 200:
+        assert readiness.status_code == 503 and readiness.json()["status"] == "starting"
+        assert time.monotonic() < deadline, readiness.text
+        time.sleep(0.2)
+    assert readiness.json() == {"status": "ready", "grading_workers_ready": 1,
+                                "grading_workers": 1}
     through_proxy = get(room.hub, "/hub/health")
     assert through_proxy.status_code == 200
     service = get(room.hub, "/services/classroom/health")
