@@ -28,8 +28,7 @@ from jupyter_server.services.contents.filemanager import FileContentsManager
 from nbformat.v4 import new_code_cell
 
 from grading import grade_folder
-from grading.sandbox.cgroups import GROUP as CGROUP_GROUP
-from grading.sandbox.cgroups import ROOT as CGROUP_ROOT
+from grading.sandbox.cgroups import CgroupLimits
 from grading.sandbox.docker import OWNER_LABEL, DockerSandbox, owner_token
 from grading.sandbox.limits import SandboxLimits
 from hub.images import image_reference
@@ -298,7 +297,6 @@ def attack(request, released_ps1):
         pytest.skip("Docker engine or student image missing: `make images` starts the "
                     "engine and builds it")
     root = Path(tempfile.mkdtemp(prefix="aiclass-malice-", dir="/var/tmp"))
-    groups_before = sandbox_cgroups()
     processes_before = sandbox_processes()
     shutil.copytree(released_ps1, root, dirs_exist_ok=True)
     release, submitted = root / "release" / "ps1", root / "submitted"
@@ -330,8 +328,18 @@ def attack(request, released_ps1):
         folder = write_submission(release, submitted, student, **case)
         if student == "honest-lab-save":
             save_through_jupyter_server(folder)
-    result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox=sandbox,
-                          limits=LIMITS, image=STUDENT_IMAGE)
+    groups_made: set[Path] = set()
+    create = CgroupLimits.create
+
+    def recording_create(limits_of, name, limits):
+        procs = create(limits_of, name, limits)
+        groups_made.update(path.parent for path in procs)
+        return procs
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CgroupLimits, "create", recording_create)
+        result = grade_folder(root / "source" / "ps1", submitted, jobs=2, sandbox=sandbox,
+                              limits=LIMITS, image=STUDENT_IMAGE)
     stop.set()
     listener.close()
     yield {
@@ -340,38 +348,11 @@ def attack(request, released_ps1):
         "outside": outside,
         "secret": secret,
         "cases": len(cases),
-        "groups_before": groups_before,
+        "groups_made": groups_made,
         "processes_before": processes_before,
         "sandbox": sandbox,
     }
     shutil.rmtree(root, ignore_errors=True)
-
-
-def sandbox_cgroups() -> set[Path]:
-    """The sandboxes' control groups on this host, in the cgroup v1 hierarchies (memory, pids,
-    cpu: this machine) and the v2 one (Debian 12's default), where ``CgroupLimits`` makes them.
-
-    With neither hierarchy mounted the leftover check would look at nothing and always pass, so
-    that fails instead.
-    """
-    v1 = [CGROUP_ROOT / controller for controller in ("memory", "pids", "cpu")]
-    hierarchies = [directory for directory in v1 if directory.is_dir()]
-    if (CGROUP_ROOT / "cgroup.controllers").exists():
-        hierarchies.append(CGROUP_ROOT)
-    assert hierarchies, f"neither a cgroup v1 nor a v2 hierarchy under {CGROUP_ROOT}"
-    return {group for hierarchy in hierarchies
-            for group in (hierarchy / CGROUP_GROUP).glob("aiclass-sbx-*")
-            if not another_workers_group(group)}
-
-
-def another_workers_group(group: Path) -> bool:
-    """Whether the processes in ``group`` are another xdist worker's (an empty group is
-    nobody's: ours should have been removed)."""
-    try:
-        pids = [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
-    except OSError:  # removed meanwhile
-        return True
-    return bool(pids) and all(started_by_another_worker(pid) for pid in pids)
 
 
 def sandbox_processes() -> set[str]:
@@ -499,7 +480,10 @@ def test_host_is_untouched(attack):
     assert not Path("/usr/evil").exists()
     if os.geteuid() == 0:  # sandboxes run as the host's nobody; all of ours must be gone
         assert lasting(sandbox_processes, attack["processes_before"]) == set()
-    assert lasting(sandbox_cgroups, attack["groups_before"]) == set()
+    made = attack["groups_made"]
+    if attack["sandbox"] == "local" and os.geteuid() == 0 and CgroupLimits().usable:
+        assert made, "the local sandboxes made no control groups: the check below saw nothing"
+    assert lasting(lambda: {group for group in made if group.exists()}, set()) == set()
     if attack["sandbox"] == "docker":
         containers = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label={OWNER_LABEL}={owner_token()}"],
