@@ -18,7 +18,7 @@ OPTIONS = {
     "cnn": ["--repeats"],
     "demo": ["--students"],
     "competition": ["--entries", "--participants", "--runs"],
-    "exchange": ["--students", "--concurrency", "--no-ngshare"],
+    "exchange": ["--students", "--concurrency", "--no-ngshare", "--at-bell"],
     "explainers": ["--quick"],
     "grading": ["--submissions", "--jobs", "--sandbox"],
     "login_storm": ["--students"],
