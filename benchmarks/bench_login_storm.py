@@ -11,7 +11,11 @@ network of the benchmark's own), with the same student image:
    time from sign-in to a lab that answers, all students at the same instant, and arriving
    over half a minute as a class walks in (sign-in verifies an Argon2id hash, ~0.1 s of CPU
    each, so 40 in the same instant queue on 2 cores);
-4. memory of an idle student container (``docker stats``), stock and ours.
+4. memory of an idle student container (``docker stats``), stock and ours;
+5. the storm's CPU floor (:mod:`benchmarks.start_cpu`): the CPU seconds of one server start on
+   an otherwise idle hub, over every process that works for it, times the students, over the
+   cores; and the hub's CPU seconds per sign-in-to-lab of a prepared class, stock and ours
+   (CPU, not wall time: robust on a busy machine).
 
 Run: ``.venv/bin/python -m benchmarks login_storm [--students 40]`` (the Docker engine
 must be running and ``aiclass images build --only student`` done, or it builds the image).
@@ -33,12 +37,20 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
 from benchmarks import argument_parser
+from benchmarks.start_cpu import (
+    StartCost,
+    measure_start,
+    only_container_of,
+    process_cpu_seconds,
+    proxy_of,
+    storm_floor,
+)
 from hub.commands.up import find_proxy
 from hub.images import image_reference
 from hub.service.prepare import prepare_class
@@ -170,7 +182,7 @@ def cleanup(volume_prefix: str) -> None:
 
 
 @contextmanager
-def running(argv: list[str], cwd: Path, url: str, log: Path) -> Iterator[None]:
+def running(argv: list[str], cwd: Path, url: str, log: Path) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
         process = subprocess.Popen(
             argv,
@@ -181,7 +193,7 @@ def running(argv: list[str], cwd: Path, url: str, log: Path) -> Iterator[None]:
         )
         try:
             wait_for(f"{url}hub/api/")
-            yield
+            yield process
         finally:
             process.terminate()
             process.wait(120)
@@ -223,7 +235,41 @@ c.Spawner.http_timeout = 600
 """
 
 
-def stock_storm(work: Path, image: str, students: int) -> tuple[list[float], float]:
+@dataclass
+class StockRun:
+    """What the stock hub's run measured."""
+
+    times: list[float]
+    memory: float
+    start_cost: StartCost | None = None
+    """CPU of one start, measured when the run starts a single server."""
+    sign_in_cpu: float = float("nan")
+    """The hub's CPU seconds per sign-in-to-lab of a running server (a class of many)."""
+
+
+def sign_in_to_lab(hub: str, name: str, password: str) -> float:
+    """Seconds from a new browser's sign-in to its running server's lab."""
+    began = time.perf_counter()
+    Browser.sign_in(hub, name, password).lab_ready(timeout=600)
+    return time.perf_counter() - began
+
+
+def hub_cpu_per_sign_in(hub_pid: int, people: Sequence[tuple[str, str]], hub: str
+                        ) -> tuple[list[float], float]:
+    """Everyone of ``people`` (name, password) signs in to their running server at once:
+    the latencies, and the hub process's CPU seconds per sign-in."""
+    before = process_cpu_seconds(hub_pid)
+    times = at_once([lambda p=p: sign_in_to_lab(hub, *p) for p in people])
+    return times, (process_cpu_seconds(hub_pid) - before) / len(people)
+
+
+def started_container(browser: Browser, volume_prefix: str) -> str:
+    """Start ``browser``'s server, the only one of the run, and return its container."""
+    browser.start_and_wait()
+    return only_container_of(volume_prefix)
+
+
+def stock_storm(work: Path, image: str, students: int) -> StockRun:
     port, volumes = free_port(), f"bench-stock-{uuid.uuid4().hex[:6]}-"
     (work / "jupyterhub_config.py").write_text(
         STOCK_CONFIG.format(
@@ -238,17 +284,40 @@ def stock_storm(work: Path, image: str, students: int) -> tuple[list[float], flo
     url = f"http://127.0.0.1:{port}/"
     argv = [sys.executable, "-m", "jupyterhub", "-f", str(work / "jupyterhub_config.py")]
     try:
-        with running(argv, work, url, work / "stock.log"):
+        with running(argv, work, url, work / "stock.log") as hub:
             browsers = [Browser.sign_in(url, f"stu{i:02d}", "bench") for i in range(students)]
-            times = at_once([b.start_and_wait for b in browsers])
-            memory = idle_memory_mib(volumes)
+            run = StockRun([], float("nan"))
+            if students == 1:
+                (browser,) = browsers
+                began = time.perf_counter()
+                run.start_cost = measure_start(
+                    lambda: started_container(browser, volumes), hub.pid, proxy_of(hub.pid))
+                run.times = [time.perf_counter() - began]
+            else:
+                run.times = at_once([b.start_and_wait for b in browsers])
+                run.memory = idle_memory_mib(volumes)
+                _, run.sign_in_cpu = hub_cpu_per_sign_in(
+                    hub.pid, [(b.name, "bench") for b in browsers], url)
             at_once([lambda b=b: b.stop() or 0.0 for b in browsers])
     finally:
         cleanup(volumes)
-    return times, memory
+    return run
 
 
-def aiclass_storms(work: Path, students: int) -> tuple[list[float], float, list[float], dict]:
+@dataclass
+class OurRun:
+    """What aiclass's run measured."""
+
+    cold: list[float]
+    memory: float
+    start_cost: StartCost
+    prepared: list[float] = field(default_factory=list)
+    sign_in_cpu: float = float("nan")
+    """The hub's CPU seconds per sign-in-to-lab of the prepared class at once."""
+    summary: dict = field(default_factory=dict)
+
+
+def aiclass_storms(work: Path, students: int) -> OurRun:
     port, volumes = free_port(), f"bench-ours-{uuid.uuid4().hex[:6]}-"
     with temporary_student_network(f"{volumes}network") as network:
         return _aiclass_storms(work, students, port, volumes, network)
@@ -256,7 +325,7 @@ def aiclass_storms(work: Path, students: int) -> tuple[list[float], float, list[
 
 def _aiclass_storms(
     work: Path, students: int, port: int, volumes: str, network: StudentNetwork
-) -> tuple[list[float], float, list[float], dict]:
+) -> OurRun:
     (work / "aiclass.toml").write_text(
         textwrap.dedent(
             f"""
@@ -282,12 +351,17 @@ def _aiclass_storms(
     url = f"http://{network.gateway}:{port}/"
     argv = [sys.executable, "-m", "hub.cli", "up", "--data", str(work)]
     try:
-        with running(argv, REPO, url, work / "aiclass.log"):
+        with running(argv, REPO, url, work / "aiclass.log") as hub:
             with (work / "demo-accounts.csv").open(encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
             klass = next(r["class"] for r in rows if r["role"] == "student")
             pupils = [r for r in rows if r["role"] == "student" and r["class"] == klass]
             teacher = next(r for r in rows if r["role"] == "teacher" and klass in r["class"])
+            alone = next(r for r in rows if r["role"] == "student" and r["class"] != klass)
+            single = Browser.sign_in(url, alone["username"], alone["password"])
+            start_cost = measure_start(
+                lambda: started_container(single, volumes), hub.pid, proxy_of(hub.pid))
+            single.stop()
             browsers = [Browser.sign_in(url, r["username"], r["password"]) for r in pupils]
             cold = at_once([b.start_and_wait for b in browsers])
             report("aiclass docker mode, no preparation", cold)
@@ -303,21 +377,16 @@ def _aiclass_storms(
             )
             prepare_seconds = time.perf_counter() - began
 
-            def sign_in_to_lab(row: dict) -> float:
-                began = time.perf_counter()
-                again = f"{row['password']}-new"
-                Browser.sign_in(url, row["username"], again).lab_ready(timeout=600)
-                return time.perf_counter() - began
-
             print(f"prepare class: {states}", flush=True)
-            prepared = at_once([lambda r=r: sign_in_to_lab(r) for r in pupils])
+            people = [(r["username"], f"{r['password']}-new") for r in pupils]
+            prepared, sign_in_cpu = hub_cpu_per_sign_in(hub.pid, people, url)
             report("aiclass, prepare class: sign-in -> lab, at once", prepared)
 
-            def arrive(index: int, row: dict) -> float:
-                time.sleep(index * ARRIVAL_WINDOW / len(pupils))
-                return sign_in_to_lab(row)
+            def arrive(index: int, person: tuple[str, str]) -> float:
+                time.sleep(index * ARRIVAL_WINDOW / len(people))
+                return sign_in_to_lab(url, *person)
 
-            walking_in = at_once([lambda i=i, r=r: arrive(i, r) for i, r in enumerate(pupils)])
+            walking_in = at_once([lambda i=i, p=p: arrive(i, p) for i, p in enumerate(people)])
             summary = {
                 "prepare_seconds": prepare_seconds,
                 "states": states,
@@ -326,7 +395,7 @@ def _aiclass_storms(
             at_once([lambda b=b: b.stop() or 0.0 for b in browsers])
     finally:
         cleanup(volumes)
-    return cold, memory, prepared, summary
+    return OurRun(cold, memory, start_cost, prepared, sign_in_cpu, summary)
 
 
 def report(label: str, times: Sequence[float]) -> tuple[float, float]:
@@ -355,29 +424,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         (work / "stock").mkdir()
         (work / "ours").mkdir()
-        single_stock, _ = stock_storm(work / "stock", image, 1)
-        stock, stock_memory = stock_storm(work / "stock", image, args.students)
+        single = stock_storm(work / "stock", image, 1)
+        stock_run = stock_storm(work / "stock", image, args.students)
+        stock, stock_memory = stock_run.times, stock_run.memory
         report("stock JupyterHub + DockerSpawner", stock)
         print(f"stock idle container memory {stock_memory:.0f} MiB", flush=True)
-        cold, our_memory, prepared, summary = aiclass_storms(work / "ours", args.students)
+        ours = aiclass_storms(work / "ours", args.students)
+        cold, our_memory, prepared, summary = ours.cold, ours.memory, ours.prepared, ours.summary
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     n = args.students
     print(f"\nLogin storm, {n} students of one class at once ({image}); {ANCHOR}")
-    print(f"stock: one spawn alone                       {single_stock[0]:.2f} s")
+    print(f"stock: one spawn alone                       {single.times[0]:.2f} s")
     _, stock_p95 = report("stock JupyterHub + DockerSpawner", stock)
     _, cold_p95 = report("aiclass docker mode, no preparation", cold)
-    report("aiclass, prepare class: sign-in -> lab, at once", prepared)
+    _, prepared_p95 = report("aiclass, prepare class: sign-in -> lab, at once", prepared)
     _, warm_p95 = report(
         f"aiclass, prepare class: arrivals over {ARRIVAL_WINDOW:.0f} s", summary["walking_in"]
     )
     ready = sum(1 for s in summary["states"].values() if s == "ready")
     print(f"prepare class: {ready}/{n} ready in {summary['prepare_seconds']:.1f} s")
     print(f"idle container memory: stock {stock_memory:.0f} MiB, aiclass {our_memory:.0f} MiB")
+    floor = storm_floor(ours.start_cost, n)
+    print(f"one server start, idle hub: aiclass {ours.start_cost.describe()}")
+    if single.start_cost is not None:
+        print(f"one server start, idle hub: stock   {single.start_cost.describe()}")
+    print(f"CPU floor of the storm: {n} x {ours.start_cost.total:.2f} CPU s / "
+          f"{os.cpu_count()} cores = {floor:.1f} s")
+    print(f"hub CPU per sign-in -> lab of a prepared class: aiclass {ours.sign_in_cpu:.3f} s, "
+          f"stock {stock_run.sign_in_cpu:.3f} s")
     print(
-        f"ratios: stock p95 / aiclass p95 = {stock_p95 / cold_p95:.2f}x (target >= 2x); "
-        f"prepared p95 {warm_p95:.2f} s (target < 1 s); "
-        f"idle memory {our_memory:.0f} MiB (target < 120 MiB)"
+        f"ratios: stock p95 / aiclass p95 = {stock_p95 / cold_p95:.2f}x (target >= 4x); "
+        f"aiclass p95 / floor = {cold_p95 / floor:.2f} (target <= 1.5); "
+        f"prepared p95 at once {prepared_p95:.2f} s, arriving {warm_p95:.2f} s "
+        f"(target < 1 s); idle memory {our_memory:.0f} MiB (target < 120 MiB)"
     )
     return 0
