@@ -84,8 +84,9 @@ async def started(worker: WorkerProcess, other_than: int | None = None) -> int:
 
 
 async def ready(worker: WorkerProcess) -> None:
-    """Until the worker's process has said it is ready (imports take seconds), 60 s at most."""
-    for _ in range(1200):
+    """Until the worker's process has said it is ready (its niced imports take seconds of
+    CPU, more on a busy host), two minutes at most."""
+    for _ in range(2400):
         if worker.ready:
             return
         await asyncio.sleep(0.05)
