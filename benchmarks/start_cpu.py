@@ -15,7 +15,9 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/cpuacct/docker"), Path("/sys/fs/cgroup/system.slice"))
 
 
@@ -59,7 +61,7 @@ def shim_of(container_id: str) -> int:
 
 @dataclass
 class StartCost:
-    """CPU seconds of one server start, by who did the work."""
+    """CPU seconds of one server start (or one sign-in), by who did the work."""
 
     parts: dict[str, float] = field(default_factory=dict)
 
@@ -68,8 +70,8 @@ class StartCost:
         return sum(self.parts.values())
 
     def describe(self) -> str:
-        shares = ", ".join(f"{name} {seconds:.2f}" for name, seconds in self.parts.items())
-        return f"{self.total:.2f} CPU s ({shares})"
+        shares = ", ".join(f"{name} {seconds:.3f}" for name, seconds in self.parts.items())
+        return f"{self.total:.3f} CPU s ({shares})"
 
 
 def measure_start(start: Callable[[], str], hub_pid: int, proxy_pid: int) -> StartCost:
@@ -105,14 +107,36 @@ def proxy_of(hub_pid: int) -> int:
     return int(out[0])
 
 
-def only_container_of(volume_prefix: str) -> str:
-    """The id of the one running container that mounts a volume named ``volume_prefix…``
+def containers_of(volume_prefix: str) -> set[str]:
+    """The ids of the running containers that mount a volume named ``volume_prefix…``
     (the homes of a benchmark's students: the spawner escapes the name after the prefix)."""
     volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter",
                               f"name={volume_prefix}"], capture_output=True, text=True).stdout
-    running = {container for volume in volumes.split() for container in subprocess.run(
+    return {container for volume in volumes.split() for container in subprocess.run(
         ["docker", "ps", "-q", "--filter", f"volume={volume}"],
         capture_output=True, text=True).stdout.split()}
+
+
+def only_container_of(volume_prefix: str) -> str:
+    """The id of the one running container with a ``volume_prefix…`` volume."""
+    running = containers_of(volume_prefix)
     if len(running) != 1:
         raise RuntimeError(f"expected one container with a {volume_prefix}* volume: {running}")
     return running.pop()
+
+
+def measure_sign_ins(sign_ins: Callable[[], T], count: int, hub_pid: int, proxy_pid: int,
+                     volume_prefix: str) -> tuple[T, StartCost]:
+    """What ``sign_ins`` returns, and the CPU per sign-in of ``count`` people signing in
+    to their running servers (the ``volume_prefix…`` containers): the hub's share, the
+    proxy's, and the servers' own (their OAuth callback, the lab page)."""
+    containers = containers_of(volume_prefix)
+
+    def now() -> dict[str, float]:
+        return {"hub": process_cpu_seconds(hub_pid), "proxy": process_cpu_seconds(proxy_pid),
+                "servers": sum(container_cpu_seconds(c) for c in containers)}
+
+    before = now()
+    result = sign_ins()
+    after = now()
+    return result, StartCost({name: (after[name] - before[name]) / count for name in before})
