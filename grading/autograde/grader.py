@@ -289,6 +289,7 @@ class NotebookGrader:
             died = True
         finally:
             deadline.cancel()
+            km.close_connections(executor.kc)
         canaries = canary.strip(nb)
         survivors = canary.survivors(canaries, executor.statuses, executor.hidden_errors)
         executor.forget(set(canaries))

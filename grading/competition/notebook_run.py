@@ -59,10 +59,10 @@ def run_for_predictions(notebook: bytes, files: dict[str, bytes], backend: Sandb
     sandbox = backend.start(limits)
     deadline = threading.Timer(limits.wall_seconds, sandbox.kill, args=("timeout",))
     deadline.start()
+    manager = SandboxKernelManager(sandbox=sandbox, files=files, kernel_name="python3")
+    client = NotebookClient(nb, km=manager, timeout=limits.cell_timeout,
+                            startup_timeout=60, allow_errors=False)
     try:
-        manager = SandboxKernelManager(sandbox=sandbox, files=files, kernel_name="python3")
-        client = NotebookClient(nb, km=manager, timeout=limits.cell_timeout,
-                                startup_timeout=60, allow_errors=False)
         client.execute()
     except CellExecutionError as error:
         raise NotebookFailed(f"笔记本运行出错：{error.ename}: {error.evalue}"[:300],
@@ -75,6 +75,7 @@ def run_for_predictions(notebook: bytes, files: dict[str, bytes], backend: Sandb
         raise
     finally:
         deadline.cancel()
+        manager.close_connections(client.kc)
         sandbox.close()
     text = "".join(output.get("text", "") for output in nb.cells[-1].outputs
                    if output.get("output_type") == "stream" and output.get("name") == "stdout")

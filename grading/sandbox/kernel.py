@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
@@ -70,6 +71,25 @@ class SandboxKernelManager(AsyncKernelManager):
                                            display_name="Python 3 (sandbox)", argv=[],
                                            interrupt_mode="message")
         return self._kernel_spec
+
+    def client(self, **kwargs: Any) -> AsyncKernelClient:
+        """A client on this manager's own ZeroMQ context, so :meth:`close_connections` can
+        close both at once."""
+        kwargs.setdefault("context", self.context)
+        return super().client(**kwargs)
+
+    def close_connections(self, client: AsyncKernelClient | None) -> None:
+        """Stop ``client``'s channels and destroy the context it shares with this manager.
+
+        nbclient cleans up only a kernel manager it made itself; handed this one, it leaves
+        the client's channels running and both contexts open. Each graded notebook then
+        kept a context (an I/O and a reaper thread) whose sockets went on reconnecting to
+        the removed sandbox's: a grading worker had 2,600 threads and the host's CPU went to
+        them after 15 minutes of a region's morning.
+        """
+        if client is not None:
+            client.stop_channels()
+        self.context.destroy(linger=0)
 
     async def _async_pre_start_kernel(self, **kw: Any):
         # The kernel chose its own key and sockets while it waited in the pool.
