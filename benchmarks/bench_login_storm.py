@@ -419,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cwd=REPO,
             check=True,
         )
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="aiclass-storm-"))
     try:
         (work / "stock").mkdir()
@@ -435,6 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     n = args.students
     print(f"\nLogin storm, {n} students of one class at once ({image}); {ANCHOR}")
+    print(f"machine load (1-minute average, {os.cpu_count()} cores): {load_before:.1f} at the "
+          f"start, {os.getloadavg()[0]:.1f} at the end")
     print(f"stock: one spawn alone                       {single.times[0]:.2f} s")
     _, stock_p95 = report("stock JupyterHub + DockerSpawner", stock)
     _, cold_p95 = report("aiclass docker mode, no preparation", cold)
