@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 
@@ -91,6 +92,8 @@ class Browser:
     hub: str
     name: str
     session: requests.Session
+    landing: str = ""
+    """Where the hub sent the browser after signing in (its ``Location``)."""
 
     @classmethod
     def sign_in(cls, hub: str, name: str, password: str) -> Browser:
@@ -111,7 +114,7 @@ class Browser:
         )
         if response.status_code != 302:
             raise RuntimeError(f"sign-in of {name} failed: HTTP {response.status_code}")
-        return cls(hub, name, session)
+        return cls(hub, name, session, response.headers.get("Location", ""))
 
     def api(self, method: str, path: str, **kwargs: object) -> requests.Response:
         xsrf = self.session.cookies.get("_xsrf", path="/hub/") or ""
@@ -123,11 +126,14 @@ class Browser:
             **kwargs,  # type: ignore[arg-type]
         )
 
-    def lab_ready(self, timeout: float = 600.0) -> None:
-        """Poll until the student's lab page loads (through the hub's OAuth redirects)."""
+    def lab_ready(self, timeout: float = 600.0, first: str = "") -> None:
+        """Poll until the student's lab page loads (through the hub's OAuth redirects),
+        trying ``first`` (a path on the hub) first."""
         deadline = time.monotonic() + timeout
+        url = urljoin(self.hub, first) if first else ""
         while time.monotonic() < deadline:
-            response = self.session.get(f"{self.hub}user/{self.name}/lab", timeout=300)
+            response = self.session.get(url or f"{self.hub}user/{self.name}/lab", timeout=300)
+            url = ""
             if response.status_code == 200 and "/user/" in response.url:
                 if "JupyterLab" in response.text:
                     return
@@ -248,9 +254,11 @@ class StockRun:
 
 
 def sign_in_to_lab(hub: str, name: str, password: str) -> float:
-    """Seconds from a new browser's sign-in to its running server's lab."""
+    """Seconds from a new browser's sign-in to its running server's lab, following the
+    hub's redirect after the sign-in as a browser does."""
     began = time.perf_counter()
-    Browser.sign_in(hub, name, password).lab_ready(timeout=600)
+    browser = Browser.sign_in(hub, name, password)
+    browser.lab_ready(timeout=600, first=browser.landing)
     return time.perf_counter() - began
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from hub.auth.landing import running_lab_url
 from hub.auth.oauth import configure_oauth
 from hub.auth.roster import RosterAuthenticator
 from hub.db import sqlite_wal_connector
@@ -59,9 +60,11 @@ def configure_tls(c: Config, settings: Settings) -> None:
 
 
 def configure_pages(c: Config, settings: Settings) -> None:
-    """Chinese-first hub pages: our templates over JupyterHub's, texts by locale."""
+    """Chinese-first hub pages: our templates over JupyterHub's, texts by locale; a sign-in
+    to a running server lands in its lab (:mod:`hub.auth.landing`)."""
     c.JupyterHub.template_paths = [str(TEMPLATES_DIR)]
     c.JupyterHub.template_vars = {"aiclass_text": TEXT[settings.locale.default]}
+    c.JupyterHub.default_url = running_lab_url
 
 
 def configure_authentication(c: Config, settings: Settings) -> None:

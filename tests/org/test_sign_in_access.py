@@ -1,7 +1,8 @@
-"""A sign-in puts the person's groups and role in the hub only when they changed.
+"""A sign-in puts the person's groups and role in the hub only when they changed, and lands
+in the lab of a server that is already running.
 
 Through a real hub: the mirror's periodic run is a day away, so what the hub holds after a
-sign-in came with that sign-in (:mod:`hub.auth.sign_in_access`).
+sign-in came with that sign-in (:mod:`hub.auth.sign_in_access`, :mod:`hub.auth.landing`).
 """
 
 from __future__ import annotations
@@ -106,3 +107,31 @@ def test_a_changed_role_lands_at_sign_in_and_a_lost_one_is_taken_away(hub) -> No
     assert writes_for(hub, name) == before + 2
     assert role not in api.roles()
     assert class_group(other) in groups_of(api, name)
+
+
+def test_a_sign_in_to_a_running_server_lands_in_its_lab(hub) -> None:
+    """Does a student whose server runs land straight in its lab (not at the server's root,
+    which would redirect once more), while one without a server still goes to the spawn
+    page, and an explicit ``next`` still wins?"""
+    running, idle = hub.own_account("lands in lab"), hub.own_account("lands on spawn")
+    browser = Browser(hub)
+    browser.sign_in(running, PASSWORD)
+    browser.open_lab(running["username"])
+    Browser(hub).sign_in(idle, PASSWORD)
+
+    arriving = requests.Session()
+    landed = post_login(arriving, hub.url, running["username"], PASSWORD)
+    assert landed.url == f"/user/{running['username']}/lab", landed
+    lab = arriving.get(f"{hub.url}{landed.url}", timeout=120)
+    assert lab.status_code == 200 and lab.url.endswith(f"/user/{running['username']}/lab")
+    assert "jupyter-config-data" in lab.text
+
+    assert post_login(requests.Session(), hub.url, idle["username"], PASSWORD).url == "/hub/spawn"
+    asked = requests.Session()
+    asked.get(f"{hub.url}/hub/login?next=/hub/home", timeout=30)
+    xsrf = next(c.value for c in asked.cookies if c.name == "_xsrf" and c.path == "/hub/")
+    explicit = asked.post(f"{hub.url}/hub/login?next=/hub/home", timeout=60,
+                          allow_redirects=False,
+                          data={"username": running["username"], "password": PASSWORD,
+                                "_xsrf": xsrf})
+    assert explicit.status_code == 302 and explicit.headers["Location"] == "/hub/home"
