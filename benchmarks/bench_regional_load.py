@@ -128,6 +128,28 @@ def summary_lines(label: str, recorder: Recorder, since: float = 0.0) -> list[st
     return lines
 
 
+class KernelConnection:
+    """A lab's connection to its kernel: the websocket is read all the time, as the lab's
+    kernel connection does, so the server's pings are answered (aiohttp answers them only
+    while something reads) and the socket stays open between cells; replies queue for
+    :meth:`Person.request`."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        self.socket = socket
+        self.messages: asyncio.Queue[dict | None] = asyncio.Queue()
+        self.reader = asyncio.ensure_future(self.read())
+
+    async def read(self) -> None:
+        async for message in self.socket:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.messages.put_nowait(json.loads(message.data))
+        self.messages.put_nowait(None)  # closed: a waiting request fails at once
+
+    async def close(self) -> None:
+        await self.socket.close()
+        await self.reader
+
+
 @dataclass
 class Person:
     """One browser: a cookie jar on the hub, and an API token once signed in."""
@@ -242,7 +264,7 @@ class Person:
         return await self.call("proxy", method, f"user/{self.name}/api/{path}",
                                xsrf_path=f"user/{self.name}/", **options)
 
-    async def open_kernel(self) -> aiohttp.ClientWebSocketResponse:
+    async def open_kernel(self) -> KernelConnection:
         """A new kernel and its channels' websocket, asked for its info first as the lab
         does (the kernel's output channel is connected once that has been answered)."""
         kernel = json.loads(await self.server("POST", "kernels", ok=(201,),
@@ -253,10 +275,11 @@ class Person:
         except aiohttp.ClientError as exc:
             self.recorder.fail("kernel", f"{self.name}: {exc!r}")
             raise RequestFailed("kernel") from exc
-        await self.request(socket, "kernel_info_request", {})
-        return socket
+        connection = KernelConnection(socket)
+        await self.request(connection, "kernel_info_request", {})
+        return connection
 
-    async def request(self, socket: aiohttp.ClientWebSocketResponse, msg_type: str,
+    async def request(self, connection: KernelConnection, msg_type: str,
                       content: dict) -> tuple[dict, str]:
         """A shell request; wait for its reply and for the kernel to go idle after it (the
         lab's "done"); return the reply's content and the text of its result, if any."""
@@ -267,9 +290,12 @@ class Person:
                    "content": content}
         reply, idle, result = None, False, ""
         try:
-            await socket.send_str(json.dumps(message))
+            await connection.socket.send_str(json.dumps(message))
             while reply is None or not idle:
-                answer = json.loads((await socket.receive(timeout=300)).data)
+                answer = await asyncio.wait_for(connection.messages.get(), 300)
+                if answer is None:
+                    raise aiohttp.ClientConnectionError(
+                        f"websocket closed ({connection.socket.close_code})")
                 if answer.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 if answer["msg_type"] == "execute_result":
@@ -286,10 +312,10 @@ class Person:
             raise RequestFailed("kernel")
         return reply, result
 
-    async def run_cell(self, socket: aiohttp.ClientWebSocketResponse, code: str) -> str:
+    async def run_cell(self, connection: KernelConnection, code: str) -> str:
         """An ``execute_request`` timed from sending to idle; its result's text."""
         began = time.perf_counter()
-        _reply, result = await self.request(socket, "execute_request", {
+        _reply, result = await self.request(connection, "execute_request", {
             "code": code, "silent": False, "store_history": True, "user_expressions": {},
             "allow_stdin": False, "stop_on_error": True})
         self.recorder.add("kernel", time.perf_counter() - began)
@@ -452,7 +478,7 @@ class Load:
     teachers: list[Person]
     servers: int
     release_zip: bytes | None
-    sockets: dict[str, aiohttp.ClientWebSocketResponse] = field(default_factory=dict)
+    sockets: dict[str, KernelConnection] = field(default_factory=dict)
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     @property
@@ -504,9 +530,9 @@ class Load:
                     await student.server("PUT", f"contents/{ASSIGNMENT}/{name}", ok=(200, 201),
                                          json={"type": "notebook", "format": "json",
                                                "content": json.loads(data)})
-        socket = await student.open_kernel()
-        self.sockets[student.name] = socket
-        result = await student.run_cell(socket, "1 + 1")
+        kernel = await student.open_kernel()
+        self.sockets[student.name] = kernel
+        result = await student.run_cell(kernel, "1 + 1")
         if result != "2":
             student.recorder.fail("kernel", f"{student.name}: 1 + 1 gave {result!r}")
         if self.with_service:
@@ -573,11 +599,11 @@ class Load:
     async def steady(self, student: Person, until: float) -> None:
         await asyncio.sleep(random.uniform(0, LAB_POLL_SECONDS))
         tick = 0
-        socket = self.sockets.get(student.name)
+        kernel = self.sockets.get(student.name)
         while time.monotonic() < until:
             began = time.monotonic()
             try:
-                if socket is not None:
+                if kernel is not None:
                     await student.server("GET", "kernels")
                     await student.server("GET", "sessions")
                     if tick % 3 == 0 and student.name in self.files:
@@ -588,7 +614,7 @@ class Load:
                                                                   "format": "json",
                                                                   "content": json.loads(data)})
                     if tick % 6 == 0:
-                        await student.run_cell(socket, f"sum(range({tick}))")
+                        await student.run_cell(kernel, f"sum(range({tick}))")
                 if tick % 6 == 0:
                     await student.call("hub-api", "GET", "hub/api/user", token=True)
                     if self.with_service:
@@ -613,8 +639,8 @@ class Load:
             print("\n".join(lines), flush=True)
 
     async def close(self) -> None:
-        for socket in self.sockets.values():
-            await socket.close()
+        for connection in self.sockets.values():
+            await connection.close()
         for person in self.students + self.teachers:
             await person.close()
 
