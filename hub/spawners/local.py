@@ -32,15 +32,52 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
+from jupyterhub.utils import random_port
 from traitlets import Integer, List, Unicode, default
 from traitlets.config import Config
 
 from grading.sandbox.bubblewrap import bind_at_own_paths, drop_to, python_paths, system_binds
 from hub.lab_config import config_dir, matplotlibrc_path, person_profile, write_lab_config
 from hub.settings import LocalSettings, Settings
+
+
+class PortClaims:
+    """Ports this hub has given to servers, held from a server's start to its stop.
+
+    JupyterHub's ``random_port`` binds port 0 and closes the socket at once, so the kernel
+    may hand the same port to the next call; a boxed server binds its port only seconds
+    later (15-30 s with 20 starting at once on 2 cores). In the regional load run two
+    boxes got one port: the second server could not start, and the hub, which takes any
+    HTTP answer for a server that is up (the first server's 404), routed the second person
+    to the first one's server. Servers adopted after a hub restart have bound their ports,
+    which a new pick then cannot return.
+    """
+
+    def __init__(self, pick: Callable[[], int] = random_port) -> None:
+        self.pick = pick
+        self.held: dict[str, int] = {}
+
+    def claim(self, owner: str) -> int:
+        """A port no other server of this hub holds, now held by ``owner``."""
+        taken = {port for holder, port in self.held.items() if holder != owner}
+        for _ in range(100):
+            port = self.pick()
+            if port not in taken:
+                self.held[owner] = port
+                return port
+        raise RuntimeError("找不到空闲端口 / no free port for a server after 100 tries")
+
+    def release(self, owner: str) -> None:
+        """``owner``'s server has stopped: its port may be given again."""
+        self.held.pop(owner, None)
+
+
+#: One per hub process: every local server's port comes from here.
+PORT_CLAIMS = PortClaims()
 
 
 class LocalLabSpawner(LocalProcessSpawner):
@@ -121,7 +158,14 @@ class LocalLabSpawner(LocalProcessSpawner):
             raise RuntimeError("未找到 bubblewrap，无法启动服务器 / bubblewrap (bwrap) is not "
                                "installed: apt-get install bubblewrap")
         await asyncio.to_thread(self._prepare_home)
+        if self.port == 0:  # not configured, or released at the last stop
+            self.port = PORT_CLAIMS.claim(self.claim_owner)
         return await super().start()
+
+    @property
+    def claim_owner(self) -> str:
+        """This server's name among :data:`PORT_CLAIMS`' holders."""
+        return f"{self.user.name}/{self.name}"
 
     def box_init_pid(self) -> int | None:
         """The init of the box's PID namespace: the one child of the bubblewrap process.
@@ -151,6 +195,9 @@ class LocalLabSpawner(LocalProcessSpawner):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(init, signal.SIGKILL)
         await super().stop(now=now)
+        if PORT_CLAIMS.held.get(self.claim_owner) == self.port:
+            self.port = 0  # the next start claims a port again
+        PORT_CLAIMS.release(self.claim_owner)
 
     def make_preexec_fn(self, name: str) -> None:
         """Nothing to do before exec: the box changes directory and drops privileges."""
