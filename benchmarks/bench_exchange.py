@@ -52,7 +52,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.auth import Authenticator
@@ -69,6 +68,7 @@ from tornado.httpserver import HTTPServer
 from traitlets.config import Config
 
 from benchmarks import argument_parser
+from benchmarks.bench_login_storm import wait_for
 from benchmarks.ngshare_peer import NgshareClient, start_ngshare
 from grading.autograde.generate import empty_gradebook, generate_student_version
 from grading.exchange.models import Submission
@@ -179,16 +179,8 @@ def wait_for_service(base: str, at_bell: bool) -> float:
     """Seconds until the service answers (``at_bell``) or says it is ready (its grading
     workers started); two minutes at most."""
     started = time.monotonic()
-    url = f"{base}/services/classroom/{'api/v1/openapi.yaml' if at_bell else 'ready'}"
-    while time.monotonic() < started + 120:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    else:
-        raise TimeoutError(f"服务未就绪 / the service was not ready: {url}")
+    wait_for(f"{base}/services/classroom/{'api/v1/openapi.yaml' if at_bell else 'ready'}",
+             timeout=120, interval=0.1)
     return time.monotonic() - started
 
 

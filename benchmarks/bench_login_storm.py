@@ -73,7 +73,8 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True).stdout.strip()
 
 
-def wait_for(url: str, timeout: float = 120.0) -> None:
+def wait_for(url: str, timeout: float = 120.0, interval: float = 0.5) -> None:
+    """Poll ``url`` every ``interval`` seconds until it answers 200."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -81,7 +82,7 @@ def wait_for(url: str, timeout: float = 120.0) -> None:
                 return
         except requests.ConnectionError:
             pass
-        time.sleep(0.5)
+        time.sleep(interval)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
