@@ -63,6 +63,7 @@ from benchmarks.bench_login_storm import (
     wait_for,
 )
 from benchmarks.bench_roster import NAMES
+from benchmarks.start_cpu import proc_stat
 from hub.commands.up import find_proxy
 from hub.db import ServiceDatabase
 from hub.images import image_reference
@@ -381,7 +382,7 @@ def process_table() -> dict[int, tuple[int, str, int, float]]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            stat = proc_stat(entry.name)
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue

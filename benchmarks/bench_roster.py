@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from benchmarks import argument_parser
+from benchmarks.start_cpu import proc_stat
 from hub.db import ServiceDatabase
 from hub.hub_api import HubAPI, hub_api_url
 from hub.org.grants import REGION_OPERATOR
@@ -52,7 +53,7 @@ def region_csv(path: Path, schools: int) -> int:
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used: what the hub's work costs, whatever
     else the machine is busy with."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

@@ -21,11 +21,17 @@ T = TypeVar("T")
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/cpuacct/docker"), Path("/sys/fs/cgroup/system.slice"))
 
 
+def proc_stat(pid: int | str) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (which may hold spaces
+    and parentheses): index 1 is the parent, 11-14 the CPU ticks, 21 the RSS pages."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU of ``pid`` and of its children it has reaped (runc, shim starts):
     0 when the process is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = proc_stat(pid)
     except FileNotFoundError:
         return 0.0
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
@@ -55,8 +61,7 @@ def shim_of(container_id: str) -> int:
     """The containerd shim of a running container: the parent of its first process."""
     pid = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", container_id],
                          capture_output=True, text=True).stdout.strip()
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(stat[1])
+    return int(proc_stat(pid)[1])
 
 
 @dataclass
