@@ -718,6 +718,7 @@ def run_ours_docker(args: argparse.Namespace, work: Path) -> Result:
     (work / "data").mkdir()
     with temporary_student_network(f"aiclass-test-{run_id}-network") as network, \
             running_docker_hub(work / "data", run_id, network, students=1,
+                               hub_settings=f"concurrent_spawn_limit = {args.spawn_limit}\n",
                                more_settings="[org]\nmirror_interval_minutes = 1440\n") as hub:
         people = seed_roster(hub.data_dir, work, args.students)
         release_zip = zip_folder(source_assignment(work / "upload"))
@@ -754,6 +755,9 @@ def run_stock(args: argparse.Namespace, work: Path, mode: str) -> Result:
         config = STOCK_CONFIG.format(port=port, hub_port=free_port(), proxy_port=free_port(),
                                      image=image_reference("student"), volumes=volumes,
                                      proxy=find_proxy())
+        # The same spawn limit and start timeout as ours (aiclass's [hub] start_timeout).
+        config += (f"c.JupyterHub.concurrent_spawn_limit = {args.spawn_limit}\n"
+                   "c.Spawner.start_timeout = 120\nc.Spawner.http_timeout = 120\n")
     else:
         config = STOCK_LOCAL_CONFIG.format(port=port, hub_port=free_port(),
                                            proxy_port=free_port(), proxy=find_proxy(),

@@ -181,12 +181,13 @@ def _aiclass_up(data_dir: Path, mode: str) -> subprocess.Popen:
 def running_docker_hub(
     data_dir: Path, run_id: str, network: StudentNetwork, docker_settings: str = "",
     more_settings: str = "", tls: tuple[Path, Path] | None = None, students: int = 4,
+    hub_settings: str = "",
 ) -> Iterator[DockerHub]:
     """``aiclass up --mode docker`` listening on ``network``'s gateway, removed with its
     containers and volumes after: the one way the tests make a docker-mode hub.
 
-    ``docker_settings`` go into ``[docker]``, ``more_settings`` (whole sections) after it;
-    ``tls`` (certificate, key) serves HTTPS.
+    ``hub_settings`` go into ``[hub]``, ``docker_settings`` into ``[docker]``,
+    ``more_settings`` (whole sections) after it; ``tls`` (certificate, key) serves HTTPS.
     """
     port, hub_port, proxy_api_port = free_port(), free_port(), free_port()
     tls_section = (f'[tls]\ncertificate = "{tls[0]}"\nkey = "{tls[1]}"\n' if tls else "")
@@ -198,7 +199,7 @@ ip = "{network.gateway}"
 port = {port}
 hub_port = {hub_port}
 proxy_api_port = {proxy_api_port}
-
+{hub_settings}
 {tls_section}
 [demo]
 students = {students}
