@@ -57,4 +57,6 @@ def running_postgres(prefix: str, databases: tuple[str, ...] = ()) -> Iterator[s
         engine.dispose()
         yield url
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        # -v: the image's data volume is anonymous; ``--rm`` removes it only when the
+        # container exits by itself, not when removed by force.
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
