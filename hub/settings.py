@@ -208,9 +208,6 @@ class LocalSettings:
         "first uid of local-mode servers: each person's server runs as this plus their hub "
         "user id (when the hub runs as root); keep the range clear of real accounts and above "
         "65534, the grading sandboxes' uid", minimum=65536, maximum=2000000000)
-    concurrent_boots: int = setting(0, "同时启动的学生服务器数，其余排队（0：CPU 核数的两倍）/ "
-                                    "students' servers booting at once, the rest wait their "
-                                    "turn (0: twice the host's cores)", minimum=0, maximum=1024)
 
 
 @dataclass(frozen=True)

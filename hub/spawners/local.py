@@ -43,7 +43,6 @@ from traitlets.config import Config
 from grading.sandbox.bubblewrap import bind_at_own_paths, drop_to, python_paths, system_binds
 from hub.lab_config import config_dir, matplotlibrc_path, person_profile, write_lab_config
 from hub.settings import LocalSettings, Settings
-from hub.spawners.boot_turns import BootTurns
 
 
 class PortClaims:
@@ -81,7 +80,7 @@ class PortClaims:
 PORT_CLAIMS = PortClaims()
 
 
-class LocalLabSpawner(BootTurns, LocalProcessSpawner):
+class LocalLabSpawner(LocalProcessSpawner):
     """Start ``jupyterhub-singleuser`` in a bubblewrap box with the person's lab profile."""
 
     data_dir = Unicode(help="The aiclass data dir (homes and lab profiles live there)").tag(
@@ -161,7 +160,7 @@ class LocalLabSpawner(BootTurns, LocalProcessSpawner):
         await asyncio.to_thread(self._prepare_home)
         if self.port == 0:  # not configured, or released at the last stop
             self.port = PORT_CLAIMS.claim(self.claim_owner)
-        return await self.boot(super().start)
+        return await super().start()
 
     @property
     def claim_owner(self) -> str:
@@ -236,8 +235,6 @@ def configure_local_mode(c: Config, settings: Settings) -> None:
     c.LocalLabSpawner.data_dir = str(settings.data_dir)
     c.LocalLabSpawner.database_url = settings.database_url
     c.LocalLabSpawner.uid_base = settings.local.uid_base
-    if settings.local.concurrent_boots:
-        c.LocalLabSpawner.concurrent_boots = settings.local.concurrent_boots
     c.Spawner.default_url = settings.lab.default_url
     c.Spawner.start_timeout = settings.hub.start_timeout
     c.Spawner.http_timeout = settings.hub.start_timeout

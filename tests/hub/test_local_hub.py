@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,8 +27,7 @@ NEW_PASSWORD = "qingchun-2026"
 @pytest.fixture(scope="module")
 def hub() -> Iterator[RunningHub]:
     with running_hub("aiclass-hub-test-",
-                     "[auth]\nmax_failed_logins = 3\nlockout_minutes = 10\n"
-                     "[local]\nconcurrent_boots = 1\n") as running:
+                     "[auth]\nmax_failed_logins = 3\nlockout_minutes = 10\n") as running:
         yield running
 
 
@@ -67,30 +64,6 @@ def test_refreshing_the_pending_page_is_held_until_the_server_is_ready(hub: Runn
     # drawn several times a second (hundreds over a spawn). Twice the held count, so that a slow
     # machine's timing cannot fail it, still tells the two apart.
     assert 1 <= pages <= 2 * (1 + math.ceil(elapsed / HOLD_SECONDS)), (pages, elapsed)
-
-
-def test_servers_started_together_boot_one_at_a_time(hub: RunningHub) -> None:
-    """``[local] concurrent_boots = 1``: three students opening their labs at the same moment
-    all get them, and each box starts only once the one before it answers (the hub's log of
-    each turn); booting together, the three would start before any answered."""
-    accounts = [hub.own_account(f"boot turn {index}") for index in range(3)]
-    browsers = [Browser(hub) for _ in accounts]
-    for browser, account in zip(browsers, accounts, strict=True):
-        browser.sign_in(account, NEW_PASSWORD)
-    with ThreadPoolExecutor(len(accounts)) as opening:
-        configs = list(opening.map(lambda pair: pair[0].open_lab(pair[1]["username"]),
-                                   zip(browsers, accounts, strict=True)))
-    assert all(config["appName"] for config in configs)
-    names = {account["username"] for account in accounts}
-    turns = [(match[1] or match[2], "start" if match[1] else "answered")
-             for match in re.finditer(r"Booting (\S+)'s server|(\S+)'s server booted",
-                                      hub.log())
-             if (match[1] or match[2]) in names]
-    assert len(turns) == 6, turns
-    for index in range(0, 6, 2):
-        assert turns[index][1] == "start" and turns[index + 1] == (turns[index][0], "answered"), \
-            turns
-    assert {name for name, _ in turns} == names
 
 
 def test_demo_region_is_seeded(hub: RunningHub) -> None:
