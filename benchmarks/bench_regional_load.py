@@ -71,7 +71,7 @@ from hub.org.credentials import set_initial_password
 from hub.org.grants import REGION_OPERATOR
 from hub.org.mirror import mirror_from_settings
 from hub.org.roster import apply_roster, read_tables
-from hub.settings import load_settings
+from hub.settings import HubSettings, load_settings
 from hub.spawners.student_network import temporary_student_network
 from tests.docker.docker_classroom import running_docker_hub
 from tests.hub.hubprocess import start_hub, stop_process_group, world_traversable_dir
@@ -756,8 +756,9 @@ def run_stock(args: argparse.Namespace, work: Path, mode: str) -> Result:
                                      image=image_reference("student"), volumes=volumes,
                                      proxy=find_proxy())
         # The same spawn limit and start timeout as ours (aiclass's [hub] start_timeout).
+        timeout = HubSettings.start_timeout
         config += (f"c.JupyterHub.concurrent_spawn_limit = {args.spawn_limit}\n"
-                   "c.Spawner.start_timeout = 120\nc.Spawner.http_timeout = 120\n")
+                   f"c.Spawner.start_timeout = {timeout}\nc.Spawner.http_timeout = {timeout}\n")
     else:
         config = STOCK_LOCAL_CONFIG.format(port=port, hub_port=free_port(),
                                            proxy_port=free_port(), proxy=find_proxy(),
