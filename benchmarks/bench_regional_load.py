@@ -63,7 +63,7 @@ from benchmarks.bench_login_storm import (
     wait_for,
 )
 from benchmarks.bench_roster import NAMES
-from benchmarks.start_cpu import proc_stat
+from grading.sandbox.proc_stat import proc_stat
 from hub.commands.up import find_proxy
 from hub.db import ServiceDatabase
 from hub.images import image_reference

@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from benchmarks import argument_parser
-from benchmarks.start_cpu import proc_stat
+from grading.sandbox.proc_stat import proc_stat
 from hub.db import ServiceDatabase
 from hub.hub_api import HubAPI, hub_api_url
 from hub.org.grants import REGION_OPERATOR

@@ -17,14 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from grading.sandbox.proc_stat import proc_stat
+
 T = TypeVar("T")
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/cpuacct/docker"), Path("/sys/fs/cgroup/system.slice"))
-
-
-def proc_stat(pid: int | str) -> list[str]:
-    """The fields of ``/proc/<pid>/stat`` after the command's name (which may hold spaces
-    and parentheses): index 1 is the parent, 11-14 the CPU ticks, 21 the RSS pages."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -47,6 +47,7 @@ from grading.sandbox.base import (
     sandbox_environment,
 )
 from grading.sandbox.limits import SandboxLimits
+from grading.sandbox.proc_stat import proc_stat
 from grading.sandbox.registry import register_backend
 
 RELAY_SOURCE = Path(stdio_relay.__file__).read_text(encoding="utf-8")
@@ -71,7 +72,7 @@ def owner_place() -> str:
 
 def _start_time(pid: int | str) -> str:
     """The process's start time in clock ticks since boot (a pid alone may be reused)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    return proc_stat(pid)[19]
 
 
 def owner_token() -> str:

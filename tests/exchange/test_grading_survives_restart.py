@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from grading.gradebook.queue import QueuePolicy
+from grading.sandbox.proc_stat import proc_stat
 from tests.exchange.conftest import (
     ASSIGNMENT,
     CLASS,
@@ -95,7 +96,7 @@ def all_done(room: Classroom, submissions: list[int]) -> bool:
 
 def process_gone(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return proc_stat(pid)[0] == "Z"
     except OSError:
         return True
 
@@ -143,7 +144,7 @@ def test_stopped_service_leaves_in_seconds_and_its_job_is_graded_once(classroom:
 
 def stat_fields(pid: int | str) -> list[str]:
     """``/proc/<pid>/stat`` from its third field (the state) on: [1] ppid, [16] nice."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return proc_stat(pid)
 
 
 def children_of() -> dict[int, list[int]]:

@@ -22,6 +22,7 @@ from grading.exchange.models import Submission
 from grading.gradebook.queue import enqueue
 from grading.sandbox.cgroups import GROUP, SERVICE_PREFIX, CgroupLimits
 from grading.sandbox.cpu_group import GradingCpuGroup, grading_cores
+from grading.sandbox.proc_stat import proc_stat
 from hub.service.classroom import Classroom
 from hub.service.grading_process import NICENESS
 from hub.service.grading_workers import (
@@ -59,7 +60,7 @@ def cpu_group_of(pid: int) -> str | None:
 
 def parent_of(pid: int) -> int | None:
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(proc_stat(pid)[1])
     except OSError:
         return None
 

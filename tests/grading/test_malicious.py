@@ -31,6 +31,7 @@ from grading import grade_folder
 from grading.sandbox.cgroups import CgroupLimits
 from grading.sandbox.docker import OWNER_LABEL, DockerSandbox, owner_token
 from grading.sandbox.limits import SandboxLimits
+from grading.sandbox.proc_stat import proc_stat
 from hub.images import image_reference
 from tests.grading.conftest import CORRECT, write_submission
 
@@ -373,7 +374,7 @@ def started_by_another_worker(pid: int) -> bool:
         proc = Path(f"/proc/{pid}")
         try:
             environ = (proc / "environ").read_bytes().split(b"\0")
-            pid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            pid = int(proc_stat(pid)[1])
         except (OSError, ValueError, IndexError):
             return False
         if any(entry.startswith(b"PYTEST_XDIST_WORKER=") and entry != mine

@@ -11,6 +11,7 @@ import pytest
 from grading.sandbox.bubblewrap import BubblewrapSandbox
 from grading.sandbox.docker import DockerSandbox
 from grading.sandbox.limits import SandboxLimits
+from grading.sandbox.proc_stat import proc_stat
 from hub.images import image_reference
 
 STUDENT_IMAGE = image_reference("student")
@@ -18,7 +19,7 @@ STUDENT_IMAGE = image_reference("student")
 
 def niceness(pid: int) -> int:
     """Field 19 of ``/proc/<pid>/stat`` (after the command name, which may hold spaces)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = proc_stat(pid)
     return int(fields[16])
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from grading.sandbox.proc_stat import proc_stat
 from hub.service.classroom import Classroom
 from hub.service.grading_process import READY, Report, WorkerConfig
 from hub.service.grading_workers import (
@@ -69,7 +70,7 @@ def test_a_print_in_a_worker_goes_to_the_log_not_the_reports() -> None:
 
 def alive(pid: int) -> bool:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = proc_stat(pid)[0]
     except OSError:
         return False
     return state != "Z"
@@ -107,7 +108,7 @@ def test_a_dead_worker_is_restarted_and_a_stop_leaves_none(tmp_path: Path) -> No
         second = await started(worker, other_than=first)
         assert not worker.ready, "a restarted worker counts as ready before it says so"
         await ready(worker)
-        assert int(Path(f"/proc/{second}/stat").read_text().rsplit(")", 1)[1].split()[1]) \
+        assert int(proc_stat(second)[1]) \
             == os.getpid()
         requeued = stop_grading_workers(classroom, [worker])
         await asyncio.gather(worker.watcher, return_exceptions=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from grading.sandbox.proc_stat import proc_stat
 from tests.exchange.conftest import (
     ASSIGNMENT,
     CLASS,
@@ -65,7 +66,7 @@ def descendants(pid: int) -> set[int]:
 def alive(pid: int) -> bool:
     """Whether ``pid`` is a process that has not exited (a zombie has)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return proc_stat(pid)[0] != "Z"
     except OSError:
         return False
 
