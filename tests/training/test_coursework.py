@@ -184,12 +184,20 @@ def test_the_admin_releases_a_course_of_the_cohort_only(coursework: Coursework) 
                                     params={"class": coursework.class_id,
                                             "library": f"teacher/{COURSE}"})
     assert by_api.status_code == 403, "a trainee is the cohort's student, not its teacher"
+    bad_due = post_form(coursework.admin, page, f"{page}/releases",
+                        {"course": COURSE, "due": "<b>next friday"})
+    assert bad_due.status_code == 422 and "截止时间“&lt;b&gt;next friday”" in bad_due.text
     assert coursework.rows(released, coursework.class_id) == [(0,)]
 
-    done = post_form(coursework.admin, page, f"{page}/releases", {"course": COURSE})
+    done = post_form(coursework.admin, page, f"{page}/releases",
+                     {"course": COURSE, "due": "2099-06-30T18:00"})
     assert done.status_code == 303, done.text[-1500:]
     assert coursework.rows(released, coursework.class_id) == [(1,)]
-    assert f'data-course="{COURSE}" data-released="1"' in coursework.admin.page.get(page).text
+    # School time (UTC+8) is stored as UTC and shown back as school time.
+    assert coursework.rows("SELECT due_at FROM exchange_releases WHERE class_id = ?",
+                           coursework.class_id)[0][0].startswith("2099-06-30 10:00")
+    assert (f'data-course="{COURSE}" data-released="1" data-due="2099-06-30 18:00"'
+            in coursework.admin.page.get(page).text)
     as_trainee = coursework.trainee.page.get(page).text
     assert 'id="fetch-in-lab"' in as_trainee and "release-form" not in as_trainee
 

@@ -25,6 +25,7 @@ from hub.org.models import Person, Role, School
 from hub.programme.scope import OutOfScope
 from hub.programme.workflow import FormProblem
 from hub.service.pages.base import XLSX, Forbidden, PageHandler
+from hub.service.pages.timefmt import parse_local
 from hub.service.pages.training_texts import TRAINING_TEXTS
 from hub.training.class_ids import cohort_class_id
 from hub.training.cohorts import (
@@ -84,7 +85,7 @@ class TrainingPage(PageHandler):
             courses = [library[c] for c in session.scalars(
                 select(CohortCourse.assignment_id).where(CohortCourse.cohort_id == cohort_id)
                 .order_by(CohortCourse.id)) if c in library]
-            released = {r.assignment_id: r.version for r in ExchangeStore(
+            released = {r.assignment_id: r for r in ExchangeStore(
                 session, self.classroom.content).current_releases([cohort_class_id(cohort_id)])}
             submissions = counted_keys(session, cohort_id) if running else {}
             session.expunge_all()
@@ -177,9 +178,20 @@ class SessionHandler(CohortChangeHandler):
             _now())
 
 
+def _release_due(value: str) -> datetime | None:
+    """The release form's due date as naive UTC, ``None`` when left empty; a
+    :class:`FormProblem` for text that is no time."""
+    try:
+        return parse_local(value)
+    except ValueError:
+        raise FormProblem("due", f"截止时间“{value}”不是有效的时间",
+                          f"due date “{value}” is not a valid time") from None
+
+
 class CourseReleaseHandler(TrainingPage):
     """Release one of the cohort's courses to its trainees (again: a new version), from the
-    library, as a teacher releases a lesson to a class; only for those who run the cohort."""
+    library, as a teacher releases a lesson to a class; only for those who run the cohort.
+    An optional due date (school time) marks later submissions late, as a class's does."""
 
     @web.authenticated
     async def post(self, cohort_id: str) -> None:
@@ -188,13 +200,14 @@ class CourseReleaseHandler(TrainingPage):
             with self.classroom.database.session() as session:
                 course = course_to_release(session, self.person, int(cohort_id),
                                            self.get_body_argument("course", ""))
+            due_at = _release_due(self.get_body_argument("due", ""))
         except OutOfScope:
             raise Forbidden("forbidden") from None
         except FormProblem as problem:
             self.show_cohort(int(cohort_id), problem)
             return
         await self.classroom.release([cohort_class_id(int(cohort_id))], course.id,
-                                     course.folder, self.person.username, None, "submit",
+                                     course.folder, self.person.username, due_at, "submit",
                                      address=client_address(self.request))
         self.redirect(f"{self.prefix}training/cohorts/{cohort_id}", status=303)
 
