@@ -156,8 +156,11 @@ def erase_graded_work(session: Session, username: str, keep_grades: bool, alias:
     return blobs
 
 
-def _erase_rows(session: Session, username: str, keep_grades: bool, alias: str,
-                report: ErasureReport) -> set[str]:
+def erase_rows(session: Session, username: str, keep_grades: bool, alias: str,
+               report: ErasureReport) -> set[str]:
+    """Delete every row of the service database that is ``username``'s (their roster
+    record included), re-key what the settings keep and the actor columns to ``alias``;
+    return the blobs their submissions named. Retention uses it for a leaver's record."""
     blobs = erase_graded_work(session, username, keep_grades, alias, report)
     tables = list(person_tables(session))
     for table, columns in reversed(tables):  # dependents before the rows they name
@@ -268,7 +271,7 @@ def erase_person(settings: Settings, username: str, *, actor: str = "", source: 
             overwrite_freed_pages(session)
             person = session.get(Person, username)
             school = person.school_id if person and person.school_id else ""
-            blobs = _erase_rows(session, username, keep_grades, alias, report)
+            blobs = erase_rows(session, username, keep_grades, alias, report)
             record(session, actor=actor, action="privacy.erased", subject=username,
                    school=school, source=source,
                    detail={"rows_deleted": sum(report.rows_deleted.values()),

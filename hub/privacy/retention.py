@@ -9,7 +9,12 @@ them at all. Each kind of data has its own period, counted from its own last tra
 * the home (directory or volume): from its last change, or in docker mode, where the
   hub cannot see into a volume, from their last day of server activity;
 * sign-in history (activity per day, the audit trail's name for their reference): from
-  their last day of activity; then the trail's rows stay but no longer say who.
+  their last day of activity; then the trail's rows stay but no longer say who;
+* the roster record (real name, password hash, training and competition rows, the hub
+  account): with the last of the above, when nothing else of theirs is kept, as an erasure
+  on request removes it. Leaving the roster is itself in the audit trail, so the sign-in
+  history is never empty before its period: a pupil between two rosters keeps their
+  record (and password) for at least ``left_signins_days``.
 
 :func:`expired` lists what would go (``aiclass privacy retention --dry-run``);
 :func:`apply` removes it. The classroom service applies it once a day
@@ -41,17 +46,20 @@ from hub.org.models import Enrollment, Person, Role
 from hub.privacy.erasure import (
     ErasureReport,
     erase_graded_work,
+    erase_rows,
     pseudonym,
     remove_blobs,
     remove_home,
 )
-from hub.privacy.hub_account import running_servers
+from hub.privacy.hub_account import delete_account, running_servers
+from hub.privacy.refusal import ErasureIncomplete
 from hub.reports.tables import ActivityDay
 from hub.settings import Settings
 
 KINDS = {"submissions": ("提交与成绩", "submissions and grades"),
          "home": ("主目录", "home"),
-         "signins": ("登录与活动记录", "sign-in and activity history")}
+         "signins": ("登录与活动记录", "sign-in and activity history"),
+         "roster": ("花名册记录与账号", "roster record and account")}
 DAY_SECONDS = 24 * 3600
 FIRST_RUN_DELAY_SECONDS = 300
 """The service applies retention this long after it starts, not while a class signs in."""
@@ -70,7 +78,8 @@ class Expired:
     def line(self) -> str:
         """One line for the console: the username (pseudonymous), never a real name."""
         zh, en = KINDS[self.kind]
-        return f"{self.username}\t{zh} / {en}\t{self.last_trace:%Y-%m-%d}"
+        day = f"{self.last_trace:%Y-%m-%d}" if self.last_trace > datetime.min else "—"
+        return f"{self.username}\t{zh} / {en}\t{day}"
 
 
 def _midnight(day: date) -> datetime:
@@ -130,17 +139,28 @@ def expired(session: Session, settings: Settings, now: datetime | None = None) -
     remembered = set(session.scalars(select(AuditPerson.username)
                                      .where(AuditPerson.username.in_(left))))
     homes = local_homes | _docker_homes(settings, left, activity)
+    on_roster = set(session.scalars(select(Person.username).where(Person.username.in_(left))))
     found = []
     for username in sorted(left):
-        if (last := last_submission.get(username)) and \
-                last < now - timedelta(days=policy.left_submissions_days):
-            found.append(Expired("submissions", username, last))
-        if (last := homes.get(username)) and last < now - timedelta(days=policy.left_homes_days):
-            found.append(Expired("home", username, last))
+        held = 0
+        mine: list[Expired] = []
+        if (last := last_submission.get(username)) is not None:
+            held += 1
+            if last < now - timedelta(days=policy.left_submissions_days):
+                mine.append(Expired("submissions", username, last))
+        if (last := homes.get(username)) is not None:
+            held += 1
+            if last < now - timedelta(days=policy.left_homes_days):
+                mine.append(Expired("home", username, last))
         if username in activity or username in remembered:
+            held += 1
             last = activity.get(username) or _last_audit_event(session, username)
             if last < now - timedelta(days=policy.left_signins_days):
-                found.append(Expired("signins", username, last))
+                mine.append(Expired("signins", username, last))
+        if username in on_roster and len(mine) == held:
+            mine.append(Expired("roster", username,
+                                max((item.last_trace for item in mine), default=datetime.min)))
+        found += mine
     return found
 
 
@@ -173,7 +193,9 @@ def apply(settings: Settings, now: datetime | None = None) -> list[Expired]:
     started = time.time()
     try:
         with database.session() as session:
-            gone = expired(session, settings, now)
+            # A running server would write the hub account back: its record waits a day.
+            gone = [item for item in expired(session, settings, now)
+                    if item.kind != "roster" or not running_servers(settings, item.username)]
             report = ErasureReport()
             for item in gone:
                 if item.kind == "submissions":
@@ -183,6 +205,11 @@ def apply(settings: Settings, now: datetime | None = None) -> list[Expired]:
                 elif item.kind == "signins":
                     session.execute(delete(ActivityDay)
                                     .where(ActivityDay.username == item.username))
+                    forget_person(session, item.username)
+                elif item.kind == "roster":
+                    blobs |= erase_rows(session, item.username,
+                                        settings.privacy.keep_anonymised_grades, pseudonym(),
+                                        report)
                     forget_person(session, item.username)
             for kind in KINDS:
                 count = sum(1 for item in gone if item.kind == kind)
@@ -200,6 +227,11 @@ def apply(settings: Settings, now: datetime | None = None) -> list[Expired]:
     for item in gone:
         if item.kind == "home" and not running_servers(settings, item.username):
             remove_home(settings, item.username)
+        elif item.kind == "roster":
+            try:
+                delete_account(settings, item.username)
+            except ErasureIncomplete as refused:
+                log.warning("retention: %s", refused)
     return gone
 
 
