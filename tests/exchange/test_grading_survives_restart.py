@@ -94,16 +94,16 @@ def service_back_afterwards(room: Classroom) -> Iterator[None]:
 
 
 def still_running(pids: set[int]) -> dict[int, str]:
-    """Those of ``pids`` that are neither gone nor zombies: their state and command."""
+    """Those of ``pids`` that are neither gone nor zombies (:func:`process_gone`): their
+    state and command."""
     found = {}
     for pid in pids:
-        try:
-            state = proc_stat(pid)[0]
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()[:80]
-        except OSError:
-            continue
-        if state != "Z":
-            found[pid] = f"{state} {command!r}"
+        if not process_gone(pid):
+            try:
+                found[pid] = (f"{proc_stat(pid)[0]} "
+                              f"{Path(f'/proc/{pid}/cmdline').read_bytes()[:80]!r}")
+            except OSError:
+                continue
     return found
 
 
